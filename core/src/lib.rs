@@ -1,0 +1,34 @@
+//! # mcp-ws-core
+//!
+//! The sans-IO core of mcp-ws: everything about speaking the Model Context Protocol over
+//! WebSocket that does not need a socket, a clock or an async runtime.
+//!
+//! - [`codec`]: one WebSocket payload in, one classified JSON-RPC frame out ([`decode`]), and
+//!   compact text back ([`encode`]).
+//! - [`message`], [`id`], [`raw`]: the JSON-RPC message model, with params and results kept as
+//!   raw JSON and ids kept exactly as sent.
+//! - [`mcp`]: typed views of MCP payloads for every released protocol version.
+//! - [`version`]: protocol versions as data and the negotiation rules of both eras.
+//! - [`close`]: WebSocket close codes the core asks the adapters to send.
+#![deny(missing_docs, unused_must_use)]
+#![forbid(unsafe_code)]
+
+pub mod close;
+pub mod codec;
+pub mod id;
+pub mod mcp;
+pub mod message;
+pub mod raw;
+mod scan;
+pub mod version;
+
+pub use close::{CloseCode, CloseReason};
+pub use codec::{
+    Frame, FrameError, Limits, Payload, decode, decode_bytes, decode_payload, encode, encode_batch,
+};
+pub use id::{IntegerId, RequestId};
+pub use message::{
+    ErrorCode, ErrorObject, ErrorResponse, Message, Notification, Request, ResultResponse,
+};
+pub use raw::RawJson;
+pub use version::{Era, ProtocolVersion};

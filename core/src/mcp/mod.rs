@@ -1,0 +1,1 @@
+//! Typed views of MCP payloads (filled in by the message-model work).
