@@ -23,6 +23,13 @@ pub enum ProgressToken {
     Number(i64),
 }
 
+/// The integer token `0`, so params holding a token can be built with `..Default::default()`.
+impl Default for ProgressToken {
+    fn default() -> Self {
+        ProgressToken::Number(0)
+    }
+}
+
 impl fmt::Display for ProgressToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -51,7 +58,7 @@ impl From<i64> for ProgressToken {
 }
 
 /// Params of `notifications/progress`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressNotificationParams {
     /// The token from the request's `_meta.progressToken`.
