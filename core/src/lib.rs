@@ -9,6 +9,10 @@
 //!   raw JSON and ids kept exactly as sent.
 //! - [`mcp`]: typed views of MCP payloads for every released protocol version.
 //! - [`version`]: protocol versions as data and the negotiation rules of both eras.
+//! - [`session`]: the per-connection state machine: lifecycle of both eras, correlation,
+//!   timeouts, cancellation, progress, heartbeat and limits. Its docs state the driver contract.
+//! - [`subprotocol`]: the WebSocket subprotocol offers and selection of the binding.
+//! - [`time`]: the core's own instant type; the core never reads a clock.
 //! - [`close`]: WebSocket close codes the core asks the adapters to send.
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
@@ -16,10 +20,16 @@
 pub mod close;
 pub mod codec;
 pub mod id;
+mod json_object;
 pub mod mcp;
 pub mod message;
 pub mod raw;
 mod scan;
+pub mod session;
+pub mod subprotocol;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
 pub mod version;
 
 pub use close::{CloseCode, CloseReason};

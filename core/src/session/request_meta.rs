@@ -1,0 +1,60 @@
+//! Reading the `_meta` of incoming request params without parsing the rest.
+//!
+//! The session needs four things from an incoming request: its progress token (both eras) and,
+//! in the 2026-07-28 era, the protocol version, client capabilities and client info. The probe
+//! skips every other member, and is not even run when the params do not mention `_meta`.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::mcp::{ClientCapabilities, Implementation, ProgressToken};
+use crate::raw::RawJson;
+
+/// What an incoming request's `_meta` says.
+#[derive(Debug, Default)]
+pub(crate) struct RequestMeta {
+    pub progress_token: Option<ProgressToken>,
+    pub protocol_version: Option<String>,
+    pub client_info: Option<Implementation>,
+    pub client_capabilities: Option<ClientCapabilities>,
+}
+
+#[derive(Deserialize)]
+struct ParamsProbe<'a> {
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<MetaProbe<'a>>,
+}
+
+#[derive(Deserialize)]
+struct MetaProbe<'a> {
+    #[serde(rename = "progressToken", default)]
+    progress_token: Option<ProgressToken>,
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
+    protocol_version: Option<String>,
+    #[serde(rename = "io.modelcontextprotocol/clientInfo", borrow, default)]
+    client_info: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
+    client_capabilities: Option<&'a RawValue>,
+}
+
+impl RequestMeta {
+    /// Reads the `_meta` of `params`; anything unreadable counts as absent.
+    pub fn read(params: Option<&RawJson>) -> RequestMeta {
+        let Some(params) = params else { return RequestMeta::default() };
+        if !params.get().contains("_meta") {
+            return RequestMeta::default();
+        }
+        let Ok(ParamsProbe { meta: Some(meta) }) = params.parse_borrowed::<ParamsProbe<'_>>()
+        else {
+            return RequestMeta::default();
+        };
+        RequestMeta {
+            progress_token: meta.progress_token,
+            protocol_version: meta.protocol_version,
+            client_info: meta.client_info.and_then(|raw| serde_json::from_str(raw.get()).ok()),
+            client_capabilities: meta
+                .client_capabilities
+                .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! Unit tests of single session rules, fed by hand with literal times.
+
+use std::time::Duration;
+
+use super::*;
+use crate::mcp::Implementation;
+
+fn info(name: &str) -> Implementation {
+    Implementation { name: name.into(), version: "1".into(), ..Default::default() }
+}
+
+fn raw(text: &str) -> RawJson {
+    RawJson::from_string(text.to_owned()).unwrap()
+}
+
+fn t(ms: u64) -> Instant {
+    Instant::ZERO + Duration::from_millis(ms)
+}
+
+fn server_config() -> SessionConfig {
+    SessionConfig::server(info("srv"))
+}
+
+fn legacy_client_config() -> SessionConfig {
+    let mut config = SessionConfig::client(info("cli"));
+    config.role = Role::Client {
+        capabilities: Default::default(),
+        era: EraPolicy::Legacy(ProtocolVersion::V2025_11_25),
+    };
+    config
+}
+
+fn drain(session: &mut Session) -> Vec<Action> {
+    std::iter::from_fn(|| session.poll_action()).collect()
+}
+
+fn texts(actions: &[Action]) -> Vec<serde_json::Value> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendText(t) => Some(serde_json::from_str(t).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn events(actions: Vec<Action>) -> Vec<Event> {
+    actions
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn feed(session: &mut Session, now: Instant, text: &str) -> Vec<Action> {
+    session.handle_payload(now, Payload::Text(text.as_bytes()));
+    drain(session)
+}
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+/// A legacy server session that has completed the handshake.
+fn ready_server() -> Session {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    feed(&mut server, t(0), INIT);
+    feed(&mut server, t(0), INITIALIZED);
+    server
+}
+
+/// A legacy client session that has completed the handshake.
+fn ready_client(config: SessionConfig) -> Session {
+    let mut client = Session::new(config, t(0)).unwrap();
+    let sent = texts(&drain(&mut client));
+    assert_eq!(sent[0]["method"], "initialize");
+    let id = sent[0]["id"].clone();
+    let answer = serde_json::json!({"jsonrpc":"2.0","id":id,"result":{
+        "protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}});
+    let actions = feed(&mut client, t(1), &answer.to_string());
+    assert!(events(actions).iter().any(|e| matches!(e, Event::Ready(_))));
+    client
+}
+
+#[test]
+fn server_answers_requests_before_initialize_with_an_error() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let actions = feed(&mut server, t(1), r#"{"jsonrpc":"2.0","id":"a","method":"tools/list"}"#);
+    let sent = texts(&actions);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["id"], "a");
+    assert_eq!(sent[0]["error"]["code"], -32600);
+    assert!(events(actions).is_empty());
+}
+
+#[test]
+fn ping_is_answered_with_an_empty_object_in_any_phase() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let sent = texts(&feed(&mut server, t(1), r#"{"jsonrpc":"2.0","id":9,"method":"ping"}"#));
+    assert_eq!(sent, vec![serde_json::json!({"jsonrpc":"2.0","id":9,"result":{}})]);
+    let mut client = ready_client(legacy_client_config());
+    let sent = texts(&feed(
+        &mut client,
+        t(2),
+        r#"{"jsonrpc":"2.0","id":"p","method":"ping","params":{"_meta":{"progressToken":1}}}"#,
+    ));
+    assert_eq!(sent, vec![serde_json::json!({"jsonrpc":"2.0","id":"p","result":{}})]);
+}
+
+#[test]
+fn server_negotiates_the_clients_version_and_reports_ready_on_initialized() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let sent = texts(&feed(&mut server, t(0), INIT));
+    assert_eq!(sent[0]["result"]["protocolVersion"], "2025-06-18");
+    assert_eq!(sent[0]["result"]["serverInfo"]["name"], "srv");
+    assert!(server.ready_info().is_none());
+    let evs = events(feed(&mut server, t(1), INITIALIZED));
+    let Event::Ready(ready) = &evs[0] else { panic!("{evs:?}") };
+    assert_eq!((ready.era, ready.version), (Era::Legacy, ProtocolVersion::V2025_06_18));
+}
+
+#[test]
+fn a_second_initialize_is_refused() {
+    let mut server = ready_server();
+    let sent = texts(&feed(&mut server, t(1), &INIT.replace("\"id\":0", "\"id\":1")));
+    assert_eq!(sent[0]["error"]["code"], -32600);
+    assert_eq!(sent[0]["id"], 1);
+}
+
+#[test]
+fn a_server_without_legacy_versions_answers_initialize_with_the_supported_list() {
+    let mut config = server_config();
+    config.versions = vec![ProtocolVersion::V2026_07_28];
+    let mut server = Session::new(config, t(0)).unwrap();
+    let sent = texts(&feed(&mut server, t(0), INIT));
+    assert_eq!(sent[0]["error"]["code"], -32602);
+    assert_eq!(sent[0]["error"]["data"]["supported"], serde_json::json!(["2026-07-28"]));
+    assert_eq!(sent[0]["error"]["data"]["requested"], "2025-06-18");
+}
+
+#[test]
+fn a_request_reusing_an_id_in_progress_gets_an_error_and_the_first_stays_open() {
+    let mut server = ready_server();
+    let first = feed(
+        &mut server,
+        t(1),
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"a"}}"#,
+    );
+    assert_eq!(events(first).len(), 1);
+    let second = feed(
+        &mut server,
+        t(2),
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"b"}}"#,
+    );
+    let sent = texts(&second);
+    assert_eq!(sent[0]["error"]["code"], -32600);
+    assert_eq!(sent[0]["id"], 5);
+    assert!(events(second).is_empty());
+    assert!(server.respond(RequestId::from(5i64), Ok(raw("{}"))).is_ok());
+}
+
+#[test]
+fn a_cancelled_incoming_request_becomes_an_event_and_its_late_answer_is_suppressed() {
+    let mut server = ready_server();
+    feed(&mut server, t(1), r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{}}"#);
+    let evs = events(feed(
+        &mut server,
+        t(2),
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"x","reason":"bored"}}"#,
+    ));
+    assert_eq!(
+        evs,
+        vec![Event::Cancelled { id: RequestId::from("x"), reason: Some("bored".into()) }]
+    );
+    assert_eq!(
+        server.respond(RequestId::from("x"), Ok(raw("{}"))),
+        Err(SessionError::UnknownRequest(RequestId::from("x")))
+    );
+    assert!(drain(&mut server).is_empty());
+}
+
+#[test]
+fn too_many_concurrent_incoming_requests_get_an_error() {
+    let mut config = server_config();
+    config.max_concurrent_incoming = 2;
+    let mut server = Session::new(config, t(0)).unwrap();
+    feed(&mut server, t(0), INIT);
+    feed(&mut server, t(0), INITIALIZED);
+    for id in 1..=2 {
+        let text = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call"}}"#);
+        assert_eq!(events(feed(&mut server, t(1), &text)).len(), 1);
+    }
+    let sent = texts(&feed(&mut server, t(1), r#"{"jsonrpc":"2.0","id":3,"method":"tools/call"}"#));
+    assert_eq!(sent[0]["error"]["code"], -32603);
+    assert_eq!(sent[0]["id"], 3);
+}
+
+#[test]
+fn too_many_pending_outgoing_requests_are_refused_without_sending() {
+    let mut config = legacy_client_config();
+    config.max_pending_outgoing = 3;
+    let mut client = ready_client(config);
+    for _ in 0..3 {
+        client.send_request(t(2), "tools/call", None, RequestOptions::default()).unwrap();
+    }
+    drain(&mut client);
+    assert_eq!(
+        client.send_request(t(2), "tools/call", None, RequestOptions::default()),
+        Err(SessionError::TooManyPending { limit: 3 })
+    );
+    assert!(drain(&mut client).is_empty());
+}
+
+#[test]
+fn the_malformed_budget_closes_the_connection_with_1008() {
+    let mut config = server_config();
+    config.malformed_budget = 2;
+    let mut server = Session::new(config, t(0)).unwrap();
+    for _ in 0..2 {
+        let actions = feed(&mut server, t(1), "{nope");
+        assert_eq!(texts(&actions)[0]["error"]["code"], -32700);
+        assert!(!server.is_closed());
+    }
+    let actions = feed(&mut server, t(1), "{nope");
+    let close = actions.iter().find_map(|a| match a {
+        Action::Close(reason) => Some(reason.code),
+        _ => None,
+    });
+    assert_eq!(close, Some(CloseCode::POLICY_VIOLATION));
+    assert!(server.is_closed());
+}
+
+#[test]
+fn a_binary_frame_closes_the_connection_with_1003() {
+    let mut server = ready_server();
+    server.handle_payload(t(1), Payload::Binary(b"{}"));
+    let actions = drain(&mut server);
+    assert!(matches!(&actions[1], Action::Close(r) if r.code == CloseCode::UNSUPPORTED_DATA));
+    assert!(server.is_closed());
+}
+
+#[test]
+fn batches_are_refused_unless_the_version_is_2025_03_26() {
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/list"}]"#;
+    let mut server = ready_server(); // negotiated 2025-06-18
+    let sent = texts(&feed(&mut server, t(1), batch));
+    assert_eq!(sent[0]["error"]["code"], -32600);
+    assert_eq!(sent[0]["id"], serde_json::Value::Null);
+
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    feed(&mut server, t(0), &INIT.replace("2025-06-18", "2025-03-26"));
+    feed(&mut server, t(0), INITIALIZED);
+    let evs = events(feed(&mut server, t(1), batch));
+    assert_eq!(evs.len(), 2);
+    assert!(evs.iter().all(|e| matches!(e, Event::Request(_))));
+}
+
+#[test]
+fn progress_is_routed_to_its_request_and_non_increasing_progress_is_dropped() {
+    let mut client = ready_client(legacy_client_config());
+    let options = RequestOptions { progress: true, ..Default::default() };
+    let id =
+        client.send_request(t(2), "tools/call", Some(raw(r#"{"name":"slow"}"#)), options).unwrap();
+    let sent = texts(&drain(&mut client));
+    let token = sent[0]["params"]["_meta"]["progressToken"].clone();
+    assert_eq!(token, serde_json::to_value(&id).unwrap());
+    let progress = |p: f64| {
+        format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{token},"progress":{p},"total":10}}}}"#
+        )
+    };
+    let mut seen = Vec::new();
+    for p in [1.0, 2.0, 2.0, 1.5, 3.0] {
+        for e in events(feed(&mut client, t(3), &progress(p))) {
+            if let Event::Progress { id: pid, params } = e {
+                assert_eq!(pid, id);
+                seen.push(params.progress);
+            }
+        }
+    }
+    assert_eq!(seen, vec![1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn progress_resets_the_timeout_but_never_past_the_maximum_total() {
+    let mut client = ready_client(legacy_client_config());
+    let options = RequestOptions {
+        timeout: Some(Duration::from_millis(100)),
+        progress: true,
+        reset_timeout_on_progress: true,
+        max_total_timeout: Some(Duration::from_millis(250)),
+    };
+    let id = client.send_request(t(0), "tools/call", None, options).unwrap();
+    drain(&mut client);
+    assert_eq!(client.poll_timeout(), Some(t(100)));
+    let progress = |p: u32| {
+        format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":{id},"progress":{p}}}}}"#
+        )
+    };
+    feed(&mut client, t(90), &progress(1));
+    assert_eq!(client.poll_timeout(), Some(t(190)));
+    feed(&mut client, t(180), &progress(2));
+    assert_eq!(client.poll_timeout(), Some(t(250)), "capped by the maximum total");
+    client.handle_timeout(t(249));
+    assert!(events(drain(&mut client)).is_empty(), "early handle_timeout is a no-op");
+    client.handle_timeout(t(250));
+    let actions = drain(&mut client);
+    assert_eq!(texts(&actions)[0]["method"], "notifications/cancelled");
+    assert_eq!(events(actions), vec![Event::RequestEnded { id, outcome: Outcome::TimedOut }]);
+}
+
+#[test]
+fn a_response_to_an_unknown_id_is_reported_not_fatal() {
+    let mut client = ready_client(legacy_client_config());
+    let evs = events(feed(&mut client, t(2), r#"{"jsonrpc":"2.0","id":999,"result":{}}"#));
+    assert!(matches!(&evs[..], [Event::UnmatchedResponse(Message::Result(_))]));
+    assert!(!client.is_closed());
+}
+
+#[test]
+fn after_close_commands_fail_and_nothing_more_is_emitted() {
+    let mut client = ready_client(legacy_client_config());
+    let id = client.send_request(t(2), "tools/call", None, RequestOptions::default()).unwrap();
+    drain(&mut client);
+    client.close(CloseReason::new(CloseCode::NORMAL, "bye")).unwrap();
+    let actions = drain(&mut client);
+    assert!(matches!(actions[0], Action::Close(_)));
+    assert_eq!(
+        events(actions),
+        vec![
+            Event::RequestEnded { id, outcome: Outcome::Disconnected },
+            Event::Closed {
+                reason: CloseReason::new(CloseCode::NORMAL, "bye"),
+                by: ClosedBy::Application
+            },
+        ]
+    );
+    assert_eq!(
+        client.send_request(t(3), "x", None, RequestOptions::default()),
+        Err(SessionError::Closed)
+    );
+    assert_eq!(client.send_notification("x", None), Err(SessionError::Closed));
+    assert_eq!(
+        client.close(CloseReason::new(CloseCode::NORMAL, "again")),
+        Err(SessionError::Closed)
+    );
+    feed(&mut client, t(4), r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+    client.handle_timeout(t(1_000_000));
+    assert!(drain(&mut client).is_empty());
+    assert_eq!(client.poll_timeout(), None);
+}
+
+#[test]
+fn a_client_configured_to_reject_early_requests_refuses_them_before_ready() {
+    let mut config = legacy_client_config();
+    config.before_ready = BeforeReady::Reject;
+    let mut client = Session::new(config, t(0)).unwrap();
+    assert_eq!(
+        client.send_request(t(0), "tools/list", None, RequestOptions::default()),
+        Err(SessionError::NotReady)
+    );
+}
+
+#[test]
+fn a_client_closes_when_initialize_fails() {
+    let mut client = Session::new(legacy_client_config(), t(0)).unwrap();
+    drain(&mut client);
+    let actions = feed(
+        &mut client,
+        t(1),
+        r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"no"}}"#,
+    );
+    assert!(matches!(&actions[0], Action::Close(r) if r.code == CloseCode::PROTOCOL_ERROR));
+    assert!(client.is_closed());
+}
+
+#[test]
+fn a_modern_server_refuses_missing_and_unsupported_versions() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let sent = texts(&feed(
+        &mut server,
+        t(0),
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01"}}}"#,
+    ));
+    assert_eq!(sent[0]["error"]["code"], -32022);
+    assert_eq!(sent[0]["error"]["data"]["requested"], "2099-01-01");
+    assert_eq!(sent[0]["error"]["data"]["supported"], serde_json::json!(["2026-07-28"]));
+    assert!(server.ready_info().is_none());
+}
+
+#[test]
+fn progress_can_only_be_reported_for_requests_that_asked_for_it() {
+    let mut server = ready_server();
+    feed(&mut server, t(1), r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#);
+    assert_eq!(
+        server.notify_progress(&RequestId::from(1i64), 1.0, None, None),
+        Err(SessionError::NoProgressToken(RequestId::from(1i64)))
+    );
+    feed(
+        &mut server,
+        t(1),
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"_meta":{"progressToken":"tok"}}}"#,
+    );
+    server
+        .notify_progress(&RequestId::from(2i64), 1.0, Some(4.0), Some("a quarter".into()))
+        .unwrap();
+    let sent = texts(&drain(&mut server));
+    assert_eq!(sent[0]["method"], "notifications/progress");
+    assert_eq!(sent[0]["params"]["progressToken"], "tok");
+    assert_eq!(sent[0]["params"]["total"], 4.0);
+}
+
+#[test]
+fn servers_cannot_send_requests_in_the_modern_era() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    feed(
+        &mut server,
+        t(0),
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+    );
+    assert!(matches!(
+        server.send_request(t(1), "roots/list", None, RequestOptions::default()),
+        Err(SessionError::NotAllowed(_))
+    ));
+}
+
+#[test]
+fn params_that_are_not_objects_are_refused() {
+    let mut client = ready_client(legacy_client_config());
+    assert_eq!(
+        client.send_request(t(1), "x", Some(raw("[1]")), RequestOptions::default()),
+        Err(SessionError::NotAnObject)
+    );
+    assert_eq!(
+        client.send_request(t(1), "x", Some(raw(r#"{"_meta":1}"#)), RequestOptions::default()),
+        Err(SessionError::NotAnObject)
+    );
+}
+
+#[test]
+fn the_heartbeat_asks_for_a_ping_after_a_quiet_interval_and_closes_after_idle_timeout() {
+    let mut config = legacy_client_config();
+    config.ping_interval = Some(Duration::from_secs(20));
+    config.idle_timeout = Some(Duration::from_secs(60));
+    let mut client = ready_client(config); // last inbound at t(1)
+    assert_eq!(client.poll_timeout(), Some(t(20_001)));
+    client.handle_timeout(t(20_001));
+    assert_eq!(drain(&mut client), vec![Action::SendPing]);
+    client.handle_transport_activity(t(20_050)); // the pong
+    assert_eq!(client.poll_timeout(), Some(t(40_050)));
+    client.handle_timeout(t(40_050));
+    assert_eq!(drain(&mut client), vec![Action::SendPing]);
+    client.handle_timeout(t(60_050));
+    assert_eq!(drain(&mut client), vec![Action::SendPing]);
+    client.handle_timeout(t(80_049));
+    assert!(drain(&mut client).is_empty());
+    client.handle_timeout(t(80_050));
+    let actions = drain(&mut client);
+    assert!(matches!(&actions[0], Action::Close(r) if r.code == CloseCode::GOING_AWAY));
+}

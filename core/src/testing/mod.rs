@@ -1,0 +1,9 @@
+//! Harnesses shared by the fuzz targets, the property tests and the corpus replay tests.
+//!
+//! Each harness turns an arbitrary byte string into a bounded sequence of operations on a real
+//! state machine, checks the machine's invariants after every step, and reports the first
+//! violation. Because the input is plain bytes, cargo-fuzz, proptest and the replay of committed
+//! corpora all drive the same code. Compiled only with the `testing` feature.
+
+pub mod bytes;
+pub mod session_ops;
