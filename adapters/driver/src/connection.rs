@@ -1,0 +1,279 @@
+//! The driver loop: one task per connection that moves bytes, time and commands into the core
+//! session and performs the actions it emits. Written once for every runtime.
+//!
+//! The loop waits for whichever comes first: a WebSocket message, an application command, or the
+//! session's next deadline. After each input it drains the session's actions in order (send
+//! text or ping, deliver the event, close), then re-arms the timer at `poll_timeout()`. Expiry
+//! is judged by `now >= deadline`, so a sleep that wakes early or late does no harm.
+//! WebSocket ping, pong and close handshakes stay in tungstenite; the driver only reports
+//! inbound traffic to the session as liveness.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
+use futures_channel::{mpsc, oneshot};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use mcp_ws_core::codec::Payload;
+use mcp_ws_core::mcp::ProgressNotificationParams;
+use mcp_ws_core::session::{Action, Event, Outcome, Session, SessionError};
+use mcp_ws_core::time::Instant;
+use mcp_ws_core::{CloseCode, CloseReason, RequestId};
+
+use crate::handle::{CallToken, Command, ConnectionHandle};
+use crate::runtime::Runtime;
+
+/// Receives the events the driver does not consume itself (everything but request ends and
+/// progress, which go to the waiting calls).
+pub trait EventSink: Send + 'static {
+    /// Handles one event. `handle` can answer requests and send messages on this connection.
+    fn on_event(&mut self, event: Event, handle: &ConnectionHandle);
+}
+
+/// A call waiting for its outcome.
+struct Waiter {
+    token: CallToken,
+    reply: oneshot::Sender<Result<Outcome, SessionError>>,
+    progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+}
+
+/// What woke the loop.
+enum Wake {
+    Frame(Option<Result<WsMessage, WsError>>),
+    Command(Option<Command>),
+    Timer,
+}
+
+/// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it.
+///
+/// The driver task ends when the session closes; the WebSocket is closed and dropped then.
+pub fn spawn_connection<R, S, E>(runtime: &R, ws: S, session: Session, events: E) -> ConnectionHandle
+where
+    R: Runtime,
+    S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin + Send + 'static,
+    E: EventSink,
+{
+    let (sender, receiver) = mpsc::unbounded();
+    let handle = ConnectionHandle::new(sender);
+    let task = run_connection(runtime.clone(), ws, session, receiver, events, handle.clone());
+    runtime.spawn(task);
+    handle
+}
+
+/// Runs the driver loop to the end of the session (see the module docs).
+pub async fn run_connection<R, S, E>(
+    runtime: R,
+    mut ws: S,
+    mut session: Session,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut events: E,
+    handle: ConnectionHandle,
+) where
+    R: Runtime,
+    S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin + Send + 'static,
+    E: EventSink,
+{
+    let mut waiters: HashMap<RequestId, Waiter> = HashMap::new();
+    let mut calls: HashMap<CallToken, RequestId> = HashMap::new();
+    let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
+    let mut commands_open = true;
+    let mut turn = 0u8;
+    loop {
+        // 1. Perform every action the session has queued.
+        let mut close_frame = None;
+        while let Some(action) = session.poll_action() {
+            match action {
+                Action::SendText(text) => {
+                    if ws.feed(WsMessage::text(text)).await.is_err() {
+                        session.handle_transport_lost("the WebSocket failed while sending");
+                    }
+                }
+                Action::SendPing => {
+                    if ws.feed(WsMessage::Ping(Bytes::new())).await.is_err() {
+                        session.handle_transport_lost("the WebSocket failed while sending a ping");
+                    }
+                }
+                Action::Close(reason) => close_frame = Some(reason),
+                Action::Event(event) => {
+                    deliver(event, &mut waiters, &mut calls, &mut events, &handle)
+                }
+            }
+        }
+        let _ = ws.flush().await;
+        if let Some(reason) = close_frame {
+            let frame = CloseFrame {
+                code: WsCloseCode::from(reason.code.0),
+                reason: reason.reason.to_string().into(),
+            };
+            let _ = ws.send(WsMessage::Close(Some(frame))).await;
+        }
+        if session.is_closed() {
+            let _ = ws.close().await;
+            break;
+        }
+        // 2. Re-arm the timer at the session's next deadline.
+        match session.poll_timeout() {
+            Some(deadline) if timer.as_ref().map(|(at, _)| *at) != Some(deadline) => {
+                timer = Some((deadline, Box::pin(runtime.sleep_until(deadline))));
+            }
+            Some(_) => {}
+            None => timer = None,
+        }
+        // 3. Wait for the next input, alternating which source is polled first.
+        turn = turn.wrapping_add(1);
+        let wake = std::future::poll_fn(|cx| {
+            let poll_frame = |cx: &mut std::task::Context<'_>| ws.poll_next_unpin(cx).map(Wake::Frame);
+            if turn % 2 == 0 {
+                if let Poll::Ready(w) = poll_frame(cx) {
+                    return Poll::Ready(w);
+                }
+            }
+            if commands_open {
+                if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
+                    return Poll::Ready(Wake::Command(c));
+                }
+            }
+            if turn % 2 == 1 {
+                if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
+                    return Poll::Ready(w);
+                }
+            }
+            if let Some((_, sleep)) = timer.as_mut() {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Timer);
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        let now = runtime.now();
+        match wake {
+            Wake::Frame(Some(Ok(message))) => match message {
+                WsMessage::Text(text) => session.handle_payload(now, Payload::Text(text.as_bytes())),
+                WsMessage::Binary(bytes) => session.handle_payload(now, Payload::Binary(&bytes)),
+                WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {
+                    session.handle_transport_activity(now)
+                }
+                WsMessage::Close(frame) => session.handle_peer_close(frame.map(|f| {
+                    CloseReason::new(CloseCode(u16::from(f.code)), f.reason.to_string())
+                })),
+            },
+            Wake::Frame(Some(Err(error))) => match error {
+                WsError::Capacity(_) => {
+                    let reason = CloseReason::new(CloseCode::MESSAGE_TOO_BIG, error.to_string());
+                    let _ = session.close(reason);
+                }
+                WsError::Utf8(_) => {
+                    let reason = CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8");
+                    let _ = session.close(reason);
+                }
+                other => session.handle_transport_lost(other.to_string()),
+            },
+            Wake::Frame(None) => session.handle_transport_lost("the WebSocket ended"),
+            Wake::Command(Some(command)) => {
+                apply(command, now, &mut session, &mut waiters, &mut calls)
+            }
+            Wake::Command(None) => {
+                commands_open = false;
+                let _ = session.close(CloseReason::new(CloseCode::NORMAL, "the client was dropped"));
+            }
+            Wake::Timer => {
+                if timer.as_ref().is_some_and(|(deadline, _)| now >= *deadline) {
+                    timer = None;
+                    session.handle_timeout(now);
+                }
+            }
+        }
+    }
+    // Calls still waiting (none should be: the session ends every request) fail as disconnected.
+    for (_, waiter) in waiters.drain() {
+        let _ = waiter.reply.send(Ok(Outcome::Disconnected));
+    }
+    // Commands that raced the close are refused.
+    commands.close();
+    while let Ok(Some(command)) = commands.try_next() {
+        refuse(command);
+    }
+}
+
+fn apply(
+    command: Command,
+    now: Instant,
+    session: &mut Session,
+    waiters: &mut HashMap<RequestId, Waiter>,
+    calls: &mut HashMap<CallToken, RequestId>,
+) {
+    match command {
+        Command::Request { token, method, params, options, reply, progress } => {
+            match session.send_request(now, method, params, options) {
+                Ok(id) => {
+                    calls.insert(token, id.clone());
+                    waiters.insert(id, Waiter { token, reply, progress });
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        }
+        Command::Abandon { token } => {
+            if let Some(id) = calls.remove(&token) {
+                if waiters.remove(&id).is_some() {
+                    let _ = session.cancel(&id, Some("the caller stopped waiting"));
+                }
+            }
+        }
+        Command::Notify { method, params, reply } => {
+            let _ = reply.send(session.send_notification(method, params));
+        }
+        Command::Respond { id, response } => {
+            let _ = session.respond(id, response);
+        }
+        Command::Progress { id, progress, total, message } => {
+            let _ = session.notify_progress(&id, progress, total, message);
+        }
+        Command::Close(reason) => {
+            let _ = session.close(reason);
+        }
+    }
+}
+
+fn refuse(command: Command) {
+    match command {
+        Command::Request { reply, .. } => {
+            let _ = reply.send(Err(SessionError::Closed));
+        }
+        Command::Notify { reply, .. } => {
+            let _ = reply.send(Err(SessionError::Closed));
+        }
+        Command::Abandon { .. } | Command::Respond { .. } | Command::Progress { .. } | Command::Close(_) => {}
+    }
+}
+
+fn deliver<E: EventSink>(
+    event: Event,
+    waiters: &mut HashMap<RequestId, Waiter>,
+    calls: &mut HashMap<CallToken, RequestId>,
+    events: &mut E,
+    handle: &ConnectionHandle,
+) {
+    match event {
+        Event::RequestEnded { id, outcome } => match waiters.remove(&id) {
+            Some(waiter) => {
+                calls.remove(&waiter.token);
+                let _ = waiter.reply.send(Ok(outcome));
+            }
+            None => events.on_event(Event::RequestEnded { id, outcome }, handle),
+        },
+        Event::Progress { id, params } => match waiters.get(&id).and_then(|w| w.progress.as_ref()) {
+            Some(progress) => {
+                let _ = progress.unbounded_send(params);
+            }
+            None => events.on_event(Event::Progress { id, params }, handle),
+        },
+        other => events.on_event(other, handle),
+    }
+}

@@ -1,0 +1,202 @@
+//! The application's side of one connection: a cloneable handle that sends commands to the
+//! connection's driver task, and the future of one outgoing request.
+//!
+//! Dropping a [`RequestFuture`] before it completes cancels the request: the driver sends
+//! `notifications/cancelled` and forgets it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use futures_channel::{mpsc, oneshot};
+use futures_util::Stream;
+use mcp_ws_core::mcp::ProgressNotificationParams;
+use mcp_ws_core::session::{Outcome, RequestOptions, SessionError};
+use mcp_ws_core::{CloseReason, ErrorObject, RawJson, RequestId};
+
+use crate::error::CallError;
+
+/// A token naming one call before the session has given it an id.
+pub(crate) type CallToken = u64;
+
+/// What the application asks of a connection's driver.
+pub(crate) enum Command {
+    Request {
+        token: CallToken,
+        method: String,
+        params: Option<RawJson>,
+        options: RequestOptions,
+        reply: oneshot::Sender<Result<Outcome, SessionError>>,
+        progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+    },
+    /// The caller dropped its request future.
+    Abandon { token: CallToken },
+    Notify {
+        method: String,
+        params: Option<RawJson>,
+        reply: oneshot::Sender<Result<(), SessionError>>,
+    },
+    Respond {
+        id: RequestId,
+        response: Result<RawJson, ErrorObject>,
+    },
+    Progress {
+        id: RequestId,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    },
+    Close(CloseReason),
+}
+
+/// A cloneable handle to one live connection.
+#[derive(Clone)]
+pub struct ConnectionHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    next_token: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for ConnectionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionHandle").field("open", &!self.commands.is_closed()).finish()
+    }
+}
+
+impl ConnectionHandle {
+    pub(crate) fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
+        ConnectionHandle { commands, next_token: Arc::new(AtomicU64::new(1)) }
+    }
+
+    /// Whether the connection's driver is still running.
+    pub fn is_open(&self) -> bool {
+        !self.commands.is_closed()
+    }
+
+    /// Sends a request and resolves with its result or the reason it failed.
+    pub fn request(
+        &self,
+        method: impl Into<String>,
+        params: Option<RawJson>,
+        options: RequestOptions,
+    ) -> RequestFuture {
+        self.start_request(method.into(), params, options, None)
+    }
+
+    /// Sends a request that asks for progress; progress arrives on the returned stream, which
+    /// ends when the request does.
+    pub fn request_with_progress(
+        &self,
+        method: impl Into<String>,
+        params: Option<RawJson>,
+        mut options: RequestOptions,
+    ) -> (RequestFuture, ProgressStream) {
+        options.progress = true;
+        let (sender, receiver) = mpsc::unbounded();
+        let future = self.start_request(method.into(), params, options, Some(sender));
+        (future, ProgressStream(receiver))
+    }
+
+    fn start_request(
+        &self,
+        method: String,
+        params: Option<RawJson>,
+        options: RequestOptions,
+        progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+    ) -> RequestFuture {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let (reply, receiver) = oneshot::channel();
+        let command = Command::Request { token, method, params, options, reply, progress };
+        let sent = self.commands.unbounded_send(command).is_ok();
+        RequestFuture {
+            receiver: sent.then_some(receiver),
+            token,
+            commands: self.commands.clone(),
+            done: false,
+        }
+    }
+
+    /// Sends a notification; resolves once the session has accepted it for sending.
+    pub async fn notify(
+        &self,
+        method: impl Into<String>,
+        params: Option<RawJson>,
+    ) -> Result<(), CallError> {
+        let (reply, receiver) = oneshot::channel();
+        let command = Command::Notify { method: method.into(), params, reply };
+        self.commands.unbounded_send(command).map_err(|_| CallError::Disconnected)?;
+        match receiver.await {
+            Ok(result) => result.map_err(CallError::from),
+            Err(_) => Err(CallError::Disconnected),
+        }
+    }
+
+    /// Answers the peer's request `id` (used by handler tasks).
+    pub(crate) fn respond(&self, id: RequestId, response: Result<RawJson, ErrorObject>) {
+        let _ = self.commands.unbounded_send(Command::Respond { id, response });
+    }
+
+    /// Reports progress on the peer's request `id`.
+    pub(crate) fn progress(
+        &self,
+        id: RequestId,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) {
+        let _ = self.commands.unbounded_send(Command::Progress { id, progress, total, message });
+    }
+
+    /// Closes the connection with `reason`; pending calls fail as disconnected.
+    pub fn close(&self, reason: CloseReason) {
+        let _ = self.commands.unbounded_send(Command::Close(reason));
+    }
+}
+
+/// The future of one outgoing request. Dropping it early cancels the request.
+#[must_use = "a request is cancelled when its future is dropped"]
+pub struct RequestFuture {
+    receiver: Option<oneshot::Receiver<Result<Outcome, SessionError>>>,
+    token: CallToken,
+    commands: mpsc::UnboundedSender<Command>,
+    done: bool,
+}
+
+impl Future for RequestFuture {
+    type Output = Result<RawJson, CallError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(receiver) = self.receiver.as_mut() else {
+            self.done = true;
+            return Poll::Ready(Err(CallError::Disconnected));
+        };
+        let result = match Pin::new(receiver).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(Ok(outcome))) => CallError::from_outcome(outcome),
+            Poll::Ready(Ok(Err(refused))) => Err(CallError::from(refused)),
+            Poll::Ready(Err(_)) => Err(CallError::Disconnected),
+        };
+        self.done = true;
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for RequestFuture {
+    fn drop(&mut self) {
+        if !self.done && self.receiver.is_some() {
+            let _ = self.commands.unbounded_send(Command::Abandon { token: self.token });
+        }
+    }
+}
+
+/// Progress reports for one request, ending when the request ends.
+pub struct ProgressStream(mpsc::UnboundedReceiver<ProgressNotificationParams>);
+
+impl Stream for ProgressStream {
+    type Item = ProgressNotificationParams;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0).poll_next(cx)
+    }
+}
