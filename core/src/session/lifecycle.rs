@@ -212,7 +212,7 @@ impl Session {
 
     pub(super) fn check_modern_version(
         &self,
-        meta: &RequestMeta,
+        meta: &RequestMeta<'_>,
     ) -> Result<ProtocolVersion, ErrorObject> {
         version::check_modern_request(meta.protocol_version.as_deref(), &self.config.versions)
             .map_err(|unsupported| {

@@ -572,8 +572,8 @@ impl Session {
                         Err(error) => return self.send_error(Some(request.id), error),
                     };
                     let peer = PeerDescription::Client {
-                        info: meta.client_info.clone(),
-                        capabilities: meta.client_capabilities.clone().unwrap_or_default(),
+                        info: meta.client_info(),
+                        capabilities: meta.client_capabilities().unwrap_or_default(),
                     };
                     self.become_ready(Era::Modern, version, peer);
                     modern = true;

@@ -10,13 +10,14 @@ use serde_json::value::RawValue;
 use crate::mcp::{ClientCapabilities, Implementation, ProgressToken};
 use crate::raw::RawJson;
 
-/// What an incoming request's `_meta` says.
+/// What an incoming request's `_meta` says. The client identity stays raw until asked for:
+/// the session needs it only once, when a 2026-07-28 connection becomes ready.
 #[derive(Debug, Default)]
-pub(crate) struct RequestMeta {
+pub(crate) struct RequestMeta<'a> {
     pub progress_token: Option<ProgressToken>,
     pub protocol_version: Option<String>,
-    pub client_info: Option<Implementation>,
-    pub client_capabilities: Option<ClientCapabilities>,
+    client_info: Option<&'a RawValue>,
+    client_capabilities: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -37,9 +38,9 @@ struct MetaProbe<'a> {
     client_capabilities: Option<&'a RawValue>,
 }
 
-impl RequestMeta {
+impl<'a> RequestMeta<'a> {
     /// Reads the `_meta` of `params`; anything unreadable counts as absent.
-    pub fn read(params: Option<&RawJson>) -> RequestMeta {
+    pub fn read(params: Option<&'a RawJson>) -> RequestMeta<'a> {
         let Some(params) = params else { return RequestMeta::default() };
         if !params.get().contains("_meta") {
             return RequestMeta::default();
@@ -51,10 +52,18 @@ impl RequestMeta {
         RequestMeta {
             progress_token: meta.progress_token,
             protocol_version: meta.protocol_version,
-            client_info: meta.client_info.and_then(|raw| serde_json::from_str(raw.get()).ok()),
-            client_capabilities: meta
-                .client_capabilities
-                .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+            client_info: meta.client_info,
+            client_capabilities: meta.client_capabilities,
         }
+    }
+
+    /// The `clientInfo` stamp, when present and well-formed.
+    pub fn client_info(&self) -> Option<Implementation> {
+        self.client_info.and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
+
+    /// The `clientCapabilities` stamp, when present and well-formed.
+    pub fn client_capabilities(&self) -> Option<ClientCapabilities> {
+        self.client_capabilities.and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 }
