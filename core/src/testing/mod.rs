@@ -6,4 +6,5 @@
 //! corpora all drive the same code. Compiled only with the `testing` feature.
 
 pub mod bytes;
+pub mod decode_frame;
 pub mod session_ops;

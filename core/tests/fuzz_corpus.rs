@@ -1,0 +1,39 @@
+//! Replays every committed fuzz corpus file through the same checks as the fuzz targets, so
+//! CI covers the corpora on stable without cargo-fuzz.
+
+use std::path::PathBuf;
+
+use mcp_ws_core::testing::{decode_frame, session_ops};
+
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {} is missing: {e}", dir.display()));
+    let files: Vec<_> = entries
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            (path, data)
+        })
+        .collect();
+    assert!(files.len() >= 10, "corpus {} has only {} files", dir.display(), files.len());
+    files
+}
+
+#[test]
+fn every_decode_frame_corpus_file_round_trips_or_is_classified() {
+    for (path, data) in corpus("decode_frame") {
+        if let Err(violation) = decode_frame::check(&data) {
+            panic!("{}: {violation}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_session_ops_corpus_file_keeps_the_session_invariants() {
+    for (path, data) in corpus("session_ops") {
+        if let Err(violation) = session_ops::run(&data) {
+            panic!("{}: {violation}", path.display());
+        }
+    }
+}
