@@ -11,6 +11,8 @@
 //! - [`version`]: protocol versions as data and the negotiation rules of both eras.
 //! - [`session`]: the per-connection state machine: lifecycle of both eras, correlation,
 //!   timeouts, cancellation, progress, heartbeat and limits. Its docs state the driver contract.
+//! - [`reconnect`]: the client's reconnect machine: backoff with full jitter, budgets,
+//!   Retry-After, and a reset only after a connection proved stable.
 //! - [`subprotocol`]: the WebSocket subprotocol offers and selection of the binding.
 //! - [`time`]: the core's own instant type; the core never reads a clock.
 //! - [`close`]: WebSocket close codes the core asks the adapters to send.
@@ -24,6 +26,8 @@ mod json_object;
 pub mod mcp;
 pub mod message;
 pub mod raw;
+pub mod reconnect;
+mod rng;
 mod scan;
 pub mod session;
 pub mod subprotocol;
