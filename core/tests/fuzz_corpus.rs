@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mcp_ws_core::testing::{decode_frame, session_ops};
+use mcp_ws_core::testing::{decode_frame, reconnect_ops, session_ops};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
@@ -33,6 +33,15 @@ fn every_decode_frame_corpus_file_round_trips_or_is_classified() {
 fn every_session_ops_corpus_file_keeps_the_session_invariants() {
     for (path, data) in corpus("session_ops") {
         if let Err(violation) = session_ops::run(&data) {
+            panic!("{}: {violation}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_reconnect_ops_corpus_file_keeps_the_reconnect_invariants() {
+    for (path, data) in corpus("reconnect_ops") {
+        if let Err(violation) = reconnect_ops::run(&data) {
             panic!("{}: {violation}", path.display());
         }
     }

@@ -7,4 +7,5 @@
 
 pub mod bytes;
 pub mod decode_frame;
+pub mod reconnect_ops;
 pub mod session_ops;
