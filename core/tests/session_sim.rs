@@ -5,6 +5,7 @@ mod sim;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use mcp_ws_core::reconnect::{Failure, Jitter, Reconnect, ReconnectAction, ReconnectConfig};
 use mcp_ws_core::session::{
     ClosedBy, EraPolicy, Event, Outcome, PeerDescription, RequestOptions, Role, SessionConfig,
 };
@@ -341,4 +342,80 @@ fn reordering_and_loss_still_give_every_request_exactly_one_matching_outcome() {
         }
         assert_eq!(pair.client.pending_requests(), 0);
     }
+}
+
+#[test]
+fn after_a_cut_the_reconnect_machine_redials_and_the_lifecycle_runs_again() {
+    let mut pair = Pair::new(
+        client(EraPolicy::Legacy(ProtocolVersion::V2025_11_25)),
+        server(),
+        LinkConfig::default(),
+    );
+    let policy = ReconnectConfig { jitter: Jitter::None, ..Default::default() };
+    let mut reconnect = Reconnect::new(policy, 1, pair.now).unwrap();
+    reconnect.start(pair.now).unwrap();
+    assert_eq!(reconnect.poll_action(), Some(ReconnectAction::Dial { attempt: 1 }));
+    reconnect.on_connected(pair.now).unwrap();
+    pair.run_for(ms(100));
+    let lost =
+        pair.client.send_request(pair.now, "tools/call", None, RequestOptions::default()).unwrap();
+    pair.server_app = Box::new(|_| Reply::Never);
+    pair.run_for(ms(20));
+    pair.cut();
+    reconnect.on_disconnected(pair.now, Failure::Transport("link cut".into())).unwrap();
+    assert_eq!(reconnect.poll_timeout(), Some(pair.now + ms(250)));
+    pair.run_for(ms(250));
+    reconnect.handle_timeout(pair.now);
+    assert_eq!(reconnect.poll_action(), Some(ReconnectAction::Dial { attempt: 2 }));
+    pair.redial();
+    reconnect.on_connected(pair.now).unwrap();
+    pair.server_app = sim::echo_app();
+    let again = pair
+        .client
+        .send_request(pair.now, "tools/call", Some(raw(r#"{"n":2}"#)), RequestOptions::default())
+        .unwrap();
+    pair.run_for(ms(100));
+    let outcomes: Vec<_> = pair.client_outcomes().into_iter().map(|(id, o, _)| (id, o)).collect();
+    assert_eq!(outcomes[0], (lost, Outcome::Disconnected));
+    assert_eq!(outcomes[1].1, Outcome::Result(raw(r#"{"n":2}"#)));
+    assert_eq!(outcomes[1].0, again);
+    let initializes = methods(&pair.client_sent).iter().filter(|m| *m == "initialize").count();
+    assert_eq!(initializes, 2, "the second connection re-initializes");
+    let readies = pair.client_events.iter().filter(|(_, e)| matches!(e, Event::Ready(_))).count();
+    assert_eq!(readies, 2);
+}
+
+#[test]
+fn a_server_that_accepts_then_drops_sees_the_client_back_off_further_each_time() {
+    let mut pair = Pair::new(
+        client(EraPolicy::Legacy(ProtocolVersion::V2025_11_25)),
+        server(),
+        LinkConfig::default(),
+    );
+    let policy = ReconnectConfig { jitter: Jitter::None, ..Default::default() };
+    let mut reconnect = Reconnect::new(policy, 1, pair.now).unwrap();
+    reconnect.start(pair.now).unwrap();
+    let mut dial_times = Vec::new();
+    for _ in 0..7 {
+        let Some(ReconnectAction::Dial { .. }) = reconnect.poll_action() else { panic!("a dial") };
+        dial_times.push(pair.now);
+        if pair.connections < dial_times.len() {
+            pair.redial();
+        }
+        reconnect.on_connected(pair.now).unwrap();
+        // The server completes the handshake, then drops the connection 30 ms in.
+        pair.run_for(ms(30));
+        assert!(pair.client.ready_info().is_some());
+        pair.cut();
+        reconnect.on_disconnected(pair.now, Failure::Transport("dropped".into())).unwrap();
+        let next = reconnect.poll_timeout().unwrap();
+        pair.run_until(next, 10_000);
+        reconnect.handle_timeout(pair.now);
+    }
+    let gaps: Vec<u64> = dial_times
+        .windows(2)
+        .map(|w| w[1].saturating_duration_since(w[0]).as_millis() as u64)
+        .collect();
+    // Each gap is 30 ms of connection plus a doubling delay: it never resets.
+    assert_eq!(gaps, [280, 530, 1_030, 2_030, 4_030, 8_030]);
 }

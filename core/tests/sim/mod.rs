@@ -108,6 +108,9 @@ pub struct Pair {
     pub server_app: ServerApp,
     /// When true, the server's transport stops reading: nothing reaches it and it answers no ping.
     pub server_silent: bool,
+    configs: (SessionConfig, SessionConfig),
+    /// How many connections this pair has had (1 after `new`).
+    pub connections: usize,
 }
 
 pub fn info(name: &str) -> Implementation {
@@ -130,8 +133,10 @@ impl Pair {
         let now = Instant::ZERO;
         Pair {
             now,
-            client: Session::new(client, now).expect("valid client config"),
-            server: Session::new(server, now).expect("valid server config"),
+            client: Session::new(client.clone(), now).expect("valid client config"),
+            server: Session::new(server.clone(), now).expect("valid server config"),
+            configs: (client, server),
+            connections: 1,
             rng: LinkRng::new(link.seed),
             link,
             seq: 0,
@@ -263,12 +268,15 @@ impl Pair {
         }
     }
 
-    /// Runs until nothing is due before `until` (or nothing at all), jumping the clock from
-    /// deadline to deadline. Panics after `max_steps` wake-ups: a live-locked simulation is a bug.
+    /// Runs until `until`, jumping the clock from deadline to deadline; the clock ends at
+    /// `until` even when nothing was due. Panics after `max_steps` wake-ups: a live-locked simulation is a bug.
     pub fn run_until(&mut self, until: Instant, max_steps: usize) {
         self.drain();
         for _ in 0..max_steps {
-            let Some(next) = self.next_wakeup() else { return };
+            let Some(next) = self.next_wakeup().filter(|next| *next <= until) else {
+                self.now = self.now.max(until);
+                return;
+            };
             if next > until {
                 self.now = until;
                 return;
@@ -294,6 +302,17 @@ impl Pair {
         self.in_flight.clear();
         self.client.handle_transport_lost("link cut");
         self.server.handle_transport_lost("link cut");
+        self.drain();
+    }
+
+    /// A new connection at the current time: fresh sessions on both sides, an empty link. The
+    /// event and sent logs carry on, so tests see both connections.
+    pub fn redial(&mut self) {
+        self.in_flight.clear();
+        self.scheduled.clear();
+        self.client = Session::new(self.configs.0.clone(), self.now).expect("valid client config");
+        self.server = Session::new(self.configs.1.clone(), self.now).expect("valid server config");
+        self.connections += 1;
         self.drain();
     }
 
