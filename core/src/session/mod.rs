@@ -380,6 +380,11 @@ impl Session {
                 "servers send no requests in 2026-07-28; return an input_required result instead",
             ));
         }
+        if method == methods::PING && self.negotiated.is_some_and(|(era, _)| era == Era::Modern) {
+            return Err(SessionError::NotAllowed(
+                "2026-07-28 has no ping; rely on WebSocket pings",
+            ));
+        }
         if self.outgoing.len() >= self.config.max_pending_outgoing {
             return Err(SessionError::TooManyPending { limit: self.config.max_pending_outgoing });
         }

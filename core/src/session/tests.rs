@@ -460,3 +460,24 @@ fn the_heartbeat_asks_for_a_ping_after_a_quiet_interval_and_closes_after_idle_ti
     let actions = drain(&mut client);
     assert!(matches!(&actions[0], Action::Close(r) if r.code == CloseCode::GOING_AWAY));
 }
+
+#[test]
+fn a_legacy_client_can_ping_over_mcp_and_a_modern_one_cannot() {
+    let mut client = ready_client(legacy_client_config());
+    let id = client.send_request(t(2), "ping", None, RequestOptions::default()).unwrap();
+    let sent = texts(&drain(&mut client));
+    assert_eq!(sent[0]["method"], "ping");
+    let mut server = ready_server();
+    let answer = texts(&feed(&mut server, t(3), &serde_json::to_string(&sent[0]).unwrap()));
+    assert_eq!(answer[0]["result"], serde_json::json!({}));
+    let evs = events(feed(&mut client, t(4), &serde_json::to_string(&answer[0]).unwrap()));
+    assert_eq!(evs, vec![Event::RequestEnded { id, outcome: Outcome::Result(raw("{}")) }]);
+
+    let mut config = SessionConfig::client(info("cli"));
+    config.role = Role::Client { capabilities: Default::default(), era: EraPolicy::Modern };
+    let mut modern = Session::new(config, t(0)).unwrap();
+    assert!(matches!(
+        modern.send_request(t(1), "ping", None, RequestOptions::default()),
+        Err(SessionError::NotAllowed(_))
+    ));
+}
