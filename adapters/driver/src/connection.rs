@@ -51,10 +51,19 @@ enum Wake {
 /// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it.
 ///
 /// The driver task ends when the session closes; the WebSocket is closed and dropped then.
-pub fn spawn_connection<R, S, E>(runtime: &R, ws: S, session: Session, events: E) -> ConnectionHandle
+pub fn spawn_connection<R, S, E>(
+    runtime: &R,
+    ws: S,
+    session: Session,
+    events: E,
+) -> ConnectionHandle
 where
     R: Runtime,
-    S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin + Send + 'static,
+    S: Stream<Item = Result<WsMessage, WsError>>
+        + Sink<WsMessage, Error = WsError>
+        + Unpin
+        + Send
+        + 'static,
     E: EventSink,
 {
     let (sender, receiver) = mpsc::unbounded();
@@ -65,7 +74,7 @@ where
 }
 
 /// Runs the driver loop to the end of the session (see the module docs).
-pub async fn run_connection<R, S, E>(
+pub(crate) async fn run_connection<R, S, E>(
     runtime: R,
     mut ws: S,
     mut session: Session,
@@ -74,7 +83,11 @@ pub async fn run_connection<R, S, E>(
     handle: ConnectionHandle,
 ) where
     R: Runtime,
-    S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin + Send + 'static,
+    S: Stream<Item = Result<WsMessage, WsError>>
+        + Sink<WsMessage, Error = WsError>
+        + Unpin
+        + Send
+        + 'static,
     E: EventSink,
 {
     let mut waiters: HashMap<RequestId, Waiter> = HashMap::new();
@@ -126,9 +139,8 @@ pub async fn run_connection<R, S, E>(
         // 3. Wait for the next input, alternating which source is polled first.
         turn = turn.wrapping_add(1);
         let wake = std::future::poll_fn(|cx| {
-            let poll_frame = |cx: &mut std::task::Context<'_>| ws.poll_next_unpin(cx).map(Wake::Frame);
             if turn % 2 == 0 {
-                if let Poll::Ready(w) = poll_frame(cx) {
+                if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
                     return Poll::Ready(w);
                 }
             }
@@ -153,14 +165,18 @@ pub async fn run_connection<R, S, E>(
         let now = runtime.now();
         match wake {
             Wake::Frame(Some(Ok(message))) => match message {
-                WsMessage::Text(text) => session.handle_payload(now, Payload::Text(text.as_bytes())),
+                WsMessage::Text(text) => {
+                    session.handle_payload(now, Payload::Text(text.as_bytes()))
+                }
                 WsMessage::Binary(bytes) => session.handle_payload(now, Payload::Binary(&bytes)),
                 WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {
                     session.handle_transport_activity(now)
                 }
-                WsMessage::Close(frame) => session.handle_peer_close(frame.map(|f| {
-                    CloseReason::new(CloseCode(u16::from(f.code)), f.reason.to_string())
-                })),
+                WsMessage::Close(frame) => {
+                    session.handle_peer_close(frame.map(|f| {
+                        CloseReason::new(CloseCode(u16::from(f.code)), f.reason.to_string())
+                    }))
+                }
             },
             Wake::Frame(Some(Err(error))) => match error {
                 WsError::Capacity(_) => {
@@ -179,7 +195,8 @@ pub async fn run_connection<R, S, E>(
             }
             Wake::Command(None) => {
                 commands_open = false;
-                let _ = session.close(CloseReason::new(CloseCode::NORMAL, "the client was dropped"));
+                let _ =
+                    session.close(CloseReason::new(CloseCode::NORMAL, "the client was dropped"));
             }
             Wake::Timer => {
                 if timer.as_ref().is_some_and(|(deadline, _)| now >= *deadline) {
@@ -195,7 +212,7 @@ pub async fn run_connection<R, S, E>(
     }
     // Commands that raced the close are refused.
     commands.close();
-    while let Ok(Some(command)) = commands.try_next() {
+    while let Ok(command) = commands.try_recv() {
         refuse(command);
     }
 }
@@ -249,7 +266,10 @@ fn refuse(command: Command) {
         Command::Notify { reply, .. } => {
             let _ = reply.send(Err(SessionError::Closed));
         }
-        Command::Abandon { .. } | Command::Respond { .. } | Command::Progress { .. } | Command::Close(_) => {}
+        Command::Abandon { .. }
+        | Command::Respond { .. }
+        | Command::Progress { .. }
+        | Command::Close(_) => {}
     }
 }
 
@@ -268,12 +288,14 @@ fn deliver<E: EventSink>(
             }
             None => events.on_event(Event::RequestEnded { id, outcome }, handle),
         },
-        Event::Progress { id, params } => match waiters.get(&id).and_then(|w| w.progress.as_ref()) {
-            Some(progress) => {
-                let _ = progress.unbounded_send(params);
+        Event::Progress { id, params } => {
+            match waiters.get(&id).and_then(|w| w.progress.as_ref()) {
+                Some(progress) => {
+                    let _ = progress.unbounded_send(params);
+                }
+                None => events.on_event(Event::Progress { id, params }, handle),
             }
-            None => events.on_event(Event::Progress { id, params }, handle),
-        },
+        }
         other => events.on_event(other, handle),
     }
 }

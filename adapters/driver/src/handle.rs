@@ -32,7 +32,9 @@ pub(crate) enum Command {
         progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
     },
     /// The caller dropped its request future.
-    Abandon { token: CallToken },
+    Abandon {
+        token: CallToken,
+    },
     Notify {
         method: String,
         params: Option<RawJson>,
