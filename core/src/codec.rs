@@ -15,11 +15,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::close::{CloseCode, CloseReason};
 use crate::id::{IntegerId, RequestId};
+use crate::json_object::BorrowedKey;
 use crate::message::{
     ErrorCode, ErrorObject, ErrorResponse, Extensions, Message, Notification, Request,
     ResultResponse,
@@ -447,32 +448,6 @@ impl<'a> Member<'a> {
     }
 }
 
-struct MemberSeed;
-
-impl<'de> DeserializeSeed<'de> for MemberSeed {
-    type Value = Member<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(MemberSeed)
-    }
-}
-
-impl<'de> Visitor<'de> for MemberSeed {
-    type Value = Member<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Member::from_key(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Member::from_key(Cow::Owned(v.to_owned())))
-    }
-}
-
 impl<'de> Deserialize<'de> for Envelope<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct EnvelopeVisitor;
@@ -486,7 +461,8 @@ impl<'de> Deserialize<'de> for Envelope<'de> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut env = Envelope::default();
-                while let Some(member) = map.next_key_seed(MemberSeed)? {
+                while let Some(BorrowedKey(key)) = map.next_key()? {
+                    let member = Member::from_key(key);
                     let value: &'de RawValue = map.next_value()?;
                     let (slot, name) = match member {
                         Member::Jsonrpc => (&mut env.jsonrpc, "jsonrpc"),

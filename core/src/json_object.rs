@@ -127,8 +127,9 @@ pub(crate) fn read_members(text: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>>
     Some(members)
 }
 
-/// An object key that borrows from the input when it has no escapes.
-struct BorrowedKey<'a>(Cow<'a, str>);
+/// An object key that borrows from the input when it has no escapes; the one key reader of
+/// the crate (the codec's envelope reader uses it too).
+pub(crate) struct BorrowedKey<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> serde::Deserialize<'de> for BorrowedKey<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

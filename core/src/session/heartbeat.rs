@@ -51,10 +51,7 @@ impl Heartbeat {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        match (self.next_ping(), self.idle_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.next_ping(), self.idle_deadline()].into_iter().flatten().min()
     }
 
     /// What is due at `now`; a due ping is recorded as sent.

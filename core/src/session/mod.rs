@@ -265,10 +265,7 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        match (self.outgoing.next_deadline(), self.heartbeat.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.outgoing.next_deadline(), self.heartbeat.next_deadline()].into_iter().flatten().min()
     }
 
     // ----- output -----

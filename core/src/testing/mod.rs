@@ -5,6 +5,15 @@
 //! violation. Because the input is plain bytes, cargo-fuzz, proptest and the replay of committed
 //! corpora all drive the same code. Compiled only with the `testing` feature.
 
+/// Returns a `Violation` naming the broken invariant when `$cond` is false.
+macro_rules! ensure {
+    ($cond:expr, $($why:tt)+) => {
+        if !$cond {
+            return Err($crate::testing::session_ops::Violation(format!($($why)+)));
+        }
+    };
+}
+
 pub mod bytes;
 pub mod decode_frame;
 pub mod reconnect_ops;

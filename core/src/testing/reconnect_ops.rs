@@ -14,14 +14,6 @@ use crate::testing::bytes::ByteSource;
 use crate::testing::session_ops::{MAX_OPS, Violation};
 use crate::time::Instant;
 
-macro_rules! ensure {
-    ($cond:expr, $($why:tt)+) => {
-        if !$cond {
-            return Err(Violation(format!($($why)+)));
-        }
-    };
-}
-
 /// Runs the operations `data` describes; `Err` names the first broken invariant.
 pub fn run(data: &[u8]) -> Result<(), Violation> {
     let mut input = ByteSource::new(data);

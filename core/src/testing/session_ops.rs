@@ -43,14 +43,6 @@ impl fmt::Display for Violation {
 
 impl std::error::Error for Violation {}
 
-macro_rules! ensure {
-    ($cond:expr, $($why:tt)+) => {
-        if !$cond {
-            return Err(Violation(format!($($why)+)));
-        }
-    };
-}
-
 struct Harness {
     session: Session,
     now: Instant,
