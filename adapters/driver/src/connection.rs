@@ -20,9 +20,11 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mcp_ws_core::codec::Payload;
 use mcp_ws_core::mcp::ProgressNotificationParams;
-use mcp_ws_core::session::{Action, Event, Outcome, Session, SessionError};
+use mcp_ws_core::session::{
+    Action, ClosedBy, Event, Outcome, RequestOptions, Session, SessionError,
+};
 use mcp_ws_core::time::Instant;
-use mcp_ws_core::{CloseCode, CloseReason, RequestId};
+use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle};
 use crate::runtime::Runtime;
@@ -39,6 +41,46 @@ struct Waiter {
     token: CallToken,
     reply: oneshot::Sender<Result<Outcome, SessionError>>,
     progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+    /// What is needed to issue the call again, when the caller marked it retryable.
+    retry: Option<(String, Option<RawJson>, RequestOptions)>,
+}
+
+/// How a connection ended, reported once its driver task has finished.
+pub struct ConnectionEnd {
+    /// The close code and reason the session ended with.
+    pub reason: CloseReason,
+    /// Who ended it.
+    pub by: ClosedBy,
+    /// Retryable calls that were in flight when the connection was lost; their callers are
+    /// still waiting. A reconnecting client issues them again on the next connection.
+    pub(crate) retry: Vec<Command>,
+}
+
+impl std::fmt::Debug for ConnectionEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionEnd")
+            .field("reason", &self.reason)
+            .field("by", &self.by)
+            .field("retry", &self.retry.len())
+            .finish()
+    }
+}
+
+/// Resolves with the [`ConnectionEnd`] once the connection's driver task has finished.
+pub struct ConnectionEnded(oneshot::Receiver<ConnectionEnd>);
+
+impl Future for ConnectionEnded {
+    type Output = ConnectionEnd;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<ConnectionEnd> {
+        Pin::new(&mut self.0).poll(cx).map(|end| {
+            end.unwrap_or_else(|_| ConnectionEnd {
+                reason: CloseReason::new(CloseCode::ABNORMAL, "the driver task was dropped"),
+                by: ClosedBy::Transport,
+                retry: Vec::new(),
+            })
+        })
+    }
 }
 
 /// What woke the loop.
@@ -48,7 +90,8 @@ enum Wake {
     Timer,
 }
 
-/// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it.
+/// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it and a future
+/// of how it ended.
 ///
 /// The driver task ends when the session closes; the WebSocket is closed and dropped then.
 pub fn spawn_connection<R, S, E>(
@@ -56,7 +99,7 @@ pub fn spawn_connection<R, S, E>(
     ws: S,
     session: Session,
     events: E,
-) -> ConnectionHandle
+) -> (ConnectionHandle, ConnectionEnded)
 where
     R: Runtime,
     S: Stream<Item = Result<WsMessage, WsError>>
@@ -68,9 +111,12 @@ where
 {
     let (sender, receiver) = mpsc::unbounded();
     let handle = ConnectionHandle::new(sender);
+    let (ended_sender, ended) = oneshot::channel();
     let task = run_connection(runtime.clone(), ws, session, receiver, events, handle.clone());
-    runtime.spawn(task);
-    handle
+    runtime.spawn(async move {
+        let _ = ended_sender.send(task.await);
+    });
+    (handle, ConnectionEnded(ended))
 }
 
 /// Runs the driver loop to the end of the session (see the module docs).
@@ -81,7 +127,8 @@ pub(crate) async fn run_connection<R, S, E>(
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut events: E,
     handle: ConnectionHandle,
-) where
+) -> ConnectionEnd
+where
     R: Runtime,
     S: Stream<Item = Result<WsMessage, WsError>>
         + Sink<WsMessage, Error = WsError>
@@ -95,6 +142,11 @@ pub(crate) async fn run_connection<R, S, E>(
     let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
     let mut commands_open = true;
     let mut turn = 0u8;
+    let mut end = ConnectionEnd {
+        reason: CloseReason::new(CloseCode::ABNORMAL, "the session ended without a close"),
+        by: ClosedBy::Transport,
+        retry: Vec::new(),
+    };
     loop {
         // 1. Perform every action the session has queued.
         let mut close_frame = None;
@@ -112,7 +164,7 @@ pub(crate) async fn run_connection<R, S, E>(
                 }
                 Action::Close(reason) => close_frame = Some(reason),
                 Action::Event(event) => {
-                    deliver(event, &mut waiters, &mut calls, &mut events, &handle)
+                    deliver(event, &mut waiters, &mut calls, &mut events, &handle, &mut end)
                 }
             }
         }
@@ -215,6 +267,7 @@ pub(crate) async fn run_connection<R, S, E>(
     while let Ok(command) = commands.try_recv() {
         refuse(command);
     }
+    end
 }
 
 fn apply(
@@ -225,11 +278,12 @@ fn apply(
     calls: &mut HashMap<CallToken, RequestId>,
 ) {
     match command {
-        Command::Request { token, method, params, options, reply, progress } => {
+        Command::Request { token, method, params, options, reply, progress, retryable } => {
+            let retry = retryable.then(|| (method.clone(), params.clone(), options));
             match session.send_request(now, method, params, options) {
                 Ok(id) => {
                     calls.insert(token, id.clone());
-                    waiters.insert(id, Waiter { token, reply, progress });
+                    waiters.insert(id, Waiter { token, reply, progress, retry });
                 }
                 Err(error) => {
                     let _ = reply.send(Err(error));
@@ -279,12 +333,28 @@ fn deliver<E: EventSink>(
     calls: &mut HashMap<CallToken, RequestId>,
     events: &mut E,
     handle: &ConnectionHandle,
+    end: &mut ConnectionEnd,
 ) {
     match event {
         Event::RequestEnded { id, outcome } => match waiters.remove(&id) {
             Some(waiter) => {
                 calls.remove(&waiter.token);
-                let _ = waiter.reply.send(Ok(outcome));
+                match (outcome, waiter.retry) {
+                    (Outcome::Disconnected, Some((method, params, options))) => {
+                        end.retry.push(Command::Request {
+                            token: waiter.token,
+                            method,
+                            params,
+                            options,
+                            reply: waiter.reply,
+                            progress: waiter.progress,
+                            retryable: true,
+                        });
+                    }
+                    (outcome, _) => {
+                        let _ = waiter.reply.send(Ok(outcome));
+                    }
+                }
             }
             None => events.on_event(Event::RequestEnded { id, outcome }, handle),
         },
@@ -295,6 +365,11 @@ fn deliver<E: EventSink>(
                 }
                 None => events.on_event(Event::Progress { id, params }, handle),
             }
+        }
+        Event::Closed { reason, by } => {
+            end.reason = reason.clone();
+            end.by = by;
+            events.on_event(Event::Closed { reason, by }, handle);
         }
         other => events.on_event(other, handle),
     }

@@ -30,6 +30,8 @@ pub(crate) enum Command {
         options: RequestOptions,
         reply: oneshot::Sender<Result<Outcome, SessionError>>,
         progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+        /// Issue it again on the next connection if this one is lost (reconnecting clients).
+        retryable: bool,
     },
     /// The caller dropped its request future.
     Abandon {
@@ -53,6 +55,39 @@ pub(crate) enum Command {
     Close(CloseReason),
 }
 
+/// Per-call settings: the core's [`RequestOptions`] plus what the driver adds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// Timeout, progress and timeout-reset settings, enforced by the core session.
+    pub request: RequestOptions,
+    /// On a reconnecting client: if the connection is lost before the answer, issue the request
+    /// again (with a new id) on the next connection instead of failing with
+    /// [`CallError::Disconnected`]. Only for requests that are safe to repeat.
+    pub retryable: bool,
+}
+
+impl From<RequestOptions> for CallOptions {
+    fn from(request: RequestOptions) -> Self {
+        CallOptions { request, retryable: false }
+    }
+}
+
+impl CallOptions {
+    /// Options with a per-call timeout.
+    pub fn timeout(timeout: std::time::Duration) -> Self {
+        CallOptions {
+            request: RequestOptions { timeout: Some(timeout), ..RequestOptions::default() },
+            retryable: false,
+        }
+    }
+
+    /// These options, marked retryable.
+    pub fn retryable(mut self) -> Self {
+        self.retryable = true;
+        self
+    }
+}
+
 /// A cloneable handle to one live connection.
 #[derive(Clone)]
 pub struct ConnectionHandle {
@@ -71,6 +106,11 @@ impl ConnectionHandle {
         ConnectionHandle { commands, next_token: Arc::new(AtomicU64::new(1)) }
     }
 
+    /// Passes a command on; gives it back if the receiving task has ended.
+    pub(crate) fn send_command(&self, command: Command) -> Result<(), Command> {
+        self.commands.unbounded_send(command).map_err(|e| e.into_inner())
+    }
+
     /// Whether the connection's driver is still running.
     pub fn is_open(&self) -> bool {
         !self.commands.is_closed()
@@ -81,9 +121,9 @@ impl ConnectionHandle {
         &self,
         method: impl Into<String>,
         params: Option<RawJson>,
-        options: RequestOptions,
+        options: impl Into<CallOptions>,
     ) -> RequestFuture {
-        self.start_request(method.into(), params, options, None)
+        self.start_request(method.into(), params, options.into(), None)
     }
 
     /// Sends a request that asks for progress; progress arrives on the returned stream, which
@@ -92,9 +132,10 @@ impl ConnectionHandle {
         &self,
         method: impl Into<String>,
         params: Option<RawJson>,
-        mut options: RequestOptions,
+        options: impl Into<CallOptions>,
     ) -> (RequestFuture, ProgressStream) {
-        options.progress = true;
+        let mut options = options.into();
+        options.request.progress = true;
         let (sender, receiver) = mpsc::unbounded();
         let future = self.start_request(method.into(), params, options, Some(sender));
         (future, ProgressStream(receiver))
@@ -104,12 +145,20 @@ impl ConnectionHandle {
         &self,
         method: String,
         params: Option<RawJson>,
-        options: RequestOptions,
+        options: CallOptions,
         progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
     ) -> RequestFuture {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let (reply, receiver) = oneshot::channel();
-        let command = Command::Request { token, method, params, options, reply, progress };
+        let command = Command::Request {
+            token,
+            method,
+            params,
+            options: options.request,
+            reply,
+            progress,
+            retryable: options.retryable,
+        };
         let sent = self.commands.unbounded_send(command).is_ok();
         RequestFuture {
             receiver: sent.then_some(receiver),
@@ -153,6 +202,22 @@ impl ConnectionHandle {
     /// Closes the connection with `reason`; pending calls fail as disconnected.
     pub fn close(&self, reason: CloseReason) {
         let _ = self.commands.unbounded_send(Command::Close(reason));
+    }
+
+    /// Sends a request and parses its result as `T`.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: impl Into<String>,
+        params: Option<RawJson>,
+        options: impl Into<CallOptions>,
+    ) -> Result<T, CallError> {
+        let raw = self.request(method, params, options).await?;
+        raw.parse().map_err(|e| CallError::InvalidResult(e.to_string()))
+    }
+
+    /// Whether two handles lead to the same connection (or the same client).
+    pub fn same_connection(&self, other: &ConnectionHandle) -> bool {
+        self.commands.same_receiver(&other.commands)
     }
 }
 

@@ -4,22 +4,37 @@
 //! driver loop, written once, generic over a `Stream + Sink` of WebSocket messages and a small
 //! [`Runtime`] trait. The tokio and smol adapters supply only connect, listen, sleep and spawn.
 //!
-//! - [`runtime`]: the runtime seam (now, sleep until, spawn).
+//! - [`runtime`]: the runtime seam (now, sleep until, spawn; TCP connect, bind, accept).
 //! - [`connection`]: the driver loop of one connection.
 //! - [`handle`]: the application's handle to a connection and the future of one request.
 //! - [`tasks`]: abortable handler tasks for the peer's requests.
+//! - [`handler`]: the handler function type and its helpers.
+//! - [`client`]: the client with reconnect supervision and typed calls.
+//! - [`server`]: the server with its router, accept loop, embedding and shutdown.
+//! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
+//! - [`ws_config`]: the tungstenite buffer settings.
 //! - [`error`]: errors of calls.
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod connection;
+pub mod dial;
 pub mod error;
 pub mod handle;
+pub mod handler;
 pub mod runtime;
+pub mod server;
 pub mod tasks;
+pub mod ws_config;
 
-pub use connection::{EventSink, spawn_connection};
+pub use async_tungstenite;
+pub use client::{Client, ClientConfig, ClientEvent, ConnectError, PeerRequests, connect};
+pub use connection::{ConnectionEnd, ConnectionEnded, EventSink, spawn_connection};
 pub use error::CallError;
-pub use handle::{ConnectionHandle, ProgressStream, RequestFuture};
-pub use runtime::Runtime;
+pub use handle::{CallOptions, ConnectionHandle, ProgressStream, RequestFuture};
+pub use handler::{HandlerResult, RequestHandler, request_handler};
+pub use mcp_ws_core as core;
+pub use runtime::{BoxFuture, Network, Runtime};
+pub use server::{Listening, Router, Server, ServerConfig, ToolError};
 pub use tasks::{HandlerTasks, RequestContext};

@@ -1,11 +1,16 @@
-//! The runtime seam: the three things the driver needs from an async runtime.
+//! The runtime seam: what the driver needs from an async runtime.
 //!
-//! A [`Runtime`] tells the time, sleeps until a deadline and spawns tasks. The tokio and smol
-//! crates implement it in a few lines each; everything else in this crate is runtime-agnostic.
+//! A [`Runtime`] tells the time, sleeps until a deadline and spawns tasks; a [`Network`] also
+//! connects, binds and accepts TCP. The tokio and smol crates implement both in a few lines each; everything else in this crate is runtime-agnostic.
 //! Time is reported as the core's [`Instant`], nanoseconds since the runtime value was made, so
 //! the core never reads a clock and tokio's paused-time tests move the core's clock too.
 
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use futures_util::io::{AsyncRead, AsyncWrite};
 
 use mcp_ws_core::time::Instant;
 
@@ -25,4 +30,34 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn spawn<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static;
+}
+
+/// A boxed, sendable future, as the [`Network`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The sockets a runtime provides: TCP connect, listen and accept. Streams are `futures-io`
+/// byte streams, which async-tungstenite speaks on every runtime.
+///
+/// Implementations set `TCP_NODELAY` on every stream they return (../PROTOCOL.md §3: without it
+/// a small request written after a notification waits for a delayed ACK).
+pub trait Network: Runtime {
+    /// A connected TCP stream.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// A bound TCP listener.
+    type Listener: Send + Sync + 'static;
+
+    /// Opens a TCP connection to `host:port` (the name is resolved by the runtime).
+    fn connect(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Self::Stream>>;
+
+    /// Binds a listener on `addr`.
+    fn bind(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Self::Listener>>;
+
+    /// Accepts the next connection on `listener`.
+    fn accept<'a>(
+        &self,
+        listener: &'a Self::Listener,
+    ) -> BoxFuture<'a, io::Result<(Self::Stream, SocketAddr)>>;
+
+    /// The address `listener` is bound to (useful after binding port 0).
+    fn local_addr(&self, listener: &Self::Listener) -> io::Result<SocketAddr>;
 }

@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::{AbortHandle, Abortable};
+use mcp_ws_core::mcp::{LoggingLevel, LoggingMessageParams, methods};
 use mcp_ws_core::{ErrorObject, RawJson, RequestId};
+
+use crate::error::CallError;
 
 use crate::handle::ConnectionHandle;
 use crate::runtime::Runtime;
@@ -51,6 +54,25 @@ impl RequestContext {
     /// The connection the request came on, to send notifications while handling it.
     pub fn connection(&self) -> &ConnectionHandle {
         &self.handle
+    }
+
+    /// Sends a `notifications/message` log entry to the peer.
+    pub async fn log(
+        &self,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: serde_json::Value,
+    ) -> Result<(), CallError> {
+        let params = LoggingMessageParams {
+            level,
+            logger: logger.map(str::to_string),
+            data,
+            meta: None,
+            extra: Default::default(),
+        };
+        let raw = RawJson::from_serialize(&params)
+            .map_err(|e| CallError::InvalidResult(e.to_string()))?;
+        self.handle.notify(methods::NOTIFICATIONS_MESSAGE, Some(raw)).await
     }
 }
 

@@ -156,3 +156,38 @@ pub struct CallToolResult {
     #[serde(flatten)]
     pub extra: JsonObject,
 }
+
+impl CallToolResult {
+    /// A successful result holding one text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        CallToolResult { content: vec![ContentBlock::text(text)], ..Default::default() }
+    }
+
+    /// A tool-level failure (`isError: true`) holding one text block that says what went
+    /// wrong. Tool failures are results, not JSON-RPC errors, so the model can read them.
+    pub fn error(message: impl Into<String>) -> Self {
+        CallToolResult {
+            content: vec![ContentBlock::text(message)],
+            is_error: Some(true),
+            ..Default::default()
+        }
+    }
+
+    /// The text of every text block, joined by newlines.
+    pub fn joined_text(&self) -> String {
+        let texts: Vec<&str> = self
+            .content
+            .iter()
+            .filter_map(|block| match block {
+                ContentBlock::Text(text) => Some(text.text.as_str()),
+                _ => None,
+            })
+            .collect();
+        texts.join("\n")
+    }
+
+    /// Whether the tool reported a failure.
+    pub fn failed(&self) -> bool {
+        self.is_error == Some(true)
+    }
+}

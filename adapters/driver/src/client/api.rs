@@ -1,0 +1,210 @@
+//! The typed MCP calls of a [`Client`]: tools, resources, prompts, completion and ping. Each is
+//! a thin layer over [`Client::request`] that builds the params and parses the result with the
+//! core's typed views; anything else goes through [`Client::request`] directly.
+
+use std::collections::BTreeMap;
+
+use mcp_ws_core::RawJson;
+use mcp_ws_core::mcp::methods;
+use mcp_ws_core::mcp::{
+    CallToolParams, CallToolResult, CompleteParams, CompleteResult, GetPromptParams,
+    GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedParams, Prompt, ReadResourceParams, ReadResourceResult, Resource,
+    Tool,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::Client;
+use crate::error::CallError;
+use crate::handle::{CallOptions, ProgressStream};
+
+/// The most pages a `list_all_*` call follows before it stops with an error (a server whose
+/// cursors never end must not hang the client).
+pub const MAX_PAGES: usize = 1000;
+
+fn params<T: Serialize>(value: &T) -> Result<Option<RawJson>, CallError> {
+    RawJson::from_serialize(value)
+        .map(Some)
+        .map_err(|e| CallError::InvalidResult(format!("unserialisable params: {e}")))
+}
+
+fn arguments(arguments: Value) -> Result<Option<serde_json::Map<String, Value>>, CallError> {
+    match arguments {
+        Value::Null => Ok(None),
+        Value::Object(map) => Ok(Some(map)),
+        _ => Err(CallError::Refused(mcp_ws_core::session::SessionError::NotAnObject)),
+    }
+}
+
+impl Client {
+    async fn typed<P: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        request: &P,
+        options: CallOptions,
+    ) -> Result<T, CallError> {
+        let raw = self.request(method, params(request)?, options).await?;
+        raw.parse().map_err(|e| CallError::InvalidResult(format!("{method}: {e}")))
+    }
+
+    /// Sends an MCP `ping` (legacy era; the modern era has none and refuses it).
+    pub async fn ping(&self) -> Result<(), CallError> {
+        self.request(methods::PING, None, CallOptions::default()).await.map(|_| ())
+    }
+
+    /// One page of `tools/list`.
+    pub async fn list_tools(&self, cursor: Option<String>) -> Result<ListToolsResult, CallError> {
+        let request = PaginatedParams { cursor, ..Default::default() };
+        self.typed(methods::TOOLS_LIST, &request, CallOptions::default().retryable()).await
+    }
+
+    /// Every tool, following cursors (at most [`MAX_PAGES`] pages).
+    pub async fn list_all_tools(&self) -> Result<Vec<Tool>, CallError> {
+        let mut tools = Vec::new();
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let page = self.list_tools(cursor).await?;
+            tools.extend(page.tools);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(tools),
+            }
+        }
+        Err(CallError::InvalidResult(format!("tools/list did not end after {MAX_PAGES} pages")))
+    }
+
+    /// Calls tool `name` with `arguments` (a JSON object, or null for none).
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments_object: Value,
+    ) -> Result<CallToolResult, CallError> {
+        self.call_tool_with(name, arguments_object, CallOptions::default()).await
+    }
+
+    /// Calls tool `name` with per-call options (timeout, retryable...).
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments_object: Value,
+        options: CallOptions,
+    ) -> Result<CallToolResult, CallError> {
+        let request = CallToolParams {
+            name: name.to_string(),
+            arguments: arguments(arguments_object)?,
+            ..Default::default()
+        };
+        self.typed(methods::TOOLS_CALL, &request, options).await
+    }
+
+    /// Calls tool `name` asking for progress: the reports arrive on the returned stream while
+    /// the future runs. Dropping the future cancels the call.
+    pub fn call_tool_with_progress(
+        &self,
+        name: &str,
+        arguments_object: Value,
+        options: CallOptions,
+    ) -> Result<
+        (impl Future<Output = Result<CallToolResult, CallError>> + Send + use<>, ProgressStream),
+        CallError,
+    > {
+        let request = CallToolParams {
+            name: name.to_string(),
+            arguments: arguments(arguments_object)?,
+            ..Default::default()
+        };
+        let (future, progress) =
+            self.request_with_progress(methods::TOOLS_CALL, params(&request)?, options);
+        let typed = async move {
+            let raw = future.await?;
+            raw.parse::<CallToolResult>()
+                .map_err(|e| CallError::InvalidResult(format!("tools/call: {e}")))
+        };
+        Ok((typed, progress))
+    }
+
+    /// One page of `resources/list`.
+    pub async fn list_resources(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListResourcesResult, CallError> {
+        let request = PaginatedParams { cursor, ..Default::default() };
+        self.typed(methods::RESOURCES_LIST, &request, CallOptions::default().retryable()).await
+    }
+
+    /// Every resource, following cursors (at most [`MAX_PAGES`] pages).
+    pub async fn list_all_resources(&self) -> Result<Vec<Resource>, CallError> {
+        let mut resources = Vec::new();
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let page = self.list_resources(cursor).await?;
+            resources.extend(page.resources);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(resources),
+            }
+        }
+        Err(CallError::InvalidResult(format!("resources/list did not end after {MAX_PAGES} pages")))
+    }
+
+    /// One page of `resources/templates/list`.
+    pub async fn list_resource_templates(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListResourceTemplatesResult, CallError> {
+        let request = PaginatedParams { cursor, ..Default::default() };
+        self.typed(methods::RESOURCES_TEMPLATES_LIST, &request, CallOptions::default().retryable())
+            .await
+    }
+
+    /// Reads the resource at `uri`.
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, CallError> {
+        let request = ReadResourceParams { uri: uri.to_string(), ..Default::default() };
+        self.typed(methods::RESOURCES_READ, &request, CallOptions::default().retryable()).await
+    }
+
+    /// One page of `prompts/list`.
+    pub async fn list_prompts(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListPromptsResult, CallError> {
+        let request = PaginatedParams { cursor, ..Default::default() };
+        self.typed(methods::PROMPTS_LIST, &request, CallOptions::default().retryable()).await
+    }
+
+    /// Every prompt, following cursors (at most [`MAX_PAGES`] pages).
+    pub async fn list_all_prompts(&self) -> Result<Vec<Prompt>, CallError> {
+        let mut prompts = Vec::new();
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let page = self.list_prompts(cursor).await?;
+            prompts.extend(page.prompts);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(prompts),
+            }
+        }
+        Err(CallError::InvalidResult(format!("prompts/list did not end after {MAX_PAGES} pages")))
+    }
+
+    /// Gets prompt `name` filled with `arguments`.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: BTreeMap<String, String>,
+    ) -> Result<GetPromptResult, CallError> {
+        let request = GetPromptParams {
+            name: name.to_string(),
+            arguments: (!arguments.is_empty()).then_some(arguments),
+            ..Default::default()
+        };
+        self.typed(methods::PROMPTS_GET, &request, CallOptions::default().retryable()).await
+    }
+
+    /// Asks for completions of a prompt or resource-template argument.
+    pub async fn complete(&self, request: &CompleteParams) -> Result<CompleteResult, CallError> {
+        self.typed(methods::COMPLETION_COMPLETE, request, CallOptions::default().retryable()).await
+    }
+}

@@ -1,0 +1,106 @@
+//! What a client is configured with: the core session settings, the reconnect policy, the
+//! connect timeout and the handlers for the server's requests.
+
+use std::time::Duration;
+
+use mcp_ws_core::ProtocolVersion;
+use mcp_ws_core::mcp::{Implementation, RootsCapability};
+use mcp_ws_core::reconnect::{Reconnect, ReconnectConfig};
+use mcp_ws_core::session::{EraPolicy, Role, SessionConfig};
+use mcp_ws_core::time::Instant;
+
+use super::peer_requests::PeerRequests;
+
+/// The configuration of a [`super::Client`].
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// The core session settings (client role). Timers, limits, era and versions live here.
+    pub session: SessionConfig,
+    /// The reconnect policy; `None` ends the client when its connection is lost.
+    pub reconnect: Option<ReconnectConfig>,
+    /// The longest a TCP connect plus WebSocket upgrade may take.
+    pub connect_timeout: Duration,
+    /// The seed of the reconnect jitter; `None` picks a random one.
+    pub jitter_seed: Option<u64>,
+    /// How the server's requests are answered.
+    pub peer_requests: PeerRequests,
+}
+
+impl ClientConfig {
+    /// Defaults: dual-era (probe 2026-07-28, fall back to 2025-11-25), reconnect with the
+    /// core's default backoff, 10 s connect timeout, no roots, server requests other than
+    /// `ping` refused with -32601.
+    pub fn new(info: Implementation) -> Self {
+        ClientConfig {
+            session: SessionConfig::client(info),
+            reconnect: Some(ReconnectConfig::default()),
+            connect_timeout: Duration::from_secs(10),
+            jitter_seed: None,
+            peer_requests: PeerRequests::default(),
+        }
+    }
+
+    /// Sets how the era is chosen.
+    pub fn era(mut self, era: EraPolicy) -> Self {
+        if let Role::Client { era: current, .. } = &mut self.session.role {
+            *current = era;
+        }
+        self
+    }
+
+    /// Speaks exactly `version`: legacy `initialize` asking for it, or the modern era.
+    pub fn version(self, version: ProtocolVersion) -> Self {
+        match version.era() {
+            mcp_ws_core::Era::Legacy => self.era(EraPolicy::Legacy(version)),
+            mcp_ws_core::Era::Modern => self.era(EraPolicy::Modern),
+        }
+    }
+
+    /// Sets the reconnect policy (`None` turns reconnecting off).
+    pub fn reconnect(mut self, reconnect: Option<ReconnectConfig>) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets how the server's requests are answered, declaring the matching capabilities.
+    pub fn peer_requests(mut self, peer_requests: PeerRequests) -> Self {
+        if let Role::Client { capabilities, .. } = &mut self.session.role {
+            if peer_requests.has_roots() && capabilities.roots.is_none() {
+                capabilities.roots =
+                    Some(RootsCapability { list_changed: Some(false), ..Default::default() });
+            }
+        }
+        self.peer_requests = peer_requests;
+        self
+    }
+
+    /// The version put in the subprotocol offer: the legacy version asked for, or the newest
+    /// modern version spoken.
+    pub fn preferred_version(&self) -> ProtocolVersion {
+        match &self.session.role {
+            Role::Client { era: EraPolicy::Legacy(v), .. } => *v,
+            _ => self
+                .session
+                .versions
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(ProtocolVersion::LATEST_LEGACY),
+        }
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.session.role, Role::Client { .. }) {
+            return Err("the session configuration must have the client role".into());
+        }
+        self.session.validate().map_err(|e| e.to_string())?;
+        if let Some(reconnect) = &self.reconnect {
+            Reconnect::new(reconnect.clone(), 0, Instant::ZERO).map_err(|e| e.to_string())?;
+        }
+        if self.connect_timeout.is_zero() {
+            return Err("connect_timeout must be longer than zero".into());
+        }
+        Ok(())
+    }
+}

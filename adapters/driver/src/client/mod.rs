@@ -1,0 +1,344 @@
+//! The MCP client: connect to a server, keep the connection alive across cuts, and call it.
+//!
+//! [`connect`] dials the endpoint (with the subprotocol fallback of [`crate::dial`]), runs the
+//! lifecycle the configured era needs, and returns a [`Client`] once the session is ready.
+//! Behind the client a supervisor task owns the core's reconnect machine: when the connection
+//! is lost, calls in flight fail with [`CallError::Disconnected`] (or are issued again on the
+//! next connection when marked retryable), the supervisor redials with backoff, the new session
+//! runs the lifecycle again, and subscribers see [`ClientEvent`]s. Calls made while
+//! reconnecting wait for the next connection, within their timeout.
+//!
+//! - [`config`]: what a client is configured with.
+//! - [`supervisor`]: the reconnect loop.
+//! - [`api`]: the typed MCP calls.
+//! - [`peer_requests`]: answering the server's requests (roots, sampling, elicitation).
+
+pub mod api;
+pub mod config;
+pub mod peer_requests;
+mod supervisor;
+
+use std::sync::{Arc, Mutex};
+
+use futures_channel::{mpsc, oneshot};
+use futures_util::future::{FutureExt, Shared};
+use futures_util::{Stream, StreamExt};
+use mcp_ws_core::mcp::Implementation;
+use mcp_ws_core::message::Notification;
+use mcp_ws_core::reconnect::{Failure, GiveUpReason};
+use mcp_ws_core::session::{ClosedBy, Event, PeerDescription, ReadyInfo, Session};
+use mcp_ws_core::{CloseCode, CloseReason, ProtocolVersion, RawJson};
+
+pub use config::ClientConfig;
+pub use peer_requests::PeerRequests;
+
+use crate::connection::{ConnectionEnded, EventSink, spawn_connection};
+use crate::dial::{DialError, Endpoint, SubprotocolMemory, dial};
+use crate::error::CallError;
+use crate::handle::{CallOptions, ConnectionHandle, ProgressStream, RequestFuture};
+use crate::runtime::Network;
+use crate::tasks::HandlerTasks;
+use crate::ws_config::websocket_config;
+
+/// Something that happened to a client's connection, as subscribers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// A session became ready: after the first connect and after every reconnect.
+    Ready(ReadyInfo),
+    /// The connection was lost or closed.
+    Disconnected {
+        /// The close code and reason.
+        reason: CloseReason,
+        /// Who ended it.
+        by: ClosedBy,
+    },
+    /// The supervisor is dialing again (attempt counts from 1 since the last stable connection).
+    Reconnecting {
+        /// The attempt number.
+        attempt: u32,
+    },
+    /// A redial failed.
+    DialFailed {
+        /// Why.
+        failure: Failure,
+    },
+    /// The supervisor stopped reconnecting for good.
+    GaveUp {
+        /// Why.
+        reason: GiveUpReason,
+        /// The failure that ended it, if any.
+        last_error: Option<Failure>,
+    },
+    /// A notification from the server (list changes, resource updates, log messages...).
+    Notification(Notification),
+}
+
+/// Why [`connect`] failed.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The configuration is contradictory.
+    Config(String),
+    /// The WebSocket could not be opened.
+    Dial(DialError),
+    /// The WebSocket opened but the lifecycle failed (version refused, initialize error...).
+    Lifecycle(CloseReason),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Config(why) => write!(f, "invalid client configuration: {why}"),
+            ConnectError::Dial(e) => e.fmt(f),
+            ConnectError::Lifecycle(reason) => {
+                write!(f, "the session failed to start: {} ({})", reason.reason, reason.code.0)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// State shared by the client, its supervisor and its connections' event sinks.
+struct ClientShared {
+    ready: Mutex<Option<ReadyInfo>>,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<ClientEvent>>>,
+}
+
+impl ClientShared {
+    fn emit(&self, event: ClientEvent) {
+        let mut subscribers = self.subscribers.lock().expect("lock");
+        subscribers.retain(|s| s.unbounded_send(event.clone()).is_ok());
+    }
+}
+
+/// A connected MCP client. Cheap to clone; every clone drives the same connection.
+#[derive(Clone)]
+pub struct Client {
+    handle: ConnectionHandle,
+    shared: Arc<ClientShared>,
+    finished: Shared<oneshot::Receiver<()>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("ready", &self.ready_info()).finish()
+    }
+}
+
+/// Connects to the MCP server at `url` over `net` and waits until the session is ready.
+///
+/// The first connection is not retried: a wrong URL or a refused version fails here. Later
+/// losses are handled by the reconnect policy in `config`.
+pub async fn connect<N: Network>(
+    net: N,
+    url: &str,
+    config: ClientConfig,
+) -> Result<Client, ConnectError> {
+    config.validate().map_err(ConnectError::Config)?;
+    let endpoint = Endpoint::parse(url).map_err(ConnectError::Dial)?;
+    let memory = Arc::new(SubprotocolMemory::default());
+    let ws_config = websocket_config(config.session.limits.max_message_bytes);
+    let dialed = dial(
+        &net,
+        &endpoint,
+        config.preferred_version(),
+        &memory,
+        ws_config,
+        config.connect_timeout,
+    )
+    .await
+    .map_err(ConnectError::Dial)?;
+
+    let shared = Arc::new(ClientShared {
+        ready: Mutex::new(None),
+        subscribers: Mutex::new(Vec::new()),
+    });
+    let (first_ready, first_ready_receiver) = oneshot::channel();
+    let (connection, ended) =
+        start_session(&net, &config, &shared, dialed.ws, Some(first_ready));
+    let (commands, command_receiver) = mpsc::unbounded();
+    let (finished_sender, finished) = oneshot::channel();
+    let supervisor = supervisor::Supervisor {
+        net: net.clone(),
+        endpoint,
+        memory,
+        config,
+        shared: shared.clone(),
+        current: Some((connection, ended)),
+    };
+    net.spawn(async move {
+        supervisor.run(command_receiver).await;
+        let _ = finished_sender.send(());
+    });
+    let client =
+        Client { handle: ConnectionHandle::new(commands), shared, finished: finished.shared() };
+    match first_ready_receiver.await {
+        Ok(Ok(())) => Ok(client),
+        Ok(Err(reason)) => {
+            client.close().await;
+            Err(ConnectError::Lifecycle(reason))
+        }
+        Err(_) => {
+            client.close().await;
+            Err(ConnectError::Lifecycle(CloseReason::new(
+                CloseCode::ABNORMAL,
+                "the connection ended before the session was ready",
+            )))
+        }
+    }
+}
+
+/// Starts a session and its driver over an open WebSocket.
+fn start_session<N: Network>(
+    net: &N,
+    config: &ClientConfig,
+    shared: &Arc<ClientShared>,
+    ws: async_tungstenite::WebSocketStream<N::Stream>,
+    first_ready: Option<oneshot::Sender<Result<(), CloseReason>>>,
+) -> (ConnectionHandle, ConnectionEnded) {
+    let session =
+        Session::new(config.session.clone(), net.now()).expect("validated in ClientConfig");
+    let sink = ClientSink {
+        net: net.clone(),
+        shared: shared.clone(),
+        tasks: HandlerTasks::default(),
+        peer_requests: config.peer_requests.clone(),
+        first_ready,
+    };
+    spawn_connection(net, ws, session, sink)
+}
+
+/// Receives one connection's events on behalf of the client.
+struct ClientSink<N: Network> {
+    net: N,
+    shared: Arc<ClientShared>,
+    tasks: HandlerTasks,
+    peer_requests: PeerRequests,
+    first_ready: Option<oneshot::Sender<Result<(), CloseReason>>>,
+}
+
+impl<N: Network> EventSink for ClientSink<N> {
+    fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
+        match event {
+            Event::Ready(info) => {
+                *self.shared.ready.lock().expect("lock") = Some((*info).clone());
+                if let Some(first) = self.first_ready.take() {
+                    let _ = first.send(Ok(()));
+                }
+                self.shared.emit(ClientEvent::Ready(*info));
+            }
+            Event::Request(request) => {
+                let peer_requests = self.peer_requests.clone();
+                let id = request.id.clone();
+                let wants_progress = request.wants_progress;
+                self.tasks.start(&self.net, handle, id, wants_progress, move |context| {
+                    peer_requests.handle(request, context)
+                });
+            }
+            Event::Cancelled { id, .. } => self.tasks.cancel(&id),
+            Event::Notification(notification) => {
+                self.shared.emit(ClientEvent::Notification(notification))
+            }
+            Event::Closed { reason, .. } => {
+                self.tasks.cancel_all();
+                *self.shared.ready.lock().expect("lock") = None;
+                if let Some(first) = self.first_ready.take() {
+                    let _ = first.send(Err(reason));
+                }
+            }
+            Event::RequestEnded { .. }
+            | Event::Progress { .. }
+            | Event::UnmatchedResponse(_)
+            | Event::MalformedFrame { .. } => {}
+        }
+    }
+}
+
+impl Client {
+    /// What the lifecycle of the current session settled (era, version, server), or `None`
+    /// while disconnected.
+    pub fn ready_info(&self) -> Option<ReadyInfo> {
+        self.shared.ready.lock().expect("lock").clone()
+    }
+
+    /// The protocol version of the current session.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.ready_info().map(|info| info.version)
+    }
+
+    /// The server's `serverInfo`, when it sent one.
+    pub fn server_info(&self) -> Option<Implementation> {
+        match self.ready_info()?.peer {
+            PeerDescription::Server { info, .. } => info,
+            PeerDescription::Client { .. } => None,
+        }
+    }
+
+    /// A stream of everything that happens from now on: readiness, disconnects, reconnects and
+    /// server notifications. Each call makes an independent subscription; dropping the stream
+    /// unsubscribes.
+    pub fn events(&self) -> impl Stream<Item = ClientEvent> + Send + Unpin + 'static {
+        let (sender, receiver) = mpsc::unbounded();
+        self.shared.subscribers.lock().expect("lock").push(sender);
+        receiver
+    }
+
+    /// Sends a raw request; see [`ConnectionHandle::request`].
+    pub fn request(
+        &self,
+        method: impl Into<String>,
+        params: Option<RawJson>,
+        options: impl Into<CallOptions>,
+    ) -> RequestFuture {
+        self.handle.request(method, params, options)
+    }
+
+    /// Sends a raw request asking for progress; see [`ConnectionHandle::request_with_progress`].
+    pub fn request_with_progress(
+        &self,
+        method: impl Into<String>,
+        params: Option<RawJson>,
+        options: impl Into<CallOptions>,
+    ) -> (RequestFuture, ProgressStream) {
+        self.handle.request_with_progress(method, params, options)
+    }
+
+    /// Sends a notification to the server. Fails with [`CallError::Disconnected`] while the
+    /// client is between connections.
+    pub async fn notify(
+        &self,
+        method: impl Into<String>,
+        params: Option<RawJson>,
+    ) -> Result<(), CallError> {
+        self.handle.notify(method, params).await
+    }
+
+    /// Whether the client is still running (connected or reconnecting).
+    pub fn is_running(&self) -> bool {
+        self.handle.is_open()
+    }
+
+    /// Closes the client: stops reconnecting, closes the connection with 1000, and ends every
+    /// pending call with [`CallError::Disconnected`]. Resolves when all of that is done.
+    pub async fn close(&self) {
+        self.handle.close(CloseReason::new(CloseCode::NORMAL, "the client closed"));
+        let _ = self.finished.clone().await;
+    }
+
+    /// Resolves when the client has stopped for good (closed, or gave up reconnecting).
+    pub async fn closed(&self) {
+        let _ = self.finished.clone().await;
+    }
+
+    /// Waits for the next event matching `pick` on a fresh subscription (a test and tooling
+    /// convenience).
+    pub async fn wait_for<T>(&self, mut pick: impl FnMut(&ClientEvent) -> Option<T>) -> Option<T> {
+        let mut events = self.events();
+        while let Some(event) = events.next().await {
+            if let Some(found) = pick(&event) {
+                return Some(found);
+            }
+        }
+        None
+    }
+}

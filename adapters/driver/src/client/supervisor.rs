@@ -1,0 +1,335 @@
+//! The reconnect loop behind a [`super::Client`].
+//!
+//! The supervisor owns the core's reconnect machine and the current connection. Calls from the
+//! client arrive as commands: with a connection they are forwarded to its driver; between
+//! connections requests wait in a queue (bounded by the session's `max_pending_outgoing` and by
+//! each call's timeout) and notifications are refused. When a connection ends, retryable calls
+//! come back from its driver and join the queue; the machine decides when to dial again.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use futures_channel::mpsc;
+use futures_util::StreamExt;
+use mcp_ws_core::reconnect::{Failure, Reconnect, ReconnectAction};
+use mcp_ws_core::session::{ClosedBy, Outcome, SessionError};
+use mcp_ws_core::time::Instant;
+use mcp_ws_core::{CloseCode, CloseReason};
+
+use super::{ClientConfig, ClientEvent, ClientShared, start_session};
+use crate::connection::{ConnectionEnd, ConnectionEnded};
+use crate::dial::{DialError, Dialed, Endpoint, SubprotocolMemory, dial};
+use crate::handle::{Command, ConnectionHandle};
+use crate::runtime::{BoxFuture, Network};
+use crate::ws_config::websocket_config;
+
+/// What the supervisor starts with: an open first connection.
+pub(super) struct Supervisor<N: Network> {
+    pub net: N,
+    pub endpoint: Endpoint,
+    pub memory: Arc<SubprotocolMemory>,
+    pub config: ClientConfig,
+    pub shared: Arc<ClientShared>,
+    pub current: Option<(ConnectionHandle, ConnectionEnded)>,
+}
+
+/// A request waiting for a connection.
+struct Queued {
+    command: Command,
+    deadline: Instant,
+}
+
+enum Wake<S> {
+    Command(Option<Command>),
+    Ended(ConnectionEnd),
+    Dialed(Result<Dialed<S>, DialError>),
+    Timer,
+}
+
+impl<N: Network> Supervisor<N> {
+    /// Runs until the client is closed or reconnecting gives up.
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let now = self.net.now();
+        let mut machine = self.config.reconnect.clone().map(|config| {
+            let seed = self.config.jitter_seed.unwrap_or_else(random_seed);
+            let mut machine = Reconnect::new(config, seed, now).expect("validated");
+            machine.start(now).expect("a new machine starts");
+            // The first dial was made by `connect`.
+            while machine.poll_action().is_some() {}
+            machine.on_connected(now).expect("dialing after start");
+            machine
+        });
+        let mut queue: VecDeque<Queued> = VecDeque::new();
+        let mut dialing: Option<BoxFuture<'static, Result<Dialed<N::Stream>, DialError>>> = None;
+        let mut timer: Option<(Instant, Pin<Box<N::Sleep>>)> = None;
+        let mut closing = false;
+        let mut commands_open = true;
+        loop {
+            // 1. Perform the machine's actions.
+            if let Some(machine) = machine.as_mut() {
+                while let Some(action) = machine.poll_action() {
+                    match action {
+                        ReconnectAction::Dial { attempt } => {
+                            self.shared.emit(ClientEvent::Reconnecting { attempt });
+                            dialing = Some(self.dial());
+                        }
+                        ReconnectAction::GiveUp { reason, last_error } => {
+                            closing = true;
+                            self.shared.emit(ClientEvent::GaveUp { reason, last_error });
+                        }
+                    }
+                }
+            }
+            if closing && self.current.is_none() {
+                break;
+            }
+            if self.current.is_none() && machine.is_none() {
+                break;
+            }
+            // 2. Arm the timer at the earliest of the machine's deadline and the queue's.
+            let deadline = [
+                machine.as_ref().and_then(Reconnect::poll_timeout),
+                queue.iter().map(|q| q.deadline).min(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match deadline {
+                Some(at) if timer.as_ref().map(|(t, _)| *t) != Some(at) => {
+                    timer = Some((at, Box::pin(self.net.sleep_until(at))));
+                }
+                Some(_) => {}
+                None => timer = None,
+            }
+            // 3. Wait.
+            let wake = std::future::poll_fn(|cx| {
+                if commands_open {
+                    if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
+                        return Poll::Ready(Wake::Command(c));
+                    }
+                }
+                if let Some((_, ended)) = self.current.as_mut() {
+                    if let Poll::Ready(end) = Pin::new(ended).poll(cx) {
+                        return Poll::Ready(Wake::Ended(end));
+                    }
+                }
+                if let Some(dial) = dialing.as_mut() {
+                    if let Poll::Ready(result) = dial.as_mut().poll(cx) {
+                        return Poll::Ready(Wake::Dialed(result));
+                    }
+                }
+                if let Some((_, sleep)) = timer.as_mut() {
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Wake::Timer);
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            let now = self.net.now();
+            match wake {
+                Wake::Command(Some(Command::Close(reason))) => {
+                    closing = true;
+                    if let Some(machine) = machine.as_mut() {
+                        let _ = machine.stop(now);
+                    }
+                    dialing = None;
+                    match &self.current {
+                        Some((connection, _)) => connection.close(reason),
+                        None => break,
+                    }
+                }
+                Wake::Command(Some(command)) => {
+                    self.route(command, now, &mut queue);
+                }
+                Wake::Command(None) => {
+                    // Every client clone is gone: close as if asked to.
+                    commands_open = false;
+                    closing = true;
+                    if let Some(machine) = machine.as_mut() {
+                        let _ = machine.stop(now);
+                    }
+                    dialing = None;
+                    match &self.current {
+                        Some((connection, _)) => connection
+                            .close(CloseReason::new(CloseCode::NORMAL, "the client was dropped")),
+                        None => break,
+                    }
+                }
+                Wake::Ended(end) => {
+                    self.current = None;
+                    for command in end.retry.into_iter().rev() {
+                        let deadline = self.deadline_of(&command, now);
+                        queue.push_front(Queued { command, deadline });
+                    }
+                    self.shared.emit(ClientEvent::Disconnected {
+                        reason: end.reason.clone(),
+                        by: end.by,
+                    });
+                    if closing {
+                        break;
+                    }
+                    match machine.as_mut() {
+                        Some(machine) => {
+                            let failure = disconnect_failure(&end.reason, end.by);
+                            let _ = machine.on_disconnected(now, failure);
+                        }
+                        None => break,
+                    }
+                }
+                Wake::Dialed(result) => {
+                    dialing = None;
+                    let Some(machine) = machine.as_mut() else { continue };
+                    match result {
+                        Ok(dialed) => {
+                            let (connection, ended) =
+                                start_session(&self.net, &self.config, &self.shared, dialed.ws, None);
+                            let _ = machine.on_connected(now);
+                            for queued in queue.drain(..) {
+                                forward(&connection, queued.command);
+                            }
+                            self.current = Some((connection, ended));
+                        }
+                        Err(error) => {
+                            let failure = error.to_failure();
+                            self.shared.emit(ClientEvent::DialFailed { failure: failure.clone() });
+                            let _ = machine.on_dial_failed(now, failure);
+                        }
+                    }
+                }
+                Wake::Timer => {
+                    if timer.as_ref().is_some_and(|(at, _)| now >= *at) {
+                        timer = None;
+                        if let Some(machine) = machine.as_mut() {
+                            machine.handle_timeout(now);
+                        }
+                        expire(&mut queue, now);
+                    }
+                }
+            }
+        }
+        // Whatever still waits ends now.
+        for queued in queue.drain(..) {
+            refuse(queued.command, Outcome::Disconnected);
+        }
+        commands.close();
+        while let Ok(command) = commands.try_recv() {
+            refuse(command, Outcome::Disconnected);
+        }
+    }
+
+    fn dial(&self) -> BoxFuture<'static, Result<Dialed<N::Stream>, DialError>> {
+        let net = self.net.clone();
+        let endpoint = self.endpoint.clone();
+        let memory = self.memory.clone();
+        let preferred = self.config.preferred_version();
+        let ws_config = websocket_config(self.config.session.limits.max_message_bytes);
+        let timeout = self.config.connect_timeout;
+        Box::pin(async move {
+            dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await
+        })
+    }
+
+    fn deadline_of(&self, command: &Command, now: Instant) -> Instant {
+        let timeout = match command {
+            Command::Request { options, .. } => options.timeout,
+            _ => None,
+        };
+        now + timeout.unwrap_or(self.config.session.request_timeout)
+    }
+
+    fn route(&self, command: Command, now: Instant, queue: &mut VecDeque<Queued>) {
+        match (&self.current, command) {
+            (_, Command::Abandon { token }) => {
+                let before = queue.len();
+                queue.retain(|q| !matches!(&q.command, Command::Request { token: t, .. } if *t == token));
+                if queue.len() == before {
+                    if let Some((connection, _)) = &self.current {
+                        forward(connection, Command::Abandon { token });
+                    }
+                }
+            }
+            (Some((connection, _)), command) => {
+                if let Err(command) = connection.send_command(command) {
+                    // The connection is ending; the request waits for the next one.
+                    self.enqueue(command, now, queue);
+                }
+            }
+            (None, command) => self.enqueue(command, now, queue),
+        }
+    }
+
+    fn enqueue(&self, command: Command, now: Instant, queue: &mut VecDeque<Queued>) {
+        match command {
+            Command::Request { reply, .. }
+                if queue.len() >= self.config.session.max_pending_outgoing =>
+            {
+                let limit = self.config.session.max_pending_outgoing;
+                let _ = reply.send(Err(SessionError::TooManyPending { limit }));
+            }
+            command @ Command::Request { .. } => {
+                let deadline = self.deadline_of(&command, now);
+                queue.push_back(Queued { command, deadline });
+            }
+            other => refuse(other, Outcome::Disconnected),
+        }
+    }
+}
+
+/// Forwards a command to a connection's driver, refusing it if the driver has just ended.
+fn forward(connection: &ConnectionHandle, command: Command) {
+    if let Err(command) = connection.send_command(command) {
+        refuse(command, Outcome::Disconnected);
+    }
+}
+
+/// Ends queued requests whose deadline has passed.
+fn expire(queue: &mut VecDeque<Queued>, now: Instant) {
+    let mut kept = VecDeque::with_capacity(queue.len());
+    for queued in queue.drain(..) {
+        if now >= queued.deadline {
+            refuse(queued.command, Outcome::TimedOut);
+        } else {
+            kept.push_back(queued);
+        }
+    }
+    *queue = kept;
+}
+
+/// Ends a command that will not reach a connection.
+fn refuse(command: Command, outcome: Outcome) {
+    match command {
+        Command::Request { reply, .. } => {
+            let _ = reply.send(Ok(outcome));
+        }
+        Command::Notify { reply, .. } => {
+            let _ = reply.send(Err(SessionError::Closed));
+        }
+        Command::Abandon { .. }
+        | Command::Respond { .. }
+        | Command::Progress { .. }
+        | Command::Close(_) => {}
+    }
+}
+
+/// How a lost connection counts for the reconnect machine: a session that closed itself for a
+/// protocol error (the server's version cannot be spoken) will fail the same way again.
+fn disconnect_failure(reason: &CloseReason, by: ClosedBy) -> Failure {
+    let text = format!("{} ({})", reason.reason, reason.code.0);
+    if by == ClosedBy::Session && reason.code == CloseCode::PROTOCOL_ERROR {
+        Failure::Fatal(text)
+    } else {
+        Failure::Transport(text)
+    }
+}
+
+/// A jitter seed from the standard library's per-process random hasher keys.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0x6d63_702d_7773);
+    hasher.finish()
+}

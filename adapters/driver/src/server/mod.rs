@@ -1,0 +1,307 @@
+//! The MCP server: accept WebSocket connections, run one core session per connection, and answer
+//! requests from a [`Router`].
+//!
+//! - [`Server::listen`] binds a TCP listener; [`Listening::run`] accepts until shutdown.
+//! - [`Server::serve_tcp`] serves one already accepted TCP stream (upgrade included), and
+//!   [`Server::serve_websocket`] one already upgraded WebSocket: the two ways to mount the
+//!   endpoint inside an existing HTTP server.
+//! - [`Server::shutdown`] stops accepting, lets in-flight handlers finish up to a deadline,
+//!   then closes every session with 1001 and cancels what is left.
+//!
+//! Each request runs as its own task; one the client cancels, or whose connection drops, has
+//! its future dropped and its answer is never sent.
+
+pub mod router;
+pub mod upgrade;
+pub mod uri_template;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_tungstenite::WebSocketStream;
+use futures_channel::oneshot;
+use futures_util::future::{Either, FutureExt, Shared, select};
+use futures_util::io::{AsyncRead, AsyncWrite};
+use mcp_ws_core::mcp::Implementation;
+use mcp_ws_core::session::{Event, ReadyInfo, Role, Session, SessionConfig};
+use mcp_ws_core::{CloseCode, CloseReason, ErrorCode, ErrorObject};
+
+pub use router::{Router, ToolError};
+
+use crate::connection::{EventSink, spawn_connection};
+use crate::handle::ConnectionHandle;
+use crate::runtime::Network;
+use crate::tasks::HandlerTasks;
+use crate::ws_config::websocket_config;
+use upgrade::UpgradeCheck;
+
+/// The configuration of a [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The core session settings (server role). When its capabilities are left empty, the
+    /// router's are declared.
+    pub session: SessionConfig,
+    /// The HTTP path of the endpoint; other paths get 404.
+    pub path: String,
+    /// The longest a client may take to complete the WebSocket upgrade.
+    pub handshake_timeout: Duration,
+    /// How long [`Server::shutdown`] waits for in-flight handlers.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults: both eras, path `/mcp`, 10 s upgrade timeout, 5 s shutdown grace.
+    pub fn new(info: Implementation) -> Self {
+        ServerConfig {
+            session: SessionConfig::server(info),
+            path: "/mcp".to_string(),
+            handshake_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// One live connection, as the server tracks it.
+struct Tracked {
+    handle: ConnectionHandle,
+    tasks: HandlerTasks,
+    peer: Arc<Mutex<Option<ReadyInfo>>>,
+}
+
+struct ServerState {
+    connections: Mutex<HashMap<u64, Tracked>>,
+    next_connection: AtomicU64,
+    draining: AtomicBool,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    stopped: Shared<oneshot::Receiver<()>>,
+}
+
+/// A server: a router, a configuration and the connections it serves. Cheap to clone.
+#[derive(Clone)]
+pub struct Server<N: Network> {
+    net: N,
+    router: Arc<Router>,
+    config: Arc<ServerConfig>,
+    state: Arc<ServerState>,
+}
+
+/// A bound listener; [`Listening::run`] accepts connections on it.
+pub struct Listening<N: Network> {
+    server: Server<N>,
+    listener: N::Listener,
+    local_addr: SocketAddr,
+}
+
+impl<N: Network> Server<N> {
+    /// A server answering from `router` on runtime `net`.
+    pub fn new(net: N, router: Router, mut config: ServerConfig) -> Self {
+        if let Role::Server { capabilities, .. } = &mut config.session.role {
+            if *capabilities == Default::default() {
+                *capabilities = router.capabilities();
+            }
+        }
+        let (stop, stopped) = oneshot::channel();
+        Server {
+            net,
+            router: Arc::new(router),
+            config: Arc::new(config),
+            state: Arc::new(ServerState {
+                connections: Mutex::new(HashMap::new()),
+                next_connection: AtomicU64::new(1),
+                draining: AtomicBool::new(false),
+                stop: Mutex::new(Some(stop)),
+                stopped: stopped.shared(),
+            }),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn listen(&self, addr: SocketAddr) -> io::Result<Listening<N>> {
+        self.config
+            .session
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let listener = self.net.bind(addr).await?;
+        let local_addr = self.net.local_addr(&listener)?;
+        Ok(Listening { server: self.clone(), listener, local_addr })
+    }
+
+    /// Serves one accepted TCP stream: performs the upgrade (path check, subprotocol), then
+    /// runs the session until it ends. Errors only if the upgrade fails.
+    pub async fn serve_tcp<S>(&self, stream: S) -> Result<(), String>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let check =
+            UpgradeCheck { path: &self.config.path, versions: &self.config.session.versions };
+        let ws_config = websocket_config(self.config.session.limits.max_message_bytes);
+        let upgrade = async_tungstenite::accept_hdr_async_with_config(stream, check, Some(ws_config));
+        let deadline = self.net.now() + self.config.handshake_timeout;
+        let ws = match select(Box::pin(upgrade), Box::pin(self.net.sleep_until(deadline))).await {
+            Either::Left((Ok(ws), _)) => ws,
+            Either::Left((Err(error), _)) => return Err(format!("upgrade failed: {error}")),
+            Either::Right(_) => return Err("the upgrade timed out".to_string()),
+        };
+        self.serve_websocket(ws).await;
+        Ok(())
+    }
+
+    /// Serves one already upgraded WebSocket until its session ends. Use this when your own
+    /// HTTP server performed the upgrade (select the subprotocol with
+    /// [`upgrade::answer_upgrade`] or [`upgrade::select_subprotocol`]).
+    pub async fn serve_websocket<S>(&self, ws: WebSocketStream<S>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let session = match Session::new(self.config.session.clone(), self.net.now()) {
+            Ok(session) => session,
+            Err(_) => return,
+        };
+        let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
+        let tasks = HandlerTasks::default();
+        let peer = Arc::new(Mutex::new(None));
+        let sink = ServerSink {
+            net: self.net.clone(),
+            router: self.router.clone(),
+            tasks: tasks.clone(),
+            state: self.state.clone(),
+            peer: peer.clone(),
+        };
+        let (handle, ended) = spawn_connection(&self.net, ws, session, sink);
+        if self.state.draining.load(Ordering::Relaxed) {
+            handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
+        }
+        self.state.connections.lock().expect("lock").insert(id, Tracked { handle, tasks, peer });
+        ended.await;
+        self.state.connections.lock().expect("lock").remove(&id);
+    }
+
+    /// Handles to every live connection (to send notifications to all clients, say).
+    pub fn connections(&self) -> Vec<ConnectionHandle> {
+        self.state.connections.lock().expect("lock").values().map(|c| c.handle.clone()).collect()
+    }
+
+    /// What each ready connection's client said about itself.
+    pub fn peers(&self) -> Vec<ReadyInfo> {
+        let connections = self.state.connections.lock().expect("lock");
+        connections.values().filter_map(|c| c.peer.lock().expect("lock").clone()).collect()
+    }
+
+    /// Shuts down: stops every listener accepting, waits up to `shutdown_grace` for in-flight
+    /// handlers (new requests get an error meanwhile), closes every session with 1001, cancels
+    /// the handlers still running, and waits (within the same grace) for the connections to end.
+    pub async fn shutdown(&self) {
+        self.state.draining.store(true, Ordering::Relaxed);
+        if let Some(stop) = self.state.stop.lock().expect("lock").take() {
+            let _ = stop.send(());
+        }
+        let deadline = self.net.now() + self.config.shutdown_grace;
+        let tick = Duration::from_millis(10);
+        while self.net.now() < deadline && self.handlers_running() > 0 {
+            self.net.sleep_until(self.net.now() + tick).await;
+        }
+        let reason = CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down");
+        for connection in self.state.connections.lock().expect("lock").values() {
+            connection.tasks.cancel_all();
+            connection.handle.close(reason.clone());
+        }
+        let deadline = self.net.now() + self.config.shutdown_grace;
+        while self.net.now() < deadline && !self.state.connections.lock().expect("lock").is_empty()
+        {
+            self.net.sleep_until(self.net.now() + tick).await;
+        }
+    }
+
+    fn handlers_running(&self) -> usize {
+        self.state.connections.lock().expect("lock").values().map(|c| c.tasks.len()).sum()
+    }
+}
+
+impl<N: Network> Listening<N> {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The `ws://` URL clients connect to.
+    pub fn url(&self) -> String {
+        format!("ws://{}{}", self.local_addr, self.server.config.path)
+    }
+
+    /// The server this listener feeds (for shutdown and connection handles).
+    pub fn server(&self) -> &Server<N> {
+        &self.server
+    }
+
+    /// Accepts connections until [`Server::shutdown`]; each is served on its own task.
+    pub async fn run(self) {
+        let Listening { server, listener, .. } = self;
+        let mut stopped = server.state.stopped.clone();
+        loop {
+            let accepted = match select(server.net.accept(&listener), &mut stopped).await {
+                Either::Left((accepted, _)) => accepted,
+                Either::Right(_) => break,
+            };
+            match accepted {
+                Ok((stream, _peer)) => {
+                    let server = server.clone();
+                    server.net.clone().spawn(async move {
+                        let _ = server.serve_tcp(stream).await;
+                    });
+                }
+                Err(_) => {
+                    // Out of descriptors and similar: back off briefly rather than spin.
+                    let net = &server.net;
+                    net.sleep_until(net.now() + Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Receives one server connection's events.
+struct ServerSink<N: Network> {
+    net: N,
+    router: Arc<Router>,
+    tasks: HandlerTasks,
+    state: Arc<ServerState>,
+    peer: Arc<Mutex<Option<ReadyInfo>>>,
+}
+
+impl<N: Network> EventSink for ServerSink<N> {
+    fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
+        match event {
+            Event::Ready(info) => *self.peer.lock().expect("lock") = Some(*info),
+            Event::Request(request) => {
+                if self.state.draining.load(Ordering::Relaxed) {
+                    let error =
+                        ErrorObject::new(ErrorCode::InternalError, "the server is shutting down");
+                    handle.respond(request.id, Err(error));
+                    return;
+                }
+                let router = self.router.clone();
+                let id = request.id.clone();
+                let wants_progress = request.wants_progress;
+                self.tasks.start(&self.net, handle, id, wants_progress, move |context| {
+                    router.dispatch(request, context)
+                });
+            }
+            Event::Cancelled { id, .. } => self.tasks.cancel(&id),
+            Event::Notification(notification) => self.router.notification(notification, handle),
+            Event::Closed { .. } => self.tasks.cancel_all(),
+            Event::RequestEnded { .. }
+            | Event::Progress { .. }
+            | Event::UnmatchedResponse(_)
+            | Event::MalformedFrame { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The server's registry: tools, resources (static and templated) and prompts, each with an
+//! async handler, plus a raw fallback for every other method. The router answers the MCP list
+//! and call methods from the registry and declares the matching capabilities.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+
+use mcp_ws_core::mcp::methods;
+use mcp_ws_core::mcp::{
+    CallToolParams, CallToolResult, GetPromptParams, GetPromptResult, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, Prompt, PromptsCapability,
+    ReadResourceParams, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    ResourcesCapability, ServerCapabilities, TextResourceContents, Tool, ToolsCapability,
+};
+use mcp_ws_core::message::Notification;
+use mcp_ws_core::session::IncomingRequest;
+use mcp_ws_core::{ErrorCode, ErrorObject};
+use serde::de::DeserializeOwned;
+
+use super::uri_template::UriTemplate;
+use crate::handle::ConnectionHandle;
+use crate::handler::{
+    HandlerResult, RequestHandler, method_not_found, parse_params, to_result,
+};
+use crate::runtime::BoxFuture;
+use crate::tasks::RequestContext;
+
+/// The JSON-RPC error code MCP uses for an unknown resource.
+pub const RESOURCE_NOT_FOUND: i64 = -32002;
+
+/// A tool-level failure: answered as a `tools/call` result with `isError: true`, so the model
+/// sees the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolError(pub String);
+
+impl<T: Into<String>> From<T> for ToolError {
+    fn from(message: T) -> Self {
+        ToolError(message.into())
+    }
+}
+
+type ToolFn =
+    Arc<dyn Fn(CallToolParams, RequestContext) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
+type ReadFn = Arc<
+    dyn Fn(String, BTreeMap<String, String>, RequestContext) -> BoxFuture<'static, HandlerResult>
+        + Send
+        + Sync,
+>;
+type PromptFn = Arc<
+    dyn Fn(BTreeMap<String, String>, RequestContext) -> BoxFuture<'static, HandlerResult>
+        + Send
+        + Sync,
+>;
+type NotificationFn = Arc<dyn Fn(Notification, ConnectionHandle) + Send + Sync>;
+
+/// The registry a server answers from. Build it once; it is shared by every connection.
+#[derive(Clone, Default)]
+pub struct Router {
+    tools: Vec<Tool>,
+    tool_handlers: HashMap<String, ToolFn>,
+    resources: Vec<Resource>,
+    resource_handlers: HashMap<String, ReadFn>,
+    templates: Vec<(ResourceTemplate, UriTemplate, ReadFn)>,
+    prompts: Vec<Prompt>,
+    prompt_handlers: HashMap<String, PromptFn>,
+    fallback: Option<RequestHandler>,
+    on_notification: Option<NotificationFn>,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Registers a tool. Its arguments are parsed as `A` (invalid arguments get -32602); the
+    /// handler returns a result or a [`ToolError`]. A second tool with the same name replaces
+    /// the first.
+    pub fn tool<A, F, Fut>(mut self, tool: Tool, handler: F) -> Self
+    where
+        A: DeserializeOwned + Send + 'static,
+        F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let name = tool.name.clone();
+        let call: ToolFn = Arc::new(move |params: CallToolParams, context| {
+            let arguments = serde_json::Value::Object(params.arguments.unwrap_or_default());
+            let parsed: Result<A, _> = serde_json::from_value(arguments);
+            let handler = handler.clone();
+            let tool = params.name;
+            Box::pin(async move {
+                let arguments = parsed.map_err(|e| {
+                    ErrorObject::new(
+                        ErrorCode::InvalidParams,
+                        format!("invalid arguments for tool {tool}: {e}"),
+                    )
+                })?;
+                let result = handler(arguments, context).await.unwrap_or_else(|ToolError(message)| {
+                    CallToolResult::error(message)
+                });
+                to_result(&result)
+            })
+        });
+        self.tools.retain(|t| t.name != name);
+        self.tools.push(tool);
+        self.tool_handlers.insert(name, call);
+        self
+    }
+
+    /// Registers a resource whose contents come from `handler(uri, context)`.
+    pub fn resource<F, Fut>(mut self, resource: Resource, handler: F) -> Self
+    where
+        F: Fn(String, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ReadResourceResult, ErrorObject>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let read: ReadFn = Arc::new(move |uri, _vars, context| {
+            let handler = handler.clone();
+            Box::pin(async move { to_result(&handler(uri, context).await?) })
+        });
+        self.resources.retain(|r| r.uri != resource.uri);
+        self.resource_handlers.insert(resource.uri.clone(), read);
+        self.resources.push(resource);
+        self
+    }
+
+    /// Registers a resource with fixed text contents.
+    pub fn text_resource(self, resource: Resource, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let mime_type = resource.mime_type.clone();
+        self.resource(resource, move |uri, _context| {
+            let contents = ResourceContents::Text(TextResourceContents {
+                uri,
+                mime_type: mime_type.clone(),
+                text: text.clone(),
+                ..Default::default()
+            });
+            async move { Ok(ReadResourceResult { contents: vec![contents], ..Default::default() }) }
+        })
+    }
+
+    /// Registers a resource template (`{name}` variables); `handler(uri, variables, context)`
+    /// reads a matching URI. Panics if the template is malformed (a programming error).
+    pub fn resource_template<F, Fut>(mut self, template: ResourceTemplate, handler: F) -> Self
+    where
+        F: Fn(String, BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ReadResourceResult, ErrorObject>> + Send + 'static,
+    {
+        let parsed = UriTemplate::parse(&template.uri_template)
+            .unwrap_or_else(|| panic!("malformed URI template {:?}", template.uri_template));
+        let handler = Arc::new(handler);
+        let read: ReadFn = Arc::new(move |uri, vars, context| {
+            let handler = handler.clone();
+            Box::pin(async move { to_result(&handler(uri, vars, context).await?) })
+        });
+        self.templates.push((template, parsed, read));
+        self
+    }
+
+    /// Registers a prompt; `handler(arguments, context)` fills it. Missing required arguments
+    /// (as declared in `prompt.arguments`) get -32602 before the handler runs.
+    pub fn prompt<F, Fut>(mut self, prompt: Prompt, handler: F) -> Self
+    where
+        F: Fn(BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<GetPromptResult, ErrorObject>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let get: PromptFn = Arc::new(move |arguments, context| {
+            let handler = handler.clone();
+            Box::pin(async move { to_result(&handler(arguments, context).await?) })
+        });
+        self.prompts.retain(|p| p.name != prompt.name);
+        self.prompt_handlers.insert(prompt.name.clone(), get);
+        self.prompts.push(prompt);
+        self
+    }
+
+    /// Answers every method the registry does not (completion, subscriptions, custom methods).
+    pub fn fallback(mut self, handler: RequestHandler) -> Self {
+        self.fallback = Some(handler);
+        self
+    }
+
+    /// Called for each notification a client sends (roots/list_changed, custom ones).
+    pub fn on_notification(
+        mut self,
+        handler: impl Fn(Notification, ConnectionHandle) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_notification = Some(Arc::new(handler));
+        self
+    }
+
+    /// The capabilities this registry serves.
+    pub fn capabilities(&self) -> ServerCapabilities {
+        let mut capabilities =
+            ServerCapabilities { logging: Some(Default::default()), ..Default::default() };
+        if !self.tools.is_empty() {
+            capabilities.tools =
+                Some(ToolsCapability { list_changed: Some(true), ..Default::default() });
+        }
+        if !self.resources.is_empty() || !self.templates.is_empty() {
+            capabilities.resources = Some(ResourcesCapability {
+                list_changed: Some(true),
+                subscribe: Some(false),
+                ..Default::default()
+            });
+        }
+        if !self.prompts.is_empty() {
+            capabilities.prompts =
+                Some(PromptsCapability { list_changed: Some(true), ..Default::default() });
+        }
+        capabilities
+    }
+
+    /// The registered tools.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    pub(crate) fn notification(&self, notification: Notification, handle: &ConnectionHandle) {
+        if let Some(hook) = &self.on_notification {
+            hook(notification, handle.clone());
+        }
+    }
+
+    /// Answers one request.
+    pub(crate) fn dispatch(
+        &self,
+        request: IncomingRequest,
+        context: RequestContext,
+    ) -> BoxFuture<'static, HandlerResult> {
+        let ready = |answer: HandlerResult| -> BoxFuture<'static, HandlerResult> {
+            Box::pin(async move { answer })
+        };
+        let params = request.params.as_ref();
+        match request.method.as_str() {
+            methods::TOOLS_LIST if !self.tools.is_empty() => {
+                ready(to_result(&ListToolsResult { tools: self.tools.clone(), ..Default::default() }))
+            }
+            methods::TOOLS_CALL if !self.tools.is_empty() => {
+                let call: CallToolParams = match parse_params(params) {
+                    Ok(call) => call,
+                    Err(error) => return ready(Err(error)),
+                };
+                match self.tool_handlers.get(&call.name) {
+                    Some(handler) => handler(call, context),
+                    None => ready(Err(ErrorObject::new(
+                        ErrorCode::InvalidParams,
+                        format!("unknown tool: {}", call.name),
+                    ))),
+                }
+            }
+            methods::RESOURCES_LIST if self.serves_resources() => ready(to_result(
+                &ListResourcesResult { resources: self.resources.clone(), ..Default::default() },
+            )),
+            methods::RESOURCES_TEMPLATES_LIST if self.serves_resources() => {
+                let templates = self.templates.iter().map(|(t, _, _)| t.clone()).collect();
+                ready(to_result(&ListResourceTemplatesResult {
+                    resource_templates: templates,
+                    ..Default::default()
+                }))
+            }
+            methods::RESOURCES_READ if self.serves_resources() => {
+                let read: ReadResourceParams = match parse_params(params) {
+                    Ok(read) => read,
+                    Err(error) => return ready(Err(error)),
+                };
+                if let Some(handler) = self.resource_handlers.get(&read.uri) {
+                    return handler(read.uri, BTreeMap::new(), context);
+                }
+                for (_, template, handler) in &self.templates {
+                    if let Some(vars) = template.matches(&read.uri) {
+                        return handler(read.uri, vars, context);
+                    }
+                }
+                let mut error = ErrorObject::new(
+                    ErrorCode::InvalidParams,
+                    format!("resource not found: {}", read.uri),
+                );
+                error.code = RESOURCE_NOT_FOUND;
+                ready(Err(error))
+            }
+            methods::PROMPTS_LIST if !self.prompts.is_empty() => ready(to_result(
+                &ListPromptsResult { prompts: self.prompts.clone(), ..Default::default() },
+            )),
+            methods::PROMPTS_GET if !self.prompts.is_empty() => {
+                let get: GetPromptParams = match parse_params(params) {
+                    Ok(get) => get,
+                    Err(error) => return ready(Err(error)),
+                };
+                let (Some(prompt), Some(handler)) = (
+                    self.prompts.iter().find(|p| p.name == get.name),
+                    self.prompt_handlers.get(&get.name),
+                ) else {
+                    return ready(Err(ErrorObject::new(
+                        ErrorCode::InvalidParams,
+                        format!("unknown prompt: {}", get.name),
+                    )));
+                };
+                let arguments = get.arguments.unwrap_or_default();
+                let missing: Vec<&str> = prompt
+                    .arguments
+                    .iter()
+                    .flatten()
+                    .filter(|a| a.required == Some(true) && !arguments.contains_key(&a.name))
+                    .map(|a| a.name.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    return ready(Err(ErrorObject::new(
+                        ErrorCode::InvalidParams,
+                        format!("prompt {} is missing arguments: {}", get.name, missing.join(", ")),
+                    )));
+                }
+                handler(arguments, context)
+            }
+            methods::LOGGING_SET_LEVEL => ready(Ok(mcp_ws_core::RawJson::empty_object())),
+            _ => match &self.fallback {
+                Some(fallback) => fallback(request, context),
+                None => ready(Err(method_not_found(&request.method))),
+            },
+        }
+    }
+
+    fn serves_resources(&self) -> bool {
+        !self.resources.is_empty() || !self.templates.is_empty()
+    }
+}

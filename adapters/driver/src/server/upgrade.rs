@@ -1,0 +1,51 @@
+//! The server side of the WebSocket upgrade: the path check (other paths get 404) and the
+//! subprotocol selection of ../PROTOCOL.md §3 (`mcp` when offered, exactly that string; else a
+//! `mcp.version.<v>` we speak; else nothing).
+
+use async_tungstenite::tungstenite::handshake::server::{
+    Callback, ErrorResponse, Request, Response,
+};
+use async_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
+use mcp_ws_core::ProtocolVersion;
+use mcp_ws_core::subprotocol;
+
+/// Checks one upgrade request; used as tungstenite's handshake callback.
+pub(crate) struct UpgradeCheck<'a> {
+    pub path: &'a str,
+    pub versions: &'a [ProtocolVersion],
+}
+
+impl Callback for UpgradeCheck<'_> {
+    fn on_request(self, request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+        answer_upgrade(request, response, self.path, self.versions)
+    }
+}
+
+/// The upgrade answer for `request`: a 404 for another path, else `response` with the selected
+/// subprotocol (if any) set. Public so an embedding HTTP server can apply the same rules.
+pub fn answer_upgrade(
+    request: &Request,
+    mut response: Response,
+    path: &str,
+    versions: &[ProtocolVersion],
+) -> Result<Response, ErrorResponse> {
+    if request.uri().path() != path {
+        let mut refusal = ErrorResponse::new(Some(format!("no MCP endpoint at this path; try {path}\n")));
+        *refusal.status_mut() = StatusCode::NOT_FOUND;
+        return Err(refusal);
+    }
+    if let Some(selected) = select_subprotocol(request.headers().get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()), versions) {
+        let value = HeaderValue::from_str(&selected).expect("subprotocol names are tokens");
+        response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+    }
+    Ok(response)
+}
+
+/// The subprotocol to select from the offered header values, if any.
+pub fn select_subprotocol<'a>(
+    offered: impl Iterator<Item = &'a str>,
+    versions: &[ProtocolVersion],
+) -> Option<String> {
+    let offered: Vec<&str> = offered.collect();
+    subprotocol::server_select(&offered, versions)
+}
