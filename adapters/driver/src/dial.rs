@@ -82,7 +82,9 @@ impl DialError {
     /// How the reconnect machine should count this failure.
     pub fn to_failure(&self) -> Failure {
         match self {
-            DialError::InvalidUrl(_) | DialError::Unsupported(_) => Failure::Fatal(self.to_string()),
+            DialError::InvalidUrl(_) | DialError::Unsupported(_) => {
+                Failure::Fatal(self.to_string())
+            }
             DialError::Status { status, retry_after } => {
                 Failure::HandshakeStatus { status: *status, retry_after: *retry_after }
             }

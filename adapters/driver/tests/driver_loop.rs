@@ -111,7 +111,7 @@ fn legacy_client() -> (ConnectionHandle, Peer) {
     let session = Session::new(config, runtime.now()).unwrap();
     let (to_driver, inbound) = mpsc::unbounded();
     let (outbound, from_driver) = mpsc::unbounded();
-    let handle = spawn_connection(&runtime, Pipe { inbound, outbound }, session, Ignore);
+    let (handle, _ended) = spawn_connection(&runtime, Pipe { inbound, outbound }, session, Ignore);
     let mut peer = Peer { to_driver, from_driver };
     let init = peer.next_json();
     assert_eq!(init["method"], "initialize");

@@ -44,7 +44,7 @@ use crate::ws_config::websocket_config;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     /// A session became ready: after the first connect and after every reconnect.
-    Ready(ReadyInfo),
+    Ready(Box<ReadyInfo>),
     /// The connection was lost or closed.
     Disconnected {
         /// The close code and reason.
@@ -149,13 +149,10 @@ pub async fn connect<N: Network>(
     .await
     .map_err(ConnectError::Dial)?;
 
-    let shared = Arc::new(ClientShared {
-        ready: Mutex::new(None),
-        subscribers: Mutex::new(Vec::new()),
-    });
+    let shared =
+        Arc::new(ClientShared { ready: Mutex::new(None), subscribers: Mutex::new(Vec::new()) });
     let (first_ready, first_ready_receiver) = oneshot::channel();
-    let (connection, ended) =
-        start_session(&net, &config, &shared, dialed.ws, Some(first_ready));
+    let (connection, ended) = start_session(&net, &config, &shared, dialed.ws, Some(first_ready));
     let (commands, command_receiver) = mpsc::unbounded();
     let (finished_sender, finished) = oneshot::channel();
     let supervisor = supervisor::Supervisor {
@@ -225,7 +222,7 @@ impl<N: Network> EventSink for ClientSink<N> {
                 if let Some(first) = self.first_ready.take() {
                     let _ = first.send(Ok(()));
                 }
-                self.shared.emit(ClientEvent::Ready(*info));
+                self.shared.emit(ClientEvent::Ready(info));
             }
             Event::Request(request) => {
                 let peer_requests = self.peer_requests.clone();

@@ -165,10 +165,8 @@ impl<N: Network> Supervisor<N> {
                         let deadline = self.deadline_of(&command, now);
                         queue.push_front(Queued { command, deadline });
                     }
-                    self.shared.emit(ClientEvent::Disconnected {
-                        reason: end.reason.clone(),
-                        by: end.by,
-                    });
+                    self.shared
+                        .emit(ClientEvent::Disconnected { reason: end.reason.clone(), by: end.by });
                     if closing {
                         break;
                     }
@@ -185,8 +183,13 @@ impl<N: Network> Supervisor<N> {
                     let Some(machine) = machine.as_mut() else { continue };
                     match result {
                         Ok(dialed) => {
-                            let (connection, ended) =
-                                start_session(&self.net, &self.config, &self.shared, dialed.ws, None);
+                            let (connection, ended) = start_session(
+                                &self.net,
+                                &self.config,
+                                &self.shared,
+                                dialed.ws,
+                                None,
+                            );
                             let _ = machine.on_connected(now);
                             for queued in queue.drain(..) {
                                 forward(&connection, queued.command);
@@ -228,9 +231,7 @@ impl<N: Network> Supervisor<N> {
         let preferred = self.config.preferred_version();
         let ws_config = websocket_config(self.config.session.limits.max_message_bytes);
         let timeout = self.config.connect_timeout;
-        Box::pin(async move {
-            dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await
-        })
+        Box::pin(async move { dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await })
     }
 
     fn deadline_of(&self, command: &Command, now: Instant) -> Instant {
@@ -245,7 +246,9 @@ impl<N: Network> Supervisor<N> {
         match (&self.current, command) {
             (_, Command::Abandon { token }) => {
                 let before = queue.len();
-                queue.retain(|q| !matches!(&q.command, Command::Request { token: t, .. } if *t == token));
+                queue.retain(
+                    |q| !matches!(&q.command, Command::Request { token: t, .. } if *t == token),
+                );
                 if queue.len() == before {
                     if let Some((connection, _)) = &self.current {
                         forward(connection, Command::Abandon { token });

@@ -144,7 +144,8 @@ impl<N: Network> Server<N> {
         let check =
             UpgradeCheck { path: &self.config.path, versions: &self.config.session.versions };
         let ws_config = websocket_config(self.config.session.limits.max_message_bytes);
-        let upgrade = async_tungstenite::accept_hdr_async_with_config(stream, check, Some(ws_config));
+        let upgrade =
+            async_tungstenite::accept_hdr_async_with_config(stream, check, Some(ws_config));
         let deadline = self.net.now() + self.config.handshake_timeout;
         let ws = match select(Box::pin(upgrade), Box::pin(self.net.sleep_until(deadline))).await {
             Either::Left((Ok(ws), _)) => ws,

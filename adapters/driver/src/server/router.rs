@@ -20,9 +20,7 @@ use serde::de::DeserializeOwned;
 
 use super::uri_template::UriTemplate;
 use crate::handle::ConnectionHandle;
-use crate::handler::{
-    HandlerResult, RequestHandler, method_not_found, parse_params, to_result,
-};
+use crate::handler::{HandlerResult, RequestHandler, method_not_found, parse_params, to_result};
 use crate::runtime::BoxFuture;
 use crate::tasks::RequestContext;
 
@@ -97,9 +95,9 @@ impl Router {
                         format!("invalid arguments for tool {tool}: {e}"),
                     )
                 })?;
-                let result = handler(arguments, context).await.unwrap_or_else(|ToolError(message)| {
-                    CallToolResult::error(message)
-                });
+                let result = handler(arguments, context)
+                    .await
+                    .unwrap_or_else(|ToolError(message)| CallToolResult::error(message));
                 to_result(&result)
             })
         });
@@ -236,9 +234,10 @@ impl Router {
         };
         let params = request.params.as_ref();
         match request.method.as_str() {
-            methods::TOOLS_LIST if !self.tools.is_empty() => {
-                ready(to_result(&ListToolsResult { tools: self.tools.clone(), ..Default::default() }))
-            }
+            methods::TOOLS_LIST if !self.tools.is_empty() => ready(to_result(&ListToolsResult {
+                tools: self.tools.clone(),
+                ..Default::default()
+            })),
             methods::TOOLS_CALL if !self.tools.is_empty() => {
                 let call: CallToolParams = match parse_params(params) {
                     Ok(call) => call,
@@ -252,9 +251,12 @@ impl Router {
                     ))),
                 }
             }
-            methods::RESOURCES_LIST if self.serves_resources() => ready(to_result(
-                &ListResourcesResult { resources: self.resources.clone(), ..Default::default() },
-            )),
+            methods::RESOURCES_LIST if self.serves_resources() => {
+                ready(to_result(&ListResourcesResult {
+                    resources: self.resources.clone(),
+                    ..Default::default()
+                }))
+            }
             methods::RESOURCES_TEMPLATES_LIST if self.serves_resources() => {
                 let templates = self.templates.iter().map(|(t, _, _)| t.clone()).collect();
                 ready(to_result(&ListResourceTemplatesResult {
@@ -282,9 +284,12 @@ impl Router {
                 error.code = RESOURCE_NOT_FOUND;
                 ready(Err(error))
             }
-            methods::PROMPTS_LIST if !self.prompts.is_empty() => ready(to_result(
-                &ListPromptsResult { prompts: self.prompts.clone(), ..Default::default() },
-            )),
+            methods::PROMPTS_LIST if !self.prompts.is_empty() => {
+                ready(to_result(&ListPromptsResult {
+                    prompts: self.prompts.clone(),
+                    ..Default::default()
+                }))
+            }
             methods::PROMPTS_GET if !self.prompts.is_empty() => {
                 let get: GetPromptParams = match parse_params(params) {
                     Ok(get) => get,

@@ -22,7 +22,9 @@ impl Callback for UpgradeCheck<'_> {
 }
 
 /// The upgrade answer for `request`: a 404 for another path, else `response` with the selected
-/// subprotocol (if any) set. Public so an embedding HTTP server can apply the same rules.
+/// subprotocol (if any) set. Public so an embedding HTTP server can apply the same rules; the
+/// error type is tungstenite's callback error, hence its size.
+#[allow(clippy::result_large_err)]
 pub fn answer_upgrade(
     request: &Request,
     mut response: Response,
@@ -30,11 +32,19 @@ pub fn answer_upgrade(
     versions: &[ProtocolVersion],
 ) -> Result<Response, ErrorResponse> {
     if request.uri().path() != path {
-        let mut refusal = ErrorResponse::new(Some(format!("no MCP endpoint at this path; try {path}\n")));
+        let mut refusal =
+            ErrorResponse::new(Some(format!("no MCP endpoint at this path; try {path}\n")));
         *refusal.status_mut() = StatusCode::NOT_FOUND;
         return Err(refusal);
     }
-    if let Some(selected) = select_subprotocol(request.headers().get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()), versions) {
+    if let Some(selected) = select_subprotocol(
+        request
+            .headers()
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        versions,
+    ) {
         let value = HeaderValue::from_str(&selected).expect("subprotocol names are tokens");
         response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, value);
     }

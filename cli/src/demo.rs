@@ -1,0 +1,256 @@
+//! The built-in demo server that `mcp-ws serve` runs with no arguments, and that the
+//! cross-runtime and interop tests talk to.
+//!
+//! Its contract (also implemented by `tests/interop/py_server.py`, so the same client checks
+//! run against both):
+//! - tools `add`, `subtract`, `multiply`, `divide` (`{a, b}` numbers) answer one text block:
+//!   the number as an integer when integral (`5`), else its shortest form (`2.5`); dividing by
+//!   zero is a tool error (`isError: true`) saying `division by zero`;
+//! - `echo {text}` answers the text;
+//! - `slow_count {steps = 5, interval_ms = 500}` reports progress 1..steps (total `steps`,
+//!   message `step i`) one interval apart and answers `counted to {steps}`; cancelling it
+//!   stops it;
+//! - `list_roots` asks the client for `roots/list` and answers the root URIs, one per line;
+//!   `ping_client` pings the client and answers `pong` (legacy era only: 2026-07-28 servers
+//!   send no requests);
+//! - resource `demo://readme` (text), resource template `demo://echo/{text}`, and prompt
+//!   `greet {name}`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mcp_ws_driver::core::mcp::common::Role as MessageRole;
+use mcp_ws_driver::core::mcp::methods;
+use mcp_ws_driver::core::mcp::{
+    CallToolResult, ContentBlock, GetPromptResult, Implementation, ListRootsResult, Prompt,
+    PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceContents,
+    ResourceTemplate, TextResourceContents, Tool,
+};
+use mcp_ws_driver::{CallOptions, Router, Runtime, ToolError};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The text of the `demo://readme` resource.
+pub const README_TEXT: &str = "This is the mcp-ws demo server.";
+
+/// The demo server's identity.
+pub fn implementation() -> Implementation {
+    Implementation::new("mcp-ws-demo", env!("CARGO_PKG_VERSION"))
+}
+
+/// Formats a tool's numeric answer: integral values without a fraction, others in their
+/// shortest round-trip form (the same text Python's `repr` gives).
+pub fn format_number(value: f64) -> String {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+#[derive(Deserialize)]
+struct Operands {
+    a: f64,
+    b: f64,
+}
+
+#[derive(Deserialize)]
+struct EchoArgs {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct CountArgs {
+    #[serde(default = "default_steps")]
+    steps: u32,
+    #[serde(default = "default_interval_ms")]
+    interval_ms: u64,
+}
+
+fn default_steps() -> u32 {
+    5
+}
+
+fn default_interval_ms() -> u64 {
+    500
+}
+
+/// The most steps `slow_count` accepts, so one call cannot run for days.
+pub const MAX_STEPS: u32 = 1000;
+
+fn tool(name: &str, description: &str, schema: serde_json::Value) -> Tool {
+    let serde_json::Value::Object(input_schema) = schema else {
+        unreachable!("tool schemas are written as objects")
+    };
+    Tool {
+        name: name.to_string(),
+        description: Some(description.to_string()),
+        input_schema,
+        ..Default::default()
+    }
+}
+
+fn operands_schema() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "properties": { "a": { "type": "number" }, "b": { "type": "number" } },
+        "required": ["a", "b"]
+    })
+}
+
+fn arithmetic(router: Router, name: &str, description: &str, op: fn(f64, f64) -> f64) -> Router {
+    router.tool(
+        tool(name, description, operands_schema()),
+        move |args: Operands, _context| async move {
+            Ok(CallToolResult::text(format_number(op(args.a, args.b))))
+        },
+    )
+}
+
+fn text_contents(uri: String, text: String) -> ReadResourceResult {
+    ReadResourceResult {
+        contents: vec![ResourceContents::Text(TextResourceContents {
+            uri,
+            mime_type: Some("text/plain".to_string()),
+            text,
+            ..Default::default()
+        })],
+        ..Default::default()
+    }
+}
+
+/// The demo router; `runtime` provides the sleeps of `slow_count`.
+pub fn router<R: Runtime>(runtime: R) -> Router {
+    let mut router = Router::new();
+    router = arithmetic(router, "add", "Adds b to a.", |a, b| a + b);
+    router = arithmetic(router, "subtract", "Subtracts b from a.", |a, b| a - b);
+    router = arithmetic(router, "multiply", "Multiplies a by b.", |a, b| a * b);
+    router
+        .tool(
+            tool("divide", "Divides a by b; dividing by zero is an error.", operands_schema()),
+            |args: Operands, _context| async move {
+                if args.b == 0.0 {
+                    return Err(ToolError::from("division by zero"));
+                }
+                Ok(CallToolResult::text(format_number(args.a / args.b)))
+            },
+        )
+        .tool(
+            tool(
+                "echo",
+                "Answers the text it is given.",
+                json!({
+                    "type": "object",
+                    "properties": { "text": { "type": "string" } },
+                    "required": ["text"]
+                }),
+            ),
+            |args: EchoArgs, _context| async move { Ok(CallToolResult::text(args.text)) },
+        )
+        .tool(
+            tool(
+                "slow_count",
+                "Counts to `steps`, one step every `interval_ms`, reporting progress; \
+                 cancellable.",
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "steps": { "type": "integer", "minimum": 1, "default": 5 },
+                        "interval_ms": { "type": "integer", "minimum": 0, "default": 500 }
+                    }
+                }),
+            ),
+            move |args: CountArgs, context| {
+                let runtime = runtime.clone();
+                async move {
+                    if args.steps == 0 || args.steps > MAX_STEPS {
+                        return Err(ToolError(format!("steps must be 1..={MAX_STEPS}")));
+                    }
+                    let interval = Duration::from_millis(args.interval_ms.min(60_000));
+                    for step in 1..=args.steps {
+                        runtime.sleep_until(runtime.now() + interval).await;
+                        context.progress(
+                            f64::from(step),
+                            Some(f64::from(args.steps)),
+                            Some(format!("step {step}")),
+                        );
+                    }
+                    Ok(CallToolResult::text(format!("counted to {}", args.steps)))
+                }
+            },
+        )
+        .tool(
+            tool(
+                "list_roots",
+                "Asks the client for its roots and answers their URIs, one per line.",
+                json!({ "type": "object" }),
+            ),
+            |_args: serde_json::Value, context| async move {
+                let roots: ListRootsResult = context
+                    .connection()
+                    .call(methods::ROOTS_LIST, None, CallOptions::timeout(Duration::from_secs(10)))
+                    .await
+                    .map_err(|e| ToolError(format!("roots/list failed: {e}")))?;
+                let uris: Vec<String> = roots.roots.into_iter().map(|root| root.uri).collect();
+                Ok(CallToolResult::text(uris.join("\n")))
+            },
+        )
+        .tool(
+            tool("ping_client", "Pings the client and answers pong.", json!({ "type": "object" })),
+            |_args: serde_json::Value, context| async move {
+                context
+                    .connection()
+                    .request(methods::PING, None, CallOptions::timeout(Duration::from_secs(10)))
+                    .await
+                    .map_err(|e| ToolError(format!("ping failed: {e}")))?;
+                Ok(CallToolResult::text("pong"))
+            },
+        )
+        .text_resource(
+            Resource {
+                uri: "demo://readme".to_string(),
+                name: "readme".to_string(),
+                description: Some("What this server is.".to_string()),
+                mime_type: Some("text/plain".to_string()),
+                ..Default::default()
+            },
+            README_TEXT,
+        )
+        .resource_template(
+            ResourceTemplate {
+                uri_template: "demo://echo/{text}".to_string(),
+                name: "echo".to_string(),
+                description: Some("A resource whose text is the end of its URI.".to_string()),
+                mime_type: Some("text/plain".to_string()),
+                ..Default::default()
+            },
+            |uri, vars: BTreeMap<String, String>, _context| async move {
+                let text = vars.get("text").cloned().unwrap_or_default();
+                Ok(text_contents(uri, text))
+            },
+        )
+        .prompt(
+            Prompt {
+                name: "greet".to_string(),
+                description: Some("Asks the model to greet someone.".to_string()),
+                arguments: Some(vec![PromptArgument {
+                    name: "name".to_string(),
+                    description: Some("Who to greet.".to_string()),
+                    required: Some(true),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            },
+            |arguments, _context| async move {
+                let name = arguments.get("name").cloned().unwrap_or_default();
+                Ok(GetPromptResult {
+                    messages: vec![PromptMessage {
+                        role: MessageRole::User,
+                        content: ContentBlock::text(format!("Say hello to {name}.")),
+                        extra: Default::default(),
+                    }],
+                    ..Default::default()
+                })
+            },
+        )
+}

@@ -1,0 +1,3 @@
+//! The `mcp-ws` command.
+
+fn main() {}

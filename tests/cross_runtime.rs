@@ -1,0 +1,248 @@
+//! The cross-runtime matrix on loopback: tokio and smol clients against tokio and smol servers,
+//! each pair in the legacy era (2025-11-25) and the modern era (2026-07-28), plus dual-era
+//! auto-selection. Every case runs the same scenario: handshake, tools, resources, prompts,
+//! progress, cancellation, a server notification and (legacy) server-to-client requests.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use mcp_ws_cli::demo::README_TEXT;
+use mcp_ws_driver::core::mcp::{ContentBlock, Implementation, ResourceContents, Root};
+use mcp_ws_driver::core::session::EraPolicy;
+use mcp_ws_driver::core::{Era, ProtocolVersion};
+use mcp_ws_driver::{CallError, CallOptions, ClientConfig, ClientEvent, Network, PeerRequests};
+use mcp_ws_smol::Smol;
+use mcp_ws_tests::{Rt, TestServer, block_on, eventually, server_config, within};
+use mcp_ws_tokio::Tokio;
+use serde_json::json;
+
+const ROOT_URI: &str = "file:///tmp/mcp-ws-tests";
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn client_config(era: EraPolicy) -> ClientConfig {
+    let roots =
+        vec![Root { uri: ROOT_URI.into(), name: Some("tests".into()), ..Default::default() }];
+    ClientConfig::new(Implementation::new("matrix-client", "0.0.1"))
+        .era(era)
+        .peer_requests(PeerRequests::default().roots(roots))
+}
+
+fn text_of(result: &mcp_ws_driver::core::mcp::CallToolResult) -> String {
+    result.joined_text()
+}
+
+/// The scenario every matrix case runs. `expect` is the era the session must settle on.
+async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expect: Era) {
+    let client =
+        within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &server.url, client_config(era)))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+    let info = client.ready_info().expect("ready after connect");
+    assert_eq!(info.era, expect);
+    let expected_version = match expect {
+        Era::Legacy => ProtocolVersion::V2025_11_25,
+        Era::Modern => ProtocolVersion::V2026_07_28,
+    };
+    assert_eq!(client.protocol_version(), Some(expected_version));
+    if expect == Era::Legacy {
+        assert_eq!(client.server_info().expect("serverInfo").name, "mcp-ws-demo");
+    }
+
+    // Tools.
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "add",
+            "divide",
+            "echo",
+            "hold",
+            "list_roots",
+            "multiply",
+            "ping_client",
+            "slow_count",
+            "subtract"
+        ]
+    );
+    let sum = client.call_tool("add", json!({"a": 2, "b": 3})).await.expect("add");
+    assert_eq!((text_of(&sum), sum.failed()), ("5".to_string(), false));
+    let quotient = client.call_tool("divide", json!({"a": 1, "b": 4})).await.expect("divide");
+    assert_eq!(text_of(&quotient), "0.25");
+    let by_zero = client.call_tool("divide", json!({"a": 1, "b": 0})).await.expect("divide by 0");
+    assert!(by_zero.failed());
+    assert_eq!(text_of(&by_zero), "division by zero");
+    let echo = client.call_tool("echo", json!({"text": "héllo ✓"})).await.expect("echo");
+    assert_eq!(text_of(&echo), "héllo ✓");
+    match client.call_tool("add", json!({"a": "two"})).await {
+        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32602),
+        other => panic!("bad arguments must get -32602, got {other:?}"),
+    }
+    match client.call_tool("no_such_tool", json!({})).await {
+        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32602),
+        other => panic!("an unknown tool must get -32602, got {other:?}"),
+    }
+
+    // Resources and prompts.
+    let resources = client.list_all_resources().await.expect("resources/list");
+    assert_eq!(resources.iter().map(|r| r.uri.as_str()).collect::<Vec<_>>(), ["demo://readme"]);
+    let readme = client.read_resource("demo://readme").await.expect("read readme");
+    match &readme.contents[..] {
+        [ResourceContents::Text(text)] => assert_eq!(text.text, README_TEXT),
+        other => panic!("unexpected contents {other:?}"),
+    }
+    let templated = client.read_resource("demo://echo/bonjour").await.expect("read template");
+    match &templated.contents[..] {
+        [ResourceContents::Text(text)] => assert_eq!(text.text, "bonjour"),
+        other => panic!("unexpected contents {other:?}"),
+    }
+    match client.read_resource("demo://missing").await {
+        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32002),
+        other => panic!("a missing resource must get -32002, got {other:?}"),
+    }
+    let templates = client.list_resource_templates(None).await.expect("templates");
+    assert_eq!(templates.resource_templates[0].uri_template, "demo://echo/{text}");
+    let prompts = client.list_all_prompts().await.expect("prompts/list");
+    assert_eq!(prompts[0].name, "greet");
+    let greet = client
+        .get_prompt("greet", BTreeMap::from([("name".to_string(), "Ada".to_string())]))
+        .await
+        .expect("prompts/get");
+    match &greet.messages[0].content {
+        ContentBlock::Text(text) => assert_eq!(text.text, "Say hello to Ada."),
+        other => panic!("unexpected prompt content {other:?}"),
+    }
+    match client.get_prompt("greet", BTreeMap::new()).await {
+        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32602),
+        other => panic!("a missing prompt argument must get -32602, got {other:?}"),
+    }
+
+    // Progress.
+    let (call, progress) = client
+        .call_tool_with_progress(
+            "slow_count",
+            json!({"steps": 3, "interval_ms": 10}),
+            CallOptions::default(),
+        )
+        .expect("arguments");
+    let (result, reports) = futures_util::future::join(call, progress.collect::<Vec<_>>()).await;
+    assert_eq!(text_of(&result.expect("slow_count")), "counted to 3");
+    let values: Vec<f64> = reports.iter().map(|p| p.progress).collect();
+    assert_eq!(values, [1.0, 2.0, 3.0]);
+    assert_eq!(reports[2].total, Some(3.0));
+    assert_eq!(reports[0].message.as_deref(), Some("step 1"));
+
+    // Cancellation by dropping the call: the server's handler is dropped too.
+    let started = server.probe.started.load(Ordering::SeqCst);
+    let cancelled = server.probe.cancelled.load(Ordering::SeqCst);
+    {
+        let call = client.call_tool("hold", json!({}));
+        let timed_out = within(&net, Duration::from_millis(300), call).await;
+        assert!(timed_out.is_none(), "hold must not finish by itself");
+    }
+    assert!(
+        eventually(&net, LIMIT, || server.probe.started.load(Ordering::SeqCst) > started).await,
+        "the hold handler never started"
+    );
+    assert!(
+        eventually(&net, LIMIT, || server.probe.cancelled.load(Ordering::SeqCst) > cancelled).await,
+        "the server did not cancel the dropped call's handler"
+    );
+
+    // A per-call timeout ends the call with TimedOut and cancels the handler as well.
+    let cancelled = server.probe.cancelled.load(Ordering::SeqCst);
+    let timed = client
+        .call_tool_with("hold", json!({}), CallOptions::timeout(Duration::from_millis(100)))
+        .await;
+    assert_eq!(timed.unwrap_err(), CallError::TimedOut);
+    assert!(
+        eventually(&net, LIMIT, || server.probe.cancelled.load(Ordering::SeqCst) > cancelled).await,
+        "the server did not cancel the timed-out call's handler"
+    );
+
+    // A server notification reaches the client's event stream.
+    let mut events = client.events();
+    assert_eq!(server.notify_all("notifications/tools/list_changed").await, 1);
+    let seen = within(&net, LIMIT, async {
+        while let Some(event) = events.next().await {
+            if let ClientEvent::Notification(n) = event {
+                return Some(n.method);
+            }
+        }
+        None
+    })
+    .await
+    .flatten();
+    assert_eq!(seen.as_deref(), Some("notifications/tools/list_changed"));
+
+    // Server-to-client requests: answered by the client in the legacy era; impossible in the
+    // modern era, where the tool reports the refusal as a tool error.
+    let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
+    let pong = client.call_tool("ping_client", json!({})).await.expect("ping_client");
+    match expect {
+        Era::Legacy => {
+            assert_eq!(text_of(&roots), ROOT_URI);
+            assert_eq!(text_of(&pong), "pong");
+            client.ping().await.expect("MCP ping in the legacy era");
+        }
+        Era::Modern => {
+            assert!(roots.failed() && pong.failed());
+            assert!(client.ping().await.is_err(), "the modern era has no MCP ping");
+        }
+    }
+
+    client.close().await;
+    assert!(!client.is_running());
+    assert_eq!(
+        client.call_tool("add", json!({"a": 1, "b": 1})).await.unwrap_err(),
+        CallError::Disconnected
+    );
+}
+
+fn case(client_rt: Rt, server_rt: Rt, era: EraPolicy, expect: Era) {
+    let server = TestServer::start(server_rt, server_config());
+    match client_rt {
+        Rt::Tokio => {
+            block_on(Rt::Tokio, async { scenario(Tokio::new(), &server, era, expect).await })
+        }
+        Rt::Smol => block_on(Rt::Smol, scenario(Smol::new(), &server, era, expect)),
+    }
+    server.shutdown();
+}
+
+const LEGACY: EraPolicy = EraPolicy::Legacy(ProtocolVersion::V2025_11_25);
+
+#[test]
+fn tokio_client_with_tokio_server_in_both_eras() {
+    case(Rt::Tokio, Rt::Tokio, LEGACY, Era::Legacy);
+    case(Rt::Tokio, Rt::Tokio, EraPolicy::Modern, Era::Modern);
+}
+
+#[test]
+fn smol_client_with_smol_server_in_both_eras() {
+    case(Rt::Smol, Rt::Smol, LEGACY, Era::Legacy);
+    case(Rt::Smol, Rt::Smol, EraPolicy::Modern, Era::Modern);
+}
+
+#[test]
+fn tokio_client_with_smol_server_in_both_eras() {
+    case(Rt::Tokio, Rt::Smol, LEGACY, Era::Legacy);
+    case(Rt::Tokio, Rt::Smol, EraPolicy::Modern, Era::Modern);
+}
+
+#[test]
+fn smol_client_with_tokio_server_in_both_eras() {
+    case(Rt::Smol, Rt::Tokio, LEGACY, Era::Legacy);
+    case(Rt::Smol, Rt::Tokio, EraPolicy::Modern, Era::Modern);
+}
+
+#[test]
+fn a_dual_era_client_settles_on_the_modern_era_with_our_server() {
+    let dual = EraPolicy::DualEra { fallback: ProtocolVersion::V2025_11_25 };
+    case(Rt::Tokio, Rt::Smol, dual.clone(), Era::Modern);
+    case(Rt::Smol, Rt::Tokio, dual, Era::Modern);
+}

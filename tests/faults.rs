@@ -1,0 +1,397 @@
+//! Faults with real sockets on loopback: a server killed mid-request, a server that stops
+//! reading, a server that accepts and drops again and again, and bad frames from a raw
+//! tungstenite peer. Time-dependent cases run on tokio's paused clock.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_tungstenite::tokio::{TokioAdapter, accept_hdr_async, client_async};
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use async_tungstenite::tungstenite::http::{HeaderValue, header};
+use async_tungstenite::tungstenite::protocol::frame::Frame;
+use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use async_tungstenite::tungstenite::{Error as WsError, Message};
+use futures_util::{SinkExt, StreamExt};
+use mcp_ws_driver::core::ProtocolVersion;
+use mcp_ws_driver::core::mcp::Implementation;
+use mcp_ws_driver::core::reconnect::{Jitter, ReconnectConfig};
+use mcp_ws_driver::core::session::ClosedBy;
+use mcp_ws_driver::core::{CloseCode, CloseReason};
+use mcp_ws_driver::server::upgrade::answer_upgrade;
+use mcp_ws_driver::{CallError, CallOptions, ClientConfig, ClientEvent, Server};
+use mcp_ws_tests::{Rt, TestServer, eventually, server_config, test_router, within};
+use mcp_ws_tokio::Tokio;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+const LEGACY: ProtocolVersion = ProtocolVersion::V2025_11_25;
+
+fn fast_reconnect() -> ReconnectConfig {
+    ReconnectConfig {
+        initial_delay: Duration::from_millis(50),
+        multiplier: 2.0,
+        max_delay: Duration::from_secs(10),
+        jitter: Jitter::None,
+        stable_after: Duration::from_secs(30),
+        ..ReconnectConfig::default()
+    }
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig::new(Implementation::new("fault-client", "0.0.1"))
+        .version(LEGACY)
+        .reconnect(Some(fast_reconnect()))
+}
+
+#[test]
+fn a_killed_server_fails_pending_calls_fast_and_the_client_reconnects_and_continues() {
+    let first = TestServer::start(Rt::Tokio, server_config());
+    let addr = first.addr;
+    let url = first.url.clone();
+    let client_runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let net = client_runtime.block_on(async { Tokio::new() });
+    let client =
+        client_runtime.block_on(mcp_ws_tokio::connect(&url, client_config())).expect("connect");
+    let mut events = client_runtime.block_on(async { client.events() });
+
+    // Two calls in flight: a plain one (fails) and a retryable one (issued again later).
+    let plain = client_runtime.spawn({
+        let client = client.clone();
+        async move { client.call_tool("hold", json!({})).await }
+    });
+    let retryable = client_runtime.spawn({
+        let client = client.clone();
+        async move {
+            let options = CallOptions::default().retryable();
+            client
+                .call_tool_with("slow_count", json!({"steps": 2, "interval_ms": 300}), options)
+                .await
+        }
+    });
+    let probe = first.probe.clone();
+    assert!(client_runtime.block_on(eventually(&net, Duration::from_secs(5), || {
+        probe.started.load(Ordering::SeqCst) == 1
+    })));
+
+    let killed_at = std::time::Instant::now();
+    first.kill();
+    let failed =
+        client_runtime.block_on(within(&net, Duration::from_secs(5), plain)).expect("in time");
+    assert_eq!(failed.expect("task").unwrap_err(), CallError::Disconnected);
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(2),
+        "the pending call must fail fast, took {:?}",
+        killed_at.elapsed()
+    );
+
+    // A new server on the same address; the client redials and runs the lifecycle again.
+    let second = TestServer::start_at(Rt::Tokio, server_config(), addr);
+    let ready = client_runtime.block_on(within(&net, Duration::from_secs(10), async {
+        let mut saw_reconnecting = false;
+        while let Some(event) = events.next().await {
+            match event {
+                ClientEvent::Reconnecting { .. } => saw_reconnecting = true,
+                ClientEvent::Ready(info) => return (saw_reconnecting, info.version),
+                _ => {}
+            }
+        }
+        panic!("the event stream ended")
+    }));
+    assert_eq!(ready, Some((true, LEGACY)));
+    let sum = client_runtime
+        .block_on(client.call_tool("add", json!({"a": 2, "b": 3})))
+        .expect("add after reconnect");
+    assert_eq!(sum.joined_text(), "5");
+    let counted = client_runtime
+        .block_on(within(&net, Duration::from_secs(10), retryable))
+        .expect("in time")
+        .expect("task")
+        .expect("the retryable call succeeds on the new connection");
+    assert_eq!(counted.joined_text(), "counted to 2");
+
+    client_runtime.block_on(client.close());
+    second.shutdown();
+}
+
+/// Answers a client's upgrade on `stream` the way our server would.
+#[allow(clippy::result_large_err)] // tungstenite's callback error type
+async fn upgrade(stream: TcpStream) -> async_tungstenite::WebSocketStream<TokioAdapter<TcpStream>> {
+    let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        answer_upgrade(request, response, "/mcp", &[LEGACY])
+    };
+    accept_hdr_async(stream, callback).await.expect("upgrade")
+}
+
+fn text(value: Value) -> Message {
+    Message::text(value.to_string())
+}
+
+async fn next_json<S>(ws: &mut S) -> Value
+where
+    S: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    loop {
+        match ws.next().await.expect("a message").expect("no error") {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).expect("JSON"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_stops_reading_is_declared_dead_within_idle_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let peer = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.expect("accept");
+        let mut ws = upgrade(stream).await;
+        let initialize = next_json(&mut ws).await;
+        let result = json!({
+            "jsonrpc": "2.0", "id": initialize["id"],
+            "result": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "serverInfo": {"name": "deaf", "version": "0"}
+            }
+        });
+        ws.send(text(result)).await.expect("send");
+        let initialized = next_json(&mut ws).await;
+        assert_eq!(initialized["method"], "notifications/initialized");
+        // Stop reading, keep the socket open.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(ws);
+    });
+
+    let mut config = client_config().reconnect(None);
+    config.session.ping_interval = Some(Duration::from_secs(1));
+    config.session.idle_timeout = Some(Duration::from_secs(3));
+    let client = mcp_ws_tokio::connect(&url, config).await.expect("connect");
+    let ready_at = tokio::time::Instant::now();
+    let mut events = client.events();
+    let disconnected = within(&Tokio::new(), Duration::from_secs(10), async {
+        while let Some(event) = events.next().await {
+            if let ClientEvent::Disconnected { reason, by } = event {
+                return (reason.code, by);
+            }
+        }
+        panic!("the event stream ended")
+    })
+    .await
+    .expect("the heartbeat must close the connection");
+    let elapsed = ready_at.elapsed();
+    assert_eq!(disconnected, (CloseCode::GOING_AWAY, ClosedBy::Session));
+    assert!(
+        elapsed >= Duration::from_secs(3) && elapsed <= Duration::from_millis(3100),
+        "closed after {elapsed:?}, expected at idle_timeout (3 s)"
+    );
+    client.closed().await;
+    peer.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_accepts_then_drops_makes_the_backoff_keep_growing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let net = Tokio::new();
+    let server =
+        Server::new(net.clone(), test_router(net.clone(), Default::default()), server_config());
+    let (accepts_sender, mut accepts) = tokio::sync::mpsc::unbounded_channel();
+    let acceptor = tokio::spawn({
+        let server = server.clone();
+        async move {
+            // The first connection is served properly; every later one is upgraded and
+            // dropped at once.
+            let (first, _) = listener.accept().await.expect("accept");
+            tokio::spawn({
+                let server = server.clone();
+                async move { mcp_ws_tokio::serve_tcp(&server, first).await }
+            });
+            loop {
+                let (stream, _) = listener.accept().await.expect("accept");
+                let ws = upgrade(stream).await;
+                let _ = accepts_sender.send(tokio::time::Instant::now());
+                drop(ws);
+            }
+        }
+    });
+
+    let client = mcp_ws_tokio::connect(&url, client_config()).await.expect("connect");
+    assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
+    server.connections()[0].close(CloseReason::new(CloseCode::GOING_AWAY, "cut"));
+
+    let mut instants = Vec::new();
+    while instants.len() < 7 {
+        let next = within(&net, Duration::from_secs(60), accepts.recv()).await;
+        instants.push(next.flatten().expect("the client keeps redialing"));
+    }
+    let gaps: Vec<Duration> = instants.windows(2).map(|w| w[1] - w[0]).collect();
+    for pair in gaps.windows(2) {
+        assert!(
+            pair[1] >= pair[0].mul_f64(1.9),
+            "the backoff must keep growing while connections drop at once: {gaps:?}"
+        );
+    }
+    assert!(gaps[gaps.len() - 1] >= Duration::from_millis(1600), "{gaps:?}");
+
+    client.close().await;
+    acceptor.abort();
+}
+
+/// Opens a raw tungstenite client to `url` offering `offer`, returning the stream and the
+/// selected subprotocol.
+async fn raw_client(
+    url: &str,
+    offer: Option<&str>,
+) -> Result<(async_tungstenite::WebSocketStream<TokioAdapter<TcpStream>>, Option<String>), WsError>
+{
+    let mut request = url.into_client_request().expect("request");
+    if let Some(offer) = offer {
+        request
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_str(offer).expect("value"));
+    }
+    let authority = request.uri().authority().expect("authority").as_str().to_string();
+    let stream = TcpStream::connect(authority).await.expect("tcp");
+    let (ws, response) = client_async(request, stream).await?;
+    let selected = response
+        .headers()
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .map(|v| v.to_str().expect("ascii").to_string());
+    Ok((ws, selected))
+}
+
+async fn initialize<S>(ws: &mut S)
+where
+    S: futures_util::Stream<Item = Result<Message, WsError>>
+        + futures_util::Sink<Message, Error = WsError>
+        + Unpin,
+{
+    ws.send(text(json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}
+        }
+    })))
+    .await
+    .expect("send");
+    let answer = next_json(ws).await;
+    assert_eq!(answer["result"]["protocolVersion"], "2025-11-25");
+    ws.send(text(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})))
+        .await
+        .expect("send");
+}
+
+async fn close_code<S>(ws: &mut S) -> u16
+where
+    S: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(Message::Close(None))) => panic!("a close frame without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => panic!("no close frame: {error}"),
+            None => panic!("the connection ended without a close frame"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_get_exact_errors_and_close_codes_and_leave_the_connection_usable() {
+    let mut config = server_config();
+    config.session.limits.max_message_bytes = 4096;
+    config.session.malformed_budget = 4;
+    let server = tokio::task::spawn_blocking(move || TestServer::start(Rt::Tokio, config))
+        .await
+        .expect("server");
+    let url = server.url.clone();
+
+    // Subprotocol selection and the path check.
+    assert_eq!(raw_client(&url, Some("mcp")).await.expect("mcp").1.as_deref(), Some("mcp"));
+    assert_eq!(raw_client(&url, None).await.expect("none").1, None);
+    assert_eq!(
+        raw_client(&url, Some("mcp.version.2025-06-18")).await.expect("version").1.as_deref(),
+        Some("mcp.version.2025-06-18")
+    );
+    let wrong_path = url.replace("/mcp", "/other");
+    match raw_client(&wrong_path, Some("mcp")).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 404),
+        other => panic!("another path must get 404, got {:?}", other.map(|(_, s)| s)),
+    }
+
+    // Malformed messages each get their JSON-RPC error; the connection stays usable.
+    let (mut ws, _) = raw_client(&url, Some("mcp")).await.expect("connect");
+    initialize(&mut ws).await;
+    let cases: [(&str, Value, i64); 5] = [
+        ("{", Value::Null, -32700),
+        (r#"{"foo":1}"#, Value::Null, -32600),
+        (r#"{"jsonrpc":"2.0","id":7,"method":"nope"}"#, json!(7), -32601),
+        (
+            r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"add","arguments":{"a":"x"}}}"#,
+            json!(8),
+            -32602,
+        ),
+        (r#"[{"jsonrpc":"2.0","id":9,"method":"tools/list"}]"#, Value::Null, -32600),
+    ];
+    for (frame, id, code) in cases {
+        ws.send(Message::text(frame)).await.expect("send");
+        let answer = next_json(&mut ws).await;
+        assert_eq!(
+            (answer["id"].clone(), answer["error"]["code"].as_i64()),
+            (id, Some(code)),
+            "{frame}"
+        );
+    }
+    ws.send(text(json!({
+        "jsonrpc": "2.0", "id": 10, "method": "tools/call",
+        "params": {"name": "add", "arguments": {"a": 2, "b": 3}}
+    })))
+    .await
+    .expect("send");
+    let answer = next_json(&mut ws).await;
+    assert_eq!(answer["id"], 10);
+    assert_eq!(answer["result"]["content"][0]["text"], "5");
+    // A binary frame closes with 1003.
+    ws.send(Message::binary(b"{}".to_vec())).await.expect("send");
+    assert_eq!(close_code(&mut ws).await, 1003);
+
+    // A message over the limit closes with 1009.
+    let (mut ws, _) = raw_client(&url, Some("mcp")).await.expect("connect");
+    initialize(&mut ws).await;
+    ws.send(Message::text(format!(
+        r#"{{"jsonrpc":"2.0","method":"x","params":{{"p":"{}"}}}}"#,
+        "a".repeat(5000)
+    )))
+    .await
+    .expect("send");
+    assert_eq!(close_code(&mut ws).await, 1009);
+
+    // Invalid UTF-8 in a text frame closes with 1007.
+    let (mut ws, _) = raw_client(&url, Some("mcp")).await.expect("connect");
+    let frame = Frame::message(vec![b'"', 0xff, 0xfe, b'"'], OpCode::Data(Data::Text), true);
+    ws.send(Message::Frame(frame)).await.expect("send");
+    assert_eq!(close_code(&mut ws).await, 1007);
+
+    // A peer that keeps sending garbage past the budget is closed with 1008.
+    let (mut ws, _) = raw_client(&url, Some("mcp")).await.expect("connect");
+    initialize(&mut ws).await;
+    let mut errors = 0;
+    let code = loop {
+        ws.send(Message::text("{")).await.expect("send");
+        match ws.next().await.expect("message").expect("ok") {
+            Message::Text(_) => errors += 1,
+            Message::Close(Some(frame)) => break u16::from(frame.code),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(errors <= 10, "the budget is never enforced");
+    };
+    assert_eq!(code, 1008);
+    // Budget 4: four malformed frames are tolerated; the fifth is answered too, then the close
+    // follows.
+    assert_eq!(errors, 5, "every malformed frame is answered before the close");
+
+    tokio::task::spawn_blocking(move || server.shutdown()).await.expect("shutdown");
+}

@@ -1,0 +1,223 @@
+//! Support for the project's cross-runtime and fault tests: servers started on either runtime,
+//! the demo router with a probe tool that reports when its handler starts and is cancelled, and
+//! bounded waiting.
+#![deny(missing_docs)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use mcp_ws_driver::core::mcp::{CallToolResult, Tool};
+use mcp_ws_driver::core::session::SessionConfig;
+use mcp_ws_driver::{Network, Router, Runtime, Server, ServerConfig};
+use mcp_ws_smol::Smol;
+use mcp_ws_tokio::Tokio;
+
+/// Which async runtime a side runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rt {
+    /// tokio.
+    Tokio,
+    /// smol.
+    Smol,
+}
+
+/// Counts what the `hold` probe tool's handlers did.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// Handlers that started.
+    pub started: AtomicUsize,
+    /// Handlers whose future was dropped before finishing.
+    pub cancelled: AtomicUsize,
+}
+
+/// Increments `cancelled` when dropped unless disarmed.
+struct DropGuard(Arc<Probe>, bool);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.cancelled.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The demo router plus `hold`, a tool that runs until cancelled (at most 60 s) and records its
+/// start and cancellation in `probe`.
+pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
+    let schema = serde_json::json!({ "type": "object" });
+    let serde_json::Value::Object(input_schema) = schema else { unreachable!() };
+    let hold = Tool { name: "hold".into(), input_schema, ..Default::default() };
+    mcp_ws_cli::demo::router(runtime.clone()).tool(hold, move |_: serde_json::Value, _context| {
+        let probe = probe.clone();
+        let runtime = runtime.clone();
+        async move {
+            probe.started.fetch_add(1, Ordering::SeqCst);
+            let mut guard = DropGuard(probe, true);
+            runtime.sleep_until(runtime.now() + Duration::from_secs(60)).await;
+            guard.1 = false;
+            Ok(CallToolResult::text("held"))
+        }
+    })
+}
+
+/// The server configuration tests use: the demo identity, defaults otherwise.
+pub fn server_config() -> ServerConfig {
+    ServerConfig::new(mcp_ws_cli::demo::implementation())
+}
+
+/// A server started on one runtime for a test.
+pub struct TestServer {
+    /// The `ws://` URL of its endpoint.
+    pub url: String,
+    /// Its bound address.
+    pub addr: SocketAddr,
+    /// What its probe tool recorded.
+    pub probe: Arc<Probe>,
+    host: Host,
+}
+
+enum Host {
+    Tokio { server: Server<Tokio>, runtime: tokio::runtime::Runtime },
+    Smol { server: Server<Smol> },
+}
+
+impl TestServer {
+    /// Starts the test router on `rt`, on a free loopback port, with `config`.
+    pub fn start(rt: Rt, config: ServerConfig) -> TestServer {
+        Self::start_at(rt, config, "127.0.0.1:0".parse().expect("address"))
+    }
+
+    /// Starts the test router on `rt` at `addr`.
+    pub fn start_at(rt: Rt, config: ServerConfig, addr: SocketAddr) -> TestServer {
+        let probe = Arc::new(Probe::default());
+        match rt {
+            Rt::Tokio => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .expect("tokio runtime");
+                let (server, url, addr) = runtime.block_on(async {
+                    let net = Tokio::new();
+                    let server = Server::new(net.clone(), test_router(net, probe.clone()), config);
+                    let listening = server.listen(addr).await.expect("bind");
+                    let (url, addr) = (listening.url(), listening.local_addr());
+                    tokio::spawn(listening.run());
+                    (server, url, addr)
+                });
+                TestServer { url, addr, probe, host: Host::Tokio { server, runtime } }
+            }
+            Rt::Smol => {
+                let net = Smol::new();
+                let server = Server::new(net.clone(), test_router(net, probe.clone()), config);
+                let listening = smol::block_on(server.listen(addr)).expect("bind");
+                let (url, addr) = (listening.url(), listening.local_addr());
+                smol::spawn(listening.run()).detach();
+                TestServer { url, addr, probe, host: Host::Smol { server } }
+            }
+        }
+    }
+
+    /// Sends `method` (no params) to every connected client; returns how many accepted it.
+    /// (The handles' futures are runtime-neutral, so this can be awaited on the client's
+    /// runtime.)
+    pub async fn notify_all(&self, method: &str) -> usize {
+        let mut sent = 0;
+        for connection in self.connections() {
+            if connection.notify(method, None).await.is_ok() {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Handles to the server's connections.
+    pub fn connections(&self) -> Vec<mcp_ws_driver::ConnectionHandle> {
+        match &self.host {
+            Host::Tokio { server, .. } => server.connections(),
+            Host::Smol { server } => server.connections(),
+        }
+    }
+
+    /// How many connections the server holds.
+    pub fn connection_count(&self) -> usize {
+        self.connections().len()
+    }
+
+    /// Shuts the server down gracefully (1001 to every client) and stops its runtime.
+    pub fn shutdown(self) {
+        match self.host {
+            Host::Tokio { server, runtime } => {
+                runtime.block_on(server.shutdown());
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            }
+            Host::Smol { server } => smol::block_on(server.shutdown()),
+        }
+    }
+
+    /// Kills the server abruptly: its tokio runtime is dropped with every task and socket, as
+    /// when a process dies. Only for tokio-hosted servers.
+    pub fn kill(self) {
+        match self.host {
+            Host::Tokio { runtime, .. } => runtime.shutdown_background(),
+            Host::Smol { .. } => panic!("kill is only supported for tokio-hosted servers"),
+        }
+    }
+}
+
+/// Runs `future` to completion on `rt` (a fresh current-thread tokio runtime, or
+/// `smol::block_on`).
+pub fn block_on<F: Future>(rt: Rt, future: F) -> F::Output {
+    match rt {
+        Rt::Tokio => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(future),
+        Rt::Smol => smol::block_on(future),
+    }
+}
+
+/// Awaits `future` for at most `limit` on `net`'s clock; `None` if it did not finish.
+pub async fn within<N: Network, F: Future>(
+    net: &N,
+    limit: Duration,
+    future: F,
+) -> Option<F::Output> {
+    let deadline = net.now() + limit;
+    match select(Box::pin(future), Box::pin(net.sleep_until(deadline))).await {
+        Either::Left((output, _)) => Some(output),
+        Either::Right(_) => None,
+    }
+}
+
+/// Polls `condition` every 10 ms on `net`'s clock until it holds or `limit` passes.
+pub async fn eventually<N: Network>(
+    net: &N,
+    limit: Duration,
+    condition: impl Fn() -> bool,
+) -> bool {
+    let deadline = net.now() + limit;
+    while net.now() < deadline {
+        if condition() {
+            return true;
+        }
+        net.sleep_until(net.now() + Duration::from_millis(10)).await;
+    }
+    condition()
+}
+
+/// A session configuration with short heartbeat timers, for tests that provoke them.
+pub fn quick_heartbeat(
+    mut session: SessionConfig,
+    ping: Duration,
+    idle: Duration,
+) -> SessionConfig {
+    session.ping_interval = Some(ping);
+    session.idle_timeout = Some(idle);
+    session
+}
