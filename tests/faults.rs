@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use async_tungstenite::tokio::{TokioAdapter, accept_hdr_async, client_async};
 use async_tungstenite::tungstenite::client::IntoClientRequest;
-use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::{HeaderValue, header};
 use async_tungstenite::tungstenite::protocol::frame::Frame;
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -18,7 +17,7 @@ use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::reconnect::{Jitter, ReconnectConfig};
 use mcp_ws_driver::core::session::ClosedBy;
 use mcp_ws_driver::core::{CloseCode, CloseReason};
-use mcp_ws_driver::server::upgrade::answer_upgrade;
+use mcp_ws_driver::server::upgrade::UpgradeCheck;
 use mcp_ws_driver::{CallError, CallOptions, ClientConfig, ClientEvent, Server};
 use mcp_ws_tests::{Rt, TestServer, eventually, server_config, test_router, within};
 use mcp_ws_tokio::Tokio;
@@ -116,12 +115,9 @@ fn a_killed_server_fails_pending_calls_fast_and_the_client_reconnects_and_contin
 }
 
 /// Answers a client's upgrade on `stream` the way our server would.
-#[allow(clippy::result_large_err)] // tungstenite's callback error type
 async fn upgrade(stream: TcpStream) -> async_tungstenite::WebSocketStream<TokioAdapter<TcpStream>> {
-    let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        answer_upgrade(request, response, "/mcp", &[LEGACY])
-    };
-    accept_hdr_async(stream, callback).await.expect("upgrade")
+    let check = UpgradeCheck { path: "/mcp", versions: &[LEGACY] };
+    accept_hdr_async(stream, check).await.expect("upgrade")
 }
 
 fn text(value: Value) -> Message {

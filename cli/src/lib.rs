@@ -1,8 +1,13 @@
 //! # mcp-ws-cli
 //!
-//! The library half of the `mcp-ws` command: the built-in demo server ([`demo`]), shared by
-//! the binary and by the project's cross-runtime and interop tests.
+//! The library half of the `mcp-ws` command, one module per subcommand, plus the built-in
+//! demo server ([`demo`]) shared with the project's cross-runtime and interop tests.
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
+pub mod args;
+pub mod bridge;
 pub mod demo;
+pub mod query;
+pub mod serve;
+pub mod stdio_server;

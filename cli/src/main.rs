@@ -1,3 +1,54 @@
-//! The `mcp-ws` command.
+//! The `mcp-ws` command: serve MCP over WebSocket (the built-in demo, or any stdio MCP server),
+//! bridge a stdio MCP client to a WebSocket server, and list or call tools from scripts.
+//!
+//! Logs go to stderr (`-v`, `-vv`, or `RUST_LOG`); stdout carries only protocol data (in
+//! `connect`) or results.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use mcp_ws_cli::args::{Cli, Command};
+use mcp_ws_cli::{bridge, query, serve, stdio_server};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mcp-ws: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => match args.stdio_command() {
+                Some(command) => stdio_server::run(&args, command).await,
+                None => serve::run(&args).await,
+            },
+            Command::Connect(args) => bridge::run(&args).await,
+            Command::Tools(args) => query::tools(&args).await,
+            Command::Call(args) => query::call(&args).await,
+        }
+    });
+    // Do not wait for tasks blocked on stdin and similar.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("mcp-ws: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn,mcp_ws_cli=info",
+        1 => "info,mcp_ws_cli=debug",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

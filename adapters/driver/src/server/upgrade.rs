@@ -9,9 +9,13 @@ use async_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use mcp_ws_core::ProtocolVersion;
 use mcp_ws_core::subprotocol;
 
-/// Checks one upgrade request; used as tungstenite's handshake callback.
-pub(crate) struct UpgradeCheck<'a> {
+/// Checks one upgrade request; pass it as tungstenite's handshake callback (to
+/// `accept_hdr_async`) to apply this module's rules to an endpoint of your own.
+#[derive(Debug, Clone, Copy)]
+pub struct UpgradeCheck<'a> {
+    /// The endpoint's path.
     pub path: &'a str,
+    /// The protocol versions served (for `mcp.version.<v>` offers).
     pub versions: &'a [ProtocolVersion],
 }
 

@@ -1,0 +1,223 @@
+//! `mcp-ws serve --stdio -- CMD [ARGS...]`: any stdio MCP server, exposed over WebSocket.
+//!
+//! Each WebSocket connection gets its own child process (MCP sessions are stateful; children
+//! are never shared). Frames are checked with the core's decoder (malformed ones get their
+//! JSON-RPC error or close code, as on every mcp-ws endpoint) and written to the child as one
+//! compact JSON line each, ids untouched; the child's stdout lines go back as text frames. The
+//! child's stderr is logged. The child is killed when its connection ends; a child that cannot
+//! start, or exits, closes the connection with 1011 and a reason saying so.
+
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
+use mcp_ws_driver::async_tungstenite::tungstenite::protocol::CloseFrame;
+use mcp_ws_driver::async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCode;
+use mcp_ws_driver::async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use mcp_ws_driver::async_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
+use mcp_ws_driver::core::codec::{self, Frame, FrameError, Limits};
+use mcp_ws_driver::core::message::Message;
+use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
+use mcp_ws_driver::server::upgrade::UpgradeCheck;
+use mcp_ws_driver::ws_config::websocket_config;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+use crate::args::ServeArgs;
+
+type Ws = WebSocketStream<TokioAdapter<TcpStream>>;
+
+/// Settings each connection needs.
+struct Relay {
+    command: Vec<String>,
+    path: String,
+    limits: Limits,
+    ping: Option<Duration>,
+    idle: Option<Duration>,
+}
+
+/// Serves `command` until Ctrl-C.
+pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, String> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let url = format!("ws://{addr}{}", args.path);
+    println!("{url}");
+    tracing::info!(%url, command = ?command, "serving a stdio MCP server over WebSocket");
+    let relay = Arc::new(Relay {
+        command: command.to_vec(),
+        path: args.path.clone(),
+        limits: Limits { max_message_bytes: args.max_message_bytes, ..Limits::default() },
+        ping: args.ping(),
+        idle: args.idle(),
+    });
+    let next_id = AtomicU64::new(1);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                let relay = relay.clone();
+                tokio::spawn(async move {
+                    tracing::info!(connection = id, %peer, "connection accepted");
+                    if let Err(error) = relay.serve(id, stream).await {
+                        tracing::info!(connection = id, "connection failed: {error}");
+                    }
+                });
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn close_frame(reason: &CloseReason) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code: WsCode::from(reason.code.0),
+        reason: reason.reason.to_string().into(),
+    }))
+}
+
+impl Relay {
+    async fn serve(&self, id: u64, stream: TcpStream) -> Result<(), String> {
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let check = UpgradeCheck { path: &self.path, versions: &ProtocolVersion::ALL };
+        let config = websocket_config(self.limits.max_message_bytes);
+        let mut ws = accept_hdr_async_with_config(TokioAdapter::new(stream), check, Some(config))
+            .await
+            .map_err(|e| format!("upgrade failed: {e}"))?;
+        let mut child = match Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(error) => {
+                let reason = CloseReason::new(
+                    CloseCode::INTERNAL_ERROR,
+                    format!("could not start the stdio server: {error}"),
+                );
+                let _ = ws.send(close_frame(&reason)).await;
+                return Err(reason.reason.to_string());
+            }
+        };
+        tracing::info!(connection = id, pid = child.id(), "stdio server started");
+        let reason = self.relay(id, &mut ws, &mut child).await;
+        tracing::info!(connection = id, code = reason.code.0, reason = %reason.reason, "closing");
+        let _ = ws.send(close_frame(&reason)).await;
+        let _ = ws.close(None).await;
+        let _ = child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+        Ok(())
+    }
+
+    /// Moves messages both ways until one side ends; returns the close reason for the client.
+    async fn relay(&self, id: u64, ws: &mut Ws, child: &mut Child) -> CloseReason {
+        let mut stdin = child.stdin.take().expect("piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::info!(connection = id, "stdio server: {line}");
+                }
+            });
+        }
+        let mut last_inbound = Instant::now();
+        let mut last_ping = Instant::now();
+        let tick = self.ping.unwrap_or(Duration::from_secs(3600)).min(Duration::from_secs(1));
+        let mut ticker = tokio::time::interval(tick);
+        loop {
+            tokio::select! {
+                frame = ws.next() => {
+                    last_inbound = Instant::now();
+                    let text = match frame {
+                        Some(Ok(WsMessage::Text(text))) => text,
+                        Some(Ok(WsMessage::Binary(_))) => {
+                            return CloseReason::new(CloseCode::UNSUPPORTED_DATA, "binary frames are not MCP messages");
+                        }
+                        Some(Ok(WsMessage::Close(_))) | None => {
+                            return CloseReason::new(CloseCode::NORMAL, "the client closed");
+                        }
+                        Some(Ok(_)) => continue,
+                        Some(Err(WsError::Capacity(e))) => {
+                            return CloseReason::new(CloseCode::MESSAGE_TOO_BIG, e.to_string());
+                        }
+                        Some(Err(WsError::Utf8(_))) => {
+                            return CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8");
+                        }
+                        Some(Err(e)) => return CloseReason::new(CloseCode::ABNORMAL, e.to_string()),
+                    };
+                    let line = match codec::decode(text.as_str(), &self.limits) {
+                        Ok(Frame::Single(message)) => codec::encode(&message),
+                        Ok(Frame::Batch(entries)) => {
+                            let mut good = Vec::new();
+                            for entry in entries {
+                                match entry {
+                                    Ok(message) => good.push(message),
+                                    Err(error) => {
+                                        let reply = codec::encode(&Message::Error(error));
+                                        let _ = ws.send(WsMessage::text(reply)).await;
+                                    }
+                                }
+                            }
+                            if good.is_empty() { continue }
+                            codec::encode_batch(&good)
+                        }
+                        Err(FrameError::Reply(error)) => {
+                            let reply = codec::encode(&Message::Error(error));
+                            let _ = ws.send(WsMessage::text(reply)).await;
+                            continue;
+                        }
+                        Err(FrameError::Close(reason)) => return reason,
+                    };
+                    let written = async {
+                        stdin.write_all(line.as_bytes()).await?;
+                        stdin.write_all(b"\n").await?;
+                        stdin.flush().await
+                    };
+                    if let Err(error) = written.await {
+                        return CloseReason::new(CloseCode::INTERNAL_ERROR, format!("the stdio server stopped reading: {error}"));
+                    }
+                }
+                line = stdout.next_line() => match line {
+                    Ok(Some(line)) => {
+                        let line = line.trim();
+                        if line.is_empty() { continue }
+                        if ws.send(WsMessage::text(line.to_string())).await.is_err() {
+                            return CloseReason::new(CloseCode::ABNORMAL, "the client connection failed");
+                        }
+                    }
+                    Ok(None) | Err(_) => {
+                        let status = match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
+                            Ok(Ok(status)) => status.to_string(),
+                            _ => "its stdout closed".to_string(),
+                        };
+                        return CloseReason::new(CloseCode::INTERNAL_ERROR, format!("the stdio server exited ({status})"));
+                    }
+                },
+                _ = ticker.tick() => {
+                    let now = Instant::now();
+                    if self.idle.is_some_and(|idle| now - last_inbound >= idle) {
+                        return CloseReason::new(CloseCode::GOING_AWAY, "no frame from the client within the idle timeout");
+                    }
+                    if let Some(ping) = self.ping {
+                        if now - last_inbound >= ping && now - last_ping >= ping {
+                            last_ping = now;
+                            let _ = ws.send(WsMessage::Ping(Default::default())).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the interop peers: a Python venv (.venv) with the `mcp` 1.x SDK and
+# node_modules with `@modelcontextprotocol/sdk` 1.x + `ws`.
+# Idempotent: each half is skipped when its stamp file holds the hash of its
+# inputs (requirements.txt / package.json, plus the interpreter version).
+# Usage: bash tests/interop/install.sh [--force]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+force=0
+if [[ "${1:-}" == "--force" ]]; then force=1; fi
+
+PYTHON="${PYTHON:-python3}"
+NPM="${NPM:-npm}"
+
+hash_of() { # hash of the given files' contents and an extra string
+  local extra="$1"; shift
+  { cat "$@"; printf '%s' "$extra"; } | sha256sum | cut -d' ' -f1
+}
+
+log() { echo "install.sh: $*" >&2; }
+
+# ---------- Python ----------
+py_ver="$("$PYTHON" -c 'import sys; print(sys.version)')"
+py_hash="$(hash_of "$py_ver" requirements.txt)"
+py_stamp=".venv/.install-stamp"
+if [[ $force -eq 0 && -f "$py_stamp" && "$(cat "$py_stamp")" == "$py_hash" && -x .venv/bin/python ]]; then
+  log "python venv up to date"
+else
+  log "creating .venv and installing requirements.txt"
+  rm -f "$py_stamp"
+  if [[ ! -x .venv/bin/python ]]; then
+    rm -rf .venv
+    "$PYTHON" -m venv .venv
+  fi
+  .venv/bin/python -m pip install --disable-pip-version-check --no-input -q -r requirements.txt </dev/null
+  .venv/bin/python -c 'import mcp.client.websocket, mcp.server.websocket, uvicorn' 
+  echo "$py_hash" > "$py_stamp"
+fi
+
+# ---------- Node ----------
+node_ver="$(node --version)"
+js_hash="$(hash_of "$node_ver" package.json)"
+js_stamp="node_modules/.install-stamp"
+if [[ $force -eq 0 && -f "$js_stamp" && "$(cat "$js_stamp")" == "$js_hash" ]]; then
+  log "node_modules up to date"
+else
+  log "running npm install"
+  rm -f "$js_stamp"
+  "$NPM" install --no-package-lock --no-audit --no-fund --loglevel=error </dev/null >&2
+  node -e 'import("@modelcontextprotocol/sdk/client/websocket.js").then(() => import("ws"))'
+  echo "$js_hash" > "$js_stamp"
+fi
+
+log "ok"
