@@ -391,3 +391,52 @@ async fn bad_frames_get_exact_errors_and_close_codes_and_leave_the_connection_us
 
     tokio::task::spawn_blocking(move || server.shutdown()).await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn graceful_shutdown_lets_in_flight_calls_finish_then_closes_with_1001() {
+    let net = Tokio::new();
+    let mut config = server_config();
+    config.shutdown_grace = Duration::from_secs(5);
+    let server = Server::new(net.clone(), test_router(net.clone(), Default::default()), config);
+    let listening = server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let url = listening.url();
+    let accept = tokio::spawn(listening.run());
+
+    let client =
+        mcp_ws_tokio::connect(&url, client_config().reconnect(None)).await.expect("connect");
+    let mut events = client.events();
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        async move { client.call_tool("slow_count", json!({"steps": 3, "interval_ms": 100})).await }
+    });
+    assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let shutdown = tokio::spawn({
+        let server = server.clone();
+        async move { server.shutdown().await }
+    });
+
+    // The call in flight completes with its result, not an error.
+    let counted = within(&net, Duration::from_secs(5), in_flight).await.expect("in time");
+    assert_eq!(
+        counted.expect("task").expect("the in-flight call finishes").joined_text(),
+        "counted to 3"
+    );
+    // Then the session is closed with 1001 by the server.
+    let closed = within(&net, Duration::from_secs(5), async {
+        while let Some(event) = events.next().await {
+            if let ClientEvent::Disconnected { reason, by } = event {
+                return (reason.code, by);
+            }
+        }
+        panic!("the event stream ended")
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(closed, (CloseCode::GOING_AWAY, ClosedBy::Peer));
+    within(&net, Duration::from_secs(10), shutdown).await.expect("shutdown in time").expect("task");
+    // The listener stopped accepting.
+    within(&net, Duration::from_secs(5), accept).await.expect("accept loop ended").expect("task");
+    let refused = mcp_ws_tokio::connect(&url, client_config().reconnect(None)).await;
+    assert!(refused.is_err(), "a shut-down server must not accept new sessions");
+}

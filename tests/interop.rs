@@ -430,3 +430,62 @@ fn the_python_stdio_client_keeps_its_session_through_connect_across_a_server_res
     assert_eq!(phase2["echo"], "again");
     assert!(client.wait(LIMIT).success());
 }
+
+/// Reads stdout lines of `process` until one parses as JSON with `id`, within `limit`.
+fn answer_with_id(process: &Process, id: &Value, limit: Duration) -> Value {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = process.line(left);
+        assert!(!line.contains(REINIT), "the bridge's own initialize leaked to the client: {line}");
+        let message: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
+        if &message["id"] == id {
+            return message;
+        }
+    }
+}
+
+#[test]
+fn connect_answers_requests_lost_in_a_cut_and_re_initializes_for_the_client() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (server, url) = serve_at(&listen, &[]);
+    let mut bridge = Process::spawn(Command::new(mcp_ws()).args(["connect", &url]));
+    bridge.send_line(
+        r#"{"jsonrpc":"2.0","id":"init-1","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw-stdio","version":"0"}}}"#,
+    );
+    let init = answer_with_id(&bridge, &json!("init-1"), LIMIT);
+    assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
+    bridge.send_line(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    // A long call in flight when the server dies gets an error, not silence.
+    bridge.send_line(
+        r#"{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"slow_count","arguments":{"steps":100,"interval_ms":100}}}"#,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    drop(server);
+    let lost = answer_with_id(&bridge, &json!(41), LIMIT);
+    assert_eq!(lost["error"]["code"], -32000, "{lost}");
+
+    // After a restart the bridge re-initializes on the client's behalf: a plain request works
+    // (an uninitialized legacy session would refuse it), and ids pass through untouched.
+    let (_server, _) = serve_at(&listen, &[]);
+    let mut answer = Value::Null;
+    for attempt in 0..40 {
+        let id = json!(format!("add-{attempt}"));
+        let request = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "add", "arguments": {"a": 10, "b": 5}}});
+        bridge.send_line(&request.to_string());
+        answer = answer_with_id(&bridge, &id, LIMIT);
+        if answer.get("result").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(answer["result"]["content"][0]["text"], "15", "{answer}");
+    // The bridge's own initialize answer never reaches the client.
+    drop(bridge.child.stdin.take());
+    assert!(bridge.wait(LIMIT).success(), "the bridge exits cleanly when stdin closes");
+    let rest: Vec<String> = bridge.stdout.as_ref().expect("stdout").try_iter().collect();
+    assert!(rest.iter().all(|line| !line.contains(REINIT)), "{rest:?}");
+}
+
+const REINIT: &str = "mcp-ws-bridge-reinit-";

@@ -265,7 +265,7 @@ where
     // Commands that raced the close are refused.
     commands.close();
     while let Ok(command) = commands.try_recv() {
-        refuse(command);
+        command.end(Outcome::Disconnected);
     }
     end
 }
@@ -309,21 +309,6 @@ fn apply(
         Command::Close(reason) => {
             let _ = session.close(reason);
         }
-    }
-}
-
-fn refuse(command: Command) {
-    match command {
-        Command::Request { reply, .. } => {
-            let _ = reply.send(Err(SessionError::Closed));
-        }
-        Command::Notify { reply, .. } => {
-            let _ = reply.send(Err(SessionError::Closed));
-        }
-        Command::Abandon { .. }
-        | Command::Respond { .. }
-        | Command::Progress { .. }
-        | Command::Close(_) => {}
     }
 }
 

@@ -55,6 +55,25 @@ pub(crate) enum Command {
     Close(CloseReason),
 }
 
+impl Command {
+    /// Ends a command that will not reach a session: a request gets `outcome`, a notification
+    /// is refused as closed, the rest are dropped.
+    pub(crate) fn end(self, outcome: Outcome) {
+        match self {
+            Command::Request { reply, .. } => {
+                let _ = reply.send(Ok(outcome));
+            }
+            Command::Notify { reply, .. } => {
+                let _ = reply.send(Err(SessionError::Closed));
+            }
+            Command::Abandon { .. }
+            | Command::Respond { .. }
+            | Command::Progress { .. }
+            | Command::Close(_) => {}
+        }
+    }
+}
+
 /// Per-call settings: the core's [`RequestOptions`] plus what the driver adds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallOptions {
@@ -228,6 +247,14 @@ pub struct RequestFuture {
     token: CallToken,
     commands: mpsc::UnboundedSender<Command>,
     done: bool,
+}
+
+impl RequestFuture {
+    /// Cancels the request: the peer is sent `notifications/cancelled` and any late answer is
+    /// ignored. The same as dropping the future, spelled out.
+    pub fn cancel(self) {
+        drop(self);
+    }
 }
 
 impl Future for RequestFuture {

@@ -61,3 +61,15 @@ pub trait Network: Runtime {
     /// The address `listener` is bound to (useful after binding port 0).
     fn local_addr(&self, listener: &Self::Listener) -> io::Result<SocketAddr>;
 }
+
+/// The core instant `elapsed` after a runtime's base instant (saturating at the core's range).
+/// Runtime seams measure their clock from a base and convert with this.
+pub fn instant_after_base(elapsed: std::time::Duration) -> Instant {
+    Instant::from_nanos(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// How long after a runtime's base instant `deadline` falls (the inverse of
+/// [`instant_after_base`]).
+pub fn offset_from_base(deadline: Instant) -> std::time::Duration {
+    std::time::Duration::from_nanos(deadline.as_nanos())
+}

@@ -28,7 +28,6 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use mcp_ws_driver::core::time::Instant;
 use smol::Timer;
@@ -73,12 +72,11 @@ impl Runtime for Smol {
     type Sleep = SmolSleep;
 
     fn now(&self) -> Instant {
-        let elapsed = self.base.elapsed();
-        Instant::from_nanos(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+        runtime::instant_after_base(self.base.elapsed())
     }
 
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
-        SmolSleep(Timer::at(self.base + Duration::from_nanos(deadline.as_nanos())))
+        SmolSleep(Timer::at(self.base + runtime::offset_from_base(deadline)))
     }
 
     fn spawn<F>(&self, task: F)

@@ -25,7 +25,6 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::core::time::Instant;
@@ -56,12 +55,13 @@ impl Runtime for Tokio {
     type Sleep = tokio::time::Sleep;
 
     fn now(&self) -> Instant {
-        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.base);
-        Instant::from_nanos(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+        runtime::instant_after_base(
+            tokio::time::Instant::now().saturating_duration_since(self.base),
+        )
     }
 
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
-        tokio::time::sleep_until(self.base + Duration::from_nanos(deadline.as_nanos()))
+        tokio::time::sleep_until(self.base + runtime::offset_from_base(deadline))
     }
 
     fn spawn<F>(&self, task: F)

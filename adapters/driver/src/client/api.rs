@@ -24,6 +24,30 @@ use crate::handle::{CallOptions, ProgressStream};
 /// cursors never end must not hang the client).
 pub const MAX_PAGES: usize = 1000;
 
+/// Follows `nextCursor` from page to page, collecting `items` of each, for at most
+/// [`MAX_PAGES`] pages.
+async fn paginate<P, T, F, Fut>(
+    method: &str,
+    mut page: F,
+    items: fn(P) -> (Vec<T>, Option<String>),
+) -> Result<Vec<T>, CallError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<P, CallError>>,
+{
+    let mut all = Vec::new();
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let (batch, next) = items(page(cursor).await?);
+        all.extend(batch);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+    Err(CallError::InvalidResult(format!("{method} did not end after {MAX_PAGES} pages")))
+}
+
 fn params<T: Serialize>(value: &T) -> Result<Option<RawJson>, CallError> {
     RawJson::from_serialize(value)
         .map(Some)
@@ -62,17 +86,12 @@ impl Client {
 
     /// Every tool, following cursors (at most [`MAX_PAGES`] pages).
     pub async fn list_all_tools(&self) -> Result<Vec<Tool>, CallError> {
-        let mut tools = Vec::new();
-        let mut cursor = None;
-        for _ in 0..MAX_PAGES {
-            let page = self.list_tools(cursor).await?;
-            tools.extend(page.tools);
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(tools),
-            }
-        }
-        Err(CallError::InvalidResult(format!("tools/list did not end after {MAX_PAGES} pages")))
+        paginate(
+            methods::TOOLS_LIST,
+            |cursor| self.list_tools(cursor),
+            |page| (page.tools, page.next_cursor),
+        )
+        .await
     }
 
     /// Calls tool `name` with `arguments` (a JSON object, or null for none).
@@ -136,17 +155,12 @@ impl Client {
 
     /// Every resource, following cursors (at most [`MAX_PAGES`] pages).
     pub async fn list_all_resources(&self) -> Result<Vec<Resource>, CallError> {
-        let mut resources = Vec::new();
-        let mut cursor = None;
-        for _ in 0..MAX_PAGES {
-            let page = self.list_resources(cursor).await?;
-            resources.extend(page.resources);
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(resources),
-            }
-        }
-        Err(CallError::InvalidResult(format!("resources/list did not end after {MAX_PAGES} pages")))
+        paginate(
+            methods::RESOURCES_LIST,
+            |cursor| self.list_resources(cursor),
+            |page| (page.resources, page.next_cursor),
+        )
+        .await
     }
 
     /// One page of `resources/templates/list`.
@@ -176,17 +190,12 @@ impl Client {
 
     /// Every prompt, following cursors (at most [`MAX_PAGES`] pages).
     pub async fn list_all_prompts(&self) -> Result<Vec<Prompt>, CallError> {
-        let mut prompts = Vec::new();
-        let mut cursor = None;
-        for _ in 0..MAX_PAGES {
-            let page = self.list_prompts(cursor).await?;
-            prompts.extend(page.prompts);
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(prompts),
-            }
-        }
-        Err(CallError::InvalidResult(format!("prompts/list did not end after {MAX_PAGES} pages")))
+        paginate(
+            methods::PROMPTS_LIST,
+            |cursor| self.list_prompts(cursor),
+            |page| (page.prompts, page.next_cursor),
+        )
+        .await
     }
 
     /// Gets prompt `name` filled with `arguments`.

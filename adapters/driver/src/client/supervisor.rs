@@ -216,11 +216,11 @@ impl<N: Network> Supervisor<N> {
         }
         // Whatever still waits ends now.
         for queued in queue.drain(..) {
-            refuse(queued.command, Outcome::Disconnected);
+            queued.command.end(Outcome::Disconnected);
         }
         commands.close();
         while let Ok(command) = commands.try_recv() {
-            refuse(command, Outcome::Disconnected);
+            command.end(Outcome::Disconnected);
         }
     }
 
@@ -277,7 +277,7 @@ impl<N: Network> Supervisor<N> {
                 let deadline = self.deadline_of(&command, now);
                 queue.push_back(Queued { command, deadline });
             }
-            other => refuse(other, Outcome::Disconnected),
+            other => other.end(Outcome::Disconnected),
         }
     }
 }
@@ -285,7 +285,7 @@ impl<N: Network> Supervisor<N> {
 /// Forwards a command to a connection's driver, refusing it if the driver has just ended.
 fn forward(connection: &ConnectionHandle, command: Command) {
     if let Err(command) = connection.send_command(command) {
-        refuse(command, Outcome::Disconnected);
+        command.end(Outcome::Disconnected);
     }
 }
 
@@ -294,28 +294,12 @@ fn expire(queue: &mut VecDeque<Queued>, now: Instant) {
     let mut kept = VecDeque::with_capacity(queue.len());
     for queued in queue.drain(..) {
         if now >= queued.deadline {
-            refuse(queued.command, Outcome::TimedOut);
+            queued.command.end(Outcome::TimedOut);
         } else {
             kept.push_back(queued);
         }
     }
     *queue = kept;
-}
-
-/// Ends a command that will not reach a connection.
-fn refuse(command: Command, outcome: Outcome) {
-    match command {
-        Command::Request { reply, .. } => {
-            let _ = reply.send(Ok(outcome));
-        }
-        Command::Notify { reply, .. } => {
-            let _ = reply.send(Err(SessionError::Closed));
-        }
-        Command::Abandon { .. }
-        | Command::Respond { .. }
-        | Command::Progress { .. }
-        | Command::Close(_) => {}
-    }
 }
 
 /// How a lost connection counts for the reconnect machine: a session that closed itself for a

@@ -1,0 +1,109 @@
+//! The `mcp-ws` binary as scripts use it: `serve` prints its URL, `tools` and `call` print
+//! results and set the exit status. (Building these tests also builds the binary that the
+//! interop suite in `tests/` drives.)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_mcp-ws");
+
+/// `mcp-ws serve` on a free port, killed when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mcp-ws serve");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("URL line");
+    Served { child, url: url.trim().to_string() }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BINARY).args(args).output().expect("run mcp-ws")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn serve_prints_the_url_it_listens_on() {
+    let served = serve();
+    assert!(
+        served.url.starts_with("ws://127.0.0.1:") && served.url.ends_with("/mcp"),
+        "{}",
+        served.url
+    );
+}
+
+#[test]
+fn tools_lists_the_demo_tools_as_text_and_as_json() {
+    let served = serve();
+    let text = run(&["tools", &served.url]);
+    assert!(text.status.success());
+    let names: Vec<String> =
+        stdout(&text).lines().map(|l| l.split('\t').next().unwrap_or("").to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "add",
+            "subtract",
+            "multiply",
+            "divide",
+            "echo",
+            "slow_count",
+            "list_roots",
+            "ping_client"
+        ]
+    );
+    let json = run(&["tools", "--json", &served.url]);
+    let tools: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON");
+    assert_eq!(tools[0]["name"], "add");
+    assert_eq!(tools[0]["inputSchema"]["required"], serde_json::json!(["a", "b"]));
+}
+
+#[test]
+fn call_prints_the_result_and_exits_non_zero_on_any_error() {
+    let served = serve();
+    let sum = run(&["call", &served.url, "add", r#"{"a": 2, "b": 3}"#]);
+    assert!(sum.status.success());
+    assert_eq!(stdout(&sum), "5\n");
+
+    let by_zero = run(&["call", &served.url, "divide", r#"{"a": 1, "b": 0}"#]);
+    assert_eq!(by_zero.status.code(), Some(1), "a tool error is a failure");
+    assert!(String::from_utf8_lossy(&by_zero.stderr).contains("division by zero"));
+
+    let json = run(&["call", "--json", &served.url, "echo", r#"{"text": "hi"}"#]);
+    let result: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON");
+    assert_eq!(result["content"][0]["text"], "hi");
+
+    let unknown = run(&["call", &served.url, "nope"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("-32602"));
+
+    let bad_json = run(&["call", &served.url, "add", "{not json"]);
+    assert_eq!(bad_json.status.code(), Some(1));
+}
+
+#[test]
+fn a_server_that_is_not_there_is_a_failure_with_a_message() {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("a").port();
+    let output = run(&["tools", &format!("ws://127.0.0.1:{port}/mcp")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("connection failed"));
+}
