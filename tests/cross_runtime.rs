@@ -9,8 +9,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use mcp_ws_cli::demo::README_TEXT;
-use mcp_ws_driver::core::mcp::{ContentBlock, Implementation, ResourceContents, Root};
-use mcp_ws_driver::core::session::EraPolicy;
+use mcp_ws_driver::core::mcp::common::Role as MessageRole;
+use mcp_ws_driver::core::mcp::{
+    ContentBlock, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
+    ElicitResult, Implementation, ResourceContents, Root, SamplingContent,
+};
+use mcp_ws_driver::core::session::{EraPolicy, PeerDescription};
 use mcp_ws_driver::core::{Era, ProtocolVersion};
 use mcp_ws_driver::{CallError, CallOptions, ClientConfig, ClientEvent, Network, PeerRequests};
 use mcp_ws_smol::Smol;
@@ -24,9 +28,35 @@ const LIMIT: Duration = Duration::from_secs(10);
 fn client_config(era: EraPolicy) -> ClientConfig {
     let roots =
         vec![Root { uri: ROOT_URI.into(), name: Some("tests".into()), ..Default::default() }];
+    let peer_requests = PeerRequests::default()
+        .roots(roots)
+        .sampling(|params: CreateMessageParams, _context| async move {
+            let asked = match params.messages[0].content.blocks() {
+                [ContentBlock::Text(text)] => text.text.clone(),
+                _ => String::new(),
+            };
+            Ok(CreateMessageResult {
+                role: MessageRole::Assistant,
+                content: SamplingContent::Single(ContentBlock::text(format!("4 (to {asked})"))),
+                model: "test-model".into(),
+                stop_reason: None,
+                meta: None,
+                extra: Default::default(),
+            })
+        })
+        .elicitation(|params: ElicitParams, _context| async move {
+            assert_eq!(params.message, "Your name?");
+            let content = json!({"name": "Ada"}).as_object().cloned();
+            Ok(ElicitResult {
+                action: ElicitAction::Accept,
+                content,
+                meta: None,
+                extra: Default::default(),
+            })
+        });
     ClientConfig::new(Implementation::new("matrix-client", "0.0.1"))
         .era(era)
-        .peer_requests(PeerRequests::default().roots(roots))
+        .peer_requests(peer_requests)
 }
 
 fn text_of(result: &mcp_ws_driver::core::mcp::CallToolResult) -> String {
@@ -59,6 +89,8 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
         names,
         [
             "add",
+            "ask_model",
+            "ask_user",
             "divide",
             "echo",
             "hold",
@@ -183,14 +215,26 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
     // modern era, where the tool reports the refusal as a tool error.
     let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
     let pong = client.call_tool("ping_client", json!({})).await.expect("ping_client");
+    let model = client.call_tool("ask_model", json!({})).await.expect("ask_model");
+    let user = client.call_tool("ask_user", json!({})).await.expect("ask_user");
     match expect {
         Era::Legacy => {
             assert_eq!(text_of(&roots), ROOT_URI);
             assert_eq!(text_of(&pong), "pong");
+            assert_eq!(text_of(&model), "test-model said 4 (to 2+2?)");
+            assert_eq!(text_of(&user), r#"accept {"name":"Ada"}"#);
             client.ping().await.expect("MCP ping in the legacy era");
+            // The handlers declared their capabilities to the server.
+            let peers = server.peers();
+            let PeerDescription::Client { capabilities, .. } = &peers[0].peer else {
+                panic!("the server's peer is a client")
+            };
+            assert!(capabilities.roots.is_some());
+            assert!(capabilities.sampling.is_some());
+            assert!(capabilities.elicitation.is_some());
         }
         Era::Modern => {
-            assert!(roots.failed() && pong.failed());
+            assert!(roots.failed() && pong.failed() && model.failed() && user.failed());
             assert!(client.ping().await.is_err(), "the modern era has no MCP ping");
         }
     }

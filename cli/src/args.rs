@@ -59,11 +59,6 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The stdio command, when `--stdio` was given with one.
-    pub fn stdio_command(&self) -> Option<&[String]> {
-        (self.stdio && !self.command.is_empty()).then_some(self.command.as_slice())
-    }
-
     /// The ping interval, `None` when turned off.
     pub fn ping(&self) -> Option<Duration> {
         (self.ping_interval > 0).then(|| Duration::from_secs(self.ping_interval))

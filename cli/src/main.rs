@@ -22,9 +22,11 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => match args.stdio_command() {
-                Some(command) => stdio_server::run(&args, command).await,
-                None => serve::run(&args).await,
+            Command::Serve(args) => match (args.stdio, args.command.is_empty()) {
+                (true, false) => stdio_server::run(&args, &args.command).await,
+                (false, true) => serve::run(&args).await,
+                (true, true) => Err("--stdio needs the server's command after --".into()),
+                (false, false) => Err("a command after -- needs --stdio".into()),
             },
             Command::Connect(args) => bridge::run(&args).await,
             Command::Tools(args) => query::tools(&args).await,

@@ -107,3 +107,12 @@ fn a_server_that_is_not_there_is_a_failure_with_a_message() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("connection failed"));
 }
+
+#[test]
+fn serve_refuses_contradictory_stdio_flags() {
+    let without_command = run(&["serve", "--stdio"]);
+    assert_eq!(without_command.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&without_command.stderr).contains("--stdio needs"));
+    let without_flag = run(&["serve", "--", "cat"]);
+    assert_eq!(without_flag.status.code(), Some(1));
+}

@@ -10,9 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
-use mcp_ws_driver::core::mcp::{CallToolResult, Tool};
+use mcp_ws_driver::core::RawJson;
+use mcp_ws_driver::core::mcp::{
+    CallToolResult, ContentBlock, CreateMessageResult, ElicitResult, Tool, methods,
+};
 use mcp_ws_driver::core::session::SessionConfig;
-use mcp_ws_driver::{Network, Router, Runtime, Server, ServerConfig};
+use mcp_ws_driver::{CallOptions, Network, Router, Runtime, Server, ServerConfig, ToolError};
 use mcp_ws_smol::Smol;
 use mcp_ws_tokio::Tokio;
 
@@ -51,17 +54,55 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
     let schema = serde_json::json!({ "type": "object" });
     let serde_json::Value::Object(input_schema) = schema else { unreachable!() };
     let hold = Tool { name: "hold".into(), input_schema, ..Default::default() };
-    mcp_ws_cli::demo::router(runtime.clone()).tool(hold, move |_: serde_json::Value, _context| {
-        let probe = probe.clone();
-        let runtime = runtime.clone();
-        async move {
-            probe.started.fetch_add(1, Ordering::SeqCst);
-            let mut guard = DropGuard(probe, true);
-            runtime.sleep_until(runtime.now() + Duration::from_secs(60)).await;
-            guard.1 = false;
-            Ok(CallToolResult::text("held"))
-        }
-    })
+    let ask_model =
+        Tool { name: "ask_model".into(), input_schema: Default::default(), ..Default::default() };
+    let ask_user =
+        Tool { name: "ask_user".into(), input_schema: Default::default(), ..Default::default() };
+    mcp_ws_cli::demo::router(runtime.clone())
+        .tool(hold, move |_: serde_json::Value, _context| {
+            let probe = probe.clone();
+            let runtime = runtime.clone();
+            async move {
+                probe.started.fetch_add(1, Ordering::SeqCst);
+                let mut guard = DropGuard(probe, true);
+                runtime.sleep_until(runtime.now() + Duration::from_secs(60)).await;
+                guard.1 = false;
+                Ok(CallToolResult::text("held"))
+            }
+        })
+        // Sends sampling/createMessage to the client and answers with the model's text.
+        .tool(ask_model, |_: serde_json::Value, context| async move {
+            let params = serde_json::json!({
+                "messages": [{"role": "user", "content": {"type": "text", "text": "2+2?"}}],
+                "maxTokens": 10
+            });
+            let raw = RawJson::from_serialize(&params).map_err(|e| ToolError(e.to_string()))?;
+            let result: CreateMessageResult = context
+                .connection()
+                .call(methods::SAMPLING_CREATE_MESSAGE, Some(raw), CallOptions::default())
+                .await
+                .map_err(|e| ToolError(format!("sampling failed: {e}")))?;
+            let text = match result.content.blocks() {
+                [ContentBlock::Text(text)] => text.text.clone(),
+                other => format!("{other:?}"),
+            };
+            Ok(CallToolResult::text(format!("{} said {text}", result.model)))
+        })
+        // Sends elicitation/create to the client and answers with the action and content.
+        .tool(ask_user, |_: serde_json::Value, context| async move {
+            let params = serde_json::json!({
+                "message": "Your name?",
+                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}
+            });
+            let raw = RawJson::from_serialize(&params).map_err(|e| ToolError(e.to_string()))?;
+            let result: ElicitResult = context
+                .connection()
+                .call(methods::ELICITATION_CREATE, Some(raw), CallOptions::default())
+                .await
+                .map_err(|e| ToolError(format!("elicitation failed: {e}")))?;
+            let content = serde_json::to_string(&result.content).unwrap_or_default();
+            Ok(CallToolResult::text(format!("{} {content}", result.action.as_str())))
+        })
 }
 
 /// The server configuration tests use: the demo identity, defaults otherwise.
@@ -140,6 +181,14 @@ impl TestServer {
         match &self.host {
             Host::Tokio { server, .. } => server.connections(),
             Host::Smol { server } => server.connections(),
+        }
+    }
+
+    /// What each ready connection's client said about itself.
+    pub fn peers(&self) -> Vec<mcp_ws_driver::core::session::ReadyInfo> {
+        match &self.host {
+            Host::Tokio { server, .. } => server.peers(),
+            Host::Smol { server } => server.peers(),
         }
     }
 

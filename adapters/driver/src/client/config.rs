@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mcp_ws_core::ProtocolVersion;
-use mcp_ws_core::mcp::{Implementation, RootsCapability};
+use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::reconnect::{Reconnect, ReconnectConfig};
 use mcp_ws_core::session::{EraPolicy, Role, SessionConfig};
 use mcp_ws_core::time::Instant;
@@ -65,10 +65,7 @@ impl ClientConfig {
     /// Sets how the server's requests are answered, declaring the matching capabilities.
     pub fn peer_requests(mut self, peer_requests: PeerRequests) -> Self {
         if let Role::Client { capabilities, .. } = &mut self.session.role {
-            if peer_requests.has_roots() && capabilities.roots.is_none() {
-                capabilities.roots =
-                    Some(RootsCapability { list_changed: Some(false), ..Default::default() });
-            }
+            peer_requests.declare(capabilities);
         }
         self.peer_requests = peer_requests;
         self

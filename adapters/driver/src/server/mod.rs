@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use futures_channel::oneshot;
 use futures_util::future::{Either, FutureExt, Shared, select};
 use futures_util::io::{AsyncRead, AsyncWrite};
@@ -165,7 +167,19 @@ impl<N: Network> Server<N> {
     {
         let session = match Session::new(self.config.session.clone(), self.net.now()) {
             Ok(session) => session,
-            Err(_) => return,
+            Err(error) => {
+                // A misconfigured server tells each client why instead of dropping it silently.
+                let mut ws = ws;
+                let frame = CloseFrame {
+                    code: WsCloseCode::from(CloseCode::INTERNAL_ERROR.0),
+                    reason: CloseReason::new(CloseCode::INTERNAL_ERROR, error.to_string())
+                        .reason
+                        .to_string()
+                        .into(),
+                };
+                let _ = ws.close(Some(frame)).await;
+                return;
+            }
         };
         let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
         let tasks = HandlerTasks::default();
