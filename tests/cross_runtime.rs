@@ -15,7 +15,7 @@ use mcp_ws_driver::core::mcp::{
     ElicitResult, Implementation, ResourceContents, Root, SamplingContent,
 };
 use mcp_ws_driver::core::session::{EraPolicy, PeerDescription};
-use mcp_ws_driver::core::{Era, ProtocolVersion};
+use mcp_ws_driver::core::{Era, ProtocolVersion, RawJson};
 use mcp_ws_driver::{CallError, CallOptions, ClientConfig, ClientEvent, Network, PeerRequests};
 use mcp_ws_smol::Smol;
 use mcp_ws_tests::{Rt, TestServer, block_on, eventually, server_config, within};
@@ -95,6 +95,7 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
             "echo",
             "hold",
             "list_roots",
+            "log_three",
             "multiply",
             "ping_client",
             "slow_count",
@@ -224,6 +225,27 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
             assert_eq!(text_of(&model), "test-model said 4 (to 2+2?)");
             assert_eq!(text_of(&user), r#"accept {"name":"Ada"}"#);
             client.ping().await.expect("MCP ping in the legacy era");
+            // logging/setLevel filters what a handler logs on this connection.
+            let mut events = client.events();
+            let level = RawJson::from_string(r#"{"level":"info"}"#.into()).expect("json");
+            client
+                .request("logging/setLevel", Some(level), CallOptions::default())
+                .await
+                .expect("setLevel");
+            let logged = client.call_tool("log_three", json!({})).await.expect("log_three");
+            assert_eq!(text_of(&logged), "logged");
+            let mut entries = Vec::new();
+            while entries.len() < 2 {
+                let event = within(&net, LIMIT, events.next()).await.flatten().expect("an event");
+                if let ClientEvent::Notification(n) = event {
+                    if n.method == "notifications/message" {
+                        let params: serde_json::Value =
+                            n.params.expect("params").parse().expect("json");
+                        entries.push(params["data"].as_str().unwrap_or_default().to_string());
+                    }
+                }
+            }
+            assert_eq!(entries, ["info entry", "warning entry"], "debug is below the level set");
             // The handlers declared their capabilities to the server.
             let peers = server.peers();
             let PeerDescription::Client { capabilities, .. } = &peers[0].peer else {

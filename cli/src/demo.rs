@@ -22,9 +22,9 @@ use std::time::Duration;
 use mcp_ws_driver::core::mcp::common::Role as MessageRole;
 use mcp_ws_driver::core::mcp::methods;
 use mcp_ws_driver::core::mcp::{
-    CallToolResult, ContentBlock, GetPromptResult, Implementation, ListRootsResult, Prompt,
-    PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceContents,
-    ResourceTemplate, TextResourceContents, Tool,
+    CallToolResult, ContentBlock, GetPromptResult, Implementation, Prompt, PromptArgument,
+    PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    TextResourceContents, Tool,
 };
 use mcp_ws_driver::{CallOptions, Router, Runtime, ToolError};
 use serde::Deserialize;
@@ -186,9 +186,8 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 json!({ "type": "object" }),
             ),
             |_args: serde_json::Value, context| async move {
-                let roots: ListRootsResult = context
-                    .connection()
-                    .call(methods::ROOTS_LIST, None, CallOptions::timeout(Duration::from_secs(10)))
+                let roots = context
+                    .list_roots()
                     .await
                     .map_err(|e| ToolError(format!("roots/list failed: {e}")))?;
                 let uris: Vec<String> = roots.roots.into_iter().map(|root| root.uri).collect();

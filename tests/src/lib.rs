@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
-use mcp_ws_driver::core::RawJson;
+use mcp_ws_driver::core::mcp::common::Role as MessageRole;
 use mcp_ws_driver::core::mcp::{
-    CallToolResult, ContentBlock, CreateMessageResult, ElicitResult, Tool, methods,
+    CallToolResult, ContentBlock, CreateMessageParams, ElicitParams, LoggingLevel, SamplingContent,
+    SamplingMessage, Tool,
 };
 use mcp_ws_driver::core::session::SessionConfig;
-use mcp_ws_driver::{CallOptions, Network, Router, Runtime, Server, ServerConfig, ToolError};
+use mcp_ws_driver::{Network, Router, Runtime, Server, ServerConfig, ToolError};
 use mcp_ws_smol::Smol;
 use mcp_ws_tokio::Tokio;
 
@@ -58,6 +59,8 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
         Tool { name: "ask_model".into(), input_schema: Default::default(), ..Default::default() };
     let ask_user =
         Tool { name: "ask_user".into(), input_schema: Default::default(), ..Default::default() };
+    let log_three =
+        Tool { name: "log_three".into(), input_schema: Default::default(), ..Default::default() };
     mcp_ws_cli::demo::router(runtime.clone())
         .tool(hold, move |_: serde_json::Value, _context| {
             let probe = probe.clone();
@@ -72,14 +75,18 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
         })
         // Sends sampling/createMessage to the client and answers with the model's text.
         .tool(ask_model, |_: serde_json::Value, context| async move {
-            let params = serde_json::json!({
-                "messages": [{"role": "user", "content": {"type": "text", "text": "2+2?"}}],
-                "maxTokens": 10
-            });
-            let raw = RawJson::from_serialize(&params).map_err(|e| ToolError(e.to_string()))?;
-            let result: CreateMessageResult = context
-                .connection()
-                .call(methods::SAMPLING_CREATE_MESSAGE, Some(raw), CallOptions::default())
+            let params = CreateMessageParams {
+                messages: vec![SamplingMessage {
+                    role: MessageRole::User,
+                    content: SamplingContent::Single(ContentBlock::text("2+2?")),
+                    meta: None,
+                    extra: Default::default(),
+                }],
+                max_tokens: 10,
+                ..Default::default()
+            };
+            let result = context
+                .create_message(&params)
                 .await
                 .map_err(|e| ToolError(format!("sampling failed: {e}")))?;
             let text = match result.content.blocks() {
@@ -90,18 +97,27 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
         })
         // Sends elicitation/create to the client and answers with the action and content.
         .tool(ask_user, |_: serde_json::Value, context| async move {
-            let params = serde_json::json!({
-                "message": "Your name?",
-                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}
-            });
-            let raw = RawJson::from_serialize(&params).map_err(|e| ToolError(e.to_string()))?;
-            let result: ElicitResult = context
-                .connection()
-                .call(methods::ELICITATION_CREATE, Some(raw), CallOptions::default())
+            let params = ElicitParams { message: "Your name?".into(), ..Default::default() };
+            let result = context
+                .elicit(&params)
                 .await
                 .map_err(|e| ToolError(format!("elicitation failed: {e}")))?;
             let content = serde_json::to_string(&result.content).unwrap_or_default();
             Ok(CallToolResult::text(format!("{} {content}", result.action.as_str())))
+        })
+        // Logs one entry at each of three levels; the connection's logging/setLevel filters them.
+        .tool(log_three, |_: serde_json::Value, context| async move {
+            for (level, text) in [
+                (LoggingLevel::Debug, "debug entry"),
+                (LoggingLevel::Info, "info entry"),
+                (LoggingLevel::Warning, "warning entry"),
+            ] {
+                context
+                    .log(level, Some("tests"), serde_json::json!(text))
+                    .await
+                    .map_err(|e| ToolError(e.to_string()))?;
+            }
+            Ok(CallToolResult::text("logged"))
         })
 }
 

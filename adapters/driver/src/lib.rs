@@ -9,6 +9,7 @@
 //! - [`handle`]: the application's handle to a connection and the future of one request.
 //! - [`tasks`]: abortable handler tasks for the peer's requests.
 //! - [`handler`]: the handler function type and its helpers.
+//! - [`peer_calls`]: typed requests a server handler sends to its client.
 //! - [`client`]: the client with reconnect supervision and typed calls.
 //! - [`server`]: the server with its router, accept loop, embedding and shutdown.
 //! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
@@ -23,6 +24,7 @@ pub mod dial;
 pub mod error;
 pub mod handle;
 pub mod handler;
+pub mod peer_calls;
 pub mod runtime;
 pub mod server;
 pub mod tasks;

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::{AbortHandle, Abortable};
@@ -18,6 +18,9 @@ use crate::error::CallError;
 use crate::handle::ConnectionHandle;
 use crate::runtime::Runtime;
 
+/// The least severe log level sent when the peer never set one (debug: everything).
+const ALL_LEVELS: u8 = 0;
+
 /// What a handler can see and do while it runs.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
@@ -25,6 +28,8 @@ pub struct RequestContext {
     wants_progress: bool,
     handle: ConnectionHandle,
     cancelled: Arc<AtomicBool>,
+    /// The connection's minimum log severity (see `logging/setLevel`).
+    log_threshold: Arc<AtomicU8>,
 }
 
 impl RequestContext {
@@ -56,13 +61,25 @@ impl RequestContext {
         &self.handle
     }
 
-    /// Sends a `notifications/message` log entry to the peer.
+    /// Sets the least severe level [`RequestContext::log`] sends on this connection (what a
+    /// `logging/setLevel` request asks for).
+    pub fn set_log_level(&self, level: &LoggingLevel) {
+        let threshold = level.severity().unwrap_or(ALL_LEVELS);
+        self.log_threshold.store(threshold, Ordering::Relaxed);
+    }
+
+    /// Sends a `notifications/message` log entry to the peer, unless the peer asked for a more
+    /// severe minimum level with `logging/setLevel`.
     pub async fn log(
         &self,
         level: LoggingLevel,
         logger: Option<&str>,
         data: serde_json::Value,
     ) -> Result<(), CallError> {
+        let severity = level.severity().unwrap_or(u8::MAX);
+        if severity < self.log_threshold.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let params = LoggingMessageParams {
             level,
             logger: logger.map(str::to_string),
@@ -85,6 +102,7 @@ struct Running {
 #[derive(Clone, Default)]
 pub struct HandlerTasks {
     running: Arc<Mutex<HashMap<RequestId, Running>>>,
+    log_threshold: Arc<AtomicU8>,
 }
 
 impl HandlerTasks {
@@ -107,6 +125,7 @@ impl HandlerTasks {
             wants_progress,
             handle: handle.clone(),
             cancelled: cancelled.clone(),
+            log_threshold: self.log_threshold.clone(),
         };
         let (abort, registration) = AbortHandle::new_pair();
         let work = Abortable::new(handler(context), registration);

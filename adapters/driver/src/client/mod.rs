@@ -9,7 +9,7 @@
 //! reconnecting wait for the next connection, within their timeout.
 //!
 //! - [`config`]: what a client is configured with.
-//! - [`supervisor`]: the reconnect loop.
+//! - `supervisor` (private): the reconnect loop.
 //! - [`api`]: the typed MCP calls.
 //! - [`peer_requests`]: answering the server's requests (roots, sampling, elicitation).
 

@@ -11,7 +11,8 @@ use mcp_ws_core::mcp::{
     CallToolParams, CallToolResult, GetPromptParams, GetPromptResult, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, Prompt, PromptsCapability,
     ReadResourceParams, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
-    ResourcesCapability, ServerCapabilities, TextResourceContents, Tool, ToolsCapability,
+    ResourcesCapability, ServerCapabilities, SetLevelParams, TextResourceContents, Tool,
+    ToolsCapability,
 };
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::session::IncomingRequest;
@@ -320,7 +321,14 @@ impl Router {
                 }
                 handler(arguments, context)
             }
-            methods::LOGGING_SET_LEVEL => ready(Ok(mcp_ws_core::RawJson::empty_object())),
+            methods::LOGGING_SET_LEVEL => {
+                let set: SetLevelParams = match parse_params(params) {
+                    Ok(set) => set,
+                    Err(error) => return ready(Err(error)),
+                };
+                context.set_log_level(&set.level);
+                ready(Ok(mcp_ws_core::RawJson::empty_object()))
+            }
             _ => match &self.fallback {
                 Some(fallback) => fallback(request, context),
                 None => ready(Err(method_not_found(&request.method))),
