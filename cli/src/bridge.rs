@@ -221,7 +221,10 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
     }
 }
 
+/// Writes one message to the stdio client as one line (a server may send pretty-printed JSON;
+/// newlines inside it would split the message).
 async fn write_line(stdout: &mut tokio::io::Stdout, line: &str) {
+    let line = codec::single_line(line);
     let _ = stdout.write_all(line.as_bytes()).await;
     let _ = stdout.write_all(b"\n").await;
     let _ = stdout.flush().await;

@@ -157,6 +157,8 @@ impl Relay {
                         }
                         Some(Err(e)) => return CloseReason::new(CloseCode::ABNORMAL, e.to_string()),
                     };
+                    // One line per message: raw params keep the peer's own whitespace, which
+                    // may include newlines, so the encoding is flattened.
                     let line = match codec::decode(text.as_str(), &self.limits) {
                         Ok(Frame::Single(message)) => codec::encode(&message),
                         Ok(Frame::Batch(entries)) => {
@@ -180,6 +182,7 @@ impl Relay {
                         }
                         Err(FrameError::Close(reason)) => return reason,
                     };
+                    let line = codec::single_line(&line);
                     let written = async {
                         stdin.write_all(line.as_bytes()).await?;
                         stdin.write_all(b"\n").await?;

@@ -165,6 +165,37 @@ pub fn encode_batch(messages: &[Message]) -> String {
     serde_json::to_string(messages).expect("a Message always serializes: string keys, raw values")
 }
 
+/// `json` without the whitespace between its tokens: one line, fit for newline-delimited
+/// framing (the MCP stdio transport). Strings, numbers and every other token are kept byte for
+/// byte, so raw params and big numbers survive. `json` must be valid JSON (text this codec
+/// decoded or encoded); text with no whitespace at all is returned borrowed.
+pub fn single_line(json: &str) -> Cow<'_, str> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    if !json.bytes().any(is_space) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn check_size(len: usize, limits: &Limits) -> Result<(), FrameError> {
     if len > limits.max_message_bytes {
         return Err(FrameError::Close(CloseReason::new(

@@ -333,3 +333,21 @@ fn raw_params_keep_the_peers_exact_text_including_big_numbers() {
     let Ok(Frame::Single(message)) = decode(text, &Limits::default()) else { panic!("valid") };
     assert_eq!(encode(&message), text);
 }
+
+#[test]
+fn single_line_removes_whitespace_between_tokens_only() {
+    use mcp_ws_core::codec::single_line;
+    use std::borrow::Cow;
+    let pretty =
+        "{\n  \"s\" : \"a b\\\" c\\\\\",\n\t\"n\": [ 1e999 , 123456789012345678901234567890 ]\r\n}";
+    assert_eq!(
+        single_line(pretty),
+        "{\"s\":\"a b\\\" c\\\\\",\"n\":[1e999,123456789012345678901234567890]}"
+    );
+    assert!(
+        matches!(single_line(r#"{"a":"x y"}"#), Cow::Owned(_)),
+        "a space inside a string is scanned"
+    );
+    assert_eq!(single_line(r#"{"a":"x y"}"#), r#"{"a":"x y"}"#);
+    assert!(matches!(single_line(r#"{"a":1}"#), Cow::Borrowed(_)));
+}

@@ -1,6 +1,7 @@
 //! Property tests of the frame codec: generated messages of every kind round-trip, and arbitrary
 //! or mutated input never panics and is always classified.
 
+use mcp_ws_core::codec::single_line;
 use mcp_ws_core::message::Extensions;
 use mcp_ws_core::testing::decode_frame;
 use mcp_ws_core::{
@@ -90,6 +91,13 @@ fn assert_classified(bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
+    #[test]
+    fn single_line_turns_pretty_json_into_the_compact_form(value in json_value()) {
+        let pretty = serde_json::to_string_pretty(&value).expect("serialise");
+        let compact = serde_json::to_string(&value).expect("serialise");
+        prop_assert_eq!(single_line(&pretty), compact);
+    }
+
     #[test]
     fn every_message_kind_round_trips(message in message()) {
         let text = encode(&message);

@@ -1,0 +1,105 @@
+//! `mcp-ws serve --stdio` as a relay, with `cat` as the stdio "server" (it echoes every line
+//! it is given) and a raw WebSocket client: frames become one compact line each with ids
+//! untouched, malformed frames are answered by the relay and never reach the child, and a child
+//! that exits closes the connection with 1011.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use futures_util::StreamExt;
+use mcp_ws_driver::async_tungstenite::tokio::connect_async;
+use mcp_ws_driver::async_tungstenite::tungstenite::Message;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_mcp-ws");
+
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_stdio(command: &[&str]) -> Served {
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--stdio", "--"])
+        .args(command)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("URL");
+    Served { child, url: url.trim().to_string() }
+}
+
+async fn next_text<S>(ws: &mut S) -> String
+where
+    S: futures_util::Stream<
+            Item = Result<Message, mcp_ws_driver::async_tungstenite::tungstenite::Error>,
+        > + Unpin,
+{
+    loop {
+        match ws.next().await.expect("message").expect("ok") {
+            Message::Text(text) => return text.to_string(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn frames_become_compact_lines_with_ids_untouched_and_bad_frames_stay_out() {
+    let served = serve_stdio(&["cat"]);
+    let (mut ws, _) = connect_async(served.url.as_str()).await.expect("connect");
+    // A pretty-printed request with a string id and a big integer in its params.
+    let pretty = "{\n  \"jsonrpc\": \"2.0\",\n  \"id\": \"abc-1\",\n  \"method\": \"tools/call\",\n  \"params\": {\"n\": 123456789012345678901234567890}\n}";
+    ws.send(Message::text(pretty)).await.expect("send");
+    assert_eq!(
+        next_text(&mut ws).await,
+        r#"{"jsonrpc":"2.0","id":"abc-1","method":"tools/call","params":{"n":123456789012345678901234567890}}"#
+    );
+    // Malformed: the relay answers, the child never sees it (the next echo is the next message).
+    ws.send(Message::text("{")).await.expect("send");
+    let error: serde_json::Value = serde_json::from_str(&next_text(&mut ws).await).expect("json");
+    assert_eq!(
+        (error["id"].clone(), error["error"]["code"].as_i64()),
+        (serde_json::Value::Null, Some(-32700))
+    );
+    ws.send(Message::text(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#)).await.expect("send");
+    assert_eq!(next_text(&mut ws).await, r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#);
+    // A binary frame closes with 1003.
+    ws.send(Message::binary(b"x".to_vec())).await.expect("send");
+    loop {
+        match ws.next().await.expect("message").expect("ok") {
+            Message::Close(Some(frame)) => {
+                assert_eq!(u16::from(frame.code), 1003);
+                break;
+            }
+            Message::Close(None) => panic!("a close without a code"),
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_child_that_exits_closes_the_connection_with_1011_and_says_so() {
+    let served = serve_stdio(&["sh", "-c", "exit 3"]);
+    let (mut ws, _) = connect_async(served.url.as_str()).await.expect("connect");
+    loop {
+        match ws.next().await.expect("message").expect("ok") {
+            Message::Close(Some(frame)) => {
+                assert_eq!(u16::from(frame.code), 1011);
+                assert!(frame.reason.contains("exited"), "{}", frame.reason);
+                assert!(frame.reason.contains('3'), "{}", frame.reason);
+                break;
+            }
+            Message::Close(None) => panic!("a close without a code"),
+            _ => continue,
+        }
+    }
+}
