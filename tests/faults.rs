@@ -137,11 +137,9 @@ where
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_server_that_stops_reading_is_declared_dead_within_idle_timeout() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
-    let peer = tokio::spawn(async move {
+/// A raw peer that answers `initialize`, then never reads again (the socket stays open).
+fn deaf_peer(listener: TcpListener) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let (stream, _) = listener.accept().await.expect("accept");
         let mut ws = upgrade(stream).await;
         let initialize = next_json(&mut ws).await;
@@ -155,10 +153,16 @@ async fn a_server_that_stops_reading_is_declared_dead_within_idle_timeout() {
         ws.send(text(result)).await.expect("send");
         let initialized = next_json(&mut ws).await;
         assert_eq!(initialized["method"], "notifications/initialized");
-        // Stop reading, keep the socket open.
         tokio::time::sleep(Duration::from_secs(3600)).await;
         drop(ws);
-    });
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_stops_reading_is_declared_dead_within_idle_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let peer = deaf_peer(listener);
 
     let mut config = client_config().reconnect(None);
     config.session.ping_interval = Some(Duration::from_secs(1));
@@ -439,4 +443,33 @@ async fn graceful_shutdown_lets_in_flight_calls_finish_then_closes_with_1001() {
     within(&net, Duration::from_secs(5), accept).await.expect("accept loop ended").expect("task");
     let refused = mcp_ws_tokio::connect(&url, client_config().reconnect(None)).await;
     assert!(refused.is_err(), "a shut-down server must not accept new sessions");
+}
+
+#[tokio::test(start_paused = true)]
+async fn writes_to_a_peer_that_stopped_reading_are_bounded_and_end_in_disconnected() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let peer = deaf_peer(listener);
+    let mut config = client_config().reconnect(None);
+    config.session.ping_interval = Some(Duration::from_secs(1));
+    config.session.idle_timeout = Some(Duration::from_secs(3));
+    let client = mcp_ws_tokio::connect(&url, config).await.expect("connect");
+    // Far more than the socket buffers hold: the writes stall once they are full.
+    let big = "x".repeat(8 * 1024 * 1024);
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            let big = big.clone();
+            tokio::spawn(async move { client.call_tool("echo", json!({"text": big})).await })
+        })
+        .collect();
+    for call in calls {
+        let outcome = within(&Tokio::new(), Duration::from_secs(20), call)
+            .await
+            .expect("a stalled write must not hang the call")
+            .expect("task");
+        assert_eq!(outcome.unwrap_err(), CallError::Disconnected);
+    }
+    client.closed().await;
+    peer.abort();
 }

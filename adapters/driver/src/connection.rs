@@ -4,7 +4,8 @@
 //! The loop waits for whichever comes first: a WebSocket message, an application command, or the
 //! session's next deadline. After each input it drains the session's actions in order (send
 //! text or ping, deliver the event, close), then re-arms the timer at `poll_timeout()`. Expiry
-//! is judged by `now >= deadline`, so a sleep that wakes early or late does no harm.
+//! is judged by `now >= deadline`, so a sleep that wakes early or late does no harm. Writes are
+//! bounded by the session's idle timeout: a peer that stops reading cannot stall the loop.
 //! WebSocket ping, pong and close handshakes stay in tungstenite; the driver only reports
 //! inbound traffic to the session as liveness.
 
@@ -90,6 +91,23 @@ enum Wake {
     Timer,
 }
 
+/// How long one round of writes may take when the session has no idle timeout to borrow.
+const DEFAULT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs one write, giving up at `deadline` (on the runtime's clock).
+async fn write_by<R: Runtime>(
+    runtime: &R,
+    deadline: Instant,
+    write: impl Future<Output = Result<(), WsError>>,
+) -> Result<(), ()> {
+    let write = std::pin::pin!(write);
+    let sleep = std::pin::pin!(runtime.sleep_until(deadline));
+    match futures_util::future::select(write, sleep).await {
+        futures_util::future::Either::Left((Ok(()), _)) => Ok(()),
+        _ => Err(()),
+    }
+}
+
 /// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it and a future
 /// of how it ended.
 ///
@@ -142,42 +160,59 @@ where
     let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
     let mut commands_open = true;
     let mut turn = 0u8;
+    let mut broken = false;
+    let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
     let mut end = ConnectionEnd {
         reason: CloseReason::new(CloseCode::ABNORMAL, "the session ended without a close"),
         by: ClosedBy::Transport,
         retry: Vec::new(),
     };
     loop {
-        // 1. Perform every action the session has queued.
+        // 1. Perform every action the session has queued. Every write is bounded by the write
+        //    deadline: a peer that stops reading fills the socket buffers, and an unbounded
+        //    write would stall the loop (and with it every timer) for good.
+        let deadline = runtime.now() + write_timeout;
         let mut close_frame = None;
         while let Some(action) = session.poll_action() {
             match action {
-                Action::SendText(text) => {
-                    if ws.feed(WsMessage::text(text)).await.is_err() {
-                        session.handle_transport_lost("the WebSocket failed while sending");
+                Action::SendText(text) if !broken => {
+                    if write_by(&runtime, deadline, ws.feed(WsMessage::text(text))).await.is_err() {
+                        broken = true;
+                        session
+                            .handle_transport_lost("the WebSocket failed or stalled while sending");
                     }
                 }
-                Action::SendPing => {
-                    if ws.feed(WsMessage::Ping(Bytes::new())).await.is_err() {
-                        session.handle_transport_lost("the WebSocket failed while sending a ping");
+                Action::SendPing if !broken => {
+                    let ping = ws.feed(WsMessage::Ping(Bytes::new()));
+                    if write_by(&runtime, deadline, ping).await.is_err() {
+                        broken = true;
+                        session
+                            .handle_transport_lost("the WebSocket failed or stalled while sending");
                     }
                 }
+                Action::SendText(_) | Action::SendPing => {}
                 Action::Close(reason) => close_frame = Some(reason),
                 Action::Event(event) => {
                     deliver(event, &mut waiters, &mut calls, &mut events, &handle, &mut end)
                 }
             }
         }
-        let _ = ws.flush().await;
-        if let Some(reason) = close_frame {
+        if !broken && write_by(&runtime, deadline, ws.flush()).await.is_err() {
+            broken = true;
+            session.handle_transport_lost("the WebSocket failed or stalled while sending");
+            continue;
+        }
+        if let Some(reason) = close_frame.filter(|_| !broken) {
             let frame = CloseFrame {
                 code: WsCloseCode::from(reason.code.0),
                 reason: reason.reason.to_string().into(),
             };
-            let _ = ws.send(WsMessage::Close(Some(frame))).await;
+            let _ = write_by(&runtime, deadline, ws.send(WsMessage::Close(Some(frame)))).await;
         }
         if session.is_closed() {
-            let _ = ws.close().await;
+            if !broken {
+                let _ = write_by(&runtime, deadline, ws.close()).await;
+            }
             break;
         }
         // 2. Re-arm the timer at the session's next deadline.
