@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use mcp_ws_driver::async_tungstenite::WebSocketStream;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::Message as WsMessage;
 use mcp_ws_driver::core::codec::{self, Frame, FrameError, Limits};
@@ -39,8 +38,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::args::ConnectArgs;
-
-type Ws = WebSocketStream<TokioAdapter<TcpStream>>;
+use crate::ws_io::{self, Ws};
 
 /// The error code a client's request gets when its connection is lost.
 pub const CONNECTION_LOST: i64 = -32000;
@@ -145,7 +143,7 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
         }
         if !stdin_open && bridge.client_pending.is_empty() && bridge.outbox.is_empty() {
             if let Some(mut open) = ws.take() {
-                let _ = open.close(None).await;
+                let _ = ws_io::close(&mut open).await;
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -207,13 +205,13 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                 if let Some(open) = ws.as_mut() {
                     if now - last_inbound >= idle {
                         tracing::warn!("no frame from the server within {idle:?}; reconnecting");
-                        let _ = open.close(None).await;
+                        let _ = ws_io::close(open).await;
                         ws = None;
                         bridge.on_cut(&mut stdout).await;
                         let _ = machine.on_disconnected(net.now(), Failure::Transport("idle timeout".into()));
                     } else if now - last_inbound >= ping && now - last_ping >= ping {
                         last_ping = now;
-                        let _ = open.send(WsMessage::Ping(Default::default())).await;
+                        let _ = ws_io::send(open, WsMessage::Ping(Default::default())).await;
                     }
                 }
             }
@@ -287,7 +285,7 @@ impl Bridge {
     async fn send_or_queue(&mut self, text: String, ws: &mut Option<Ws>) {
         match ws {
             Some(open) if self.reinit.is_none() => {
-                if open.send(WsMessage::text(text.clone())).await.is_err() {
+                if ws_io::send(open, WsMessage::text(text.clone())).await.is_err() {
                     self.outbox.push_back(text);
                 }
             }
@@ -352,7 +350,7 @@ impl Bridge {
                 params,
                 extensions: Default::default(),
             };
-            ws.send(WsMessage::text(codec::encode(&Message::Request(request))))
+            ws_io::send(ws, WsMessage::text(codec::encode(&Message::Request(request))))
                 .await
                 .map_err(|_| ())?;
             self.reinit = Some(id);
@@ -364,7 +362,7 @@ impl Bridge {
 
     async fn flush(&mut self, ws: &mut Ws) {
         while let Some(text) = self.outbox.pop_front() {
-            if ws.send(WsMessage::text(text.clone())).await.is_err() {
+            if ws_io::send(ws, WsMessage::text(text.clone())).await.is_err() {
                 self.outbox.push_front(text);
                 return;
             }

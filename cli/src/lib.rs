@@ -11,3 +11,4 @@ pub mod demo;
 pub mod query;
 pub mod serve;
 pub mod stdio_server;
+pub mod ws_io;

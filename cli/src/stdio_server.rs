@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use mcp_ws_driver::async_tungstenite::accept_hdr_async_with_config;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::CloseFrame;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCode;
 use mcp_ws_driver::async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-use mcp_ws_driver::async_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 use mcp_ws_driver::core::codec::{self, Frame, FrameError, Limits};
 use mcp_ws_driver::core::message::Message;
 use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
@@ -29,8 +29,7 @@ use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
 use crate::args::ServeArgs;
-
-type Ws = WebSocketStream<TokioAdapter<TcpStream>>;
+use crate::ws_io::{self, Ws};
 
 /// Settings each connection needs.
 struct Relay {
@@ -106,15 +105,15 @@ impl Relay {
                     CloseCode::INTERNAL_ERROR,
                     format!("could not start the stdio server: {error}"),
                 );
-                let _ = ws.send(close_frame(&reason)).await;
+                let _ = ws_io::send(&mut ws, close_frame(&reason)).await;
                 return Err(reason.reason.to_string());
             }
         };
         tracing::info!(connection = id, pid = child.id(), "stdio server started");
         let reason = self.relay(id, &mut ws, &mut child).await;
         tracing::info!(connection = id, code = reason.code.0, reason = %reason.reason, "closing");
-        let _ = ws.send(close_frame(&reason)).await;
-        let _ = ws.close(None).await;
+        let _ = ws_io::send(&mut ws, close_frame(&reason)).await;
+        let _ = ws_io::close(&mut ws).await;
         let _ = child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
         Ok(())
@@ -168,7 +167,7 @@ impl Relay {
                                     Ok(message) => good.push(message),
                                     Err(error) => {
                                         let reply = codec::encode(&Message::Error(error));
-                                        let _ = ws.send(WsMessage::text(reply)).await;
+                                        let _ = ws_io::send(ws, WsMessage::text(reply)).await;
                                     }
                                 }
                             }
@@ -177,7 +176,7 @@ impl Relay {
                         }
                         Err(FrameError::Reply(error)) => {
                             let reply = codec::encode(&Message::Error(error));
-                            let _ = ws.send(WsMessage::text(reply)).await;
+                            let _ = ws_io::send(ws, WsMessage::text(reply)).await;
                             continue;
                         }
                         Err(FrameError::Close(reason)) => return reason,
@@ -196,7 +195,7 @@ impl Relay {
                     Ok(Some(line)) => {
                         let line = line.trim();
                         if line.is_empty() { continue }
-                        if ws.send(WsMessage::text(line.to_string())).await.is_err() {
+                        if ws_io::send(ws, WsMessage::text(line.to_string())).await.is_err() {
                             return CloseReason::new(CloseCode::ABNORMAL, "the client connection failed");
                         }
                     }
@@ -216,7 +215,7 @@ impl Relay {
                     if let Some(ping) = self.ping {
                         if now - last_inbound >= ping && now - last_ping >= ping {
                             last_ping = now;
-                            let _ = ws.send(WsMessage::Ping(Default::default())).await;
+                            let _ = ws_io::send(ws, WsMessage::Ping(Default::default())).await;
                         }
                     }
                 }
