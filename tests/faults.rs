@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_tungstenite::tokio::{TokioAdapter, accept_hdr_async, client_async};
 use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::{HeaderValue, header};
 use async_tungstenite::tungstenite::protocol::frame::Frame;
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -472,4 +473,142 @@ async fn writes_to_a_peer_that_stopped_reading_are_bounded_and_end_in_disconnect
     }
     client.closed().await;
     peer.abort();
+}
+
+/// What a test server saw of each upgrade request: the offered subprotocols.
+type Offers = std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>;
+
+#[tokio::test]
+async fn a_server_that_selects_no_subprotocol_gets_one_retry_offering_nothing_and_it_is_remembered()
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let net = Tokio::new();
+    let server =
+        Server::new(net.clone(), test_router(net.clone(), Default::default()), server_config());
+    let offers: Offers = Default::default();
+    let acceptor = tokio::spawn({
+        let (server, offers) = (server.clone(), offers.clone());
+        async move {
+            loop {
+                let (stream, _) = listener.accept().await.expect("accept");
+                let offers = offers.clone();
+                let server = server.clone();
+                tokio::spawn(async move {
+                    // Like some servers in the wild: never selects a subprotocol.
+                    let record = |request: &Request, response: Response| {
+                        let offered = request
+                            .headers()
+                            .get(header::SEC_WEBSOCKET_PROTOCOL)
+                            .map(|v| v.to_str().unwrap_or_default().to_string());
+                        offers.lock().expect("lock").push(offered);
+                        Ok::<_, ErrorResponse>(response)
+                    };
+                    if let Ok(ws) = accept_hdr_async(stream, record).await {
+                        server.serve_websocket(ws).await;
+                    }
+                });
+            }
+        }
+    });
+
+    let client = mcp_ws_tokio::connect(&url, client_config()).await.expect("connect");
+    assert_eq!(
+        offers.lock().expect("lock").clone(),
+        [Some("mcp, mcp.version.2025-11-25".to_string()), None],
+        "one refused offer, then one retry offering nothing"
+    );
+    // After a cut the client goes straight to offering nothing.
+    let mut events = client.events();
+    assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
+    server.connections()[0].close(CloseReason::new(CloseCode::GOING_AWAY, "cut"));
+    let ready = within(&net, Duration::from_secs(10), async {
+        while let Some(event) = events.next().await {
+            if matches!(event, ClientEvent::Ready(_)) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Some(true));
+    assert_eq!(offers.lock().expect("lock").len(), 3);
+    assert_eq!(offers.lock().expect("lock")[2], None, "the endpoint's choice is remembered");
+    client.close().await;
+    acceptor.abort();
+}
+
+/// Serves the first connection properly, then answers every later upgrade with `status` (and
+/// `Retry-After: 2` for a 503), recording when each later attempt arrived.
+async fn refusing_server(
+    status: u16,
+) -> (String, Server<Tokio>, tokio::sync::mpsc::UnboundedReceiver<tokio::time::Instant>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let net = Tokio::new();
+    let server =
+        Server::new(net.clone(), test_router(net.clone(), Default::default()), server_config());
+    let (sender, attempts) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn({
+        let server = server.clone();
+        async move {
+            let (first, _) = listener.accept().await.expect("accept");
+            tokio::spawn({
+                let server = server.clone();
+                async move { mcp_ws_tokio::serve_tcp(&server, first).await }
+            });
+            loop {
+                let (mut stream, _) = listener.accept().await.expect("accept");
+                let _ = sender.send(tokio::time::Instant::now());
+                let mut head = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut head).await;
+                let retry = if status == 503 { "retry-after: 2\r\n" } else { "" };
+                let answer = format!("HTTP/1.1 {status} No\r\n{retry}content-length: 0\r\n\r\n");
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, answer.as_bytes()).await;
+            }
+        }
+    });
+    (url, server, attempts)
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_on_a_503_upgrade_is_respected_as_a_lower_bound() {
+    let (url, server, mut attempts) = refusing_server(503).await;
+    let net = Tokio::new();
+    let client = mcp_ws_tokio::connect(&url, client_config()).await.expect("connect");
+    assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
+    server.connections()[0].close(CloseReason::new(CloseCode::GOING_AWAY, "cut"));
+    let mut instants = Vec::new();
+    while instants.len() < 3 {
+        let next = within(&net, Duration::from_secs(60), attempts.recv()).await;
+        instants.push(next.flatten().expect("the client keeps redialing"));
+    }
+    for pair in instants.windows(2) {
+        // The backoff alone would be 50 ms then 100 ms; Retry-After says 2 s.
+        assert!(pair[1] - pair[0] >= Duration::from_secs(2), "{:?}", pair[1] - pair[0]);
+    }
+    client.close().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_404_upgrade_is_fatal_and_the_client_gives_up() {
+    let (url, server, _attempts) = refusing_server(404).await;
+    let net = Tokio::new();
+    let client = mcp_ws_tokio::connect(&url, client_config()).await.expect("connect");
+    let mut events = client.events();
+    assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
+    server.connections()[0].close(CloseReason::new(CloseCode::GOING_AWAY, "cut"));
+    let gave_up = within(&net, Duration::from_secs(30), async {
+        while let Some(event) = events.next().await {
+            if let ClientEvent::GaveUp { reason, .. } = event {
+                return Some(reason);
+            }
+        }
+        None
+    })
+    .await
+    .flatten();
+    assert_eq!(gave_up, Some(mcp_ws_driver::core::reconnect::GiveUpReason::Fatal));
+    within(&net, Duration::from_secs(5), client.closed()).await.expect("the client stops");
+    assert!(!client.is_running());
 }
