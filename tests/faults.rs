@@ -496,6 +496,7 @@ async fn a_server_that_selects_no_subprotocol_gets_one_retry_offering_nothing_an
                 let server = server.clone();
                 tokio::spawn(async move {
                     // Like some servers in the wild: never selects a subprotocol.
+                    #[allow(clippy::result_large_err)] // tungstenite's callback error type
                     let record = |request: &Request, response: Response| {
                         let offered = request
                             .headers()
