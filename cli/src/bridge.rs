@@ -14,7 +14,8 @@
 //!
 //! Messages the client writes while disconnected wait for the next connection. Reconnecting
 //! follows the core's backoff; when it gives up, every waiting request gets an error and the
-//! bridge exits with a failure status.
+//! bridge exits with a failure status. When the client closes stdin, the bridge waits for the
+//! answers it still owes (at most [`DRAIN_AFTER_EOF`]) and exits.
 
 use std::collections::{HashSet, VecDeque};
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ use crate::ws_io::{self, Ws};
 
 /// The error code a client's request gets when its connection is lost.
 pub const CONNECTION_LOST: i64 = -32000;
+
+/// How long the bridge still waits for owed answers after the client closed stdin.
+pub const DRAIN_AFTER_EOF: Duration = Duration::from_secs(10);
 
 /// The id prefix of the bridge's own `initialize` requests.
 pub const REINIT_PREFIX: &str = "mcp-ws-bridge-reinit-";
@@ -115,6 +119,7 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
     let mut last_ping = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     let mut stdin_open = true;
+    let mut stdin_closed_at: Option<tokio::time::Instant> = None;
 
     loop {
         while let Some(action) = machine.poll_action() {
@@ -141,7 +146,10 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                 }
             }
         }
-        if !stdin_open && bridge.client_pending.is_empty() && bridge.outbox.is_empty() {
+        // Once stdin has closed, answers still owed are waited for, but not for ever.
+        let drained = bridge.client_pending.is_empty() && bridge.outbox.is_empty();
+        let waited_enough = stdin_closed_at.is_some_and(|at| at.elapsed() >= DRAIN_AFTER_EOF);
+        if !stdin_open && (drained || waited_enough) {
             if let Some(mut open) = ws.take() {
                 let _ = ws_io::close(&mut open).await;
             }
@@ -157,7 +165,10 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
         tokio::select! {
             line = lines.recv(), if stdin_open => match line {
                 Some(line) => bridge.on_client_line(&line, &mut ws, &mut stdout).await,
-                None => stdin_open = false,
+                None => {
+                    stdin_open = false;
+                    stdin_closed_at = Some(tokio::time::Instant::now());
+                }
             },
             frame = async { ws.as_mut().expect("guarded").next().await }, if ws.is_some() => {
                 last_inbound = tokio::time::Instant::now();

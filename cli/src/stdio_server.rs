@@ -38,6 +38,8 @@ struct Relay {
     limits: Limits,
     ping: Option<Duration>,
     idle: Option<Duration>,
+    /// Becomes true when the server shuts down.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Serves `command` until Ctrl-C.
@@ -49,14 +51,17 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     let url = format!("ws://{addr}{}", args.path);
     println!("{url}");
     tracing::info!(%url, command = ?command, "serving a stdio MCP server over WebSocket");
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let relay = Arc::new(Relay {
         command: command.to_vec(),
         path: args.path.clone(),
         limits: Limits { max_message_bytes: args.max_message_bytes, ..Limits::default() },
         ping: args.ping(),
         idle: args.idle(),
+        stopping,
     });
     let next_id = AtomicU64::new(1);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -64,17 +69,29 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
                 let Ok((stream, peer)) = accepted else { continue };
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let relay = relay.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     tracing::info!(connection = id, %peer, "connection accepted");
                     if let Err(error) = relay.serve(id, stream).await {
                         tracing::info!(connection = id, "connection failed: {error}");
                     }
                 });
             }
+            // Reap finished connections as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
+    }
+    // Graceful shutdown: every relay closes its client with 1001 and stops its child.
+    tracing::info!(connections = connections.len(), "shutting down");
+    let _ = stop.send(true);
+    let all_done = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, all_done).await.is_err() {
+        tracing::warn!("some connections did not end within {SHUTDOWN_GRACE:?}");
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long a shutdown waits for the relays to close their clients and stop their children.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 fn close_frame(reason: &CloseReason) -> WsMessage {
     WsMessage::Close(Some(CloseFrame {
@@ -135,8 +152,12 @@ impl Relay {
         let mut last_ping = Instant::now();
         let tick = self.ping.unwrap_or(Duration::from_secs(3600)).min(Duration::from_secs(1));
         let mut ticker = tokio::time::interval(tick);
+        let mut stopping = self.stopping.clone();
         loop {
             tokio::select! {
+                _ = async { drop(stopping.wait_for(|stop| *stop).await) } => {
+                    return CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down");
+                }
                 frame = ws.next() => {
                     last_inbound = Instant::now();
                     let text = match frame {

@@ -103,3 +103,69 @@ async fn a_child_that_exits_closes_the_connection_with_1011_and_says_so() {
         }
     }
 }
+
+/// Sends SIGINT (Ctrl-C) to the served process.
+fn interrupt(served: &Served) {
+    let status =
+        Command::new("kill").args(["-INT", &served.child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+async fn close_code_of<S>(ws: &mut S) -> u16
+where
+    S: futures_util::Stream<
+            Item = Result<Message, mcp_ws_driver::async_tungstenite::tungstenite::Error>,
+        > + Unpin,
+{
+    loop {
+        match ws.next().await.expect("message").expect("ok") {
+            Message::Close(Some(frame)) => return u16::from(frame.code),
+            Message::Close(None) => panic!("a close without a code"),
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_closes_relayed_clients_with_1001_and_exits_cleanly() {
+    let mut served = serve_stdio(&["cat"]);
+    let (mut ws, _) = connect_async(served.url.as_str()).await.expect("connect");
+    ws.send(Message::text(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)).await.expect("send");
+    let _ = next_text(&mut ws).await;
+    interrupt(&served);
+    assert_eq!(close_code_of(&mut ws).await, 1001);
+    let status = tokio::task::spawn_blocking(move || {
+        let status = served.child.wait().expect("wait");
+        (served, status)
+    })
+    .await
+    .expect("join")
+    .1;
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn ctrl_c_shuts_the_demo_server_down_with_1001() {
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("URL");
+    let mut served = Served { child, url: url.trim().to_string() };
+    let (mut ws, _) = connect_async(served.url.as_str()).await.expect("connect");
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#,
+    ))
+    .await
+    .expect("send");
+    let _ = next_text(&mut ws).await;
+    interrupt(&served);
+    assert_eq!(close_code_of(&mut ws).await, 1001);
+    let status = tokio::task::spawn_blocking(move || served.child.wait().expect("wait"))
+        .await
+        .expect("join");
+    assert!(status.success(), "{status:?}");
+}
