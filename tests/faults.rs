@@ -159,16 +159,20 @@ fn deaf_peer(listener: TcpListener) -> tokio::task::JoinHandle<()> {
     })
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_server_that_stops_reading_is_declared_dead_within_idle_timeout() {
+/// A client (no reconnect; ping every 1 s, idle timeout 3 s) connected to a [`deaf_peer`].
+async fn connect_to_deaf_peer() -> (mcp_ws_driver::Client, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
     let peer = deaf_peer(listener);
-
     let mut config = client_config().reconnect(None);
     config.session.ping_interval = Some(Duration::from_secs(1));
     config.session.idle_timeout = Some(Duration::from_secs(3));
-    let client = mcp_ws_tokio::connect(&url, config).await.expect("connect");
+    (mcp_ws_tokio::connect(&url, config).await.expect("connect"), peer)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_stops_reading_is_declared_dead_within_idle_timeout() {
+    let (client, peer) = connect_to_deaf_peer().await;
     let ready_at = tokio::time::Instant::now();
     let mut events = client.events();
     let disconnected = within(&Tokio::new(), Duration::from_secs(10), async {
@@ -448,13 +452,7 @@ async fn graceful_shutdown_lets_in_flight_calls_finish_then_closes_with_1001() {
 
 #[tokio::test(start_paused = true)]
 async fn writes_to_a_peer_that_stopped_reading_are_bounded_and_end_in_disconnected() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
-    let peer = deaf_peer(listener);
-    let mut config = client_config().reconnect(None);
-    config.session.ping_interval = Some(Duration::from_secs(1));
-    config.session.idle_timeout = Some(Duration::from_secs(3));
-    let client = mcp_ws_tokio::connect(&url, config).await.expect("connect");
+    let (client, peer) = connect_to_deaf_peer().await;
     // Far more than the socket buffers hold: the writes stall once they are full.
     let big = "x".repeat(8 * 1024 * 1024);
     let calls: Vec<_> = (0..4)

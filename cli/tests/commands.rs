@@ -2,34 +2,14 @@
 //! results and set the exit status. (Building these tests also builds the binary that the
 //! interop suite in `tests/` drives.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_mcp-ws");
+use std::process::{Command, Output};
 
-/// `mcp-ws serve` on a free port, killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{BINARY, Served};
 
 fn serve() -> Served {
-    let mut child = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mcp-ws serve");
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("URL line");
-    Served { child, url: url.trim().to_string() }
+    support::serve(&[])
 }
 
 fn run(args: &[&str]) -> Output {

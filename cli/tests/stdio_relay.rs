@@ -3,38 +3,20 @@
 //! untouched, malformed frames are answered by the relay and never reach the child, and a child
 //! that exits closes the connection with 1011.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::Command;
 
 use futures_util::StreamExt;
 use mcp_ws_driver::async_tungstenite::tokio::connect_async;
 use mcp_ws_driver::async_tungstenite::tungstenite::Message;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_mcp-ws");
-
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Served;
 
 fn serve_stdio(command: &[&str]) -> Served {
-    let mut child = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0", "--stdio", "--"])
-        .args(command)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start");
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("URL");
-    Served { child, url: url.trim().to_string() }
+    let mut args = vec!["--stdio", "--"];
+    args.extend_from_slice(command);
+    support::serve(&args)
 }
 
 async fn next_text<S>(ws: &mut S) -> String
@@ -146,15 +128,7 @@ async fn ctrl_c_closes_relayed_clients_with_1001_and_exits_cleanly() {
 
 #[tokio::test]
 async fn ctrl_c_shuts_the_demo_server_down_with_1001() {
-    let mut child = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start");
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("URL");
-    let mut served = Served { child, url: url.trim().to_string() };
+    let mut served = support::serve(&[]);
     let (mut ws, _) = connect_async(served.url.as_str()).await.expect("connect");
     ws.send(Message::text(
         r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#,
