@@ -24,7 +24,8 @@ struct Operands {
 }
 
 const REQUEST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
-const RESPONSE: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"5"}]}}"#;
+const RESPONSE: &str =
+    r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"5"}]}}"#;
 
 async fn ours(round_trips: u32) -> Duration {
     let schema = serde_json::json!({"type": "object"});
@@ -97,7 +98,8 @@ fn main() {
     let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(round_trips);
     println!("sequential tools/call round trips over loopback: {round_trips} (best of 3)");
     println!("{:<34} {:>10} {:>12} {:>8}", "stack", "µs/call", "calls/s", "ratio");
-    for (name, elapsed) in [("bare tungstenite (baseline)", bare), ("mcp-ws client + server", ours)] {
+    for (name, elapsed) in [("bare tungstenite (baseline)", bare), ("mcp-ws client + server", ours)]
+    {
         println!(
             "{name:<34} {:>10.1} {:>12.0} {:>8.2}",
             per(elapsed),
