@@ -18,7 +18,7 @@ use mcp_ws_driver::core::session::{EraPolicy, PeerDescription};
 use mcp_ws_driver::core::{Era, ProtocolVersion, RawJson};
 use mcp_ws_driver::{CallError, CallOptions, ClientConfig, ClientEvent, Network, PeerRequests};
 use mcp_ws_smol::Smol;
-use mcp_ws_tests::{Rt, TestServer, block_on, eventually, server_config, within};
+use mcp_ws_tests::{Rt, TestServer, block_on, eventually, next_event, server_config, within};
 use mcp_ws_tokio::Tokio;
 use serde_json::json;
 
@@ -200,16 +200,11 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
     // A server notification reaches the client's event stream.
     let mut events = client.events();
     assert_eq!(server.notify_all("notifications/tools/list_changed").await, 1);
-    let seen = within(&net, LIMIT, async {
-        while let Some(event) = events.next().await {
-            if let ClientEvent::Notification(n) = event {
-                return Some(n.method);
-            }
-        }
-        None
+    let seen = next_event(&net, LIMIT, &mut events, |event| match event {
+        ClientEvent::Notification(n) => Some(n.method),
+        _ => None,
     })
-    .await
-    .flatten();
+    .await;
     assert_eq!(seen.as_deref(), Some("notifications/tools/list_changed"));
 
     // Server-to-client requests: answered by the client in the legacy era; impossible in the

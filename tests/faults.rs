@@ -20,7 +20,7 @@ use mcp_ws_driver::core::session::ClosedBy;
 use mcp_ws_driver::core::{CloseCode, CloseReason};
 use mcp_ws_driver::server::upgrade::UpgradeCheck;
 use mcp_ws_driver::{CallError, CallOptions, ClientConfig, ClientEvent, Server};
-use mcp_ws_tests::{Rt, TestServer, eventually, server_config, test_router, within};
+use mcp_ws_tests::{Rt, TestServer, eventually, next_event, server_config, test_router, within};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -175,16 +175,13 @@ async fn a_server_that_stops_reading_is_declared_dead_within_idle_timeout() {
     let (client, peer) = connect_to_deaf_peer().await;
     let ready_at = tokio::time::Instant::now();
     let mut events = client.events();
-    let disconnected = within(&Tokio::new(), Duration::from_secs(10), async {
-        while let Some(event) = events.next().await {
-            if let ClientEvent::Disconnected { reason, by } = event {
-                return (reason.code, by);
-            }
-        }
-        panic!("the event stream ended")
-    })
-    .await
-    .expect("the heartbeat must close the connection");
+    let disconnected =
+        next_event(&Tokio::new(), Duration::from_secs(10), &mut events, |event| match event {
+            ClientEvent::Disconnected { reason, by } => Some((reason.code, by)),
+            _ => None,
+        })
+        .await
+        .expect("the heartbeat must close the connection");
     let elapsed = ready_at.elapsed();
     assert_eq!(disconnected, (CloseCode::GOING_AWAY, ClosedBy::Session));
     assert!(
@@ -432,13 +429,9 @@ async fn graceful_shutdown_lets_in_flight_calls_finish_then_closes_with_1001() {
         "counted to 3"
     );
     // Then the session is closed with 1001 by the server.
-    let closed = within(&net, Duration::from_secs(5), async {
-        while let Some(event) = events.next().await {
-            if let ClientEvent::Disconnected { reason, by } = event {
-                return (reason.code, by);
-            }
-        }
-        panic!("the event stream ended")
+    let closed = next_event(&net, Duration::from_secs(5), &mut events, |event| match event {
+        ClientEvent::Disconnected { reason, by } => Some((reason.code, by)),
+        _ => None,
     })
     .await
     .expect("closed in time");
@@ -521,16 +514,11 @@ async fn a_server_that_selects_no_subprotocol_gets_one_retry_offering_nothing_an
     let mut events = client.events();
     assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
     server.connections()[0].close(CloseReason::new(CloseCode::GOING_AWAY, "cut"));
-    let ready = within(&net, Duration::from_secs(10), async {
-        while let Some(event) = events.next().await {
-            if matches!(event, ClientEvent::Ready(_)) {
-                return true;
-            }
-        }
-        false
+    let ready = next_event(&net, Duration::from_secs(10), &mut events, |event| {
+        matches!(event, ClientEvent::Ready(_)).then_some(())
     })
     .await;
-    assert_eq!(ready, Some(true));
+    assert_eq!(ready, Some(()));
     assert_eq!(offers.lock().expect("lock").len(), 3);
     assert_eq!(offers.lock().expect("lock")[2], None, "the endpoint's choice is remembered");
     client.close().await;
@@ -597,16 +585,11 @@ async fn a_404_upgrade_is_fatal_and_the_client_gives_up() {
     let mut events = client.events();
     assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
     server.connections()[0].close(CloseReason::new(CloseCode::GOING_AWAY, "cut"));
-    let gave_up = within(&net, Duration::from_secs(30), async {
-        while let Some(event) = events.next().await {
-            if let ClientEvent::GaveUp { reason, .. } = event {
-                return Some(reason);
-            }
-        }
-        None
+    let gave_up = next_event(&net, Duration::from_secs(30), &mut events, |event| match event {
+        ClientEvent::GaveUp { reason, .. } => Some(reason),
+        _ => None,
     })
-    .await
-    .flatten();
+    .await;
     assert_eq!(gave_up, Some(mcp_ws_driver::core::reconnect::GiveUpReason::Fatal));
     within(&net, Duration::from_secs(5), client.closed()).await.expect("the client stops");
     assert!(!client.is_running());

@@ -39,7 +39,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::args::ConnectArgs;
-use crate::ws_io::{self, Ws};
+use crate::ws_io::{self, Keepalive, KeepaliveCheck, Ws};
 
 /// The error code a client's request gets when its connection is lost.
 pub const CONNECTION_LOST: i64 = -32000;
@@ -115,9 +115,8 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
     let mut dialing: Option<
         BoxFuture<'static, Result<Dialed<TokioAdapter<TcpStream>>, DialError>>,
     > = None;
-    let mut last_inbound = tokio::time::Instant::now();
-    let mut last_ping = tokio::time::Instant::now();
-    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut keepalive = Keepalive::new(Some(ping), Some(idle));
+    let mut ticker = tokio::time::interval(keepalive.check_every());
     let mut stdin_open = true;
     let mut stdin_closed_at: Option<tokio::time::Instant> = None;
 
@@ -171,7 +170,7 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                 }
             },
             frame = async { ws.as_mut().expect("guarded").next().await }, if ws.is_some() => {
-                last_inbound = tokio::time::Instant::now();
+                keepalive.inbound();
                 let lost = match frame {
                     Some(Ok(WsMessage::Text(text))) => {
                         bridge.on_server_frame(text.as_str(), ws.as_mut().expect("open"), &mut stdout).await;
@@ -197,7 +196,7 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                         tracing::info!(subprotocol = ?dialed.subprotocol, "connected");
                         let _ = machine.on_connected(net.now());
                         let mut open = dialed.ws;
-                        last_inbound = tokio::time::Instant::now();
+                        keepalive.inbound();
                         if bridge.on_connected(&mut open).await.is_ok() {
                             ws = Some(open);
                         } else {
@@ -211,21 +210,21 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                 }
             }
             _ = reconnect_sleep => machine.handle_timeout(net.now()),
-            _ = ticker.tick() => {
-                let now = tokio::time::Instant::now();
-                if let Some(open) = ws.as_mut() {
-                    if now - last_inbound >= idle {
-                        tracing::warn!("no frame from the server within {idle:?}; reconnecting");
-                        let _ = ws_io::close(open).await;
-                        ws = None;
-                        bridge.on_cut(&mut stdout).await;
-                        let _ = machine.on_disconnected(net.now(), Failure::Transport("idle timeout".into()));
-                    } else if now - last_inbound >= ping && now - last_ping >= ping {
-                        last_ping = now;
-                        let _ = ws_io::send(open, WsMessage::Ping(Default::default())).await;
+            _ = ticker.tick(), if ws.is_some() => match keepalive.check() {
+                KeepaliveCheck::Dead => {
+                    tracing::warn!("no frame from the server within {idle:?}; reconnecting");
+                    if let Some(mut open) = ws.take() {
+                        ws_io::close(&mut open).await;
                     }
+                    bridge.on_cut(&mut stdout).await;
+                    let _ = machine.on_disconnected(net.now(), Failure::Transport("idle timeout".into()));
                 }
-            }
+                KeepaliveCheck::Ping => {
+                    let open = ws.as_mut().expect("guarded");
+                    let _ = ws_io::send(open, WsMessage::Ping(Default::default())).await;
+                }
+                KeepaliveCheck::Quiet => {}
+            },
         }
     }
 }

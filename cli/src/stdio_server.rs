@@ -26,10 +26,9 @@ use mcp_ws_driver::ws_config::websocket_config;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
-use tokio::time::Instant;
 
 use crate::args::ServeArgs;
-use crate::ws_io::{self, Ws};
+use crate::ws_io::{self, Keepalive, KeepaliveCheck, Ws};
 
 /// Settings each connection needs.
 struct Relay {
@@ -148,10 +147,8 @@ impl Relay {
                 }
             });
         }
-        let mut last_inbound = Instant::now();
-        let mut last_ping = Instant::now();
-        let tick = self.ping.unwrap_or(Duration::from_secs(3600)).min(Duration::from_secs(1));
-        let mut ticker = tokio::time::interval(tick);
+        let mut keepalive = Keepalive::new(self.ping, self.idle);
+        let mut ticker = tokio::time::interval(keepalive.check_every());
         let mut stopping = self.stopping.clone();
         loop {
             tokio::select! {
@@ -159,7 +156,7 @@ impl Relay {
                     return CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down");
                 }
                 frame = ws.next() => {
-                    last_inbound = Instant::now();
+                    keepalive.inbound();
                     let text = match frame {
                         Some(Ok(WsMessage::Text(text))) => text,
                         Some(Ok(WsMessage::Binary(_))) => {
@@ -228,18 +225,15 @@ impl Relay {
                         return CloseReason::new(CloseCode::INTERNAL_ERROR, format!("the stdio server exited ({status})"));
                     }
                 },
-                _ = ticker.tick() => {
-                    let now = Instant::now();
-                    if self.idle.is_some_and(|idle| now - last_inbound >= idle) {
+                _ = ticker.tick() => match keepalive.check() {
+                    KeepaliveCheck::Dead => {
                         return CloseReason::new(CloseCode::GOING_AWAY, "no frame from the client within the idle timeout");
                     }
-                    if let Some(ping) = self.ping {
-                        if now - last_inbound >= ping && now - last_ping >= ping {
-                            last_ping = now;
-                            let _ = ws_io::send(ws, WsMessage::Ping(Default::default())).await;
-                        }
+                    KeepaliveCheck::Ping => {
+                        let _ = ws_io::send(ws, WsMessage::Ping(Default::default())).await;
                     }
-                }
+                    KeepaliveCheck::Quiet => {}
+                },
             }
         }
     }

@@ -15,8 +15,7 @@ use mcp_ws_driver::core::mcp::{
     CallToolResult, ContentBlock, CreateMessageParams, ElicitParams, LoggingLevel, SamplingContent,
     SamplingMessage, Tool,
 };
-use mcp_ws_driver::core::session::SessionConfig;
-use mcp_ws_driver::{Network, Router, Runtime, Server, ServerConfig, ToolError};
+use mcp_ws_driver::{ClientEvent, Network, Router, Runtime, Server, ServerConfig, ToolError};
 use mcp_ws_smol::Smol;
 use mcp_ws_tokio::Tokio;
 
@@ -208,11 +207,6 @@ impl TestServer {
         }
     }
 
-    /// How many connections the server holds.
-    pub fn connection_count(&self) -> usize {
-        self.connections().len()
-    }
-
     /// Shuts the server down gracefully (1001 to every client) and stops its runtime.
     pub fn shutdown(self) {
         match self.host {
@@ -276,13 +270,21 @@ pub async fn eventually<N: Network>(
     condition()
 }
 
-/// A session configuration with short heartbeat timers, for tests that provoke them.
-pub fn quick_heartbeat(
-    mut session: SessionConfig,
-    ping: Duration,
-    idle: Duration,
-) -> SessionConfig {
-    session.ping_interval = Some(ping);
-    session.idle_timeout = Some(idle);
-    session
+/// The first event on `events` that `pick` maps to a value, within `limit` on `net`'s clock;
+/// `None` if the limit passes or the stream ends first.
+pub async fn next_event<N: Network, T>(
+    net: &N,
+    limit: Duration,
+    events: &mut (impl futures_util::Stream<Item = ClientEvent> + Unpin),
+    mut pick: impl FnMut(ClientEvent) -> Option<T>,
+) -> Option<T> {
+    let search = async {
+        while let Some(event) = futures_util::StreamExt::next(events).await {
+            if let Some(found) = pick(event) {
+                return Some(found);
+            }
+        }
+        None
+    };
+    within(net, limit, search).await.flatten()
 }

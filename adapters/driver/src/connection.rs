@@ -28,7 +28,7 @@ use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle};
-use crate::runtime::Runtime;
+use crate::runtime::{Alarm, Runtime};
 
 /// Receives the events the driver does not consume itself (everything but request ends and
 /// progress, which go to the waiting calls).
@@ -157,7 +157,7 @@ where
 {
     let mut waiters: HashMap<RequestId, Waiter> = HashMap::new();
     let mut calls: HashMap<CallToken, RequestId> = HashMap::new();
-    let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
+    let mut alarm = Alarm::<R>::new();
     let mut commands_open = true;
     let mut turn = 0u8;
     let mut broken = false;
@@ -174,27 +174,21 @@ where
         let deadline = runtime.now() + write_timeout;
         let mut close_frame = None;
         while let Some(action) = session.poll_action() {
-            match action {
-                Action::SendText(text) if !broken => {
-                    if write_by(&runtime, deadline, ws.feed(WsMessage::text(text))).await.is_err() {
-                        broken = true;
-                        session
-                            .handle_transport_lost("the WebSocket failed or stalled while sending");
-                    }
+            let outgoing = match action {
+                Action::SendText(text) => WsMessage::text(text),
+                Action::SendPing => WsMessage::Ping(Bytes::new()),
+                Action::Close(reason) => {
+                    close_frame = Some(reason);
+                    continue;
                 }
-                Action::SendPing if !broken => {
-                    let ping = ws.feed(WsMessage::Ping(Bytes::new()));
-                    if write_by(&runtime, deadline, ping).await.is_err() {
-                        broken = true;
-                        session
-                            .handle_transport_lost("the WebSocket failed or stalled while sending");
-                    }
-                }
-                Action::SendText(_) | Action::SendPing => {}
-                Action::Close(reason) => close_frame = Some(reason),
                 Action::Event(event) => {
-                    deliver(event, &mut waiters, &mut calls, &mut events, &handle, &mut end)
+                    deliver(event, &mut waiters, &mut calls, &mut events, &handle, &mut end);
+                    continue;
                 }
+            };
+            if !broken && write_by(&runtime, deadline, ws.feed(outgoing)).await.is_err() {
+                broken = true;
+                session.handle_transport_lost("the WebSocket failed or stalled while sending");
             }
         }
         if !broken && write_by(&runtime, deadline, ws.flush()).await.is_err() {
@@ -216,13 +210,7 @@ where
             break;
         }
         // 2. Re-arm the timer at the session's next deadline.
-        match session.poll_timeout() {
-            Some(deadline) if timer.as_ref().map(|(at, _)| *at) != Some(deadline) => {
-                timer = Some((deadline, Box::pin(runtime.sleep_until(deadline))));
-            }
-            Some(_) => {}
-            None => timer = None,
-        }
+        alarm.arm(&runtime, session.poll_timeout());
         // 3. Wait for the next input, alternating which source is polled first.
         turn = turn.wrapping_add(1);
         let wake = std::future::poll_fn(|cx| {
@@ -241,10 +229,8 @@ where
                     return Poll::Ready(w);
                 }
             }
-            if let Some((_, sleep)) = timer.as_mut() {
-                if sleep.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Wake::Timer);
-                }
+            if alarm.poll_woken(cx) {
+                return Poll::Ready(Wake::Timer);
             }
             Poll::Pending
         })
@@ -286,8 +272,7 @@ where
                     session.close(CloseReason::new(CloseCode::NORMAL, "the client was dropped"));
             }
             Wake::Timer => {
-                if timer.as_ref().is_some_and(|(deadline, _)| now >= *deadline) {
-                    timer = None;
+                if alarm.take_due(now) {
                     session.handle_timeout(now);
                 }
             }

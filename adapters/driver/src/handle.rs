@@ -233,11 +233,6 @@ impl ConnectionHandle {
         let raw = self.request(method, params, options).await?;
         raw.parse().map_err(|e| CallError::InvalidResult(e.to_string()))
     }
-
-    /// Whether two handles lead to the same connection (or the same client).
-    pub fn same_connection(&self, other: &ConnectionHandle) -> bool {
-        self.commands.same_receiver(&other.commands)
-    }
 }
 
 /// The future of one outgoing request. Dropping it early cancels the request.

@@ -73,3 +73,42 @@ pub fn instant_after_base(elapsed: std::time::Duration) -> Instant {
 pub fn offset_from_base(deadline: Instant) -> std::time::Duration {
     std::time::Duration::from_nanos(deadline.as_nanos())
 }
+
+/// One re-armable timer: the sleep for the earliest deadline a loop is waiting for. Both driver
+/// loops (a connection's, a client's supervisor) keep one and re-arm it after every input.
+pub(crate) struct Alarm<R: Runtime> {
+    armed: Option<(Instant, Pin<Box<R::Sleep>>)>,
+}
+
+impl<R: Runtime> Alarm<R> {
+    /// An alarm set for nothing.
+    pub(crate) fn new() -> Self {
+        Alarm { armed: None }
+    }
+
+    /// Sets the alarm for `deadline` (or clears it); a sleep already running for the same
+    /// deadline is kept.
+    pub(crate) fn arm(&mut self, runtime: &R, deadline: Option<Instant>) {
+        match deadline {
+            Some(at) if self.armed.as_ref().map(|(t, _)| *t) != Some(at) => {
+                self.armed = Some((at, Box::pin(runtime.sleep_until(at))));
+            }
+            Some(_) => {}
+            None => self.armed = None,
+        }
+    }
+
+    /// Polls the sleep; ready when it has woken (possibly early: check [`Alarm::take_due`]).
+    pub(crate) fn poll_woken(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        self.armed.as_mut().is_some_and(|(_, sleep)| sleep.as_mut().poll(cx).is_ready())
+    }
+
+    /// Whether the deadline has passed at `now`; if so the alarm is cleared.
+    pub(crate) fn take_due(&mut self, now: Instant) -> bool {
+        let due = self.armed.as_ref().is_some_and(|(at, _)| now >= *at);
+        if due {
+            self.armed = None;
+        }
+        due
+    }
+}

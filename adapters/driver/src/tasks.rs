@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::{AbortHandle, Abortable};
 use mcp_ws_core::mcp::{LoggingLevel, LoggingMessageParams, methods};
+use mcp_ws_core::session::IncomingRequest;
 use mcp_ws_core::{ErrorObject, RawJson, RequestId};
 
 use crate::error::CallError;
@@ -106,19 +107,21 @@ pub struct HandlerTasks {
 }
 
 impl HandlerTasks {
-    /// Runs `handler` for request `id` and sends its answer when it finishes.
+    /// Runs `handler` for the peer's `request` as its own task and sends its answer when it
+    /// finishes (unless the request was cancelled or the connection ended first).
     pub fn start<R, F, H>(
         &self,
         runtime: &R,
         handle: &ConnectionHandle,
-        id: RequestId,
-        wants_progress: bool,
+        request: IncomingRequest,
         handler: H,
     ) where
         R: Runtime,
-        H: FnOnce(RequestContext) -> F,
+        H: FnOnce(IncomingRequest, RequestContext) -> F,
         F: Future<Output = Result<RawJson, ErrorObject>> + Send + 'static,
     {
+        let id = request.id.clone();
+        let wants_progress = request.wants_progress;
         let cancelled = Arc::new(AtomicBool::new(false));
         let context = RequestContext {
             id: id.clone(),
@@ -128,7 +131,7 @@ impl HandlerTasks {
             log_threshold: self.log_threshold.clone(),
         };
         let (abort, registration) = AbortHandle::new_pair();
-        let work = Abortable::new(handler(context), registration);
+        let work = Abortable::new(handler(request, context), registration);
         self.running.lock().expect("lock").insert(id.clone(), Running { abort, cancelled });
         let running = self.running.clone();
         let handle = handle.clone();

@@ -21,8 +21,8 @@ mod supervisor;
 use std::sync::{Arc, Mutex};
 
 use futures_channel::{mpsc, oneshot};
+use futures_util::Stream;
 use futures_util::future::{FutureExt, Shared};
-use futures_util::{Stream, StreamExt};
 use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::reconnect::{Failure, GiveUpReason};
@@ -226,9 +226,7 @@ impl<N: Network> EventSink for ClientSink<N> {
             }
             Event::Request(request) => {
                 let peer_requests = self.peer_requests.clone();
-                let id = request.id.clone();
-                let wants_progress = request.wants_progress;
-                self.tasks.start(&self.net, handle, id, wants_progress, move |context| {
+                self.tasks.start(&self.net, handle, request, move |request, context| {
                     peer_requests.handle(request, context)
                 });
             }
@@ -325,17 +323,5 @@ impl Client {
     /// Resolves when the client has stopped for good (closed, or gave up reconnecting).
     pub async fn closed(&self) {
         let _ = self.finished.clone().await;
-    }
-
-    /// Waits for the next event matching `pick` on a fresh subscription (a test and tooling
-    /// convenience).
-    pub async fn wait_for<T>(&self, mut pick: impl FnMut(&ClientEvent) -> Option<T>) -> Option<T> {
-        let mut events = self.events();
-        while let Some(event) = events.next().await {
-            if let Some(found) = pick(&event) {
-                return Some(found);
-            }
-        }
-        None
     }
 }

@@ -23,7 +23,7 @@ use super::{ClientConfig, ClientEvent, ClientShared, start_session};
 use crate::connection::{ConnectionEnd, ConnectionEnded};
 use crate::dial::{DialError, Dialed, Endpoint, SubprotocolMemory, dial};
 use crate::handle::{Command, ConnectionHandle};
-use crate::runtime::{BoxFuture, Network};
+use crate::runtime::{Alarm, BoxFuture, Network};
 use crate::ws_config::websocket_config;
 
 /// What the supervisor starts with: an open first connection.
@@ -64,7 +64,7 @@ impl<N: Network> Supervisor<N> {
         });
         let mut queue: VecDeque<Queued> = VecDeque::new();
         let mut dialing: Option<BoxFuture<'static, Result<Dialed<N::Stream>, DialError>>> = None;
-        let mut timer: Option<(Instant, Pin<Box<N::Sleep>>)> = None;
+        let mut alarm = Alarm::<N>::new();
         let mut closing = false;
         let mut commands_open = true;
         loop {
@@ -97,13 +97,7 @@ impl<N: Network> Supervisor<N> {
             .into_iter()
             .flatten()
             .min();
-            match deadline {
-                Some(at) if timer.as_ref().map(|(t, _)| *t) != Some(at) => {
-                    timer = Some((at, Box::pin(self.net.sleep_until(at))));
-                }
-                Some(_) => {}
-                None => timer = None,
-            }
+            alarm.arm(&self.net, deadline);
             // 3. Wait.
             let wake = std::future::poll_fn(|cx| {
                 if commands_open {
@@ -121,17 +115,26 @@ impl<N: Network> Supervisor<N> {
                         return Poll::Ready(Wake::Dialed(result));
                     }
                 }
-                if let Some((_, sleep)) = timer.as_mut() {
-                    if sleep.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Wake::Timer);
-                    }
+                if alarm.poll_woken(cx) {
+                    return Poll::Ready(Wake::Timer);
                 }
                 Poll::Pending
             })
             .await;
             let now = self.net.now();
             match wake {
-                Wake::Command(Some(Command::Close(reason))) => {
+                Wake::Command(Some(command)) if !matches!(command, Command::Close(_)) => {
+                    self.route(command, now, &mut queue);
+                }
+                Wake::Command(close) => {
+                    // An explicit close, or every client clone is gone (closed as if asked to).
+                    let reason = match close {
+                        Some(Command::Close(reason)) => reason,
+                        _ => {
+                            commands_open = false;
+                            CloseReason::new(CloseCode::NORMAL, "the client was dropped")
+                        }
+                    };
                     closing = true;
                     if let Some(machine) = machine.as_mut() {
                         let _ = machine.stop(now);
@@ -139,23 +142,6 @@ impl<N: Network> Supervisor<N> {
                     dialing = None;
                     match &self.current {
                         Some((connection, _)) => connection.close(reason),
-                        None => break,
-                    }
-                }
-                Wake::Command(Some(command)) => {
-                    self.route(command, now, &mut queue);
-                }
-                Wake::Command(None) => {
-                    // Every client clone is gone: close as if asked to.
-                    commands_open = false;
-                    closing = true;
-                    if let Some(machine) = machine.as_mut() {
-                        let _ = machine.stop(now);
-                    }
-                    dialing = None;
-                    match &self.current {
-                        Some((connection, _)) => connection
-                            .close(CloseReason::new(CloseCode::NORMAL, "the client was dropped")),
                         None => break,
                     }
                 }
@@ -204,8 +190,7 @@ impl<N: Network> Supervisor<N> {
                     }
                 }
                 Wake::Timer => {
-                    if timer.as_ref().is_some_and(|(at, _)| now >= *at) {
-                        timer = None;
+                    if alarm.take_due(now) {
                         if let Some(machine) = machine.as_mut() {
                             machine.handle_timeout(now);
                         }

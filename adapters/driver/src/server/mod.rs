@@ -304,9 +304,7 @@ impl<N: Network> EventSink for ServerSink<N> {
                     return;
                 }
                 let router = self.router.clone();
-                let id = request.id.clone();
-                let wants_progress = request.wants_progress;
-                self.tasks.start(&self.net, handle, id, wants_progress, move |context| {
+                self.tasks.start(&self.net, handle, request, move |request, context| {
                     router.dispatch(request, context)
                 });
             }
