@@ -21,6 +21,10 @@ use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// The demo contract's tools, sorted (both demo servers, ours and the Python one, serve them).
+const DEMO_TOOLS: [&str; 8] =
+    ["add", "divide", "echo", "list_roots", "multiply", "ping_client", "slow_count", "subtract"];
+
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
 }
@@ -150,17 +154,7 @@ fn report(command: &mut Command) -> Value {
 fn assert_demo_report(report: &Value, server_name: &str, progress_exact: bool) {
     assert_eq!(report["server_name"], server_name);
     assert_eq!(report["protocol_version"], "2025-11-25");
-    let tools = json!([
-        "add",
-        "divide",
-        "echo",
-        "list_roots",
-        "multiply",
-        "ping_client",
-        "slow_count",
-        "subtract"
-    ]);
-    assert_eq!(report["tools"], tools);
+    assert_eq!(report["tools"], json!(DEMO_TOOLS));
     assert_eq!(
         report["results"],
         json!({"add": "5", "subtract": "-1", "multiply": "10", "divide": "0.25"})
@@ -234,19 +228,7 @@ async fn our_client_against_python<N: Network>(net: N, url: &str) {
     let mut names: Vec<String> =
         client.list_all_tools().await.expect("tools").into_iter().map(|t| t.name).collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "add",
-            "divide",
-            "echo",
-            "list_roots",
-            "multiply",
-            "ping_client",
-            "slow_count",
-            "subtract"
-        ]
-    );
+    assert_eq!(names, DEMO_TOOLS);
     for (tool, args, expected) in [
         ("add", json!({"a": 2, "b": 3}), "5"),
         ("subtract", json!({"a": 2, "b": 3}), "-1"),
