@@ -16,17 +16,25 @@
 //! - [`subprotocol`]: the WebSocket subprotocol offers and selection of the binding.
 //! - [`time`]: the core's own instant type; the core never reads a clock.
 //! - [`close`]: WebSocket close codes the core asks the adapters to send.
+//! - [`bridge`]: the connect bridge: a stdio client carried over reconnecting WebSocket
+//!   connections, exactly one answer per request.
+//! - [`relay`]: the stdio relay: one WebSocket client carried to one stdio server process.
+//! - [`malformed`]: the malformed-input policy (error replies, the budget, the 1008 close).
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
+pub mod bridge;
 pub mod close;
 pub mod codec;
+mod heartbeat;
 pub mod id;
 mod json_object;
+pub mod malformed;
 pub mod mcp;
 pub mod message;
 pub mod raw;
 pub mod reconnect;
+pub mod relay;
 mod rng;
 mod scan;
 pub mod session;

@@ -86,7 +86,6 @@
 
 mod config;
 mod event;
-mod heartbeat;
 mod lifecycle;
 mod outgoing;
 mod request_meta;
@@ -103,7 +102,8 @@ pub use event::{
 };
 pub use outgoing::RequestOptions;
 
-use heartbeat::{Beat, Heartbeat};
+use crate::heartbeat::{Beat, Heartbeat};
+use crate::malformed::{MalformedBudget, Verdict};
 use outgoing::{Outgoing, Pending, Purpose};
 use request_meta::RequestMeta;
 
@@ -178,7 +178,7 @@ pub struct Session {
     held: VecDeque<Held>,
     next_id: i64,
     heartbeat: Heartbeat,
-    malformed: u32,
+    malformed: MalformedBudget,
     stamps: Option<ModernStamps>,
 }
 
@@ -203,7 +203,7 @@ impl Session {
             held: VecDeque::new(),
             next_id: 1,
             heartbeat,
-            malformed: 0,
+            malformed: MalformedBudget::new(config.malformed_budget),
             stamps,
             config,
         };
@@ -711,24 +711,15 @@ impl Session {
     }
 
     fn on_malformed(&mut self, error: FrameError) {
-        match &error {
-            FrameError::Reply(reply) => {
-                self.send(&Message::Error(reply.clone()));
-                self.malformed += 1;
-                let over = self.malformed > self.config.malformed_budget;
-                self.emit(Event::MalformedFrame { error });
-                if over {
-                    let reason = CloseReason::new(
-                        CloseCode::POLICY_VIOLATION,
-                        format!("more than {} malformed messages", self.config.malformed_budget),
-                    );
-                    self.shut_down(reason, ClosedBy::Session, true);
-                }
-            }
-            FrameError::Close(reason) => {
-                let reason = reason.clone();
-                self.emit(Event::MalformedFrame { error });
-                self.shut_down(reason, ClosedBy::Session, true);
+        let verdict = self.malformed.judge(&error);
+        if let Some(reply) = verdict.reply() {
+            self.send(&Message::Error(reply.clone()));
+        }
+        self.emit(Event::MalformedFrame { error });
+        match verdict {
+            Verdict::Reply(_) => {}
+            Verdict::ReplyThenClose(_, reason) | Verdict::Close(reason) => {
+                self.shut_down(reason, ClosedBy::Session, true)
             }
         }
     }

@@ -1,0 +1,108 @@
+//! The malformed-input policy of the wire binding, shared by every machine that reads frames
+//! from a peer (the session, the stdio relay, the connect bridge).
+//!
+//! A frame that deserves a JSON-RPC error reply gets it, and counts against a budget; once the
+//! peer has sent more than `budget` such frames, the connection closes with 1008. A frame that
+//! deserves a close (binary, invalid UTF-8, too large) closes at once with its own code.
+
+use crate::close::{CloseCode, CloseReason};
+use crate::codec::FrameError;
+use crate::message::ErrorResponse;
+
+/// What to do with one malformed frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Send this error reply to the peer; the connection stays open.
+    Reply(ErrorResponse),
+    /// Send this error reply, then close: the peer is over its budget.
+    ReplyThenClose(ErrorResponse, CloseReason),
+    /// Close with this reason (no reply).
+    Close(CloseReason),
+}
+
+impl Verdict {
+    /// The error reply to send first, if any.
+    pub fn reply(&self) -> Option<&ErrorResponse> {
+        match self {
+            Verdict::Reply(reply) | Verdict::ReplyThenClose(reply, _) => Some(reply),
+            Verdict::Close(_) => None,
+        }
+    }
+
+    /// The close that follows, if any.
+    pub fn close(&self) -> Option<&CloseReason> {
+        match self {
+            Verdict::Reply(_) => None,
+            Verdict::ReplyThenClose(_, close) | Verdict::Close(close) => Some(close),
+        }
+    }
+}
+
+/// Counts one peer's malformed frames against a budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedBudget {
+    budget: u32,
+    seen: u32,
+}
+
+impl MalformedBudget {
+    /// A budget of `budget` tolerated malformed frames: frame `budget + 1` still gets its
+    /// reply, then the close follows.
+    pub fn new(budget: u32) -> Self {
+        MalformedBudget { budget, seen: 0 }
+    }
+
+    /// How many replied-to malformed frames the peer has sent.
+    pub fn seen(&self) -> u32 {
+        self.seen
+    }
+
+    /// Judges one malformed frame.
+    pub fn judge(&mut self, error: &FrameError) -> Verdict {
+        match error {
+            FrameError::Reply(reply) => {
+                self.seen = self.seen.saturating_add(1);
+                if self.seen > self.budget {
+                    let close = CloseReason::new(
+                        CloseCode::POLICY_VIOLATION,
+                        format!("more than {} malformed messages", self.budget),
+                    );
+                    Verdict::ReplyThenClose(reply.clone(), close)
+                } else {
+                    Verdict::Reply(reply.clone())
+                }
+            }
+            FrameError::Close(reason) => Verdict::Close(reason.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{ErrorCode, ErrorObject};
+
+    fn reply() -> FrameError {
+        FrameError::Reply(ErrorResponse::new(None, ErrorObject::new(ErrorCode::ParseError, "x")))
+    }
+
+    #[test]
+    fn the_frame_after_the_budget_gets_its_reply_and_then_the_close() {
+        let mut budget = MalformedBudget::new(2);
+        assert!(matches!(budget.judge(&reply()), Verdict::Reply(_)));
+        assert!(matches!(budget.judge(&reply()), Verdict::Reply(_)));
+        let third = budget.judge(&reply());
+        assert!(third.reply().is_some());
+        assert_eq!(third.close().map(|c| c.code), Some(CloseCode::POLICY_VIOLATION));
+    }
+
+    #[test]
+    fn a_close_error_closes_at_once_without_a_reply() {
+        let mut budget = MalformedBudget::new(5);
+        let error = FrameError::Close(CloseReason::new(CloseCode::UNSUPPORTED_DATA, "binary"));
+        let verdict = budget.judge(&error);
+        assert_eq!(verdict.reply(), None);
+        assert_eq!(verdict.close().map(|c| c.code), Some(CloseCode::UNSUPPORTED_DATA));
+        assert_eq!(budget.seen(), 0);
+    }
+}
