@@ -14,8 +14,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
-use async_tungstenite::tungstenite::protocol::CloseFrame;
-use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -29,6 +27,7 @@ use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle};
 use crate::runtime::{Alarm, Runtime};
+use crate::ws_io::{close_frame, write_by};
 
 /// Receives the events the driver does not consume itself (everything but request ends and
 /// progress, which go to the waiting calls).
@@ -94,20 +93,6 @@ enum Wake {
 /// How long one round of writes may take when the session has no idle timeout to borrow.
 const DEFAULT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Runs one write, giving up at `deadline` (on the runtime's clock).
-async fn write_by<R: Runtime>(
-    runtime: &R,
-    deadline: Instant,
-    write: impl Future<Output = Result<(), WsError>>,
-) -> Result<(), ()> {
-    let write = std::pin::pin!(write);
-    let sleep = std::pin::pin!(runtime.sleep_until(deadline));
-    match futures_util::future::select(write, sleep).await {
-        futures_util::future::Either::Left((Ok(()), _)) => Ok(()),
-        _ => Err(()),
-    }
-}
-
 /// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it and a future
 /// of how it ended.
 ///
@@ -172,13 +157,13 @@ where
         //    deadline: a peer that stops reading fills the socket buffers, and an unbounded
         //    write would stall the loop (and with it every timer) for good.
         let deadline = runtime.now() + write_timeout;
-        let mut close_frame = None;
+        let mut close_reason = None;
         while let Some(action) = session.poll_action() {
             let outgoing = match action {
                 Action::SendText(text) => WsMessage::text(text),
                 Action::SendPing => WsMessage::Ping(Bytes::new()),
                 Action::Close(reason) => {
-                    close_frame = Some(reason);
+                    close_reason = Some(reason);
                     continue;
                 }
                 Action::Event(event) => {
@@ -196,12 +181,8 @@ where
             session.handle_transport_lost("the WebSocket failed or stalled while sending");
             continue;
         }
-        if let Some(reason) = close_frame.filter(|_| !broken) {
-            let frame = CloseFrame {
-                code: WsCloseCode::from(reason.code.0),
-                reason: reason.reason.to_string().into(),
-            };
-            let _ = write_by(&runtime, deadline, ws.send(WsMessage::Close(Some(frame)))).await;
+        if let Some(reason) = close_reason.filter(|_| !broken) {
+            let _ = write_by(&runtime, deadline, ws.send(close_frame(&reason))).await;
         }
         if session.is_closed() {
             if !broken {

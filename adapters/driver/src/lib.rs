@@ -14,6 +14,7 @@
 //! - [`server`]: the server with its router, accept loop, embedding and shutdown.
 //! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
 //! - [`ws_config`]: the tungstenite buffer settings.
+//! - [`ws_io`]: bounded WebSocket writes and the close handshake, shared with the CLI relays.
 //! - [`error`]: errors of calls.
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod runtime;
 pub mod server;
 pub mod tasks;
 pub mod ws_config;
+pub mod ws_io;
 
 pub use async_tungstenite;
 pub use client::{Client, ClientConfig, ClientEvent, ConnectError, PeerRequests, connect};
