@@ -12,23 +12,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use mcp_ws_driver::Runtime;
 use mcp_ws_driver::async_tungstenite::accept_hdr_async_with_config;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
-use mcp_ws_driver::async_tungstenite::tungstenite::protocol::CloseFrame;
-use mcp_ws_driver::async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCode;
-use mcp_ws_driver::async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-use mcp_ws_driver::core::codec::{self, Frame, FrameError, Limits};
-use mcp_ws_driver::core::message::Message;
+use mcp_ws_driver::async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
+use mcp_ws_driver::core::codec::{Limits, Payload};
+use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
 use mcp_ws_driver::server::upgrade::UpgradeCheck;
 use mcp_ws_driver::ws_config::websocket_config;
+use mcp_ws_driver::ws_io::{close_handshake, write_by};
+use mcp_ws_tokio::Tokio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
 use crate::args::ServeArgs;
-use crate::ws_io::{self, Keepalive, KeepaliveCheck, Ws};
 
 /// Settings each connection needs.
 struct Relay {
@@ -92,12 +92,14 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
 /// How long a shutdown waits for the relays to close their clients and stop their children.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-fn close_frame(reason: &CloseReason) -> WsMessage {
-    WsMessage::Close(Some(CloseFrame {
-        code: WsCode::from(reason.code.0),
-        reason: reason.reason.to_string().into(),
-    }))
+/// How long the close handshake with a client may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one write may take when no idle timeout is set.
+fn ws_io_timeout() -> Duration {
+    Duration::from_secs(60)
 }
+
 
 impl Relay {
     async fn serve(&self, id: u64, stream: TcpStream) -> Result<(), String> {
@@ -121,22 +123,36 @@ impl Relay {
                     CloseCode::INTERNAL_ERROR,
                     format!("could not start the stdio server: {error}"),
                 );
-                let _ = ws_io::send(&mut ws, close_frame(&reason)).await;
+                let net = Tokio::new();
+                close_handshake(&net, &mut ws, Some(reason.clone()), net.now() + CLOSE_TIMEOUT)
+                    .await;
                 return Err(reason.reason.to_string());
             }
         };
         tracing::info!(connection = id, pid = child.id(), "stdio server started");
-        let reason = self.relay(id, &mut ws, &mut child).await;
-        tracing::info!(connection = id, code = reason.code.0, reason = %reason.reason, "closing");
-        let _ = ws_io::send(&mut ws, close_frame(&reason)).await;
-        let _ = ws_io::close(&mut ws).await;
+        let net = Tokio::new();
+        match self.relay(id, &mut ws, &mut child).await {
+            Some(reason) => {
+                tracing::info!(connection = id, code = reason.code.0, reason = %reason.reason, "closing");
+                close_handshake(&net, &mut ws, Some(reason), net.now() + CLOSE_TIMEOUT).await;
+            }
+            None => tracing::info!(connection = id, "the client is gone"),
+        }
         let _ = child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
         Ok(())
     }
 
-    /// Moves messages both ways until one side ends; returns the close reason for the client.
-    async fn relay(&self, id: u64, ws: &mut Ws, child: &mut Child) -> CloseReason {
+    /// Moves messages both ways until one side ends; returns the close reason for the client
+    /// (`None` when the client is gone and nothing can be sent).
+    ///
+    /// What to do with each frame, line and tick is the core's [`StdioRelay`] machine; this
+    /// loop performs its actions, every write bounded in time.
+    async fn relay<S>(&self, id: u64, ws: &mut S, child: &mut Child) -> Option<CloseReason>
+    where
+        S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
+    {
+        let net = Tokio::new();
         let mut stdin = child.stdin.take().expect("piped");
         let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
         if let Some(stderr) = child.stderr.take() {
@@ -147,94 +163,115 @@ impl Relay {
                 }
             });
         }
-        let mut keepalive = Keepalive::new(self.ping, self.idle);
-        let mut ticker = tokio::time::interval(keepalive.check_every());
+        let mut machine = StdioRelay::new(self.relay_config(), net.now());
         let mut stopping = self.stopping.clone();
+        let write_timeout = self.idle.unwrap_or(ws_io_timeout());
         loop {
-            tokio::select! {
-                _ = async { drop(stopping.wait_for(|stop| *stop).await) } => {
-                    return CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down");
+            let deadline = net.now() + write_timeout;
+            let mut fed = false;
+            while let Some(action) = machine.poll_action() {
+                match action {
+                    RelayAction::SendText(text) => {
+                        if write_by(&net, deadline, ws.feed(WsMessage::text(text))).await.is_err() {
+                            return None;
+                        }
+                        fed = true;
+                    }
+                    RelayAction::SendPing => {
+                        if write_by(&net, deadline, ws.feed(WsMessage::Ping(Bytes::new())))
+                            .await
+                            .is_err()
+                        {
+                            return None;
+                        }
+                        fed = true;
+                    }
+                    RelayAction::WriteChild(line) => {
+                        let written = async {
+                            stdin.write_all(line.as_bytes()).await?;
+                            stdin.write_all(b"\n").await?;
+                            stdin.flush().await
+                        };
+                        match tokio::time::timeout(write_timeout, written).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(error)) => machine.handle_child_failed(&format!(
+                                "the stdio server stopped reading: {error}"
+                            )),
+                            Err(_) => machine
+                                .handle_child_failed("the stdio server stopped reading its input"),
+                        }
+                    }
+                    RelayAction::Close(reason) => return Some(reason),
+                    RelayAction::Dropped(why) => {
+                        tracing::warn!(connection = id, "not relayed: {why}")
+                    }
                 }
+            }
+            if fed && write_by(&net, deadline, ws.flush()).await.is_err() {
+                return None;
+            }
+            if machine.is_closed() {
+                return None;
+            }
+            // Timers first: a busy socket never postpones the keepalive.
+            let next = machine.poll_timeout();
+            if next.is_some_and(|at| net.now() >= at) {
+                machine.handle_timeout(net.now());
+                continue;
+            }
+            let alarm = async {
+                match next {
+                    Some(at) => net.sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = async { drop(stopping.wait_for(|stop| *stop).await) } => machine.shut_down(),
                 frame = ws.next() => {
-                    keepalive.inbound();
-                    let text = match frame {
-                        Some(Ok(WsMessage::Text(text))) => text,
-                        Some(Ok(WsMessage::Binary(_))) => {
-                            return CloseReason::new(CloseCode::UNSUPPORTED_DATA, "binary frames are not MCP messages");
+                    let now = net.now();
+                    match frame {
+                        Some(Ok(WsMessage::Text(text))) => {
+                            machine.handle_payload(now, Payload::Text(text.as_bytes()))
                         }
-                        Some(Ok(WsMessage::Close(_))) | None => {
-                            return CloseReason::new(CloseCode::NORMAL, "the client closed");
+                        Some(Ok(WsMessage::Binary(bytes))) => {
+                            machine.handle_payload(now, Payload::Binary(&bytes))
                         }
-                        Some(Ok(_)) => continue,
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {
+                            machine.handle_transport_activity(now)
+                        }
+                        Some(Ok(WsMessage::Close(_))) | None => machine.handle_client_gone(),
                         Some(Err(WsError::Capacity(e))) => {
-                            return CloseReason::new(CloseCode::MESSAGE_TOO_BIG, e.to_string());
+                            return Some(CloseReason::new(CloseCode::MESSAGE_TOO_BIG, e.to_string()));
                         }
                         Some(Err(WsError::Utf8(_))) => {
-                            return CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8");
+                            return Some(CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8"));
                         }
-                        Some(Err(e)) => return CloseReason::new(CloseCode::ABNORMAL, e.to_string()),
-                    };
-                    // One line per message: raw params keep the peer's own whitespace, which
-                    // may include newlines, so the encoding is flattened.
-                    let line = match codec::decode(text.as_str(), &self.limits) {
-                        Ok(Frame::Single(message)) => codec::encode(&message),
-                        Ok(Frame::Batch(entries)) => {
-                            let mut good = Vec::new();
-                            for entry in entries {
-                                match entry {
-                                    Ok(message) => good.push(message),
-                                    Err(error) => {
-                                        let reply = codec::encode(&Message::Error(error));
-                                        let _ = ws_io::send(ws, WsMessage::text(reply)).await;
-                                    }
-                                }
-                            }
-                            if good.is_empty() { continue }
-                            codec::encode_batch(&good)
+                        Some(Err(WsError::Protocol(e))) => {
+                            return Some(CloseReason::new(CloseCode::PROTOCOL_ERROR, e.to_string()));
                         }
-                        Err(FrameError::Reply(error)) => {
-                            let reply = codec::encode(&Message::Error(error));
-                            let _ = ws_io::send(ws, WsMessage::text(reply)).await;
-                            continue;
-                        }
-                        Err(FrameError::Close(reason)) => return reason,
-                    };
-                    let line = codec::single_line(&line);
-                    let written = async {
-                        stdin.write_all(line.as_bytes()).await?;
-                        stdin.write_all(b"\n").await?;
-                        stdin.flush().await
-                    };
-                    if let Err(error) = written.await {
-                        return CloseReason::new(CloseCode::INTERNAL_ERROR, format!("the stdio server stopped reading: {error}"));
+                        Some(Err(_)) => machine.handle_client_gone(),
                     }
                 }
                 line = stdout.next_line() => match line {
-                    Ok(Some(line)) => {
-                        let line = line.trim();
-                        if line.is_empty() { continue }
-                        if ws_io::send(ws, WsMessage::text(line.to_string())).await.is_err() {
-                            return CloseReason::new(CloseCode::ABNORMAL, "the client connection failed");
-                        }
-                    }
+                    Ok(Some(line)) => machine.handle_child_line(&line),
                     Ok(None) | Err(_) => {
                         let status = match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
                             Ok(Ok(status)) => status.to_string(),
                             _ => "its stdout closed".to_string(),
                         };
-                        return CloseReason::new(CloseCode::INTERNAL_ERROR, format!("the stdio server exited ({status})"));
+                        machine.handle_child_exit(&status);
                     }
                 },
-                _ = ticker.tick() => match keepalive.check() {
-                    KeepaliveCheck::Dead => {
-                        return CloseReason::new(CloseCode::GOING_AWAY, "no frame from the client within the idle timeout");
-                    }
-                    KeepaliveCheck::Ping => {
-                        let _ = ws_io::send(ws, WsMessage::Ping(Default::default())).await;
-                    }
-                    KeepaliveCheck::Quiet => {}
-                },
+                _ = alarm => machine.handle_timeout(net.now()),
             }
         }
+    }
+
+    fn relay_config(&self) -> RelayConfig {
+        let mut config = RelayConfig::default();
+        config.limits = self.limits;
+        config.ping_interval = self.ping;
+        config.idle_timeout = self.idle;
+        config
     }
 }
