@@ -44,7 +44,8 @@ pub fn bridge_config(args: &ConnectArgs) -> BridgeConfig {
         ..defaults.reconnect
     };
     config.jitter_seed = u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15;
-    config.ping_interval = (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval));
+    config.ping_interval =
+        (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval));
     config.idle_timeout = (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout));
     config
 }
@@ -70,8 +71,9 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
     });
     let mut stdout = tokio::io::stdout();
     let mut ws: Option<Ws> = None;
-    let mut dialing: Option<BoxFuture<'static, Result<Dialed<TokioAdapter<TcpStream>>, DialError>>> =
-        None;
+    let mut dialing: Option<
+        BoxFuture<'static, Result<Dialed<TokioAdapter<TcpStream>>, DialError>>,
+    > = None;
     let mut stdin_open = true;
 
     loop {

@@ -16,7 +16,9 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mcp_ws_driver::Runtime;
 use mcp_ws_driver::async_tungstenite::accept_hdr_async_with_config;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
-use mcp_ws_driver::async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
+use mcp_ws_driver::async_tungstenite::tungstenite::{
+    Bytes, Error as WsError, Message as WsMessage,
+};
 use mcp_ws_driver::core::codec::{Limits, Payload};
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
@@ -99,7 +101,6 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 fn ws_io_timeout() -> Duration {
     Duration::from_secs(60)
 }
-
 
 impl Relay {
     async fn serve(&self, id: u64, stream: TcpStream) -> Result<(), String> {
