@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mcp_ws_core::testing::{decode_frame, reconnect_ops, session_ops};
+use mcp_ws_core::testing::{bridge_ops, decode_frame, reconnect_ops, session_ops};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
@@ -42,6 +42,15 @@ fn every_session_ops_corpus_file_keeps_the_session_invariants() {
 fn every_reconnect_ops_corpus_file_keeps_the_reconnect_invariants() {
     for (path, data) in corpus("reconnect_ops") {
         if let Err(violation) = reconnect_ops::run(&data) {
+            panic!("{}: {violation}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_bridge_ops_corpus_file_keeps_the_bridge_promises() {
+    for (path, data) in corpus("bridge_ops") {
+        if let Err(violation) = bridge_ops::run(&data) {
             panic!("{}: {violation}", path.display());
         }
     }

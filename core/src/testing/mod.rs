@@ -14,6 +14,7 @@ macro_rules! ensure {
     };
 }
 
+pub mod bridge_ops;
 pub mod bytes;
 pub mod decode_frame;
 pub mod reconnect_ops;
