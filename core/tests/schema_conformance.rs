@@ -2,8 +2,8 @@
 //!
 //! For each protocol version the test builds every kind of message the core produces in that
 //! version, encodes it with [`mcp_ws_core::encode`], and validates it against
-//! `shared/spec/<version>/schema.json`: the JSON-RPC envelope definition combined with the
-//! definition that names the message (for results, the result definition applied to the
+//! `core/tests/fixtures/spec/<version>/schema.json` (unmodified copies of the official schemas;
+//! see the README there): the JSON-RPC envelope definition combined with the definition that names the message (for results, the result definition applied to the
 //! `result` member).
 
 use std::collections::BTreeMap;
@@ -49,7 +49,7 @@ struct Spec {
 impl Spec {
     fn load(version: ProtocolVersion) -> Spec {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/spec")
+            .join("tests/fixtures/spec")
             .join(version.as_str())
             .join("schema.json");
         let text = fs::read_to_string(&path)

@@ -1,6 +1,6 @@
 //! Every official 2026-07-28 example decodes into its typed view and re-encodes to the same JSON.
 //!
-//! The examples live in `shared/spec/2026-07-28/examples/<TypeName>/*.json`. Each directory name
+//! The examples live in `core/tests/fixtures/spec/2026-07-28/examples/<TypeName>/*.json`. Each directory name
 //! is mapped to a round trip below; a directory without a mapping fails the test, so a new
 //! example type cannot slip through untested.
 
@@ -19,7 +19,7 @@ use serde_json::Value;
 type RoundTrip = fn(&str) -> Result<Value, String>;
 
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec/2026-07-28/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spec/2026-07-28/examples")
 }
 
 fn err(e: impl std::fmt::Display) -> String {
