@@ -399,11 +399,12 @@ fn apply(
         Command::Notify { method, params, reply } => {
             let _ = reply.send(session.send_notification(method, params));
         }
-        Command::Respond { id, response } => match session.respond(id.clone(), response) {
-            Err(error @ SessionError::NotAnObject) => return Err((id, error)),
+        Command::Respond { id, response } => {
             // Unknown (cancelled) requests and a closed session: the answer is not wanted.
-            Ok(()) | Err(_) => {}
-        },
+            if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), response) {
+                return Err((id, error));
+            }
+        }
         Command::Progress { id, progress, total, message } => {
             let _ = session.notify_progress(&id, progress, total, message);
         }

@@ -131,6 +131,7 @@ impl ConnectionHandle {
     }
 
     /// Passes a command on; gives it back if the receiving task has ended.
+    #[allow(clippy::result_large_err, reason = "the error is the command itself, given back")]
     pub(crate) fn send_command(&self, command: Command) -> Result<(), Command> {
         self.commands.unbounded_send(command).map_err(|e| e.into_inner())
     }
