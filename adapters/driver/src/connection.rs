@@ -146,14 +146,21 @@ where
     let (sender, receiver) = mpsc::unbounded();
     let handle = ConnectionHandle::new(sender);
     let (ended_sender, ended) = oneshot::channel();
-    let task = run_connection(runtime.clone(), ws, session, receiver, events, handle.clone());
-    runtime.spawn(async move {
-        let _ = ended_sender.send(task.await);
-    });
+    let task = run_connection(
+        runtime.clone(),
+        ws,
+        session,
+        receiver,
+        events,
+        handle.clone(),
+        ended_sender,
+    );
+    runtime.spawn(task);
     (handle, ConnectionEnded(ended))
 }
 
-/// Runs the driver loop to the end of the session (see the module docs).
+/// Runs the driver loop to the end of the session (see the module docs), reports the end on
+/// `ended`, then completes the close handshake.
 pub(crate) async fn run_connection<R, S, E>(
     runtime: R,
     mut ws: S,
@@ -161,8 +168,8 @@ pub(crate) async fn run_connection<R, S, E>(
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut events: E,
     handle: ConnectionHandle,
-) -> ConnectionEnd
-where
+    ended: oneshot::Sender<ConnectionEnd>,
+) where
     R: Runtime,
     S: Stream<Item = Result<WsMessage, WsError>>
         + Sink<WsMessage, Error = WsError>
@@ -178,6 +185,7 @@ where
     let mut turn = 0u8;
     let mut broken = false;
     let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
+    let mut closing = None;
     let mut end = ConnectionEnd {
         reason: CloseReason::new(CloseCode::ABNORMAL, "the session ended without a close"),
         by: ClosedBy::Transport,
@@ -214,19 +222,9 @@ where
             continue;
         }
         if session.is_closed() {
-            if !broken {
-                // Our close: send it and read until the peer's close comes back, so it sees our
-                // code and not a reset. The peer's close: tungstenite has answered it; flush.
-                let deadline = runtime.now() + write_timeout.min(CLOSE_HANDSHAKE_TIMEOUT);
-                match close_reason {
-                    Some(reason) => {
-                        close_handshake(&runtime, &mut ws, Some(reason), deadline).await;
-                    }
-                    None => {
-                        let _ = write_by(&runtime, deadline, ws.close()).await;
-                    }
-                }
-            }
+            // The close handshake runs after the end is reported (below), so a peer that never
+            // answers our close does not delay the client's reaction to the loss.
+            closing = (!broken).then_some(close_reason);
             break;
         }
         // 2. Re-arm the timer at the session's next deadline.
@@ -332,7 +330,20 @@ where
             other => other.end(Outcome::Disconnected),
         }
     }
-    end
+    let _ = ended.send(end);
+    // Our close: send it and read until the peer's close comes back, so it sees our code and
+    // not a reset. The peer's close: tungstenite has answered it; flush that.
+    if let Some(close_reason) = closing {
+        let deadline = runtime.now() + write_timeout.min(CLOSE_HANDSHAKE_TIMEOUT);
+        match close_reason {
+            Some(reason) => {
+                close_handshake(&runtime, &mut ws, Some(reason), deadline).await;
+            }
+            None => {
+                let _ = write_by(&runtime, deadline, ws.close()).await;
+            }
+        }
+    }
 }
 
 /// The request command that issues a retryable call again.

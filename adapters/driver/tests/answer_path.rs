@@ -62,6 +62,9 @@ struct Wire {
     to_driver: VecDeque<WsMessage>,
     reader: Option<Waker>,
     from_driver: VecDeque<(Instant, WsMessage)>,
+    /// While set, the driver's writes wait (a peer that stopped reading).
+    writes_blocked: bool,
+    writer: Option<Waker>,
 }
 
 /// The driver's end of the in-memory WebSocket.
@@ -90,7 +93,12 @@ impl Stream for Pipe {
 
 impl Sink<WsMessage> for Pipe {
     type Error = WsError;
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        let mut wire = self.wire.lock().unwrap();
+        if wire.writes_blocked {
+            wire.writer = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
         Poll::Ready(Ok(()))
     }
     fn start_send(self: Pin<&mut Self>, item: WsMessage) -> Result<(), WsError> {
@@ -118,6 +126,14 @@ impl Peer {
         wire.to_driver.extend(messages);
         if let Some(reader) = wire.reader.take() {
             reader.wake();
+        }
+    }
+
+    fn block_writes(&self, blocked: bool) {
+        let mut wire = self.wire.lock().unwrap();
+        wire.writes_blocked = blocked;
+        if let Some(writer) = wire.writer.take() {
+            writer.wake();
         }
     }
 
@@ -214,13 +230,18 @@ fn a_request_times_out_on_time_while_pings_flood_in() {
 fn a_retryable_call_that_races_the_close_comes_back_for_retry() {
     let clock = VirtualClock::default();
     let (handle, ended, peer) = ready_client(&clock);
-    handle.close(CloseReason::new(CloseCode::NORMAL, "bye"));
-    // The driver sent its close and now waits for the peer's; a retryable call arrives then.
-    let (_, close) = peer.next_frame();
-    assert!(matches!(close, WsMessage::Close(Some(_))), "{close:?}");
-    let call = handle.request("tools/list", None, CallOptions::default().retryable());
+    // Hold the driver in a write, then queue a close and a retryable call behind it: the call
+    // reaches the driver only after its session has closed.
+    peer.block_writes(true);
+    let notify = std::thread::spawn({
+        let handle = handle.clone();
+        move || futures_executor::block_on(handle.notify("notifications/roots/list_changed", None))
+    });
     std::thread::sleep(Duration::from_millis(50));
-    peer.send_all([WsMessage::Close(None)]);
+    handle.close(CloseReason::new(CloseCode::NORMAL, "bye"));
+    let call = handle.request("tools/list", None, CallOptions::default().retryable());
+    peer.block_writes(false);
+    let _ = notify.join();
     let end = futures_executor::block_on(ended);
     assert!(format!("{end:?}").contains("retry: 1"), "the call was not kept for retry: {end:?}");
     drop(call);
