@@ -185,7 +185,7 @@ pub(crate) async fn run_connection<R, S, E>(
     let mut turn = 0u8;
     let mut broken = false;
     let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
-    let mut closing = None;
+    let closing;
     let mut end = ConnectionEnd {
         reason: CloseReason::new(CloseCode::ABNORMAL, "the session ended without a close"),
         by: ClosedBy::Transport,
