@@ -307,3 +307,73 @@ fn a_dual_era_client_settles_on_the_modern_era_with_our_server() {
     case(Rt::Tokio, Rt::Smol, dual.clone(), Era::Modern);
     case(Rt::Smol, Rt::Tokio, dual, Era::Modern);
 }
+
+/// Serves a router whose `panic` tool panics, on `rt`, and calls it twice from a client on the
+/// same runtime: each call gets -32603 at once, and the connection keeps working.
+async fn a_panicking_handler_is_answered<N: Network>(net: N, url: String) {
+    let config = client_config(LEGACY).reconnect(None);
+    let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &url, config))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    for _ in 0..2 {
+        let answer = within(&net, LIMIT, client.call_tool("panic", json!({})))
+            .await
+            .expect("a panicking handler must still answer");
+        match answer {
+            Err(CallError::Rpc(error)) => assert_eq!(error.code, -32603, "{error:?}"),
+            other => panic!("expected -32603, got {other:?}"),
+        }
+    }
+    let sum = client.call_tool("add", json!({"a": 1, "b": 2})).await.expect("add after panics");
+    assert_eq!(text_of(&sum), "3");
+    client.close().await;
+}
+
+fn panicking_handler_case(rt: Rt) {
+    use mcp_ws_driver::core::mcp::{CallToolResult, Tool};
+    use mcp_ws_driver::{Router, Server};
+    let panicking = Tool { name: "panic".into(), ..Default::default() };
+    let with_panic = |router: Router| {
+        router.tool(panicking.clone(), |_: serde_json::Value, _| async {
+            if true {
+                panic!("a handler bug (expected by the test)");
+            }
+            Ok(CallToolResult::text("unreachable"))
+        })
+    };
+    match rt {
+        Rt::Tokio => block_on(Rt::Tokio, async {
+            let net = Tokio::new();
+            let router = with_panic(mcp_ws_cli::demo::router(net.clone()));
+            let server = Server::new(net.clone(), router, server_config());
+            let listening = server.listen("127.0.0.1:0".parse().unwrap()).await.expect("bind");
+            let url = listening.url();
+            let accept = tokio::spawn(listening.run());
+            a_panicking_handler_is_answered(net, url).await;
+            server.shutdown().await;
+            accept.abort();
+        }),
+        Rt::Smol => block_on(Rt::Smol, async {
+            let net = Smol::new();
+            let router = with_panic(mcp_ws_cli::demo::router(net.clone()));
+            let server = Server::new(net.clone(), router, server_config());
+            let listening = server.listen("127.0.0.1:0".parse().unwrap()).await.expect("bind");
+            let url = listening.url();
+            let accept = smol::spawn(listening.run());
+            a_panicking_handler_is_answered(net, url).await;
+            server.shutdown().await;
+            drop(accept);
+        }),
+    }
+}
+
+#[test]
+fn a_panicking_handler_answers_internal_error_on_tokio() {
+    panicking_handler_case(Rt::Tokio);
+}
+
+#[test]
+fn a_panicking_handler_answers_internal_error_on_smol() {
+    panicking_handler_case(Rt::Smol);
+}

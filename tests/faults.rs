@@ -594,3 +594,90 @@ async fn a_404_upgrade_is_fatal_and_the_client_gives_up() {
     within(&net, Duration::from_secs(5), client.closed()).await.expect("the client stops");
     assert!(!client.is_running());
 }
+
+/// Upgrades with a raw client, writes `bytes` straight to the socket, and returns the close
+/// code the server answered with.
+async fn close_code_after_raw_bytes(url: &str, bytes: &[u8]) -> u16 {
+    use tokio::io::AsyncWriteExt;
+    let (mut ws, _) = raw_client(url, Some("mcp")).await.expect("upgrade");
+    ws.get_mut().get_mut().write_all(bytes).await.expect("raw write");
+    within(&Tokio::new(), Duration::from_secs(5), close_code(&mut ws))
+        .await
+        .expect("a close in time")
+}
+
+#[tokio::test]
+async fn websocket_protocol_violations_after_the_upgrade_close_with_1002() {
+    let server = tokio::task::spawn_blocking(|| TestServer::start(Rt::Tokio, server_config()))
+        .await
+        .expect("server");
+    let cases: [(&str, &[u8]); 5] = [
+        ("an unmasked client frame", &[0x81, 0x02, b'{', b'}']),
+        ("reserved bits set", &[0xC1, 0x80, 0, 0, 0, 0]),
+        ("an unknown opcode", &[0x83, 0x80, 0, 0, 0, 0]),
+        ("a fragmented ping", &[0x09, 0x80, 0, 0, 0, 0]),
+        ("a stray continuation frame", &[0x80, 0x80, 0, 0, 0, 0]),
+    ];
+    for (case, bytes) in cases {
+        assert_eq!(close_code_after_raw_bytes(&server.url, bytes).await, 1002, "{case}");
+    }
+    tokio::task::spawn_blocking(move || server.shutdown()).await.expect("shutdown");
+}
+
+/// A raw server that serves connections by the script: `Ok` answers `initialize` and then
+/// closes after `hold`; `Err(code)` answers it with that error.
+fn scripted_server(
+    listener: TcpListener,
+    script: Vec<Result<Duration, i64>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for step in script {
+            let (stream, _) = listener.accept().await.expect("accept");
+            let mut ws = upgrade(stream).await;
+            let initialize = next_json(&mut ws).await;
+            assert_eq!(initialize["method"], "initialize");
+            match step {
+                Ok(hold) => {
+                    let result = json!({
+                        "jsonrpc": "2.0", "id": initialize["id"],
+                        "result": {
+                            "protocolVersion": "2025-11-25", "capabilities": {},
+                            "serverInfo": {"name": "scripted", "version": "0"}
+                        }
+                    });
+                    ws.send(text(result)).await.expect("send");
+                    tokio::time::sleep(hold).await;
+                    let _ = ws.close(None).await;
+                }
+                Err(code) => {
+                    let error = json!({"jsonrpc": "2.0", "id": initialize["id"],
+                        "error": {"code": code, "message": "try again later"}});
+                    let _ = ws.send(text(error)).await;
+                    let _ = within(&Tokio::new(), Duration::from_secs(5), ws.next()).await;
+                }
+            }
+        }
+        std::future::pending::<()>().await;
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_answer_to_initialize_on_a_reconnect_is_retried_not_fatal() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let hold = Duration::from_millis(100);
+    let server =
+        scripted_server(listener, vec![Ok(hold), Err(-32603), Ok(Duration::from_secs(3600))]);
+    let client = mcp_ws_tokio::connect(&url, client_config()).await.expect("connect");
+    let mut events = client.events();
+    let outcome =
+        next_event(&Tokio::new(), Duration::from_secs(30), &mut events, |event| match event {
+            ClientEvent::Ready(_) => Some("ready again"),
+            ClientEvent::GaveUp { .. } => Some("gave up"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(outcome, Some("ready again"));
+    client.close().await;
+    server.abort();
+}

@@ -12,7 +12,8 @@
 //! - A handshake answered with a status in `fatal_statuses` (401, 403, 404 by default), or a
 //!   [`Failure::Fatal`], gives up at once.
 //! - `Retry-After` (on 429 or 503) is a lower bound: the wait is `max(jittered delay,
-//!   retry_after)`, never shorter than the server asked.
+//!   retry_after)`, never shorter than the server asked, but capped at `max_retry_after`
+//!   (5 minutes by default) so a hostile or broken server cannot park the client for days.
 //! - Budgets: `max_attempts` consecutive failures, and `max_elapsed` since the outage began
 //!   (a dial that would start past the budget is not scheduled).
 //!
@@ -83,6 +84,8 @@ pub struct ReconnectConfig {
     pub stable_after: Duration,
     /// Handshake statuses that end reconnecting at once.
     pub fatal_statuses: Vec<u16>,
+    /// The longest wait a server's `Retry-After` can impose.
+    pub max_retry_after: Duration,
 }
 
 impl Default for ReconnectConfig {
@@ -96,6 +99,7 @@ impl Default for ReconnectConfig {
             max_elapsed: None,
             stable_after: Duration::from_secs(10),
             fatal_statuses: vec![401, 403, 404],
+            max_retry_after: Duration::from_secs(300),
         }
     }
 }
@@ -361,7 +365,9 @@ impl Reconnect {
             Failure::Transport(_) => false,
         };
         let retry_after = match &failure {
-            Failure::HandshakeStatus { retry_after, .. } => *retry_after,
+            Failure::HandshakeStatus { retry_after, .. } => {
+                retry_after.map(|asked| asked.min(self.config.max_retry_after))
+            }
             _ => None,
         };
         self.last_error = Some(failure);

@@ -1,13 +1,20 @@
 //! The driver loop: one task per connection that moves bytes, time and commands into the core
 //! session and performs the actions it emits. Written once for every runtime.
 //!
-//! The loop waits for whichever comes first: a WebSocket message, an application command, or the
-//! session's next deadline. After each input it drains the session's actions in order (send
-//! text or ping, deliver the event, close), then re-arms the timer at `poll_timeout()`. Expiry
-//! is judged by `now >= deadline`, so a sleep that wakes early or late does no harm. Writes are
-//! bounded by the session's idle timeout: a peer that stops reading cannot stall the loop.
-//! WebSocket ping, pong and close handshakes stay in tungstenite; the driver only reports
-//! inbound traffic to the session as liveness.
+//! The loop waits for whichever comes first: the session's next deadline, a WebSocket message,
+//! or an application command. The timer is polled first, so steady inbound traffic (a ping or
+//! progress flood) cannot postpone a timeout. After each input it drains the session's actions
+//! in order (send text or ping, deliver the event, close), then re-arms the timer at
+//! `poll_timeout()`. Expiry is judged by `now >= deadline`, so a sleep that wakes early or late
+//! does no harm. Writes are bounded by the session's idle timeout (see [`crate::ws_io`]): a peer
+//! that stops reading cannot stall the loop. A close runs the close handshake, bounded, so the
+//! peer sees our code rather than a reset. WebSocket protocol violations (unmasked or reserved
+//! bits, unknown opcodes, bad control frames) close with 1002; pings and pongs stay in
+//! tungstenite, and the driver only reports inbound traffic to the session as liveness.
+//!
+//! Every call ends once: with its outcome, or, when it is retryable and the connection is
+//! lost (even in the race between the session's close and the loop's end), by going back to
+//! the reconnecting client in [`ConnectionEnd::retry`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,20 +27,28 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mcp_ws_core::codec::Payload;
 use mcp_ws_core::mcp::ProgressNotificationParams;
 use mcp_ws_core::session::{
-    Action, ClosedBy, Event, Outcome, RequestOptions, Session, SessionError,
+    Action, ClosedBy, Event, LifecycleFailure, Outcome, RequestOptions, Session, SessionError,
 };
 use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle};
 use crate::runtime::{Alarm, Runtime};
-use crate::ws_io::{close_frame, write_by};
+use crate::ws_io::{close_handshake, write_by};
 
 /// Receives the events the driver does not consume itself (everything but request ends and
 /// progress, which go to the waiting calls).
 pub trait EventSink: Send + 'static {
     /// Handles one event. `handle` can answer requests and send messages on this connection.
     fn on_event(&mut self, event: Event, handle: &ConnectionHandle);
+
+    /// A handler's answer to the peer's request `id` that the session refused as given: in
+    /// 2026-07-28, a result that is not a JSON object. The request has still ended (the peer was
+    /// answered -32603); this tells the application its handler misbehaved. Does nothing by
+    /// default.
+    fn on_answer_refused(&mut self, id: RequestId, error: SessionError, handle: &ConnectionHandle) {
+        let _ = (id, error, handle);
+    }
 }
 
 /// A call waiting for its outcome.
@@ -42,7 +57,16 @@ struct Waiter {
     reply: oneshot::Sender<Result<Outcome, SessionError>>,
     progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
     /// What is needed to issue the call again, when the caller marked it retryable.
-    retry: Option<(String, Option<RawJson>, RequestOptions)>,
+    retry: Option<Retry>,
+}
+
+/// What a retryable call needs to be issued again on the next connection.
+struct Retry {
+    method: String,
+    params: Option<RawJson>,
+    options: RequestOptions,
+    /// The caller's total deadline, carried across connections.
+    deadline: Option<Instant>,
 }
 
 /// How a connection ended, reported once its driver task has finished.
@@ -51,6 +75,8 @@ pub struct ConnectionEnd {
     pub reason: CloseReason,
     /// Who ended it.
     pub by: ClosedBy,
+    /// Why the client's lifecycle failed, if that ended the session.
+    pub lifecycle_failure: Option<LifecycleFailure>,
     /// Retryable calls that were in flight when the connection was lost; their callers are
     /// still waiting. A reconnecting client issues them again on the next connection.
     pub(crate) retry: Vec<Command>,
@@ -61,6 +87,7 @@ impl std::fmt::Debug for ConnectionEnd {
         f.debug_struct("ConnectionEnd")
             .field("reason", &self.reason)
             .field("by", &self.by)
+            .field("lifecycle_failure", &self.lifecycle_failure)
             .field("retry", &self.retry.len())
             .finish()
     }
@@ -77,6 +104,7 @@ impl Future for ConnectionEnded {
             end.unwrap_or_else(|_| ConnectionEnd {
                 reason: CloseReason::new(CloseCode::ABNORMAL, "the driver task was dropped"),
                 by: ClosedBy::Transport,
+                lifecycle_failure: None,
                 retry: Vec::new(),
             })
         })
@@ -92,6 +120,9 @@ enum Wake {
 
 /// How long one round of writes may take when the session has no idle timeout to borrow.
 const DEFAULT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The longest the close handshake may take (bounded by the write timeout too).
+const CLOSE_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it and a future
 /// of how it ended.
@@ -115,14 +146,21 @@ where
     let (sender, receiver) = mpsc::unbounded();
     let handle = ConnectionHandle::new(sender);
     let (ended_sender, ended) = oneshot::channel();
-    let task = run_connection(runtime.clone(), ws, session, receiver, events, handle.clone());
-    runtime.spawn(async move {
-        let _ = ended_sender.send(task.await);
-    });
+    let task = run_connection(
+        runtime.clone(),
+        ws,
+        session,
+        receiver,
+        events,
+        handle.clone(),
+        ended_sender,
+    );
+    runtime.spawn(task);
     (handle, ConnectionEnded(ended))
 }
 
-/// Runs the driver loop to the end of the session (see the module docs).
+/// Runs the driver loop to the end of the session (see the module docs), reports the end on
+/// `ended`, then completes the close handshake.
 pub(crate) async fn run_connection<R, S, E>(
     runtime: R,
     mut ws: S,
@@ -130,8 +168,8 @@ pub(crate) async fn run_connection<R, S, E>(
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut events: E,
     handle: ConnectionHandle,
-) -> ConnectionEnd
-where
+    ended: oneshot::Sender<ConnectionEnd>,
+) where
     R: Runtime,
     S: Stream<Item = Result<WsMessage, WsError>>
         + Sink<WsMessage, Error = WsError>
@@ -147,9 +185,11 @@ where
     let mut turn = 0u8;
     let mut broken = false;
     let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
+    let closing;
     let mut end = ConnectionEnd {
         reason: CloseReason::new(CloseCode::ABNORMAL, "the session ended without a close"),
         by: ClosedBy::Transport,
+        lifecycle_failure: None,
         retry: Vec::new(),
     };
     loop {
@@ -181,13 +221,10 @@ where
             session.handle_transport_lost("the WebSocket failed or stalled while sending");
             continue;
         }
-        if let Some(reason) = close_reason.filter(|_| !broken) {
-            let _ = write_by(&runtime, deadline, ws.send(close_frame(&reason))).await;
-        }
         if session.is_closed() {
-            if !broken {
-                let _ = write_by(&runtime, deadline, ws.close()).await;
-            }
+            // The close handshake runs after the end is reported (below), so a peer that never
+            // answers our close does not delay the client's reaction to the loss.
+            closing = (!broken).then_some(close_reason);
             break;
         }
         // 2. Re-arm the timer at the session's next deadline.
@@ -195,6 +232,10 @@ where
         // 3. Wait for the next input, alternating which source is polled first.
         turn = turn.wrapping_add(1);
         let wake = std::future::poll_fn(|cx| {
+            // The timer first: a flood of frames or commands must not postpone a deadline.
+            if alarm.poll_woken(cx) {
+                return Poll::Ready(Wake::Timer);
+            }
             if turn % 2 == 0 {
                 if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
                     return Poll::Ready(w);
@@ -209,9 +250,6 @@ where
                 if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
                     return Poll::Ready(w);
                 }
-            }
-            if alarm.poll_woken(cx) {
-                return Poll::Ready(Wake::Timer);
             }
             Poll::Pending
         })
@@ -241,11 +279,22 @@ where
                     let reason = CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8");
                     let _ = session.close(reason);
                 }
+                WsError::Protocol(violation) => {
+                    let reason = CloseReason::new(
+                        CloseCode::PROTOCOL_ERROR,
+                        format!("WebSocket protocol violation: {violation}"),
+                    );
+                    let _ = session.close(reason);
+                }
                 other => session.handle_transport_lost(other.to_string()),
             },
             Wake::Frame(None) => session.handle_transport_lost("the WebSocket ended"),
             Wake::Command(Some(command)) => {
-                apply(command, now, &mut session, &mut waiters, &mut calls)
+                if let Err((id, error)) =
+                    apply(command, now, &mut session, &mut waiters, &mut calls)
+                {
+                    events.on_answer_refused(id, error, &handle);
+                }
             }
             Wake::Command(None) => {
                 commands_open = false;
@@ -259,28 +308,88 @@ where
             }
         }
     }
-    // Calls still waiting (none should be: the session ends every request) fail as disconnected.
+    end.lifecycle_failure = session.lifecycle_failure();
+    // Calls still waiting (none should be: the session ends every request) end as if their
+    // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
     for (_, waiter) in waiters.drain() {
-        let _ = waiter.reply.send(Ok(Outcome::Disconnected));
+        match waiter.retry {
+            Some(retry) => {
+                end.retry.push(retry_command(waiter.token, retry, waiter.reply, waiter.progress))
+            }
+            None => {
+                let _ = waiter.reply.send(Ok(Outcome::Disconnected));
+            }
+        }
     }
-    // Commands that raced the close are refused.
+    // Commands that raced the close: retryable requests go back to the client too; the rest
+    // are refused.
     commands.close();
     while let Ok(command) = commands.try_recv() {
-        command.end(Outcome::Disconnected);
+        match command {
+            retryable @ Command::Request { retryable: true, .. } => end.retry.push(retryable),
+            other => other.end(Outcome::Disconnected),
+        }
     }
-    end
+    let _ = ended.send(end);
+    // Our close: send it and read until the peer's close comes back, so it sees our code and
+    // not a reset. The peer's close: tungstenite has answered it; flush that.
+    if let Some(close_reason) = closing {
+        let deadline = runtime.now() + write_timeout.min(CLOSE_HANDSHAKE_TIMEOUT);
+        match close_reason {
+            Some(reason) => {
+                close_handshake(&runtime, &mut ws, Some(reason), deadline).await;
+            }
+            None => {
+                let _ = write_by(&runtime, deadline, ws.close()).await;
+            }
+        }
+    }
 }
 
+/// The request command that issues a retryable call again.
+fn retry_command(
+    token: CallToken,
+    retry: Retry,
+    reply: oneshot::Sender<Result<Outcome, SessionError>>,
+    progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+) -> Command {
+    Command::Request {
+        token,
+        method: retry.method,
+        params: retry.params,
+        options: retry.options,
+        deadline: retry.deadline,
+        reply,
+        progress,
+        retryable: true,
+    }
+}
+
+/// Applies one application command to the session; gives back an answer the session refused.
 fn apply(
     command: Command,
     now: Instant,
     session: &mut Session,
     waiters: &mut HashMap<RequestId, Waiter>,
     calls: &mut HashMap<CallToken, RequestId>,
-) {
+) -> Result<(), (RequestId, SessionError)> {
     match command {
-        Command::Request { token, method, params, options, reply, progress, retryable } => {
-            let retry = retryable.then(|| (method.clone(), params.clone(), options));
+        Command::Request {
+            token,
+            method,
+            params,
+            options,
+            deadline,
+            reply,
+            progress,
+            retryable,
+        } => {
+            let retry = retryable.then(|| Retry {
+                method: method.clone(),
+                params: params.clone(),
+                options,
+                deadline,
+            });
             match session.send_request(now, method, params, options) {
                 Ok(id) => {
                     calls.insert(token, id.clone());
@@ -302,7 +411,10 @@ fn apply(
             let _ = reply.send(session.send_notification(method, params));
         }
         Command::Respond { id, response } => {
-            let _ = session.respond(id, response);
+            // Unknown (cancelled) requests and a closed session: the answer is not wanted.
+            if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), response) {
+                return Err((id, error));
+            }
         }
         Command::Progress { id, progress, total, message } => {
             let _ = session.notify_progress(&id, progress, total, message);
@@ -311,6 +423,7 @@ fn apply(
             let _ = session.close(reason);
         }
     }
+    Ok(())
 }
 
 fn deliver<E: EventSink>(
@@ -326,16 +439,13 @@ fn deliver<E: EventSink>(
             Some(waiter) => {
                 calls.remove(&waiter.token);
                 match (outcome, waiter.retry) {
-                    (Outcome::Disconnected, Some((method, params, options))) => {
-                        end.retry.push(Command::Request {
-                            token: waiter.token,
-                            method,
-                            params,
-                            options,
-                            reply: waiter.reply,
-                            progress: waiter.progress,
-                            retryable: true,
-                        });
+                    (Outcome::Disconnected, Some(retry)) => {
+                        end.retry.push(retry_command(
+                            waiter.token,
+                            retry,
+                            waiter.reply,
+                            waiter.progress,
+                        ));
                     }
                     (outcome, _) => {
                         let _ = waiter.reply.send(Ok(outcome));

@@ -14,6 +14,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::Stream;
 use mcp_ws_core::mcp::ProgressNotificationParams;
 use mcp_ws_core::session::{Outcome, RequestOptions, SessionError};
+use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseReason, ErrorObject, RawJson, RequestId};
 
 use crate::error::CallError;
@@ -28,6 +29,10 @@ pub(crate) enum Command {
         method: String,
         params: Option<RawJson>,
         options: RequestOptions,
+        /// The caller's total deadline, once a reconnecting client has seen the call: its
+        /// timeout counts from the first attempt, across connections (`options.timeout` is
+        /// then what remains of it).
+        deadline: Option<Instant>,
         reply: oneshot::Sender<Result<Outcome, SessionError>>,
         progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
         /// Issue it again on the next connection if this one is lost (reconnecting clients).
@@ -126,6 +131,7 @@ impl ConnectionHandle {
     }
 
     /// Passes a command on; gives it back if the receiving task has ended.
+    #[allow(clippy::result_large_err, reason = "the error is the command itself, given back")]
     pub(crate) fn send_command(&self, command: Command) -> Result<(), Command> {
         self.commands.unbounded_send(command).map_err(|e| e.into_inner())
     }
@@ -174,6 +180,7 @@ impl ConnectionHandle {
             method,
             params,
             options: options.request,
+            deadline: None,
             reply,
             progress,
             retryable: options.retryable,

@@ -103,12 +103,12 @@ impl<R: Runtime> Alarm<R> {
         self.armed.as_mut().is_some_and(|(_, sleep)| sleep.as_mut().poll(cx).is_ready())
     }
 
-    /// Whether the deadline has passed at `now`; if so the alarm is cleared.
+    /// Whether the deadline has passed at `now`. Call it after [`Alarm::poll_woken`] said the
+    /// sleep woke: the finished sleep is dropped either way, so an early wake is re-armed with
+    /// a fresh sleep for the same deadline by the next [`Alarm::arm`].
     pub(crate) fn take_due(&mut self, now: Instant) -> bool {
         let due = self.armed.as_ref().is_some_and(|(at, _)| now >= *at);
-        if due {
-            self.armed = None;
-        }
+        self.armed = None;
         due
     }
 }

@@ -3,16 +3,23 @@
 //! Each incoming request runs as its own spawned task; its answer goes back through the
 //! connection handle. A request the peer cancels, or one whose connection ends, has its task
 //! aborted (the handler future is dropped) and its answer is never sent.
+//!
+//! Running handlers are keyed by the peer's id *and* a per-request token: a peer may cancel a
+//! request and reuse its id at once, and the aborted task must then not remove (and so
+//! silence) the entry of the new request with the same id. A handler that panics is answered
+//! with -32603 (internal error) and its entry is freed like any other.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
 use mcp_ws_core::mcp::{LoggingLevel, LoggingMessageParams, methods};
 use mcp_ws_core::session::IncomingRequest;
-use mcp_ws_core::{ErrorObject, RawJson, RequestId};
+use mcp_ws_core::{ErrorCode, ErrorObject, RawJson, RequestId};
 
 use crate::error::CallError;
 
@@ -95,6 +102,8 @@ impl RequestContext {
 }
 
 struct Running {
+    /// Which start of a request with this id the entry belongs to.
+    token: u64,
     abort: AbortHandle,
     cancelled: Arc<AtomicBool>,
 }
@@ -103,6 +112,7 @@ struct Running {
 #[derive(Clone, Default)]
 pub struct HandlerTasks {
     running: Arc<Mutex<HashMap<RequestId, Running>>>,
+    next_token: Arc<AtomicU64>,
     log_threshold: Arc<AtomicU8>,
 }
 
@@ -131,14 +141,38 @@ impl HandlerTasks {
             log_threshold: self.log_threshold.clone(),
         };
         let (abort, registration) = AbortHandle::new_pair();
-        let work = Abortable::new(handler(request, context), registration);
-        self.running.lock().expect("lock").insert(id.clone(), Running { abort, cancelled });
+        let work = Abortable::new(
+            AssertUnwindSafe(handler(request, context)).catch_unwind(),
+            registration,
+        );
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let entry = Running { token, abort, cancelled };
+        if let Some(replaced) = self.running.lock().expect("lock").insert(id.clone(), entry) {
+            // The peer reused the id of a request still running: the old task can no longer
+            // be answered (its id now names the new request), so it stops.
+            replaced.cancelled.store(true, Ordering::Relaxed);
+            replaced.abort.abort();
+        }
         let running = self.running.clone();
         let handle = handle.clone();
         runtime.spawn(async move {
             let answer = work.await;
-            let still_wanted = running.lock().expect("lock").remove(&id).is_some();
-            if let (Ok(answer), true) = (answer, still_wanted) {
+            let still_wanted = {
+                let mut running = running.lock().expect("lock");
+                let ours = running.get(&id).is_some_and(|entry| entry.token == token);
+                if ours {
+                    running.remove(&id);
+                }
+                ours
+            };
+            let answer = match answer {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_panic)) => {
+                    Err(ErrorObject::new(ErrorCode::InternalError, "the request handler panicked"))
+                }
+                Err(_aborted) => return,
+            };
+            if still_wanted {
                 handle.respond(id, answer);
             }
         });
@@ -168,5 +202,97 @@ impl HandlerTasks {
     /// Whether no handler is running.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+
+    use futures_channel::mpsc;
+
+    use super::*;
+    use crate::handle::Command;
+    use crate::runtime::BoxFuture;
+
+    /// A runtime whose spawned tasks wait in a list until the test runs them, in order.
+    #[derive(Clone, Default)]
+    struct QueuedTasks(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
+
+    impl QueuedTasks {
+        fn run_all(&self) {
+            let tasks: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+            for task in tasks {
+                futures_executor::block_on(task);
+            }
+        }
+    }
+
+    impl Runtime for QueuedTasks {
+        type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+        fn now(&self) -> mcp_ws_core::time::Instant {
+            mcp_ws_core::time::Instant::ZERO
+        }
+        fn sleep_until(&self, _: mcp_ws_core::time::Instant) -> Self::Sleep {
+            Box::pin(futures_util::future::pending())
+        }
+        fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+            self.0.lock().unwrap().push(Box::pin(task));
+        }
+    }
+
+    fn request(id: i64) -> IncomingRequest {
+        IncomingRequest {
+            id: RequestId::from(id),
+            method: "tools/call".into(),
+            params: None,
+            wants_progress: false,
+        }
+    }
+
+    fn answers(commands: &mut mpsc::UnboundedReceiver<Command>) -> Vec<(RequestId, bool)> {
+        let mut answers = Vec::new();
+        while let Ok(command) = commands.try_recv() {
+            if let Command::Respond { id, response } = command {
+                answers.push((id, response.is_ok()));
+            }
+        }
+        answers
+    }
+
+    fn ok() -> RawJson {
+        RawJson::from_string("{}".into()).unwrap()
+    }
+
+    #[test]
+    fn a_request_reusing_a_cancelled_id_is_answered_and_frees_its_entry() {
+        let runtime = QueuedTasks::default();
+        let (sender, mut commands) = mpsc::unbounded();
+        let handle = ConnectionHandle::new(sender);
+        let tasks = HandlerTasks::default();
+        tasks.start(&runtime, &handle, request(1), |_, _| futures_util::future::pending());
+        tasks.cancel(&RequestId::from(1i64));
+        tasks.start(&runtime, &handle, request(1), |_, _| async { Ok(ok()) });
+        // The aborted first task runs after the second request started.
+        runtime.run_all();
+        assert_eq!(answers(&mut commands), vec![(RequestId::from(1i64), true)]);
+        assert!(tasks.is_empty(), "{} handler entries leaked", tasks.len());
+    }
+
+    #[test]
+    fn a_handler_that_panics_is_answered_with_an_internal_error_and_frees_its_entry() {
+        let runtime = QueuedTasks::default();
+        let (sender, mut commands) = mpsc::unbounded();
+        let handle = ConnectionHandle::new(sender);
+        let tasks = HandlerTasks::default();
+        tasks.start(&runtime, &handle, request(7), |_, _| async {
+            if true {
+                panic!("handler bug");
+            }
+            Ok(ok())
+        });
+        runtime.run_all();
+        assert_eq!(answers(&mut commands), vec![(RequestId::from(7i64), false)]);
+        assert!(tasks.is_empty());
     }
 }

@@ -218,3 +218,23 @@ fn a_huge_multiplier_saturates_at_the_cap_without_panicking() {
     let (dials, _) = dial_times_until_give_up(&mut machine, 5);
     assert_eq!(dials, [ms(0), ms(250), ms(30_250), ms(60_250), ms(90_250)]);
 }
+
+#[test]
+fn retry_after_is_capped_at_max_retry_after() {
+    let config = ReconnectConfig { max_retry_after: Duration::from_secs(60), ..exact() };
+    let mut machine = Reconnect::new(config, 1, ms(0)).unwrap();
+    machine.start(ms(0)).unwrap();
+    machine.poll_action();
+    let days = Some(Duration::from_secs(3 * 24 * 3600));
+    machine
+        .on_dial_failed(ms(0), Failure::HandshakeStatus { status: 429, retry_after: days })
+        .unwrap();
+    assert_eq!(machine.poll_timeout(), Some(ms(60_000)));
+    machine.handle_timeout(ms(60_000));
+    assert_eq!(machine.poll_action(), Some(ReconnectAction::Dial { attempt: 2 }));
+}
+
+#[test]
+fn the_default_retry_after_cap_is_five_minutes() {
+    assert_eq!(ReconnectConfig::default().max_retry_after, Duration::from_secs(300));
+}

@@ -87,6 +87,21 @@ pub enum ClosedBy {
     Transport,
 }
 
+/// Why a client's lifecycle failed (see `Session::lifecycle_failure`). All of them close the
+/// session with 1002; only a refused version will fail the same way on every retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LifecycleFailure {
+    /// The server answered `initialize` with a version this client cannot speak.
+    VersionRefused,
+    /// The server answered `initialize` with an error.
+    InitializeError,
+    /// The server's `initialize` result did not parse.
+    InvalidInitializeResult,
+    /// The server did not answer `initialize` within the request timeout.
+    InitializeTimedOut,
+}
+
 /// The end of one outgoing request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

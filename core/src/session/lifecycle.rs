@@ -4,7 +4,10 @@
 
 use super::outgoing::{Pending, Purpose};
 use super::request_meta::RequestMeta;
-use super::{EraPolicy, Event, Held, Outcome, PeerDescription, Phase, ReadyInfo, Role, Session};
+use super::{
+    EraPolicy, Event, Held, LifecycleFailure, Outcome, PeerDescription, Phase, ReadyInfo, Role,
+    Session,
+};
 use crate::close::{CloseCode, CloseReason};
 use crate::mcp::{DiscoverResult, InitializeParams, InitializeResult, methods};
 use crate::message::{ErrorCode, ErrorObject, Message, Notification, Request};
@@ -63,16 +66,22 @@ impl Session {
 
     pub(super) fn on_initialize_answer(&mut self, outcome: Result<RawJson, ErrorObject>) {
         let result = match outcome {
-            Ok(raw) => raw.parse::<InitializeResult>().map_err(|e| format!("invalid result: {e}")),
-            Err(error) => Err(format!("error {}: {}", error.code, error.message)),
+            Ok(raw) => raw.parse::<InitializeResult>().map_err(|e| {
+                (LifecycleFailure::InvalidInitializeResult, format!("invalid result: {e}"))
+            }),
+            Err(error) => Err((
+                LifecycleFailure::InitializeError,
+                format!("error {}: {}", error.code, error.message),
+            )),
         };
         let result = match result {
             Ok(result) => result,
-            Err(why) => {
+            Err((failure, why)) => {
                 let reason = CloseReason::new(
                     CloseCode::PROTOCOL_ERROR,
                     format!("initialize failed: {why}"),
                 );
+                self.lifecycle_failure = Some(failure);
                 return self.shut_down(reason, ClosedBy::Session, true);
             }
         };
@@ -83,6 +92,7 @@ impl Session {
             Ok(version) => version,
             Err(refused) => {
                 let reason = CloseReason::new(CloseCode::PROTOCOL_ERROR, refused.to_string());
+                self.lifecycle_failure = Some(LifecycleFailure::VersionRefused);
                 return self.shut_down(reason, ClosedBy::Session, true);
             }
         };

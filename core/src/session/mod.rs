@@ -98,7 +98,8 @@ use serde_json::value::RawValue;
 
 pub use config::{BeforeReady, ConfigError, EraPolicy, Role, SessionConfig};
 pub use event::{
-    Action, ClosedBy, Event, IncomingRequest, Outcome, PeerDescription, ReadyInfo, SessionError,
+    Action, ClosedBy, Event, IncomingRequest, LifecycleFailure, Outcome, PeerDescription,
+    ReadyInfo, SessionError,
 };
 pub use outgoing::RequestOptions;
 
@@ -180,6 +181,8 @@ pub struct Session {
     heartbeat: Heartbeat,
     malformed: MalformedBudget,
     stamps: Option<ModernStamps>,
+    /// Why the client's lifecycle failed, when the session closed for that.
+    lifecycle_failure: Option<LifecycleFailure>,
 }
 
 const RESULT_TYPE_KEY: &str = "resultType";
@@ -205,6 +208,7 @@ impl Session {
             heartbeat,
             malformed: MalformedBudget::new(config.malformed_budget),
             stamps,
+            lifecycle_failure: None,
             config,
         };
         if let Role::Client { era, .. } = &session.config.role {
@@ -233,6 +237,12 @@ impl Session {
     /// What the lifecycle settled, once the session is ready.
     pub fn ready_info(&self) -> Option<&ReadyInfo> {
         self.ready.as_ref()
+    }
+
+    /// Why the client's lifecycle failed, if the session closed because it did. A reconnecting
+    /// client gives up only on [`LifecycleFailure::VersionRefused`]; the others may pass.
+    pub fn lifecycle_failure(&self) -> Option<LifecycleFailure> {
+        self.lifecycle_failure
     }
 
     /// Whether the session has ended.
@@ -440,29 +450,37 @@ impl Session {
     ///
     /// Fails with [`SessionError::UnknownRequest`] when the request is not awaiting an answer,
     /// including when the peer cancelled it (its late answer is suppressed, as MCP requires).
+    ///
+    /// In 2026-07-28 a result must be a JSON object (it gets the era's stamps). One that is not
+    /// still ends the request: the peer is answered with -32603 (internal error) and this
+    /// returns [`SessionError::NotAnObject`], so the application learns its handler's mistake.
+    /// This is the one error after which the session state has changed.
     pub fn respond(
         &mut self,
         id: RequestId,
         response: Result<RawJson, ErrorObject>,
     ) -> Result<(), SessionError> {
         self.check_open()?;
-        let Some(incoming) = self.incoming.get(&id) else {
+        let Some(incoming) = self.incoming.remove(&id) else {
             return Err(SessionError::UnknownRequest(id));
         };
-        let message = match response {
-            Ok(result) => {
-                let result = if incoming.modern {
-                    self.stamp_modern_result(&result).ok_or(SessionError::NotAnObject)?
-                } else {
-                    result
-                };
-                Message::Result(ResultResponse::new(id.clone(), result))
-            }
-            Err(error) => Message::Error(ErrorResponse::new(Some(id.clone()), error)),
+        let (message, refused) = match response {
+            Ok(result) if incoming.modern => match self.stamp_modern_result(&result) {
+                Some(stamped) => (Message::Result(ResultResponse::new(id.clone(), stamped)), None),
+                None => {
+                    let error = ErrorObject::new(
+                        ErrorCode::InternalError,
+                        "the server produced a result that is not a JSON object",
+                    );
+                    let message = Message::Error(ErrorResponse::new(Some(id.clone()), error));
+                    (message, Some(SessionError::NotAnObject))
+                }
+            },
+            Ok(result) => (Message::Result(ResultResponse::new(id.clone(), result)), None),
+            Err(error) => (Message::Error(ErrorResponse::new(Some(id.clone()), error)), None),
         };
-        self.incoming.remove(&id);
         self.send(&message);
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 
     /// Reports progress on the peer's request `id`, which must have asked for it.
@@ -704,6 +722,7 @@ impl Session {
                     CloseCode::PROTOCOL_ERROR,
                     "the server did not answer initialize in time",
                 );
+                self.lifecycle_failure = Some(LifecycleFailure::InitializeTimedOut);
                 self.shut_down(reason, ClosedBy::Session, true);
             }
             Purpose::Discover => self.on_discover_answer(now, None),

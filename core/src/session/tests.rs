@@ -481,3 +481,66 @@ fn a_legacy_client_can_ping_over_mcp_and_a_modern_one_cannot() {
         Err(SessionError::NotAllowed(_))
     ));
 }
+
+#[test]
+fn a_modern_result_that_is_not_an_object_still_ends_the_request_with_an_internal_error() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    feed(
+        &mut server,
+        t(0),
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+    );
+    assert_eq!(server.incoming_requests(), 1);
+    assert_eq!(
+        server.respond(RequestId::from(1i64), Ok(raw("[1,2]"))),
+        Err(SessionError::NotAnObject)
+    );
+    let sent = texts(&drain(&mut server));
+    assert_eq!(sent.len(), 1, "exactly one answer: {sent:?}");
+    assert_eq!(
+        (sent[0]["id"].as_i64(), sent[0]["error"]["code"].as_i64()),
+        (Some(1), Some(-32603))
+    );
+    assert_eq!(server.incoming_requests(), 0, "the request must have ended");
+    // A second answer to the same id is refused: the first one counted.
+    assert_eq!(
+        server.respond(RequestId::from(1i64), Ok(raw("{}"))),
+        Err(SessionError::UnknownRequest(RequestId::from(1i64)))
+    );
+}
+
+fn initialize_answered(answer: &str) -> Session {
+    let mut client = Session::new(legacy_client_config(), t(0)).unwrap();
+    drain(&mut client);
+    feed(&mut client, t(1), answer);
+    assert!(client.is_closed());
+    client
+}
+
+#[test]
+fn a_failed_lifecycle_says_whether_the_version_was_refused_or_initialize_failed() {
+    let refused = initialize_answered(
+        r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"1999-01-01","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#,
+    );
+    assert_eq!(refused.lifecycle_failure(), Some(LifecycleFailure::VersionRefused));
+    let errored =
+        initialize_answered(r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"busy"}}"#);
+    assert_eq!(errored.lifecycle_failure(), Some(LifecycleFailure::InitializeError));
+    let garbled = initialize_answered(r#"{"jsonrpc":"2.0","id":1,"result":{"nope":true}}"#);
+    assert_eq!(garbled.lifecycle_failure(), Some(LifecycleFailure::InvalidInitializeResult));
+
+    let mut config = legacy_client_config();
+    (config.ping_interval, config.idle_timeout) = (None, None);
+    let mut silent = Session::new(config, t(0)).unwrap();
+    drain(&mut silent);
+    for _ in 0..1000 {
+        let Some(deadline) = silent.poll_timeout() else { break };
+        silent.handle_timeout(deadline);
+        drain(&mut silent);
+    }
+    assert!(silent.is_closed());
+    assert_eq!(silent.lifecycle_failure(), Some(LifecycleFailure::InitializeTimedOut));
+
+    let ready = ready_client(legacy_client_config());
+    assert_eq!(ready.lifecycle_failure(), None);
+}

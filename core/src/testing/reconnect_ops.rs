@@ -1,7 +1,8 @@
 //! Random operation sequences on one [`Reconnect`] machine, with its invariants checked after
 //! each step:
 //!
-//! - every delay lies in `[0, max_delay]`, or equals a larger `Retry-After` the server sent;
+//! - every delay lies in `[0, max_delay]`, or equals a larger `Retry-After` the server sent,
+//!   itself capped at `max_retry_after`;
 //! - consecutive failures never exceed `max_attempts`;
 //! - no `Dial` follows a `GiveUp`, and exactly one `GiveUp` is ever emitted;
 //! - after `handle_timeout(now)`, `poll_timeout()` is `None` or later than `now`;
@@ -27,6 +28,8 @@ pub fn run(data: &[u8]) -> Result<(), Violation> {
         max_elapsed: (flags & 4 != 0).then(|| Duration::from_millis(u64::from(input.u16()))),
         stable_after: Duration::from_millis(u64::from(input.u16() % 5_000)),
         fatal_statuses: vec![401, 403, 404],
+        // Below the largest Retry-After the inputs produce (262 s), so the cap is exercised.
+        max_retry_after: Duration::from_secs(100),
     };
     let seed = u64::from(input.u16());
     let mut now = Instant::ZERO;
@@ -89,7 +92,7 @@ pub fn run(data: &[u8]) -> Result<(), Violation> {
         }
         if let Some(delay) = machine.last_delay().filter(|_| machine.last_delay() != delay_before) {
             ensure!(
-                delay <= config.max_delay.max(last_retry_after),
+                delay <= config.max_delay.max(last_retry_after.min(config.max_retry_after)),
                 "delay {delay:?} above the cap {:?}",
                 config.max_delay
             );

@@ -26,8 +26,8 @@ use futures_util::future::{FutureExt, Shared};
 use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::reconnect::{Failure, GiveUpReason};
-use mcp_ws_core::session::{ClosedBy, Event, PeerDescription, ReadyInfo, Session};
-use mcp_ws_core::{CloseCode, CloseReason, ProtocolVersion, RawJson};
+use mcp_ws_core::session::{ClosedBy, Event, PeerDescription, ReadyInfo, Session, SessionConfig};
+use mcp_ws_core::{CloseCode, CloseReason, Era, ProtocolVersion, RawJson};
 
 pub use config::ClientConfig;
 pub use peer_requests::PeerRequests;
@@ -101,6 +101,9 @@ impl std::error::Error for ConnectError {}
 /// State shared by the client, its supervisor and its connections' event sinks.
 struct ClientShared {
     ready: Mutex<Option<ReadyInfo>>,
+    /// The era and version the endpoint settled on the last time a session became ready, so a
+    /// dual-era client does not probe again on every reconnect.
+    settled: Mutex<Option<(Era, ProtocolVersion)>>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<ClientEvent>>>,
 }
 
@@ -149,10 +152,14 @@ pub async fn connect<N: Network>(
     .await
     .map_err(ConnectError::Dial)?;
 
-    let shared =
-        Arc::new(ClientShared { ready: Mutex::new(None), subscribers: Mutex::new(Vec::new()) });
+    let shared = Arc::new(ClientShared {
+        ready: Mutex::new(None),
+        settled: Mutex::new(None),
+        subscribers: Mutex::new(Vec::new()),
+    });
     let (first_ready, first_ready_receiver) = oneshot::channel();
-    let (connection, ended) = start_session(&net, &config, &shared, dialed.ws, Some(first_ready));
+    let (connection, ended) =
+        start_session(&net, &config.session, &config, &shared, dialed.ws, Some(first_ready));
     let (commands, command_receiver) = mpsc::unbounded();
     let (finished_sender, finished) = oneshot::channel();
     let supervisor = supervisor::Supervisor {
@@ -188,18 +195,18 @@ pub async fn connect<N: Network>(
 /// Starts a session and its driver over an open WebSocket.
 fn start_session<N: Network>(
     net: &N,
-    config: &ClientConfig,
+    config: &SessionConfig,
+    client: &ClientConfig,
     shared: &Arc<ClientShared>,
     ws: async_tungstenite::WebSocketStream<N::Stream>,
     first_ready: Option<oneshot::Sender<Result<(), CloseReason>>>,
 ) -> (ConnectionHandle, ConnectionEnded) {
-    let session =
-        Session::new(config.session.clone(), net.now()).expect("validated in ClientConfig");
+    let session = Session::new(config.clone(), net.now()).expect("validated in ClientConfig");
     let sink = ClientSink {
         net: net.clone(),
         shared: shared.clone(),
         tasks: HandlerTasks::default(),
-        peer_requests: config.peer_requests.clone(),
+        peer_requests: client.peer_requests.clone(),
         first_ready,
     };
     spawn_connection(net, ws, session, sink)
@@ -219,6 +226,7 @@ impl<N: Network> EventSink for ClientSink<N> {
         match event {
             Event::Ready(info) => {
                 *self.shared.ready.lock().expect("lock") = Some((*info).clone());
+                *self.shared.settled.lock().expect("lock") = Some((info.era, info.version));
                 if let Some(first) = self.first_ready.take() {
                     let _ = first.send(Ok(()));
                 }

@@ -5,6 +5,15 @@
 //! connections requests wait in a queue (bounded by the session's `max_pending_outgoing` and by
 //! each call's timeout) and notifications are refused. When a connection ends, retryable calls
 //! come back from its driver and join the queue; the machine decides when to dial again.
+//!
+//! - A call's timeout is total: its deadline is fixed when the supervisor first sees it and
+//!   travels with it across queues and connections (each connection gets what remains).
+//! - The timer is polled before commands and connection ends, so a flood of calls cannot
+//!   postpone the expiry of queued ones or a redial.
+//! - A lifecycle failure ends reconnecting only when the server's version cannot be spoken; an
+//!   error answer to `initialize` or a slow one is a failure like a dropped connection.
+//! - The era and version a dual-era probe found are remembered for the endpoint; later
+//!   sessions speak them directly instead of probing again (and forget them if they fail).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -15,9 +24,12 @@ use std::task::Poll;
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use mcp_ws_core::reconnect::{Failure, Reconnect, ReconnectAction};
-use mcp_ws_core::session::{ClosedBy, Outcome, SessionError};
+use mcp_ws_core::session::{
+    ClosedBy, EraPolicy, LifecycleFailure, Outcome, RequestOptions, Role, SessionConfig,
+    SessionError,
+};
 use mcp_ws_core::time::Instant;
-use mcp_ws_core::{CloseCode, CloseReason};
+use mcp_ws_core::{CloseCode, CloseReason, Era};
 
 use super::{ClientConfig, ClientEvent, ClientShared, start_session};
 use crate::connection::{ConnectionEnd, ConnectionEnded};
@@ -100,6 +112,10 @@ impl<N: Network> Supervisor<N> {
             alarm.arm(&self.net, deadline);
             // 3. Wait.
             let wake = std::future::poll_fn(|cx| {
+                // The timer first: a flood of commands must not postpone expiry or a redial.
+                if alarm.poll_woken(cx) {
+                    return Poll::Ready(Wake::Timer);
+                }
                 if commands_open {
                     if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
                         return Poll::Ready(Wake::Command(c));
@@ -114,9 +130,6 @@ impl<N: Network> Supervisor<N> {
                     if let Poll::Ready(result) = dial.as_mut().poll(cx) {
                         return Poll::Ready(Wake::Dialed(result));
                     }
-                }
-                if alarm.poll_woken(cx) {
-                    return Poll::Ready(Wake::Timer);
                 }
                 Poll::Pending
             })
@@ -145,12 +158,14 @@ impl<N: Network> Supervisor<N> {
                         None => break,
                     }
                 }
-                Wake::Ended(end) => {
+                Wake::Ended(mut end) => {
                     self.current = None;
-                    for command in end.retry.into_iter().rev() {
-                        let deadline = self.deadline_of(&command, now);
+                    for command in std::mem::take(&mut end.retry).into_iter().rev() {
+                        let command = stamp_deadline(command, now, &self.config.session);
+                        let deadline = deadline_of(&command).unwrap_or(now);
                         queue.push_front(Queued { command, deadline });
                     }
+                    expire(&mut queue, now);
                     self.shared
                         .emit(ClientEvent::Disconnected { reason: end.reason.clone(), by: end.by });
                     if closing {
@@ -158,7 +173,12 @@ impl<N: Network> Supervisor<N> {
                     }
                     match machine.as_mut() {
                         Some(machine) => {
-                            let failure = disconnect_failure(&end.reason, end.by);
+                            let remembered = self.remembered_era().is_some();
+                            if end.lifecycle_failure.is_some() {
+                                // The server may have changed: probe again next time.
+                                *self.shared.settled.lock().expect("lock") = None;
+                            }
+                            let failure = disconnect_failure(&end, remembered);
                             let _ = machine.on_disconnected(now, failure);
                         }
                         None => break,
@@ -171,6 +191,7 @@ impl<N: Network> Supervisor<N> {
                         Ok(dialed) => {
                             let (connection, ended) = start_session(
                                 &self.net,
+                                &self.session_config(),
                                 &self.config,
                                 &self.shared,
                                 dialed.ws,
@@ -178,7 +199,9 @@ impl<N: Network> Supervisor<N> {
                             );
                             let _ = machine.on_connected(now);
                             for queued in queue.drain(..) {
-                                forward(&connection, queued.command);
+                                if let Some(command) = with_remaining_time(queued.command, now) {
+                                    forward(&connection, command);
+                                }
                             }
                             self.current = Some((connection, ended));
                         }
@@ -219,12 +242,27 @@ impl<N: Network> Supervisor<N> {
         Box::pin(async move { dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await })
     }
 
-    fn deadline_of(&self, command: &Command, now: Instant) -> Instant {
-        let timeout = match command {
-            Command::Request { options, .. } => options.timeout,
-            _ => None,
+    /// The era a dual-era client settled on before, as the policy to speak it directly.
+    fn remembered_era(&self) -> Option<EraPolicy> {
+        let Role::Client { era: EraPolicy::DualEra { .. }, .. } = &self.config.session.role else {
+            return None;
         };
-        now + timeout.unwrap_or(self.config.session.request_timeout)
+        match (*self.shared.settled.lock().expect("lock"))? {
+            (Era::Legacy, version) => Some(EraPolicy::Legacy(version)),
+            (Era::Modern, _) => Some(EraPolicy::Modern),
+        }
+    }
+
+    /// The session configuration of the next connection: the configured one, speaking the
+    /// remembered era if there is one.
+    fn session_config(&self) -> SessionConfig {
+        let mut config = self.config.session.clone();
+        if let (Some(remembered), Role::Client { era, .. }) =
+            (self.remembered_era(), &mut config.role)
+        {
+            *era = remembered;
+        }
+        config
     }
 
     fn route(&self, command: Command, now: Instant, queue: &mut VecDeque<Queued>) {
@@ -241,6 +279,8 @@ impl<N: Network> Supervisor<N> {
                 }
             }
             (Some((connection, _)), command) => {
+                let command = stamp_deadline(command, now, &self.config.session);
+                let Some(command) = with_remaining_time(command, now) else { return };
                 if let Err(command) = connection.send_command(command) {
                     // The connection is ending; the request waits for the next one.
                     self.enqueue(command, now, queue);
@@ -259,7 +299,8 @@ impl<N: Network> Supervisor<N> {
                 let _ = reply.send(Err(SessionError::TooManyPending { limit }));
             }
             command @ Command::Request { .. } => {
-                let deadline = self.deadline_of(&command, now);
+                let command = stamp_deadline(command, now, &self.config.session);
+                let deadline = deadline_of(&command).unwrap_or(now);
                 queue.push_back(Queued { command, deadline });
             }
             other => other.end(Outcome::Disconnected),
@@ -287,11 +328,93 @@ fn expire(queue: &mut VecDeque<Queued>, now: Instant) {
     *queue = kept;
 }
 
-/// How a lost connection counts for the reconnect machine: a session that closed itself for a
-/// protocol error (the server's version cannot be spoken) will fail the same way again.
-fn disconnect_failure(reason: &CloseReason, by: ClosedBy) -> Failure {
-    let text = format!("{} ({})", reason.reason, reason.code.0);
-    if by == ClosedBy::Session && reason.code == CloseCode::PROTOCOL_ERROR {
+/// Fixes a request's total deadline the first time the supervisor sees it: its timeout (or,
+/// when progress resets the timeout, its maximum total) from now.
+fn stamp_deadline(command: Command, now: Instant, session: &SessionConfig) -> Command {
+    match command {
+        Command::Request {
+            token,
+            method,
+            params,
+            options,
+            deadline: None,
+            reply,
+            progress,
+            retryable,
+        } => {
+            let deadline = Some(now + total_timeout(&options, session));
+            Command::Request {
+                token,
+                method,
+                params,
+                options,
+                deadline,
+                reply,
+                progress,
+                retryable,
+            }
+        }
+        other => other,
+    }
+}
+
+/// The longest a call may take in all.
+fn total_timeout(options: &RequestOptions, session: &SessionConfig) -> std::time::Duration {
+    let timeout = options.timeout.unwrap_or(session.request_timeout);
+    if options.reset_timeout_on_progress {
+        options.max_total_timeout.unwrap_or(timeout.saturating_mul(10))
+    } else {
+        timeout
+    }
+}
+
+/// A request's total deadline, once stamped.
+fn deadline_of(command: &Command) -> Option<Instant> {
+    match command {
+        Command::Request { deadline, .. } => *deadline,
+        _ => None,
+    }
+}
+
+/// A request about to go to a connection, with its timeouts cut to what remains of its total
+/// deadline; `None` (and the caller told `TimedOut`) when nothing remains.
+fn with_remaining_time(command: Command, now: Instant) -> Option<Command> {
+    let Command::Request {
+        token,
+        method,
+        params,
+        mut options,
+        deadline,
+        reply,
+        progress,
+        retryable,
+    } = command
+    else {
+        return Some(command);
+    };
+    if let Some(deadline) = deadline {
+        if now >= deadline {
+            let _ = reply.send(Ok(Outcome::TimedOut));
+            return None;
+        }
+        let remaining = deadline.saturating_duration_since(now);
+        if options.reset_timeout_on_progress {
+            options.max_total_timeout = Some(remaining);
+            options.timeout = Some(options.timeout.map_or(remaining, |t| t.min(remaining)));
+        } else {
+            options.timeout = Some(remaining);
+        }
+    }
+    Some(Command::Request { token, method, params, options, deadline, reply, progress, retryable })
+}
+
+/// How a lost connection counts for the reconnect machine: only a session that closed because
+/// the server's version cannot be spoken will fail the same way again, and not even that when
+/// the session spoke a remembered era (the server may have changed; the next one probes).
+fn disconnect_failure(end: &ConnectionEnd, remembered_era: bool) -> Failure {
+    let text = format!("{} ({})", end.reason.reason, end.reason.code.0);
+    let refused = end.lifecycle_failure == Some(LifecycleFailure::VersionRefused);
+    if end.by == ClosedBy::Session && refused && !remembered_era {
         Failure::Fatal(text)
     } else {
         Failure::Transport(text)

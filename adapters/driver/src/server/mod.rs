@@ -192,10 +192,16 @@ impl<N: Network> Server<N> {
             peer: peer.clone(),
         };
         let (handle, ended) = spawn_connection(&self.net, ws, session, sink);
-        if self.state.draining.load(Ordering::Relaxed) {
+        // Registered and checked under one lock, which `shutdown` also takes after setting
+        // `draining`: either shutdown sees this connection or this sees the draining flag.
+        let draining = {
+            let mut connections = self.state.connections.lock().expect("lock");
+            connections.insert(id, Tracked { handle: handle.clone(), tasks, peer });
+            self.state.draining.load(Ordering::SeqCst)
+        };
+        if draining {
             handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
         }
-        self.state.connections.lock().expect("lock").insert(id, Tracked { handle, tasks, peer });
         ended.await;
         self.state.connections.lock().expect("lock").remove(&id);
     }
@@ -215,7 +221,10 @@ impl<N: Network> Server<N> {
     /// handlers (new requests get an error meanwhile), closes every session with 1001, cancels
     /// the handlers still running, and waits (within the same grace) for the connections to end.
     pub async fn shutdown(&self) {
-        self.state.draining.store(true, Ordering::Relaxed);
+        {
+            let _registering = self.state.connections.lock().expect("lock");
+            self.state.draining.store(true, Ordering::SeqCst);
+        }
         if let Some(stop) = self.state.stop.lock().expect("lock").take() {
             let _ = stop.send(());
         }
