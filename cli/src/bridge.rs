@@ -15,12 +15,11 @@ use futures_util::{SinkExt, StreamExt};
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::{Bytes, Message as WsMessage};
 use mcp_ws_driver::core::bridge::{Bridge, BridgeAction, BridgeConfig, BridgeEvent, BridgeExit};
-use mcp_ws_driver::core::codec::Payload;
 use mcp_ws_driver::core::reconnect::{Failure, ReconnectConfig};
 use mcp_ws_driver::core::{CloseReason, ProtocolVersion};
 use mcp_ws_driver::dial::{DialError, Dialed, Endpoint, SubprotocolMemory, dial};
 use mcp_ws_driver::ws_config::websocket_config;
-use mcp_ws_driver::ws_io::{close_handshake, write_by};
+use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_driver::{BoxFuture, Runtime};
 use mcp_ws_tokio::Tokio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -163,12 +162,6 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
             bridge.handle_timeout(net.now());
             continue;
         }
-        let alarm = async {
-            match next {
-                Some(at) => net.sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
         // 3. Wait for the next input.
         tokio::select! {
             line = lines.recv(), if stdin_open => match line {
@@ -178,36 +171,31 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                     bridge.handle_client_eof(net.now());
                 }
             },
-            frame = async { ws.as_mut().expect("guarded").next().await }, if ws.is_some() => {
+            read = async { ws.as_mut().expect("guarded").next().await }, if ws.is_some() => {
                 let now = net.now();
-                match frame {
-                    Some(Ok(WsMessage::Text(text))) => {
-                        bridge.handle_server_payload(now, Payload::Text(text.as_bytes()))
-                    }
-                    Some(Ok(WsMessage::Binary(bytes))) => {
-                        bridge.handle_server_payload(now, Payload::Binary(&bytes))
-                    }
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {
-                        bridge.handle_server_activity(now)
-                    }
-                    Some(Ok(WsMessage::Close(frame))) => {
-                        let why = match frame {
-                            Some(frame) => format!("the server closed ({}: {})", u16::from(frame.code), frame.reason),
-                            None => "the server closed".to_string(),
-                        };
+                match classify(&read) {
+                    Inbound::Payload(payload) => bridge.handle_server_payload(now, payload),
+                    Inbound::Activity => bridge.handle_server_activity(now),
+                    Inbound::PeerClosed(reason) => {
                         // The library has queued its answer to the close; let it go out.
                         if let Some(open) = ws.take() {
                             close_in_background(&net, open, None);
                         }
+                        let why = match reason {
+                            Some(reason) => format!("the server closed ({reason})"),
+                            None => "the server closed".to_string(),
+                        };
                         bridge.handle_connection_lost(now, Failure::Transport(why));
                     }
-                    Some(Err(error)) => {
-                        ws = None;
-                        bridge.handle_connection_lost(now, Failure::Transport(error.to_string()));
+                    Inbound::Violation(reason) => {
+                        if let Some(open) = ws.take() {
+                            close_in_background(&net, open, Some(reason.clone()));
+                        }
+                        bridge.handle_connection_lost(now, Failure::Transport(reason.to_string()));
                     }
-                    None => {
+                    Inbound::Lost(why) => {
                         ws = None;
-                        bridge.handle_connection_lost(now, Failure::Transport("the connection ended".into()));
+                        bridge.handle_connection_lost(now, Failure::Transport(why));
                     }
                 }
             }
@@ -222,7 +210,7 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                     Err(error) => bridge.handle_dial_failed(net.now(), error.to_failure()),
                 }
             }
-            _ = alarm => bridge.handle_timeout(net.now()),
+            _ = sleep_until_deadline(&net, next) => bridge.handle_timeout(net.now()),
         }
         // A dial the machine no longer waits for (it exited or gave up) is abandoned.
         if bridge.is_finished() {

@@ -19,12 +19,12 @@ use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::{
     Bytes, Error as WsError, Message as WsMessage,
 };
-use mcp_ws_driver::core::codec::{Limits, Payload};
+use mcp_ws_driver::core::codec::Limits;
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
 use mcp_ws_driver::server::upgrade::UpgradeCheck;
 use mcp_ws_driver::ws_config::websocket_config;
-use mcp_ws_driver::ws_io::{close_handshake, write_by};
+use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_tokio::Tokio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -220,39 +220,14 @@ impl Relay {
                 machine.handle_timeout(net.now());
                 continue;
             }
-            let alarm = async {
-                match next {
-                    Some(at) => net.sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 _ = async { drop(stopping.wait_for(|stop| *stop).await) } => machine.shut_down(),
-                frame = ws.next() => {
-                    let now = net.now();
-                    match frame {
-                        Some(Ok(WsMessage::Text(text))) => {
-                            machine.handle_payload(now, Payload::Text(text.as_bytes()))
-                        }
-                        Some(Ok(WsMessage::Binary(bytes))) => {
-                            machine.handle_payload(now, Payload::Binary(&bytes))
-                        }
-                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {
-                            machine.handle_transport_activity(now)
-                        }
-                        Some(Ok(WsMessage::Close(_))) | None => machine.handle_client_gone(),
-                        Some(Err(WsError::Capacity(e))) => {
-                            return Some(CloseReason::new(CloseCode::MESSAGE_TOO_BIG, e.to_string()));
-                        }
-                        Some(Err(WsError::Utf8(_))) => {
-                            return Some(CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8"));
-                        }
-                        Some(Err(WsError::Protocol(e))) => {
-                            return Some(CloseReason::new(CloseCode::PROTOCOL_ERROR, e.to_string()));
-                        }
-                        Some(Err(_)) => machine.handle_client_gone(),
-                    }
-                }
+                read = ws.next() => match classify(&read) {
+                    Inbound::Payload(payload) => machine.handle_payload(net.now(), payload),
+                    Inbound::Activity => machine.handle_transport_activity(net.now()),
+                    Inbound::PeerClosed(_) | Inbound::Lost(_) => machine.handle_client_gone(),
+                    Inbound::Violation(reason) => return Some(reason),
+                },
                 line = stdout.next_line() => match line {
                     Ok(Some(line)) => machine.handle_child_line(&line),
                     Ok(None) | Err(_) => {
@@ -263,7 +238,7 @@ impl Relay {
                         machine.handle_child_exit(&status);
                     }
                 },
-                _ = alarm => machine.handle_timeout(net.now()),
+                _ = sleep_until_deadline(&net, next) => machine.handle_timeout(net.now()),
             }
         }
     }

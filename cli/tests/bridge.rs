@@ -90,6 +90,8 @@ enum Seen {
 /// `initialize`, sends text that is not JSON-RPC (when `garbage`), and closes after `notifications/initialized`;
 /// connection 2 closes as soon as the bridge's re-initialize arrives plus `hold`; connection 3
 /// answers everything.
+// tungstenite's handshake callback returns its own (large) error type.
+#[allow(clippy::result_large_err)]
 async fn scripted_server(
     listener: TcpListener,
     seen: mpsc::UnboundedSender<Seen>,

@@ -24,7 +24,6 @@ use std::task::Poll;
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use mcp_ws_core::codec::Payload;
 use mcp_ws_core::mcp::ProgressNotificationParams;
 use mcp_ws_core::session::{
     Action, ClosedBy, Event, LifecycleFailure, Outcome, RequestOptions, Session, SessionError,
@@ -34,7 +33,7 @@ use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle};
 use crate::runtime::{Alarm, Runtime};
-use crate::ws_io::{close_handshake, write_by};
+use crate::ws_io::{Inbound, classify, close_handshake, write_by};
 
 /// Receives the events the driver does not consume itself (everything but request ends and
 /// progress, which go to the waiting calls).
@@ -256,39 +255,15 @@ pub(crate) async fn run_connection<R, S, E>(
         .await;
         let now = runtime.now();
         match wake {
-            Wake::Frame(Some(Ok(message))) => match message {
-                WsMessage::Text(text) => {
-                    session.handle_payload(now, Payload::Text(text.as_bytes()))
+            Wake::Frame(read) => match classify(&read) {
+                Inbound::Payload(payload) => session.handle_payload(now, payload),
+                Inbound::Activity => session.handle_transport_activity(now),
+                Inbound::PeerClosed(reason) => session.handle_peer_close(reason),
+                Inbound::Violation(reason) => {
+                    let _ = session.close(reason);
                 }
-                WsMessage::Binary(bytes) => session.handle_payload(now, Payload::Binary(&bytes)),
-                WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {
-                    session.handle_transport_activity(now)
-                }
-                WsMessage::Close(frame) => {
-                    session.handle_peer_close(frame.map(|f| {
-                        CloseReason::new(CloseCode(u16::from(f.code)), f.reason.to_string())
-                    }))
-                }
+                Inbound::Lost(why) => session.handle_transport_lost(why),
             },
-            Wake::Frame(Some(Err(error))) => match error {
-                WsError::Capacity(_) => {
-                    let reason = CloseReason::new(CloseCode::MESSAGE_TOO_BIG, error.to_string());
-                    let _ = session.close(reason);
-                }
-                WsError::Utf8(_) => {
-                    let reason = CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8");
-                    let _ = session.close(reason);
-                }
-                WsError::Protocol(violation) => {
-                    let reason = CloseReason::new(
-                        CloseCode::PROTOCOL_ERROR,
-                        format!("WebSocket protocol violation: {violation}"),
-                    );
-                    let _ = session.close(reason);
-                }
-                other => session.handle_transport_lost(other.to_string()),
-            },
-            Wake::Frame(None) => session.handle_transport_lost("the WebSocket ended"),
             Wake::Command(Some(command)) => {
                 if let Err((id, error)) =
                     apply(command, now, &mut session, &mut waiters, &mut calls)

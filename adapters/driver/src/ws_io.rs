@@ -7,6 +7,10 @@
 //! - [`close_handshake`] sends a close frame and then reads (discarding) until the peer's close
 //!   frame comes back, so the peer sees our close code instead of a reset (1006).
 //! - [`close_frame`] turns a core [`CloseReason`] into the WebSocket close message.
+//! - [`classify`] says what one read from the WebSocket means to a core machine: a payload to
+//!   decode, liveness, the peer's close, a violation that closes with its own code (1009, 1007,
+//!   1002), or a lost transport.
+//! - [`sleep_until_deadline`] waits for a machine's optional next deadline.
 
 use std::fmt;
 use std::future::Future;
@@ -16,8 +20,9 @@ use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsClos
 use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use futures_util::future::Either;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use mcp_ws_core::CloseReason;
+use mcp_ws_core::codec::Payload;
 use mcp_ws_core::time::Instant;
+use mcp_ws_core::{CloseCode, CloseReason};
 
 use crate::runtime::Runtime;
 
@@ -57,6 +62,59 @@ pub async fn write_by<R: Runtime>(
         Either::Left((Ok(()), _)) => Ok(()),
         Either::Left((Err(_), _)) => Err(WriteFailed::Broken),
         Either::Right(((), _)) => Err(WriteFailed::Stalled),
+    }
+}
+
+/// What one read from a WebSocket means to a core machine.
+#[derive(Debug)]
+pub enum Inbound<'a> {
+    /// A data frame for the machine's decoder.
+    Payload(Payload<'a>),
+    /// A ping, a pong or a raw frame: liveness only (the WebSocket library answers pings).
+    Activity,
+    /// The peer's close frame; `None` when it carried no status code.
+    PeerClosed(Option<CloseReason>),
+    /// The peer broke a rule that closes the connection with this code: a message over the
+    /// limit (1009), invalid UTF-8 (1007), a WebSocket protocol violation (1002).
+    Violation(CloseReason),
+    /// The transport failed or ended without a close frame.
+    Lost(String),
+}
+
+/// Classifies one read (`None`: the stream ended).
+pub fn classify(read: &Option<Result<WsMessage, WsError>>) -> Inbound<'_> {
+    match read {
+        Some(Ok(WsMessage::Text(text))) => Inbound::Payload(Payload::Text(text.as_bytes())),
+        Some(Ok(WsMessage::Binary(bytes))) => Inbound::Payload(Payload::Binary(bytes)),
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {
+            Inbound::Activity
+        }
+        Some(Ok(WsMessage::Close(frame))) => Inbound::PeerClosed(
+            frame
+                .as_ref()
+                .map(|f| CloseReason::new(CloseCode(u16::from(f.code)), f.reason.to_string())),
+        ),
+        Some(Err(error @ WsError::Capacity(_))) => {
+            Inbound::Violation(CloseReason::new(CloseCode::MESSAGE_TOO_BIG, error.to_string()))
+        }
+        Some(Err(WsError::Utf8(_))) => {
+            Inbound::Violation(CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8"))
+        }
+        Some(Err(WsError::Protocol(violation))) => Inbound::Violation(CloseReason::new(
+            CloseCode::PROTOCOL_ERROR,
+            format!("WebSocket protocol violation: {violation}"),
+        )),
+        Some(Err(other)) => Inbound::Lost(other.to_string()),
+        None => Inbound::Lost("the WebSocket ended".to_string()),
+    }
+}
+
+/// Completes at `deadline` on the runtime's clock, or never when there is none (a machine
+/// with no timer running). It may wake early; compare `now()` with the deadline.
+pub async fn sleep_until_deadline<R: Runtime>(runtime: &R, deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => runtime.sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

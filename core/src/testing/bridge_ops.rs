@@ -100,25 +100,26 @@ pub fn run(data: &[u8]) -> Result<(), Violation> {
 }
 
 fn config_for(flags: u8) -> BridgeConfig {
-    let mut config = BridgeConfig::default();
-    config.limits = Limits { max_message_bytes: 4_096, ..Limits::default() };
-    config.reconnect = ReconnectConfig {
-        initial_delay: Duration::from_millis(50),
-        max_delay: Duration::from_millis(400),
-        jitter: if flags & 1 == 0 { Jitter::Full } else { Jitter::None },
-        max_attempts: (flags & 2 != 0).then_some(6),
-        stable_after: Duration::from_millis(500),
-        ..ReconnectConfig::default()
-    };
-    config.jitter_seed = u64::from(flags);
-    config.ping_interval = (flags & 4 != 0).then(|| Duration::from_millis(700));
-    config.idle_timeout = (flags & 4 != 0).then(|| Duration::from_millis(2_000));
-    config.reinitialize_timeout = Duration::from_millis(800);
-    config.max_queued = 1 + usize::from(flags >> 5);
-    config.max_queue_wait = Duration::from_millis(1_500);
-    config.drain_after_eof = Duration::from_millis(1_000);
-    config.malformed_budget = 2;
-    config
+    BridgeConfig {
+        limits: Limits { max_message_bytes: 4_096, ..Limits::default() },
+        reconnect: ReconnectConfig {
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(400),
+            jitter: if flags & 1 == 0 { Jitter::Full } else { Jitter::None },
+            max_attempts: (flags & 2 != 0).then_some(6),
+            stable_after: Duration::from_millis(500),
+            ..ReconnectConfig::default()
+        },
+        jitter_seed: u64::from(flags),
+        ping_interval: (flags & 4 != 0).then(|| Duration::from_millis(700)),
+        idle_timeout: (flags & 4 != 0).then(|| Duration::from_millis(2_000)),
+        reinitialize_timeout: Duration::from_millis(800),
+        max_queued: 1 + usize::from(flags >> 5),
+        max_queued_bytes: 8 * 1024 * 1024,
+        max_queue_wait: Duration::from_millis(1_500),
+        drain_after_eof: Duration::from_millis(1_000),
+        malformed_budget: 2,
+    }
 }
 
 fn json_id(id: &RequestId) -> String {
