@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::args::ConnectArgs;
-use crate::ws_io::Ws;
+use crate::ws_io::{Ws, write_line};
 
 pub use mcp_ws_driver::core::bridge::{CONNECTION_LOST, REINIT_PREFIX};
 
@@ -83,17 +83,9 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
         while let Some(action) = bridge.poll_action() {
             match action {
                 BridgeAction::WriteClient(line) => {
-                    let written = async {
-                        stdout.write_all(line.as_bytes()).await?;
-                        stdout.write_all(b"\n").await?;
-                        stdout.flush().await
-                    };
-                    match tokio::time::timeout(write_timeout, written).await {
-                        Ok(Ok(())) => {}
-                        _ => {
-                            tracing::error!("stdout is closed or not read; exiting");
-                            return Ok(ExitCode::FAILURE);
-                        }
+                    if let Err(failed) = write_line(&mut stdout, &line, write_timeout).await {
+                        tracing::error!("cannot write to stdout ({failed}); exiting");
+                        return Ok(ExitCode::FAILURE);
                     }
                 }
                 BridgeAction::SendServer(text) => {

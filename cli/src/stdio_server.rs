@@ -26,11 +26,12 @@ use mcp_ws_driver::server::upgrade::UpgradeCheck;
 use mcp_ws_driver::ws_config::websocket_config;
 use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_tokio::Tokio;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
 use crate::args::ServeArgs;
+use crate::ws_io::write_line;
 
 /// Settings each connection needs.
 struct Relay {
@@ -188,18 +189,9 @@ impl Relay {
                         fed = true;
                     }
                     RelayAction::WriteChild(line) => {
-                        let written = async {
-                            stdin.write_all(line.as_bytes()).await?;
-                            stdin.write_all(b"\n").await?;
-                            stdin.flush().await
-                        };
-                        match tokio::time::timeout(write_timeout, written).await {
-                            Ok(Ok(())) => {}
-                            Ok(Err(error)) => machine.handle_child_failed(&format!(
-                                "the stdio server stopped reading: {error}"
-                            )),
-                            Err(_) => machine
-                                .handle_child_failed("the stdio server stopped reading its input"),
+                        if let Err(failed) = write_line(&mut stdin, &line, write_timeout).await {
+                            let why = format!("the stdio server cannot take input: {failed}");
+                            machine.handle_child_failed(&why);
                         }
                     }
                     RelayAction::Close(reason) => return Some(reason),
