@@ -97,6 +97,7 @@ async fn scripted_server(
     seen: mpsc::UnboundedSender<Seen>,
     mut release_second: mpsc::UnboundedReceiver<()>,
     garbage: bool,
+    refuse_second: bool,
 ) {
     for n in 1..=3 {
         let Ok((stream, _)) = listener.accept().await else { return };
@@ -115,10 +116,16 @@ async fn scripted_server(
             let method = message["method"].as_str().unwrap_or_default().to_string();
             let id = message.get("id").cloned();
             match (n, method.as_str(), id) {
-                (2, "initialize", _) => {
-                    // Mid-handshake: hold the answer until the test says, then drop the link.
+                (2, "initialize", Some(id)) => {
+                    // Mid-handshake: hold the answer until the test says; then either drop the
+                    // link or refuse the initialize and keep listening.
                     let _ = release_second.recv().await;
-                    break;
+                    if !refuse_second {
+                        break;
+                    }
+                    let refusal = json!({"jsonrpc": "2.0", "id": id,
+                        "error": {"code": -32603, "message": "not ready"}});
+                    let _ = ws.send(Message::text(refusal.to_string())).await;
                 }
                 (_, "initialize", Some(id)) => {
                     let result = json!({"jsonrpc": "2.0", "id": id, "result": {
@@ -148,7 +155,7 @@ async fn a_request_written_during_a_cut_re_initialize_is_answered_exactly_once()
     let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
     let (seen_sender, mut seen) = mpsc::unbounded_channel();
     let (release, release_second) = mpsc::unbounded_channel();
-    let server = tokio::spawn(scripted_server(listener, seen_sender, release_second, false));
+    let server = tokio::spawn(scripted_server(listener, seen_sender, release_second, false, false));
 
     let mut bridge = Bridge::start(&url);
     bridge.write(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -222,7 +229,7 @@ async fn text_from_the_server_that_is_not_json_rpc_never_reaches_stdout() {
     let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
     let (seen_sender, _seen) = mpsc::unbounded_channel();
     let (_release, release_second) = mpsc::unbounded_channel();
-    let server = tokio::spawn(scripted_server(listener, seen_sender, release_second, true));
+    let server = tokio::spawn(scripted_server(listener, seen_sender, release_second, true, false));
     let mut bridge = Bridge::start(&url);
     bridge.write(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
@@ -233,5 +240,55 @@ async fn text_from_the_server_that_is_not_json_rpc_never_reaches_stdout() {
     assert_eq!(lines.len(), 1, "only the initialize result: {lines:?}");
     let answer: Value = serde_json::from_str(&lines[0]).expect("JSON");
     assert_eq!((answer["jsonrpc"].as_str(), answer["id"].as_i64()), (Some("2.0"), Some(0)));
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_re_initialize_sends_nothing_queued_on_that_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let (seen_sender, mut seen) = mpsc::unbounded_channel();
+    let (release, release_second) = mpsc::unbounded_channel();
+    let server = tokio::spawn(scripted_server(listener, seen_sender, release_second, false, true));
+    let mut bridge = Bridge::start(&url);
+    bridge.write(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "stdio-client", "version": "1"}}}));
+    let answer: Value = serde_json::from_str(&bridge.next_line()).expect("JSON");
+    assert_eq!(answer["id"], 0);
+    bridge.write(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let Seen::Frame(n, _) = tokio::time::timeout_at(deadline, seen.recv())
+            .await
+            .expect("a second connection")
+            .expect("server running");
+        if n == 2 {
+            break;
+        }
+    }
+    bridge.write(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {}}}));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release.send(()).expect("server running");
+    let (_bridge, lines) = tokio::task::spawn_blocking(move || {
+        let lines = bridge.lines_for(Duration::from_secs(3));
+        (bridge, lines)
+    })
+    .await
+    .expect("reader");
+    let mut received: Vec<(usize, Value)> = Vec::new();
+    while let Ok(Seen::Frame(n, message)) = seen.try_recv() {
+        received.push((n, message));
+    }
+    let second: Vec<&Value> = received.iter().filter(|(n, _)| *n == 2).map(|(_, m)| m).collect();
+    assert!(second.is_empty(), "connection 2 refused initialize, yet got: {second:?}");
+    let answers: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON"))
+        .filter(|m| m["id"] == 1)
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(answers[0].get("result").is_some(), "the next connection ran it: {answers:?}");
     server.abort();
 }
