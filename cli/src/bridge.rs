@@ -30,7 +30,7 @@ use mcp_ws_driver::core::mcp::methods;
 use mcp_ws_driver::core::message::{ErrorObject, ErrorResponse, Message, Notification, Request};
 use mcp_ws_driver::core::reconnect::{Failure, Reconnect, ReconnectAction, ReconnectConfig};
 use mcp_ws_driver::core::{ProtocolVersion, RawJson, RequestId};
-use mcp_ws_driver::dial::{DialError, Dialed, Endpoint, SubprotocolMemory, dial};
+use mcp_ws_driver::dial::{DialError, Dialed, SubprotocolMemory, dial};
 use mcp_ws_driver::ws_config::websocket_config;
 use mcp_ws_driver::{BoxFuture, Runtime};
 use mcp_ws_tokio::Tokio;
@@ -73,7 +73,7 @@ struct Bridge {
 
 /// Runs the bridge until stdin closes (exit 0) or reconnecting gives up (exit 1).
 pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
-    let endpoint = Endpoint::parse(&args.url).map_err(|e| e.to_string())?;
+    let endpoint = args.auth.endpoint(&args.url)?;
     let net = Tokio::new();
     let memory = Arc::new(SubprotocolMemory::default());
     let limits = Limits::default();

@@ -13,16 +13,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use mcp_ws_driver::async_tungstenite::accept_hdr_async_with_config;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::CloseFrame;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCode;
 use mcp_ws_driver::async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use mcp_ws_driver::core::codec::{self, Frame, FrameError, Limits};
+use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::message::Message;
-use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
-use mcp_ws_driver::server::upgrade::UpgradeCheck;
-use mcp_ws_driver::ws_config::websocket_config;
+use mcp_ws_driver::core::{CloseCode, CloseReason};
+use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
+use mcp_ws_tokio::Tokio;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
@@ -33,7 +33,10 @@ use crate::ws_io::{self, Keepalive, KeepaliveCheck, Ws};
 /// Settings each connection needs.
 struct Relay {
     command: Vec<String>,
-    path: String,
+    /// The handshake checks (TLS, token, Origin, Host), as the demo server's.
+    handshake: HandshakeConfig,
+    net: Tokio,
+    local: std::net::SocketAddr,
     limits: Limits,
     ping: Option<Duration>,
     idle: Option<Duration>,
@@ -43,17 +46,23 @@ struct Relay {
 
 /// Serves `command` until Ctrl-C.
 pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, String> {
+    let identity = Implementation::new("mcp-ws", env!("CARGO_PKG_VERSION"));
+    let config = crate::serve::server_config(args, identity)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let url = format!("ws://{addr}{}", args.path);
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
+    let url = format!("{scheme}://{addr}{}", args.path);
     println!("{url}");
     tracing::info!(%url, command = ?command, "serving a stdio MCP server over WebSocket");
+    crate::serve::log_security(&config);
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let relay = Arc::new(Relay {
         command: command.to_vec(),
-        path: args.path.clone(),
+        handshake: config.handshake_config(),
+        net: Tokio::new(),
+        local: addr,
         limits: Limits { max_message_bytes: args.max_message_bytes, ..Limits::default() },
         ping: args.ping(),
         idle: args.idle(),
@@ -70,7 +79,7 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
                 let relay = relay.clone();
                 connections.spawn(async move {
                     tracing::info!(connection = id, %peer, "connection accepted");
-                    if let Err(error) = relay.serve(id, stream).await {
+                    if let Err(error) = relay.serve(id, stream, peer).await {
                         tracing::info!(connection = id, "connection failed: {error}");
                     }
                 });
@@ -100,13 +109,19 @@ fn close_frame(reason: &CloseReason) -> WsMessage {
 }
 
 impl Relay {
-    async fn serve(&self, id: u64, stream: TcpStream) -> Result<(), String> {
+    async fn serve(
+        &self,
+        id: u64,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+    ) -> Result<(), String> {
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let check = UpgradeCheck { path: &self.path, versions: &ProtocolVersion::ALL };
-        let config = websocket_config(self.limits.max_message_bytes);
-        let mut ws = accept_hdr_async_with_config(TokioAdapter::new(stream), check, Some(config))
+        let addrs = ConnectionAddrs { peer: Some(peer), local: Some(self.local) };
+        let accepted = accept::accept(&self.net, TokioAdapter::new(stream), addrs, &self.handshake)
             .await
             .map_err(|e| format!("upgrade failed: {e}"))?;
+        tracing::debug!(connection = id, principal = ?accepted.principal, "upgraded");
+        let mut ws = accepted.ws;
         let mut child = match Command::new(&self.command[0])
             .args(&self.command[1..])
             .stdin(Stdio::piped())

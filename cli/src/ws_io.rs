@@ -16,7 +16,7 @@ use tokio::time::Instant;
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A WebSocket over tokio TCP, as both relays hold it.
-pub type Ws = WebSocketStream<TokioAdapter<TcpStream>>;
+pub type Ws = WebSocketStream<mcp_ws_driver::Transport<TokioAdapter<TcpStream>>>;
 
 /// Sends `message`, failing if the socket fails or the write does not finish in time.
 pub async fn send(ws: &mut Ws, message: WsMessage) -> Result<(), ()> {
