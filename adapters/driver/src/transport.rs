@@ -12,8 +12,8 @@ use futures_util::io::{AsyncRead, AsyncWrite};
 
 /// A plain or TLS stream over `S`, with bytes to replay before reading from it.
 pub struct Transport<S> {
-    replay: Vec<u8>,
-    replayed: usize,
+    /// Bytes still to replay and how many were; boxed, as it is rare and the stream is moved.
+    replay: Option<Box<(Vec<u8>, usize)>>,
     inner: Inner<S>,
 }
 
@@ -37,15 +37,15 @@ impl<S> fmt::Debug for Transport<S> {
 impl<S> Transport<S> {
     /// A plain (unencrypted) stream.
     pub fn plain(stream: S) -> Self {
-        Transport { replay: Vec::new(), replayed: 0, inner: Inner::Plain(stream) }
+        Transport { replay: None, inner: Inner::Plain(stream) }
     }
 
     pub(crate) fn tls_client(stream: futures_rustls::client::TlsStream<S>) -> Self {
-        Transport { replay: Vec::new(), replayed: 0, inner: Inner::TlsClient(Box::new(stream)) }
+        Transport { replay: None, inner: Inner::TlsClient(Box::new(stream)) }
     }
 
     pub(crate) fn tls_server(stream: futures_rustls::server::TlsStream<S>) -> Self {
-        Transport { replay: Vec::new(), replayed: 0, inner: Inner::TlsServer(Box::new(stream)) }
+        Transport { replay: None, inner: Inner::TlsServer(Box::new(stream)) }
     }
 
     /// Whether the stream is encrypted.
@@ -55,8 +55,7 @@ impl<S> Transport<S> {
 
     /// Makes the next reads return `bytes` first (what was read past a request head).
     pub(crate) fn replay(&mut self, bytes: Vec<u8>) {
-        self.replay = bytes;
-        self.replayed = 0;
+        self.replay = (!bytes.is_empty()).then(|| Box::new((bytes, 0)));
     }
 }
 
@@ -67,14 +66,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<S> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.replayed < this.replay.len() {
-            let left = &this.replay[this.replayed..];
+        if let Some(replay) = this.replay.as_mut() {
+            let (bytes, done) = &mut **replay;
+            let left = &bytes[*done..];
             let n = left.len().min(buf.len());
             buf[..n].copy_from_slice(&left[..n]);
-            this.replayed += n;
-            if this.replayed == this.replay.len() {
-                this.replay = Vec::new();
-                this.replayed = 0;
+            *done += n;
+            if *done == bytes.len() {
+                this.replay = None;
             }
             return Poll::Ready(Ok(n));
         }
