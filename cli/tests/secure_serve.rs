@@ -241,3 +241,43 @@ fn serve_stdio_checks_origin_host_and_token_and_speaks_wss() {
     let logged = tls.stop();
     assert!(!logged.contains(TOKEN), "the stdio server logged the token:\n{logged}");
 }
+
+#[test]
+fn connect_told_401_stops_reconnecting_and_says_why() {
+    let pki = TestPki::loopback();
+    let files = pki.files();
+    let (cert, key, ca) =
+        (files.cert.to_str().unwrap(), files.key.to_str().unwrap(), files.ca.to_str().unwrap());
+    let log = files.dir.join("connect.log");
+    let server =
+        Server::start(&["--tls-cert", cert, "--tls-key", key, "--auth-token", TOKEN], &[], &log);
+    let mut bridge = Command::new(BINARY)
+        .args(["connect", &server.url, "--ca-cert", ca])
+        .env_remove("MCP_WS_AUTH_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mcp-ws connect");
+    // Bounded wait: a bridge that kept reconnecting would still be running after 10 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = bridge.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if status.is_none() {
+        let _ = bridge.kill();
+    }
+    let output = bridge.wait_with_output().expect("output");
+    let stderr = text(&output.stderr);
+    assert!(status.is_some_and(|s| !s.success()), "the bridge kept going: {stderr}");
+    assert!(stderr.contains("HTTP 401 Unauthorized"), "{stderr}");
+    assert!(stderr.contains("needs a bearer token"), "{stderr}");
+    assert!(stderr.contains("giving up"), "{stderr}");
+}
