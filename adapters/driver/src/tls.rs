@@ -261,7 +261,7 @@ impl fmt::Display for TlsFailure {
         match self {
             TlsFailure::UnknownCa => f.write_str(
                 "the server's certificate is signed by an unknown certificate authority \
-                 (trust a private CA with --ca-cert)",
+                 (a private CA must be trusted explicitly, e.g. with --ca-cert)",
             ),
             TlsFailure::NameMismatch { host } => {
                 write!(f, "the server's certificate is not valid for the name {host}")
