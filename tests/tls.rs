@@ -137,3 +137,19 @@ fn a_token_over_wss_gets_in_and_a_missing_one_gets_a_401_with_the_reason() {
         server.shutdown();
     }
 }
+
+#[test]
+fn a_ws_url_to_a_tls_server_gets_a_plain_400_saying_to_use_wss() {
+    let pki = TestPki::loopback();
+    for rt in RUNTIMES {
+        let server = TestServer::start(rt, tls_config(&pki));
+        let url = server.url.replace("wss://", "ws://");
+        match add_over(rt, &url, client(&pki)) {
+            Err(ConnectError::Dial(DialError::Status { status: 400, reason, .. })) => {
+                assert!(reason.contains("connect with wss://"), "{reason}");
+            }
+            other => panic!("{rt:?}: expected a 400, got {other:?}"),
+        }
+        server.shutdown();
+    }
+}

@@ -20,7 +20,47 @@ pub struct Transport<S> {
 enum Inner<S> {
     Plain(S),
     TlsClient(Box<futures_rustls::client::TlsStream<S>>),
-    TlsServer(Box<futures_rustls::server::TlsStream<S>>),
+    TlsServer(Box<futures_rustls::server::TlsStream<Sniffed<S>>>),
+}
+
+/// A stream whose first byte was read to tell TLS from plain text, and is given back first.
+pub(crate) struct Sniffed<S> {
+    pub(crate) first: Option<u8>,
+    pub(crate) inner: S,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Sniffed<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if let (Some(byte), false) = (this.first, buf.is_empty()) {
+            buf[0] = byte;
+            this.first = None;
+            return Poll::Ready(Ok(1));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Sniffed<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
 }
 
 impl<S> fmt::Debug for Transport<S> {
@@ -44,7 +84,7 @@ impl<S> Transport<S> {
         Transport { replay: None, inner: Inner::TlsClient(Box::new(stream)) }
     }
 
-    pub(crate) fn tls_server(stream: futures_rustls::server::TlsStream<S>) -> Self {
+    pub(crate) fn tls_server(stream: futures_rustls::server::TlsStream<Sniffed<S>>) -> Self {
         Transport { replay: None, inner: Inner::TlsServer(Box::new(stream)) }
     }
 

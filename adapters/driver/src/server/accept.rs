@@ -22,7 +22,10 @@ use super::handshake::{
 };
 use crate::runtime::Runtime;
 use crate::tls::ServerTls;
-use crate::transport::Transport;
+use crate::transport::{Sniffed, Transport};
+
+/// The first byte of every TLS connection (a handshake record).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Everything the server side of a handshake needs.
 #[derive(Debug, Clone)]
@@ -130,7 +133,21 @@ where
     let mut transport = match &config.tls {
         None => Transport::plain(stream),
         Some(tls) => {
-            Transport::tls_server(tls.acceptor().accept(stream).await.map_err(AcceptError::Tls)?)
+            let mut stream = stream;
+            let mut first = [0u8; 1];
+            if stream.read(&mut first).await.map_err(AcceptError::Io)? == 0 {
+                return Err(AcceptError::Io(io::ErrorKind::UnexpectedEof.into()));
+            }
+            let mut sniffed = Sniffed { first: Some(first[0]), inner: stream };
+            if first[0] != TLS_HANDSHAKE_RECORD {
+                // Plain text on a TLS port: answer in plain text, after reading the head (so
+                // closing does not reset the connection before the answer is read).
+                let _ = read_head(&mut sniffed, config.max_head_bytes).await;
+                let refusal = Refusal::new(400, "this endpoint speaks TLS: connect with wss://");
+                return Err(refuse(&mut sniffed, refusal).await);
+            }
+            let accepted = tls.acceptor().accept(sniffed).await.map_err(AcceptError::Tls)?;
+            Transport::tls_server(accepted)
         }
     };
     let (mut head, len, mut bytes) = match read_head(&mut transport, config.max_head_bytes).await {
