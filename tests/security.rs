@@ -294,3 +294,50 @@ fn the_principal_reaches_every_handler() {
         server.shutdown().await;
     });
 }
+
+#[test]
+fn a_client_told_401_while_reconnecting_gives_up_at_once() {
+    use futures_util::StreamExt;
+    use mcp_ws_driver::ClientEvent;
+    use mcp_ws_driver::core::reconnect::{Failure, GiveUpReason, Jitter, ReconnectConfig};
+
+    let open = TestServer::start(Rt::Tokio, server_config());
+    let addr = open.addr;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let net = runtime.block_on(async { Tokio::new() });
+    let reconnect = ReconnectConfig {
+        initial_delay: Duration::from_millis(50),
+        jitter: Jitter::None,
+        ..ReconnectConfig::default()
+    };
+    let config = ClientConfig::new(Implementation::new("c", "0")).reconnect(Some(reconnect));
+    let client = runtime.block_on(mcp_ws_tokio::connect(&open.url, config)).expect("connect");
+    let mut events = runtime.block_on(async { client.events() });
+    open.shutdown();
+    // The same address now wants a token this client does not have.
+    let guarded = {
+        let mut config = server_config();
+        config.auth = Some(AuthCheck::new(StaticToken::new(TOKEN)));
+        TestServer::start_at(Rt::Tokio, config, addr)
+    };
+    let outcome = runtime.block_on(within(&net, Duration::from_secs(10), async {
+        let mut dials = 0;
+        while let Some(event) = events.next().await {
+            match event {
+                ClientEvent::Reconnecting { .. } => dials += 1,
+                ClientEvent::GaveUp { reason, last_error } => return (dials, reason, last_error),
+                _ => {}
+            }
+        }
+        panic!("the event stream ended without giving up")
+    }));
+    let (dials, reason, last_error) = outcome.expect("gave up in time");
+    assert_eq!(reason, GiveUpReason::Fatal);
+    assert_eq!(last_error, Some(Failure::HandshakeStatus { status: 401, retry_after: None }));
+    // Each refused dial counts; a fatal 401 ends it on the first refusal after the restart
+    // (earlier dials may have met the closed port while the new server started).
+    assert!(dials >= 1, "{dials}");
+    runtime.block_on(client.close());
+    guarded.shutdown();
+}
