@@ -153,3 +153,27 @@ fn a_ws_url_to_a_tls_server_gets_a_plain_400_saying_to_use_wss() {
         server.shutdown();
     }
 }
+
+#[test]
+fn a_reloaded_certificate_serves_new_connections_without_a_restart() {
+    let old = TestPki::loopback();
+    let files = old.files();
+    let tls = ServerTls::from_pem_files(&files.cert, &files.key).expect("from files");
+    let mut config = server_config();
+    config.tls = Some(tls.clone());
+    let server = TestServer::start(Rt::Tokio, config);
+    assert_eq!(add_over(Rt::Tokio, &server.url, client(&old)).expect("old identity"), "5");
+    let renewed = TestPki::loopback();
+    std::fs::write(&files.cert, &renewed.cert_pem).expect("write cert");
+    std::fs::write(&files.key, &renewed.key_pem).expect("write key");
+    // Still the old one until reloaded.
+    assert_eq!(add_over(Rt::Tokio, &server.url, client(&old)).expect("before reload"), "5");
+    tls.reload().expect("reload");
+    assert_eq!(add_over(Rt::Smol, &server.url, client(&renewed)).expect("new identity"), "5");
+    assert_eq!(tls_failure(add_over(Rt::Tokio, &server.url, client(&old))), TlsFailure::UnknownCa);
+    // A broken file keeps the identity in use.
+    std::fs::write(&files.key, "not a key").expect("write");
+    assert!(tls.reload().is_err());
+    assert_eq!(add_over(Rt::Tokio, &server.url, client(&renewed)).expect("kept"), "5");
+    server.shutdown();
+}

@@ -56,7 +56,8 @@ pub struct ServeArgs {
     /// Serve a stdio MCP server instead of the demo: one child process per connection.
     #[arg(long)]
     pub stdio: bool,
-    /// Serve wss:// with this certificate chain (PEM, leaf first); needs --tls-key.
+    /// Serve wss:// with this certificate chain (PEM, leaf first); needs --tls-key. SIGHUP
+    /// reloads both files.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).

@@ -44,6 +44,24 @@ pub fn server_config(
     Ok(config)
 }
 
+/// Reloads the certificate files on every SIGHUP (a renewed certificate without a restart),
+/// until the process ends.
+pub fn reload_on_hangup(tls: ServerTls) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        while hangups.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("reloaded the TLS certificate"),
+                Err(error) => tracing::warn!("kept the old TLS certificate: {error}"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = tls;
+}
+
 /// Logs what the security settings are (never the token).
 pub fn log_security(config: &ServerConfig) {
     tracing::info!(
@@ -60,6 +78,9 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
     let net = Tokio::new();
     let config = server_config(args, demo::implementation())?;
     log_security(&config);
+    if let Some(tls) = &config.tls {
+        reload_on_hangup(tls.clone());
+    }
     let server = Server::new(net.clone(), demo::router(net), config);
     let listening = server
         .listen(args.listen)

@@ -57,6 +57,9 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     println!("{url}");
     tracing::info!(%url, command = ?command, "serving a stdio MCP server over WebSocket");
     crate::serve::log_security(&config);
+    if let Some(tls) = &config.tls {
+        crate::serve::reload_on_hangup(tls.clone());
+    }
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let relay = Arc::new(Relay {
         command: command.to_vec(),

@@ -1,7 +1,8 @@
 //! TLS for `wss://`, both sides, written once over futures-io streams (rustls through
 //! `futures-rustls`, the `ring` provider), so every runtime seam gets it alike.
 //!
-//! - [`ServerTls`]: a certificate chain and private key, loaded from PEM.
+//! - [`ServerTls`]: a certificate chain and private key, loaded from PEM (and reloadable
+//!   without a restart).
 //! - [`ClientTls`]: the roots a client trusts: the Mozilla roots compiled in (`webpki-roots`)
 //!   plus any extra CA certificates from PEM (a private CA, a test CA).
 //! - [`TlsFailure`]: why a client's TLS handshake failed, sorted by cause (unknown CA, name
@@ -11,7 +12,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -84,10 +85,12 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|e| TlsError::Pem { path: path.to_path_buf(), why: e.to_string() })
 }
 
-/// A server's TLS identity: certificate chain and private key. Cheap to clone.
+/// A server's TLS identity: certificate chain and private key. Cheap to clone; clones share
+/// the identity, so [`ServerTls::reload`] on one changes it for all (new connections only).
 #[derive(Clone)]
 pub struct ServerTls {
-    config: Arc<rustls::ServerConfig>,
+    config: Arc<RwLock<Arc<rustls::ServerConfig>>>,
+    files: Option<Arc<(PathBuf, PathBuf)>>,
 }
 
 impl fmt::Debug for ServerTls {
@@ -104,7 +107,25 @@ impl ServerTls {
 
     /// From PEM files, as `serve --tls-cert FILE --tls-key FILE` takes them.
     pub fn from_pem_files(cert_chain: &Path, key: &Path) -> Result<Self, TlsError> {
-        Self::build(&read(cert_chain)?, &read(key)?, cert_chain, key)
+        let mut tls = Self::build(&read(cert_chain)?, &read(key)?, cert_chain, key)?;
+        tls.files = Some(Arc::new((cert_chain.to_path_buf(), key.to_path_buf())));
+        Ok(tls)
+    }
+
+    /// Reads the PEM files again (a renewed certificate) without a restart: connections
+    /// accepted afterwards use the new identity, open ones keep theirs. On an error the old
+    /// identity stays. Does nothing for an identity not loaded from files.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let Some(files) = &self.files else { return Ok(()) };
+        let (cert, key) = &**files;
+        let fresh = Self::build(&read(cert)?, &read(key)?, cert, key)?;
+        let config = fresh.current();
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<rustls::ServerConfig> {
+        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn build(
@@ -125,16 +146,16 @@ impl ServerTls {
             .with_single_cert(chain, key)
             .map_err(TlsError::Rustls)?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(ServerTls { config: Arc::new(config) })
+        Ok(Self::from_rustls(Arc::new(config)))
     }
 
     /// From a rustls configuration of your own (client certificates, resumption...).
     pub fn from_rustls(config: Arc<rustls::ServerConfig>) -> Self {
-        ServerTls { config }
+        ServerTls { config: Arc::new(RwLock::new(config)), files: None }
     }
 
     pub(crate) fn acceptor(&self) -> futures_rustls::TlsAcceptor {
-        futures_rustls::TlsAcceptor::from(self.config.clone())
+        futures_rustls::TlsAcceptor::from(self.current())
     }
 }
 
