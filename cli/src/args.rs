@@ -1,9 +1,12 @@
 //! The command line: subcommands and their flags.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use mcp_ws_driver::dial::Endpoint;
+use mcp_ws_driver::{ClientConfig, ClientTls};
 
 /// MCP over WebSocket: serve, bridge and call MCP servers.
 #[derive(Debug, Parser)]
@@ -53,6 +56,25 @@ pub struct ServeArgs {
     /// Serve a stdio MCP server instead of the demo: one child process per connection.
     #[arg(long)]
     pub stdio: bool,
+    /// Serve wss:// with this certificate chain (PEM, leaf first); needs --tls-key. SIGHUP
+    /// reloads both files.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require this bearer token (`Authorization: Bearer`, or a `mcp.auth.<token>`
+    /// subprotocol from browsers); wrong or missing ones get 401.
+    #[arg(long, value_name = "TOKEN", env = "MCP_WS_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// Allow browser pages from this origin (`https://app.example.com`; repeatable; `*` allows
+    /// every origin). Default: loopback origins when listening on loopback, none otherwise.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Accept this Host name (repeatable; `*` accepts any), e.g. the public name a reverse
+    /// proxy forwards. Default: loopback names when listening on loopback, any otherwise.
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
     /// The stdio server's command and arguments (after `--`).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -70,11 +92,70 @@ impl ServeArgs {
     }
 }
 
+/// How client commands authenticate and what TLS roots they trust.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// Also trust this CA certificate (PEM) for wss:// (public roots are always trusted).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Send `Authorization: Bearer TOKEN` on the handshake.
+    #[arg(long, value_name = "TOKEN", env = "MCP_WS_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// Send this extra handshake header, `Name: value` (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+}
+
+impl AuthArgs {
+    /// The TLS roots: the public ones plus `--ca-cert`.
+    pub fn tls(&self) -> Result<ClientTls, String> {
+        let tls = ClientTls::new();
+        match &self.ca_cert {
+            None => Ok(tls),
+            Some(path) => tls.add_ca_pem_file(path).map_err(|e| format!("--ca-cert: {e}")),
+        }
+    }
+
+    /// The handshake headers: `--header`s, then `Authorization` from `--auth-token`.
+    pub fn headers(&self) -> Result<Vec<(String, String)>, String> {
+        let mut headers = Vec::new();
+        for header in &self.headers {
+            let (name, value) = header
+                .split_once(':')
+                .ok_or_else(|| format!("--header {header:?}: expected `Name: value`"))?;
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+        if let Some(token) = &self.auth_token {
+            headers.push(("Authorization".to_string(), format!("Bearer {token}")));
+        }
+        Ok(headers)
+    }
+
+    /// Applies these flags to a client configuration.
+    pub fn apply(&self, mut config: ClientConfig) -> Result<ClientConfig, String> {
+        config.headers.extend(self.headers()?);
+        Ok(config.tls(self.tls()?))
+    }
+
+    /// The endpoint `url` with these flags' roots and headers.
+    pub fn endpoint(&self, url: &str) -> Result<Endpoint, String> {
+        let tls = self.tls()?;
+        let headers = self.headers()?;
+        let endpoint = Endpoint::parse(url)
+            .and_then(|e| e.with_headers(&headers))
+            .map_err(|e| format!("{url}: {e}"))?;
+        Ok(endpoint.with_tls(&tls))
+    }
+}
+
 /// Flags of `connect`.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The server's ws:// URL.
+    /// The server's ws:// or wss:// URL.
     pub url: String,
+    /// TLS and authentication.
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// Seconds between WebSocket pings.
     #[arg(long, default_value_t = 20)]
     pub ping_interval: u64,
@@ -89,8 +170,11 @@ pub struct ConnectArgs {
 /// Flags shared by `tools` and `call`.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// The server's ws:// URL.
+    /// The server's ws:// or wss:// URL.
     pub url: String,
+    /// TLS and authentication.
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,

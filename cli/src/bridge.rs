@@ -17,7 +17,7 @@ use mcp_ws_driver::async_tungstenite::tungstenite::{Bytes, Message as WsMessage}
 use mcp_ws_driver::core::bridge::{Bridge, BridgeAction, BridgeConfig, BridgeEvent, BridgeExit};
 use mcp_ws_driver::core::reconnect::{Failure, ReconnectConfig};
 use mcp_ws_driver::core::{CloseReason, ProtocolVersion};
-use mcp_ws_driver::dial::{DialError, Dialed, Endpoint, SubprotocolMemory, dial};
+use mcp_ws_driver::dial::{DialError, Dialed, SubprotocolMemory, dial};
 use mcp_ws_driver::ws_config::websocket_config;
 use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_driver::{BoxFuture, Runtime};
@@ -51,7 +51,7 @@ pub fn bridge_config(args: &ConnectArgs) -> BridgeConfig {
 
 /// Runs the bridge until stdin closes (exit 0) or reconnecting gives up (exit 1).
 pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
-    let endpoint = Endpoint::parse(&args.url).map_err(|e| e.to_string())?;
+    let endpoint = args.auth.endpoint(&args.url)?;
     let net = Tokio::new();
     let memory = Arc::new(SubprotocolMemory::default());
     let config = bridge_config(args);
@@ -199,7 +199,11 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                         ws = Some(dialed.ws);
                         bridge.handle_connected(net.now());
                     }
-                    Err(error) => bridge.handle_dial_failed(net.now(), error.to_failure()),
+                    Err(error) => {
+                        // The error names the cause (and the server's refusal text, if any).
+                        tracing::warn!("dial failed: {error}");
+                        bridge.handle_dial_failed(net.now(), error.to_failure());
+                    }
                 }
             }
             _ = sleep_until_deadline(&net, next) => bridge.handle_timeout(net.now()),
@@ -231,7 +235,7 @@ fn close_in_background(net: &Tokio, mut open: Ws, reason: Option<CloseReason>) {
 fn log_event(event: &BridgeEvent) {
     match event {
         BridgeEvent::Connected => tracing::info!("connected to the server"),
-        BridgeEvent::DialFailed(failure) => tracing::warn!("dial failed: {failure}"),
+        BridgeEvent::DialFailed(failure) => tracing::debug!("dial failed: {failure}"),
         BridgeEvent::Lost { failure, answered } => {
             tracing::warn!(answered, "connection lost: {failure}")
         }

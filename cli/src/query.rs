@@ -19,6 +19,7 @@ async fn open(args: &ClientArgs) -> Result<Client, String> {
         config = config.version(version);
     }
     config.session.request_timeout = Duration::from_secs(args.timeout.max(1));
+    let config = args.auth.apply(config)?;
     mcp_ws_tokio::connect(&args.url, config).await.map_err(|e| format!("{}: {e}", args.url))
 }
 

@@ -3,30 +3,85 @@
 
 use std::process::ExitCode;
 
-use mcp_ws_driver::{Server, ServerConfig};
+use mcp_ws_driver::{
+    AuthCheck, HostPolicy, OriginPolicy, Server, ServerConfig, ServerTls, StaticToken,
+};
 use mcp_ws_tokio::Tokio;
 
 use crate::args::ServeArgs;
 use crate::demo;
 
-/// The server configuration the flags describe, for `identity`.
+/// The server configuration the flags describe, for `identity`: session settings, TLS,
+/// token, Origin and Host checks (shared by the demo server and `serve --stdio`).
 pub fn server_config(
     args: &ServeArgs,
     identity: mcp_ws_driver::core::mcp::Implementation,
-) -> ServerConfig {
+) -> Result<ServerConfig, String> {
     let mut config = ServerConfig::new(identity);
     config.path = args.path.clone();
     config.session.ping_interval = args.ping();
     config.session.idle_timeout = args.idle();
     config.session.limits.max_message_bytes = args.max_message_bytes;
-    config
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(ServerTls::from_pem_files(cert, key).map_err(|e| format!("TLS: {e}"))?);
+    }
+    if let Some(token) = &args.auth_token {
+        if token.is_empty() {
+            return Err("--auth-token must not be empty".into());
+        }
+        config.auth = Some(AuthCheck::new(StaticToken::new(token.clone())));
+    }
+    config.origins = match args.allow_origin.as_slice() {
+        [] => OriginPolicy::Default,
+        list if list.iter().any(|o| o == "*") => OriginPolicy::Any,
+        list => OriginPolicy::List(list.to_vec()),
+    };
+    config.hosts = match args.allow_host.as_slice() {
+        [] => HostPolicy::Default,
+        list if list.iter().any(|h| h == "*") => HostPolicy::Any,
+        list => HostPolicy::List(list.to_vec()),
+    };
+    Ok(config)
+}
+
+/// Reloads the certificate files on every SIGHUP (a renewed certificate without a restart),
+/// until the process ends.
+pub fn reload_on_hangup(tls: ServerTls) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        while hangups.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("reloaded the TLS certificate"),
+                Err(error) => tracing::warn!("kept the old TLS certificate: {error}"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = tls;
+}
+
+/// Logs what the security settings are (never the token).
+pub fn log_security(config: &ServerConfig) {
+    tracing::info!(
+        tls = config.tls.is_some(),
+        auth = config.auth.is_some(),
+        origins = ?config.origins,
+        hosts = ?config.hosts,
+        "handshake checks"
+    );
 }
 
 /// Runs the demo server.
 pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
     let net = Tokio::new();
-    let server =
-        Server::new(net.clone(), demo::router(net), server_config(args, demo::implementation()));
+    let config = server_config(args, demo::implementation())?;
+    log_security(&config);
+    if let Some(tls) = &config.tls {
+        reload_on_hangup(tls.clone());
+    }
+    let server = Server::new(net.clone(), demo::router(net), config);
     let listening = server
         .listen(args.listen)
         .await

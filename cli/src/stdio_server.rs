@@ -14,16 +14,15 @@ use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mcp_ws_driver::Runtime;
-use mcp_ws_driver::async_tungstenite::accept_hdr_async_with_config;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::{
     Bytes, Error as WsError, Message as WsMessage,
 };
 use mcp_ws_driver::core::codec::Limits;
+use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
-use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
-use mcp_ws_driver::server::upgrade::UpgradeCheck;
-use mcp_ws_driver::ws_config::websocket_config;
+use mcp_ws_driver::core::{CloseCode, CloseReason};
+use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
 use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_tokio::Tokio;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -36,7 +35,10 @@ use crate::ws_io::write_line;
 /// Settings each connection needs.
 struct Relay {
     command: Vec<String>,
-    path: String,
+    /// The handshake checks (TLS, token, Origin, Host), as the demo server's.
+    handshake: HandshakeConfig,
+    net: Tokio,
+    local: std::net::SocketAddr,
     limits: Limits,
     ping: Option<Duration>,
     idle: Option<Duration>,
@@ -46,17 +48,26 @@ struct Relay {
 
 /// Serves `command` until Ctrl-C.
 pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, String> {
+    let identity = Implementation::new("mcp-ws", env!("CARGO_PKG_VERSION"));
+    let config = crate::serve::server_config(args, identity)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let url = format!("ws://{addr}{}", args.path);
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
+    let url = format!("{scheme}://{addr}{}", args.path);
     println!("{url}");
     tracing::info!(%url, command = ?command, "serving a stdio MCP server over WebSocket");
+    crate::serve::log_security(&config);
+    if let Some(tls) = &config.tls {
+        crate::serve::reload_on_hangup(tls.clone());
+    }
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let relay = Arc::new(Relay {
         command: command.to_vec(),
-        path: args.path.clone(),
+        handshake: config.handshake_config(),
+        net: Tokio::new(),
+        local: addr,
         limits: Limits { max_message_bytes: args.max_message_bytes, ..Limits::default() },
         ping: args.ping(),
         idle: args.idle(),
@@ -73,7 +84,7 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
                 let relay = relay.clone();
                 connections.spawn(async move {
                     tracing::info!(connection = id, %peer, "connection accepted");
-                    if let Err(error) = relay.serve(id, stream).await {
+                    if let Err(error) = relay.serve(id, stream, peer).await {
                         tracing::info!(connection = id, "connection failed: {error}");
                     }
                 });
@@ -104,13 +115,19 @@ fn ws_io_timeout() -> Duration {
 }
 
 impl Relay {
-    async fn serve(&self, id: u64, stream: TcpStream) -> Result<(), String> {
+    async fn serve(
+        &self,
+        id: u64,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+    ) -> Result<(), String> {
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let check = UpgradeCheck { path: &self.path, versions: &ProtocolVersion::ALL };
-        let config = websocket_config(self.limits.max_message_bytes);
-        let mut ws = accept_hdr_async_with_config(TokioAdapter::new(stream), check, Some(config))
+        let addrs = ConnectionAddrs { peer: Some(peer), local: Some(self.local) };
+        let accepted = accept::accept(&self.net, TokioAdapter::new(stream), addrs, &self.handshake)
             .await
             .map_err(|e| format!("upgrade failed: {e}"))?;
+        tracing::debug!(connection = id, principal = ?accepted.principal, "upgraded");
+        let mut ws = accepted.ws;
         let mut child = match Command::new(&self.command[0])
             .args(&self.command[1..])
             .stdin(Stdio::piped())
@@ -125,14 +142,14 @@ impl Relay {
                     CloseCode::INTERNAL_ERROR,
                     format!("could not start the stdio server: {error}"),
                 );
-                let net = Tokio::new();
+                let net = self.net.clone();
                 close_handshake(&net, &mut ws, Some(reason.clone()), net.now() + CLOSE_TIMEOUT)
                     .await;
                 return Err(reason.reason.to_string());
             }
         };
         tracing::info!(connection = id, pid = child.id(), "stdio server started");
-        let net = Tokio::new();
+        let net = self.net.clone();
         match self.relay(id, &mut ws, &mut child).await {
             Some(reason) => {
                 tracing::info!(connection = id, code = reason.code.0, reason = %reason.reason, "closing");
@@ -154,7 +171,7 @@ impl Relay {
     where
         S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
     {
-        let net = Tokio::new();
+        let net = self.net.clone();
         let mut stdin = child.stdin.take().expect("piped");
         let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
         if let Some(stderr) = child.stderr.take() {

@@ -13,7 +13,7 @@ use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use tokio::net::TcpStream;
 
 /// A WebSocket over tokio TCP, as both relays hold it.
-pub type Ws = WebSocketStream<TokioAdapter<TcpStream>>;
+pub type Ws = WebSocketStream<mcp_ws_driver::Transport<TokioAdapter<TcpStream>>>;
 
 /// Why a line could not be written.
 #[derive(Debug)]

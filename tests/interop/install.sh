@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the interop peers: a Python venv (.venv) with the `mcp` 1.x SDK and
-# node_modules with `@modelcontextprotocol/sdk` 1.x + `ws`.
+# node_modules with `@modelcontextprotocol/sdk` 1.x + `ws` (+ esbuild and playwright-core for
+# the browser tests), and Debian's chromium (apt-get, when root and missing).
 # Idempotent: each half is skipped when its stamp file holds the hash of its
 # inputs (requirements.txt / package.json, plus the interpreter version).
 # Usage: bash tests/interop/install.sh [--force]
@@ -50,8 +51,20 @@ else
   log "running npm install"
   rm -f "$js_stamp"
   "$NPM" install --no-package-lock --no-audit --no-fund --loglevel=error </dev/null >&2
-  node -e 'import("@modelcontextprotocol/sdk/client/websocket.js").then(() => import("ws"))'
+  node -e 'import("@modelcontextprotocol/sdk/client/websocket.js").then(() => import("ws")).then(() => import("esbuild")).then(() => import("playwright-core"))'
   echo "$js_hash" > "$js_stamp"
+fi
+
+# ---------- Chromium (the browser tests; playwright-core never downloads one) ----------
+if [[ -x /usr/bin/chromium ]]; then
+  log "chromium present"
+elif [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing Debian's chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq </dev/null >&2
+  apt-get install -y -qq chromium </dev/null >&2
+else
+  log "warning: /usr/bin/chromium is missing (apt-get install chromium); the browser tests will fail"
 fi
 
 log "ok"

@@ -1,7 +1,11 @@
 """Interop client: drives a demo MCP server over WebSocket with the official Python SDK (mcp 1.x).
 
 Usage:
-    python py_client.py URL [--skip-roots] [--timeout SECONDS]
+    python py_client.py URL [--skip-roots] [--timeout SECONDS] [--token TOKEN]
+
+With --token, the handshake carries `Authorization: Bearer TOKEN` (the SDK's websocket_client
+has no headers parameter, so its `connect` is wrapped). For wss:// URLs the SDK uses Python's
+default TLS context, which trusts the CA file named by SSL_CERT_FILE.
 
 Connects with `mcp.client.websocket.websocket_client` (offers subprotocol `mcp`), runs the
 demo-contract sequence, and prints exactly one JSON object on stdout (logs go to stderr):
@@ -130,7 +134,15 @@ def main() -> int:
     parser.add_argument("url")
     parser.add_argument("--skip-roots", action="store_true", help="do not call the list_roots tool")
     parser.add_argument("--timeout", type=float, default=30.0, help="overall timeout in seconds (default 30)")
+    parser.add_argument("--token", help="send Authorization: Bearer TOKEN on the handshake")
     args = parser.parse_args()
+    if args.token:
+        import functools
+
+        import mcp.client.websocket as sdk_websocket
+
+        headers = {"Authorization": f"Bearer {args.token}"}
+        sdk_websocket.ws_connect = functools.partial(sdk_websocket.ws_connect, additional_headers=headers)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     report: dict[str, Any] = {}

@@ -1,7 +1,11 @@
 // Interop client: drives a demo MCP server over WebSocket with the official TypeScript SDK
 // (@modelcontextprotocol/sdk 1.x, WebSocketClientTransport, which offers subprotocol `mcp`).
 //
-// Usage: node tests/interop/ts_client.mjs URL [--skip-roots] [--timeout SECONDS]
+// Usage: node tests/interop/ts_client.mjs URL [--skip-roots] [--timeout SECONDS] [--token TOKEN]
+//
+// With --token, the WebSocket also offers the subprotocol `mcp.auth.TOKEN` (SEP-1288), the way
+// a browser presents a token (the SDK transport cannot set headers). For wss:// URLs Node trusts
+// the CA file named by NODE_EXTRA_CA_CERTS.
 //
 // Same sequence and same one-line JSON report on stdout as py_client.py (logs go to stderr):
 // {"ok": true, "server_name", "protocol_version", "tools", "results": {add, subtract, multiply,
@@ -24,11 +28,12 @@ const ROOT_URI = 'file:///tmp/mcp-ws-interop';
 const ROOT_NAME = 'interop';
 
 function parseArgs(argv) {
-  const args = { url: undefined, skipRoots: false, timeout: 30 };
+  const args = { url: undefined, skipRoots: false, timeout: 30, token: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--skip-roots') args.skipRoots = true;
     else if (a === '--timeout') args.timeout = Number(argv[++i]);
+    else if (a === '--token') args.token = argv[++i];
     else if (a.startsWith('--timeout=')) args.timeout = Number(a.slice('--timeout='.length));
     else if (args.url === undefined) args.url = a;
     else throw new Error(`unexpected argument: ${a}`);
@@ -64,6 +69,14 @@ function describe(err) {
 }
 
 async function run(args) {
+  if (args.token) {
+    const Base = globalThis.WebSocket;
+    globalThis.WebSocket = class extends Base {
+      constructor(url, protocols, ...rest) {
+        super(url, [...[].concat(protocols ?? []), `mcp.auth.${args.token}`], ...rest);
+      }
+    };
+  }
   const client = new Client(
     { name: 'mcp-ws-interop-ts-client', version: '0.0.0' },
     { capabilities: { roots: { listChanged: false } } },

@@ -3,6 +3,8 @@
 //! bounded waiting.
 #![deny(missing_docs)]
 
+pub mod pki;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

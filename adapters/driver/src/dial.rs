@@ -1,10 +1,15 @@
-//! Opening a client WebSocket: parsing the endpoint URL, the TCP connect, the upgrade with the
-//! subprotocol offer of ../PROTOCOL.md §3, and the one retry offering nothing.
+//! Opening a client WebSocket: parsing the endpoint URL, the TCP connect, TLS for `wss://`
+//! (SNI and certificate check against the URL's host), the upgrade with the subprotocol offer
+//! of ../PROTOCOL.md §3 and the configured extra headers (`Authorization`...), and the one
+//! retry offering nothing.
 //!
 //! The offer is `mcp` plus `mcp.version.<preferred version>` (rules in
 //! [`mcp_ws_core::subprotocol`]). tungstenite refuses a handshake whose answer selects none of
 //! the offered subprotocols, so when a server selects nothing we dial once more offering
 //! nothing, and remember that for the endpoint.
+//!
+//! A refused upgrade keeps the server's reason: [`DialError::Status`] carries the status and
+//! the text of the response body (a 404's "try /mcp", a 401's "needs a bearer token").
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,64 +18,113 @@ use std::time::Duration;
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
-use async_tungstenite::tungstenite::http::{HeaderValue, Uri, header};
+use async_tungstenite::tungstenite::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use async_tungstenite::tungstenite::{Error as WsError, protocol::WebSocketConfig};
 use futures_util::future::{Either, select};
 use mcp_ws_core::ProtocolVersion;
 use mcp_ws_core::reconnect::Failure;
 use mcp_ws_core::subprotocol;
+use rustls::pki_types::ServerName;
 
 use crate::runtime::Network;
+use crate::tls::{ClientTls, TlsFailure};
+use crate::transport::Transport;
 
-/// A parsed `ws://` endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed `ws://` or `wss://` endpoint, with the TLS roots and extra handshake headers to
+/// dial it with.
+#[derive(Debug, Clone)]
 pub struct Endpoint {
     url: String,
     host: String,
     port: u16,
+    tls: Option<ClientTls>,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Endpoint {
-    /// Parses `url`. Only `ws://` is supported for now; `wss://` is refused with
-    /// [`DialError::Unsupported`] until the TLS layer lands.
+    /// Parses `url` (`ws://` or `wss://`; a `wss://` URL trusts the default roots of
+    /// [`ClientTls::new`] until [`Endpoint::with_tls`]).
     pub fn parse(url: &str) -> Result<Endpoint, DialError> {
         let uri: Uri = url.parse().map_err(|e| DialError::InvalidUrl(format!("{url}: {e}")))?;
-        match uri.scheme_str() {
-            Some("ws") => {}
-            Some("wss") => return Err(DialError::Unsupported("wss:// (TLS) is not supported yet")),
-            _ => return Err(DialError::InvalidUrl(format!("{url}: the scheme must be ws://"))),
-        }
+        let (tls, default_port) = match uri.scheme_str() {
+            Some("ws") => (None, 80),
+            Some("wss") => (Some(ClientTls::new()), 443),
+            _ => {
+                return Err(DialError::InvalidUrl(format!(
+                    "{url}: the scheme must be ws:// or wss://"
+                )));
+            }
+        };
         let host = uri
             .host()
             .ok_or_else(|| DialError::InvalidUrl(format!("{url}: no host")))?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = uri.port_u16().unwrap_or(80);
-        Ok(Endpoint { url: url.to_string(), host, port })
+        let port = uri.port_u16().unwrap_or(default_port);
+        Ok(Endpoint { url: url.to_string(), host, port, tls, headers: Vec::new() })
+    }
+
+    /// Uses `tls` for a `wss://` URL (ignored for `ws://`).
+    pub fn with_tls(mut self, tls: &ClientTls) -> Self {
+        if self.tls.is_some() {
+            self.tls = Some(tls.clone());
+        }
+        self
+    }
+
+    /// Adds headers to every handshake (`Authorization: Bearer ...`, a proxy's key...).
+    /// Credentials (`Authorization`, `Cookie`) are marked sensitive so `Debug` hides them.
+    pub fn with_headers(mut self, headers: &[(String, String)]) -> Result<Self, DialError> {
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|e| DialError::InvalidHeader(format!("{name}: {e}")))?;
+            let mut value = HeaderValue::from_str(value.trim())
+                .map_err(|e| DialError::InvalidHeader(format!("{name}: {e}")))?;
+            if name == header::AUTHORIZATION
+                || name == header::COOKIE
+                || name == header::PROXY_AUTHORIZATION
+            {
+                value.set_sensitive(true);
+            }
+            self.headers.push((name, value));
+        }
+        Ok(self)
     }
 
     /// The URL as given.
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Whether the endpoint is `wss://`.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
 }
 
 /// Why a dial failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DialError {
     /// The URL cannot be used.
     InvalidUrl(String),
+    /// A configured handshake header is not a valid HTTP header.
+    InvalidHeader(String),
     /// The URL needs something this build does not have.
     Unsupported(&'static str),
     /// TCP or the upgrade failed at the network level.
     Transport(String),
+    /// The TLS handshake of a `wss://` URL failed.
+    Tls(TlsFailure),
     /// The server answered the upgrade with a non-101 status.
     Status {
         /// The HTTP status.
         status: u16,
         /// Its `Retry-After`, in seconds form.
         retry_after: Option<Duration>,
+        /// The server's reason: the start of the response body, as text.
+        reason: String,
     },
     /// The upgrade failed for a protocol reason (bad answer, refused subprotocol...).
     Handshake(String),
@@ -79,18 +133,22 @@ pub enum DialError {
 }
 
 impl DialError {
-    /// How the reconnect machine should count this failure.
+    /// How the reconnect machine should count this failure: a refused status is the
+    /// machine's to judge (401, 403 and 404 are fatal by default), a certificate problem is
+    /// fatal, the rest transient.
     pub fn to_failure(&self) -> Failure {
         match self {
-            DialError::InvalidUrl(_) | DialError::Unsupported(_) => {
+            DialError::InvalidUrl(_) | DialError::InvalidHeader(_) | DialError::Unsupported(_) => {
                 Failure::Fatal(self.to_string())
             }
-            DialError::Status { status, retry_after } => {
+            DialError::Tls(failure) if failure.is_fatal() => Failure::Fatal(self.to_string()),
+            DialError::Status { status, retry_after, .. } => {
                 Failure::HandshakeStatus { status: *status, retry_after: *retry_after }
             }
-            DialError::Transport(_) | DialError::Handshake(_) | DialError::TimedOut => {
-                Failure::Transport(self.to_string())
-            }
+            DialError::Tls(_)
+            | DialError::Transport(_)
+            | DialError::Handshake(_)
+            | DialError::TimedOut => Failure::Transport(self.to_string()),
         }
     }
 }
@@ -99,16 +157,58 @@ impl fmt::Display for DialError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DialError::InvalidUrl(why) => write!(f, "invalid URL {why}"),
+            DialError::InvalidHeader(why) => write!(f, "invalid handshake header {why}"),
             DialError::Unsupported(what) => write!(f, "unsupported: {what}"),
             DialError::Transport(why) => write!(f, "connection failed: {why}"),
-            DialError::Status { status, .. } => write!(f, "the server answered HTTP {status}"),
+            DialError::Tls(failure) => failure.fmt(f),
+            DialError::Status { status, reason, .. } => {
+                let phrase = StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                write!(f, "the server refused the connection: HTTP {status} {phrase}")?;
+                match *status {
+                    401 => f.write_str(" (a missing or wrong token)")?,
+                    403 => f.write_str(" (not allowed)")?,
+                    _ => {}
+                }
+                if !reason.is_empty() {
+                    write!(f, ": {reason}")?;
+                }
+                Ok(())
+            }
             DialError::Handshake(why) => write!(f, "WebSocket handshake failed: {why}"),
             DialError::TimedOut => f.write_str("connecting timed out"),
         }
     }
 }
 
-impl std::error::Error for DialError {}
+impl std::error::Error for DialError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DialError::Tls(failure) => Some(failure),
+            _ => None,
+        }
+    }
+}
+
+/// The server's reason text from a refusal body: printable, one line, bounded.
+fn reason_text(body: Option<&[u8]>) -> String {
+    const MAX: usize = 300;
+    let text = String::from_utf8_lossy(body.unwrap_or_default());
+    let mut out: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX)
+        .collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
 
 /// The subprotocol policy of one endpoint: whether the server has shown it selects nothing.
 #[derive(Debug, Default)]
@@ -119,7 +219,7 @@ pub struct SubprotocolMemory {
 /// An open client WebSocket and the subprotocol the server selected.
 pub struct Dialed<S> {
     /// The WebSocket.
-    pub ws: WebSocketStream<S>,
+    pub ws: WebSocketStream<Transport<S>>,
     /// The selected subprotocol, if any.
     pub subprotocol: Option<String>,
 }
@@ -165,6 +265,9 @@ async fn dial_once<N: Network>(
         .as_str()
         .into_client_request()
         .map_err(|e| DialError::InvalidUrl(format!("{}: {e}", endpoint.url)))?;
+    for (name, value) in &endpoint.headers {
+        request.headers_mut().append(name.clone(), value.clone());
+    }
     if !offer.is_empty() {
         let value = HeaderValue::from_str(&offer.join(", "))
             .map_err(|e| DialError::InvalidUrl(e.to_string()))?;
@@ -174,6 +277,26 @@ async fn dial_once<N: Network>(
         .connect(endpoint.host.clone(), endpoint.port)
         .await
         .map_err(|e| DialError::Transport(e.to_string()))?;
+    let stream = match &endpoint.tls {
+        None => Transport::plain(stream),
+        Some(tls) => {
+            let name = ServerName::try_from(endpoint.host.clone())
+                .map_err(|e| DialError::InvalidUrl(format!("{}: {e}", endpoint.url)))?;
+            let tls_stream =
+                tls.connector().connect(name, stream).await.map_err(
+                    |e| match TlsFailure::classify(&e, &endpoint.host) {
+                        Some(failure) => DialError::Tls(failure),
+                        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                            DialError::Tls(TlsFailure::Other(
+                                "the server closed the connection during the TLS handshake".into(),
+                            ))
+                        }
+                        None => DialError::Transport(e.to_string()),
+                    },
+                )?;
+            Transport::tls_client(tls_stream)
+        }
+    };
     match async_tungstenite::client_async_with_config(request, stream, Some(ws_config)).await {
         Ok((ws, response)) => {
             let selected = response
@@ -195,12 +318,60 @@ async fn dial_once<N: Network>(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            Err(DialError::Status { status: response.status().as_u16(), retry_after })
+            Err(DialError::Status {
+                status: response.status().as_u16(),
+                retry_after,
+                reason: reason_text(response.body().as_deref()),
+            })
         }
         Err(WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
             SubProtocolError::NoSubProtocol,
         ))) => Err(DialError::Handshake(NO_SUBPROTOCOL.to_string())),
         Err(WsError::Io(e)) => Err(DialError::Transport(e.to_string())),
         Err(e) => Err(DialError::Handshake(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_keeps_the_servers_reason() {
+        let e = DialError::Status {
+            status: 404,
+            retry_after: None,
+            reason: reason_text(Some(b"no MCP endpoint at this path; try /mcp\n")),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the server refused the connection: HTTP 404 Not Found: no MCP endpoint at this \
+             path; try /mcp"
+        );
+        assert_eq!(e.to_failure(), Failure::HandshakeStatus { status: 404, retry_after: None });
+    }
+
+    #[test]
+    fn wss_urls_default_to_port_443_and_tls() {
+        let e = Endpoint::parse("wss://example.com/mcp").unwrap();
+        assert!(e.is_tls());
+        assert_eq!(e.port, 443);
+        assert!(!Endpoint::parse("ws://example.com/mcp").unwrap().is_tls());
+        assert!(Endpoint::parse("http://example.com/mcp").is_err());
+    }
+
+    #[test]
+    fn authorization_headers_are_hidden_from_debug() {
+        let e = Endpoint::parse("ws://h/mcp")
+            .unwrap()
+            .with_headers(&[("Authorization".into(), "Bearer s3cr3t".into())])
+            .unwrap();
+        assert!(!format!("{e:?}").contains("s3cr3t"));
+        assert!(
+            Endpoint::parse("ws://h/mcp")
+                .unwrap()
+                .with_headers(&[("bad name".into(), "x".into())])
+                .is_err()
+        );
     }
 }

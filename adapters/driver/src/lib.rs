@@ -13,6 +13,8 @@
 //! - [`client`]: the client with reconnect supervision and typed calls.
 //! - [`server`]: the server with its router, accept loop, embedding and shutdown.
 //! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
+//! - [`tls`]: rustls for `wss://`, both sides, over futures-io streams.
+//! - [`transport`]: the plain-or-TLS byte stream under every WebSocket.
 //! - [`ws_config`]: the tungstenite buffer settings.
 //! - [`ws_io`]: bounded WebSocket writes and the close handshake, shared with the CLI relays.
 //! - [`error`]: errors of calls.
@@ -29,6 +31,8 @@ pub mod peer_calls;
 pub mod runtime;
 pub mod server;
 pub mod tasks;
+pub mod tls;
+pub mod transport;
 pub mod ws_config;
 pub mod ws_io;
 
@@ -40,5 +44,12 @@ pub use handle::{CallOptions, ConnectionHandle, ProgressStream, RequestFuture};
 pub use handler::{HandlerResult, RequestHandler, request_handler};
 pub use mcp_ws_core as core;
 pub use runtime::{BoxFuture, Network, Runtime};
+pub use server::accept::{AcceptError, Accepted, ConnectionAddrs, HandshakeConfig};
+pub use server::auth::{
+    AuthCheck, AuthDecision, AuthRequest, Authenticator, Principal, StaticToken,
+};
+pub use server::handshake::{HostPolicy, OriginPolicy, Refusal, RequestHead};
 pub use server::{Listening, Router, Server, ServerConfig, ToolError};
 pub use tasks::{HandlerTasks, RequestContext};
+pub use tls::{ClientTls, ServerTls, TlsError, TlsFailure};
+pub use transport::Transport;

@@ -38,12 +38,20 @@ pub struct RequestContext {
     cancelled: Arc<AtomicBool>,
     /// The connection's minimum log severity (see `logging/setLevel`).
     log_threshold: Arc<AtomicU8>,
+    /// Who the server's authenticator let in (set by the server for its handlers).
+    pub(crate) principal: Option<crate::server::auth::Principal>,
 }
 
 impl RequestContext {
     /// The peer's id of the request being handled.
     pub fn request_id(&self) -> &RequestId {
         &self.id
+    }
+
+    /// Who the server's authenticator let in on this connection (`None` without one, and on
+    /// the client side).
+    pub fn principal(&self) -> Option<&crate::server::auth::Principal> {
+        self.principal.as_ref()
     }
 
     /// Whether the peer asked for progress on this request.
@@ -139,6 +147,7 @@ impl HandlerTasks {
             handle: handle.clone(),
             cancelled: cancelled.clone(),
             log_threshold: self.log_threshold.clone(),
+            principal: None,
         };
         let (abort, registration) = AbortHandle::new_pair();
         let work = Abortable::new(

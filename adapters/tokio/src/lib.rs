@@ -118,5 +118,6 @@ pub fn server(router: Router, config: ServerConfig) -> Server<Tokio> {
 /// done here); see [`Server::serve_tcp`].
 pub async fn serve_tcp(server: &Server<Tokio>, stream: TcpStream) -> Result<(), String> {
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    server.serve_tcp(TokioAdapter::new(stream)).await
+    let addrs = ConnectionAddrs { peer: stream.peer_addr().ok(), local: stream.local_addr().ok() };
+    server.serve_connection(TokioAdapter::new(stream), addrs).await
 }

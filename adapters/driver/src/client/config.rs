@@ -1,5 +1,6 @@
 //! What a client is configured with: the core session settings, the reconnect policy, the
-//! connect timeout and the handlers for the server's requests.
+//! connect timeout, the TLS roots and extra handshake headers (a bearer token), and the
+//! handlers for the server's requests.
 
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use mcp_ws_core::session::{EraPolicy, Role, SessionConfig};
 use mcp_ws_core::time::Instant;
 
 use super::peer_requests::PeerRequests;
+use crate::dial::{DialError, Endpoint};
+use crate::tls::ClientTls;
 
 /// The configuration of a [`super::Client`].
 #[derive(Clone)]
@@ -24,6 +27,10 @@ pub struct ClientConfig {
     pub jitter_seed: Option<u64>,
     /// How the server's requests are answered.
     pub peer_requests: PeerRequests,
+    /// What `wss://` trusts; `None` means [`ClientTls::new`] (the compiled-in public roots).
+    pub tls: Option<ClientTls>,
+    /// Extra headers on every handshake, in order (`Authorization`, a proxy's API key...).
+    pub headers: Vec<(String, String)>,
 }
 
 impl ClientConfig {
@@ -37,7 +44,35 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             jitter_seed: None,
             peer_requests: PeerRequests::default(),
+            tls: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Sets what `wss://` trusts.
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Adds a header to every handshake.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Presents `token` as `Authorization: Bearer <token>` on every handshake.
+    pub fn bearer_token(self, token: &str) -> Self {
+        self.header("Authorization", format!("Bearer {token}"))
+    }
+
+    /// The endpoint `url` dialed with this configuration's TLS roots and headers.
+    pub fn endpoint(&self, url: &str) -> Result<Endpoint, DialError> {
+        let mut endpoint = Endpoint::parse(url)?.with_headers(&self.headers)?;
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint.with_tls(tls);
+        }
+        Ok(endpoint)
     }
 
     /// Sets how the era is chosen.
@@ -95,6 +130,9 @@ impl ClientConfig {
         if let Some(reconnect) = &self.reconnect {
             Reconnect::new(reconnect.clone(), 0, Instant::ZERO).map_err(|e| e.to_string())?;
         }
+        Endpoint::parse("ws://localhost/")
+            .and_then(|e| e.with_headers(&self.headers))
+            .map_err(|e| e.to_string())?;
         if self.connect_timeout.is_zero() {
             return Err("connect_timeout must be longer than zero".into());
         }

@@ -33,7 +33,7 @@ pub use config::ClientConfig;
 pub use peer_requests::PeerRequests;
 
 use crate::connection::{ConnectionEnded, EventSink, spawn_connection};
-use crate::dial::{DialError, Endpoint, SubprotocolMemory, dial};
+use crate::dial::{DialError, SubprotocolMemory, dial};
 use crate::error::CallError;
 use crate::handle::{CallOptions, ConnectionHandle, ProgressStream, RequestFuture};
 use crate::runtime::Network;
@@ -138,7 +138,7 @@ pub async fn connect<N: Network>(
     config: ClientConfig,
 ) -> Result<Client, ConnectError> {
     config.validate().map_err(ConnectError::Config)?;
-    let endpoint = Endpoint::parse(url).map_err(ConnectError::Dial)?;
+    let endpoint = config.endpoint(url).map_err(ConnectError::Dial)?;
     let memory = Arc::new(SubprotocolMemory::default());
     let ws_config = websocket_config(config.session.limits.max_message_bytes);
     let dialed = dial(
@@ -198,7 +198,7 @@ fn start_session<N: Network>(
     config: &SessionConfig,
     client: &ClientConfig,
     shared: &Arc<ClientShared>,
-    ws: async_tungstenite::WebSocketStream<N::Stream>,
+    ws: async_tungstenite::WebSocketStream<crate::transport::Transport<N::Stream>>,
     first_ready: Option<oneshot::Sender<Result<(), CloseReason>>>,
 ) -> (ConnectionHandle, ConnectionEnded) {
     let session = Session::new(config.clone(), net.now()).expect("validated in ClientConfig");

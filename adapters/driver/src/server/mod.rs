@@ -11,6 +11,9 @@
 //! Each request runs as its own task; one the client cancels, or whose connection drops, has
 //! its future dropped and its answer is never sent.
 
+pub mod accept;
+pub mod auth;
+pub mod handshake;
 pub mod router;
 pub mod upgrade;
 pub mod uri_template;
@@ -38,8 +41,11 @@ use crate::connection::{EventSink, spawn_connection};
 use crate::handle::ConnectionHandle;
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
+use crate::tls::ServerTls;
 use crate::ws_config::websocket_config;
-use upgrade::UpgradeCheck;
+use accept::{ConnectionAddrs, HandshakeConfig};
+use auth::{AuthCheck, Principal};
+use handshake::{HandshakeRules, HostPolicy, OriginPolicy};
 
 /// The configuration of a [`Server`].
 #[derive(Debug, Clone)]
@@ -53,16 +59,50 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// How long [`Server::shutdown`] waits for in-flight handlers.
     pub shutdown_grace: Duration,
+    /// TLS (`wss://`); `None` serves plain `ws://`.
+    pub tls: Option<ServerTls>,
+    /// The browser origins allowed (see [`OriginPolicy`]; a refused one gets 403).
+    pub origins: OriginPolicy,
+    /// The `Host` values allowed (see [`HostPolicy`]; a refused one gets 403).
+    pub hosts: HostPolicy,
+    /// Who may connect; `None` lets everyone in. [`auth::StaticToken`] is a bearer token.
+    pub auth: Option<AuthCheck>,
+    /// The largest HTTP request head accepted (431 beyond).
+    pub max_head_bytes: usize,
 }
 
 impl ServerConfig {
-    /// Defaults: both eras, path `/mcp`, 10 s upgrade timeout, 5 s shutdown grace.
+    /// Defaults: both eras, path `/mcp`, 10 s upgrade timeout, 5 s shutdown grace, no TLS,
+    /// no authentication, the loopback defaults of [`OriginPolicy`] and [`HostPolicy`], request
+    /// heads up to 16 KiB.
     pub fn new(info: Implementation) -> Self {
         ServerConfig {
             session: SessionConfig::server(info),
             path: "/mcp".to_string(),
             handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
+            tls: None,
+            origins: OriginPolicy::Default,
+            hosts: HostPolicy::Default,
+            auth: None,
+            max_head_bytes: 16 * 1024,
+        }
+    }
+
+    /// What the handshake of every connection is checked against.
+    pub fn handshake_config(&self) -> HandshakeConfig {
+        HandshakeConfig {
+            rules: HandshakeRules {
+                path: self.path.clone(),
+                versions: self.session.versions.clone(),
+                origins: self.origins.clone(),
+                hosts: self.hosts.clone(),
+                auth: self.auth.clone(),
+            },
+            tls: self.tls.clone(),
+            timeout: self.handshake_timeout,
+            max_head_bytes: self.max_head_bytes,
+            websocket: websocket_config(self.session.limits.max_message_bytes),
         }
     }
 }
@@ -88,6 +128,7 @@ pub struct Server<N: Network> {
     net: N,
     router: Arc<Router>,
     config: Arc<ServerConfig>,
+    handshake: Arc<HandshakeConfig>,
     state: Arc<ServerState>,
 }
 
@@ -110,6 +151,7 @@ impl<N: Network> Server<N> {
         Server {
             net,
             router: Arc::new(router),
+            handshake: Arc::new(config.handshake_config()),
             config: Arc::new(config),
             state: Arc::new(ServerState {
                 connections: Mutex::new(HashMap::new()),
@@ -137,24 +179,26 @@ impl<N: Network> Server<N> {
         Ok(Listening { server: self.clone(), listener, local_addr })
     }
 
-    /// Serves one accepted TCP stream: performs the upgrade (path check, subprotocol), then
-    /// runs the session until it ends. Errors only if the upgrade fails.
+    /// Serves one accepted TCP stream: performs the handshake (TLS when configured, the checks
+    /// of [`handshake`], the upgrade), then runs the session until it ends. Errors only if the
+    /// handshake fails. Without addresses the loopback defaults of the Origin and Host checks
+    /// do not apply (browser origins need an allowlist); see [`Server::serve_connection`].
     pub async fn serve_tcp<S>(&self, stream: S) -> Result<(), String>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let check =
-            UpgradeCheck { path: &self.config.path, versions: &self.config.session.versions };
-        let ws_config = websocket_config(self.config.session.limits.max_message_bytes);
-        let upgrade =
-            async_tungstenite::accept_hdr_async_with_config(stream, check, Some(ws_config));
-        let deadline = self.net.now() + self.config.handshake_timeout;
-        let ws = match select(Box::pin(upgrade), Box::pin(self.net.sleep_until(deadline))).await {
-            Either::Left((Ok(ws), _)) => ws,
-            Either::Left((Err(error), _)) => return Err(format!("upgrade failed: {error}")),
-            Either::Right(_) => return Err("the upgrade timed out".to_string()),
-        };
-        self.serve_websocket(ws).await;
+        self.serve_connection(stream, ConnectionAddrs::default()).await
+    }
+
+    /// [`Server::serve_tcp`] for a stream whose peer and local addresses are known.
+    pub async fn serve_connection<S>(&self, stream: S, addrs: ConnectionAddrs) -> Result<(), String>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let accepted = accept::accept(&self.net, stream, addrs, &self.handshake)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.serve_session(accepted.ws, accepted.principal).await;
         Ok(())
     }
 
@@ -162,6 +206,13 @@ impl<N: Network> Server<N> {
     /// HTTP server performed the upgrade (select the subprotocol with
     /// [`upgrade::answer_upgrade`] or [`upgrade::select_subprotocol`]).
     pub async fn serve_websocket<S>(&self, ws: WebSocketStream<S>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_session(ws, None).await;
+    }
+
+    async fn serve_session<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -190,6 +241,7 @@ impl<N: Network> Server<N> {
             tasks: tasks.clone(),
             state: self.state.clone(),
             peer: peer.clone(),
+            principal,
         };
         let (handle, ended) = spawn_connection(&self.net, ws, session, sink);
         // Registered and checked under one lock, which `shutdown` also takes after setting
@@ -256,9 +308,10 @@ impl<N: Network> Listening<N> {
         self.local_addr
     }
 
-    /// The `ws://` URL clients connect to.
+    /// The URL clients connect to: `wss://` with TLS, `ws://` without.
     pub fn url(&self) -> String {
-        format!("ws://{}{}", self.local_addr, self.server.config.path)
+        let scheme = if self.server.config.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.local_addr, self.server.config.path)
     }
 
     /// The server this listener feeds (for shutdown and connection handles).
@@ -268,7 +321,7 @@ impl<N: Network> Listening<N> {
 
     /// Accepts connections until [`Server::shutdown`]; each is served on its own task.
     pub async fn run(self) {
-        let Listening { server, listener, .. } = self;
+        let Listening { server, listener, local_addr } = self;
         let mut stopped = server.state.stopped.clone();
         loop {
             let accepted = match select(server.net.accept(&listener), &mut stopped).await {
@@ -276,10 +329,11 @@ impl<N: Network> Listening<N> {
                 Either::Right(_) => break,
             };
             match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     let server = server.clone();
+                    let addrs = ConnectionAddrs { peer: Some(peer), local: Some(local_addr) };
                     server.net.clone().spawn(async move {
-                        let _ = server.serve_tcp(stream).await;
+                        let _ = server.serve_connection(stream, addrs).await;
                     });
                 }
                 Err(_) => {
@@ -299,6 +353,7 @@ struct ServerSink<N: Network> {
     tasks: HandlerTasks,
     state: Arc<ServerState>,
     peer: Arc<Mutex<Option<ReadyInfo>>>,
+    principal: Option<Principal>,
 }
 
 impl<N: Network> EventSink for ServerSink<N> {
@@ -313,7 +368,9 @@ impl<N: Network> EventSink for ServerSink<N> {
                     return;
                 }
                 let router = self.router.clone();
-                self.tasks.start(&self.net, handle, request, move |request, context| {
+                let principal = self.principal.clone();
+                self.tasks.start(&self.net, handle, request, move |request, mut context| {
+                    context.principal = principal;
                     router.dispatch(request, context)
                 });
             }

@@ -1,6 +1,11 @@
-//! The server side of the WebSocket upgrade: the path check (other paths get 404) and the
-//! subprotocol selection of ../PROTOCOL.md §3 (`mcp` when offered, exactly that string; else a
+//! The server side of the WebSocket upgrade for an embedding HTTP server that runs
+//! tungstenite's handshake itself: the path check (other paths get 404) and the subprotocol
+//! selection of ../PROTOCOL.md §3 (`mcp` when offered, exactly that string; else a
 //! `mcp.version.<v>` we speak; else nothing).
+//!
+//! This applies no Origin, Host or token check. The server's own accept path
+//! ([`super::accept::accept`]) and the pure [`super::handshake::decide`] do; an embedding server
+//! should call `decide` on the request head (or check those itself) before upgrading.
 
 use async_tungstenite::tungstenite::handshake::server::{
     Callback, ErrorResponse, Request, Response,

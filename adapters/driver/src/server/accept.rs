@@ -1,0 +1,215 @@
+//! Opening a server connection: the I/O around the pure decision in [`super::handshake`], one
+//! function ([`accept`]) for [`super::Server::listen`]'s accept loop, [`super::Server::serve_tcp`]
+//! and the CLI's `serve --stdio` relay.
+//!
+//! Within one deadline: the TLS handshake (when configured), a bounded read of the request head,
+//! the decision, and the answer (a refusal with its status, or `101`). Bytes the client sent
+//! behind its head (a pipelined first frame) are replayed to the WebSocket.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use futures_util::future::{Either, select};
+use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::auth::Principal;
+use super::handshake::{
+    Decision, HandshakeRules, HeadParse, Refusal, RequestHead, decide, parse_head,
+};
+use crate::runtime::Runtime;
+use crate::tls::ServerTls;
+use crate::transport::{Sniffed, Transport};
+
+/// The first byte of every TLS connection (a handshake record).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Everything the server side of a handshake needs.
+#[derive(Debug, Clone)]
+pub struct HandshakeConfig {
+    /// What requests are checked against.
+    pub rules: HandshakeRules,
+    /// TLS, for `wss://`; `None` serves plain `ws://`.
+    pub tls: Option<ServerTls>,
+    /// The longest the TLS handshake, the request head and the answer may take together.
+    pub timeout: Duration,
+    /// The largest request head accepted (431 beyond).
+    pub max_head_bytes: usize,
+    /// The WebSocket settings of the upgraded connection.
+    pub websocket: WebSocketConfig,
+}
+
+/// Where a connection came from and arrived at, when known. The local address decides the
+/// loopback defaults of the Origin and Host checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionAddrs {
+    /// The client's address.
+    pub peer: Option<SocketAddr>,
+    /// The address the server accepted on.
+    pub local: Option<SocketAddr>,
+}
+
+/// An upgraded connection.
+pub struct Accepted<S> {
+    /// The WebSocket.
+    pub ws: WebSocketStream<Transport<S>>,
+    /// The request head (its `Debug` hides credentials).
+    pub head: RequestHead,
+    /// The selected subprotocol.
+    pub subprotocol: Option<String>,
+    /// Who the authenticator let in.
+    pub principal: Option<Principal>,
+}
+
+/// Why a connection did not become a WebSocket.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AcceptError {
+    /// The handshake did not finish within the timeout.
+    TimedOut,
+    /// The TLS handshake failed (a plain-text client on a TLS port, say).
+    Tls(io::Error),
+    /// The socket failed or closed before a complete request head arrived.
+    Io(io::Error),
+    /// The request was refused with this status and reason (already sent to the client).
+    Refused {
+        /// The HTTP status sent.
+        status: u16,
+        /// The reason sent.
+        reason: String,
+    },
+}
+
+impl fmt::Display for AcceptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AcceptError::TimedOut => f.write_str("the handshake timed out"),
+            AcceptError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
+            AcceptError::Io(e) => write!(f, "the connection failed during the handshake: {e}"),
+            AcceptError::Refused { status, reason } => write!(f, "refused with {status}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for AcceptError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AcceptError::Tls(e) | AcceptError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Performs the server side of the handshake on `stream`, within `config.timeout`.
+pub async fn accept<R, S>(
+    runtime: &R,
+    stream: S,
+    addrs: ConnectionAddrs,
+    config: &HandshakeConfig,
+) -> Result<Accepted<S>, AcceptError>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let deadline = runtime.now() + config.timeout;
+    let work = handshake(stream, addrs, config);
+    match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(AcceptError::TimedOut),
+    }
+}
+
+async fn handshake<S>(
+    stream: S,
+    addrs: ConnectionAddrs,
+    config: &HandshakeConfig,
+) -> Result<Accepted<S>, AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut transport = match &config.tls {
+        None => Transport::plain(stream),
+        Some(tls) => {
+            let mut stream = stream;
+            let mut first = [0u8; 1];
+            if stream.read(&mut first).await.map_err(AcceptError::Io)? == 0 {
+                return Err(AcceptError::Io(io::ErrorKind::UnexpectedEof.into()));
+            }
+            let mut sniffed = Sniffed { first: Some(first[0]), inner: stream };
+            if first[0] != TLS_HANDSHAKE_RECORD {
+                // Plain text on a TLS port: answer in plain text, after reading the head (so
+                // closing does not reset the connection before the answer is read).
+                let _ = read_head(&mut sniffed, config.max_head_bytes).await;
+                let refusal = Refusal::new(400, "this endpoint speaks TLS: connect with wss://");
+                return Err(refuse(&mut sniffed, refusal).await);
+            }
+            let accepted = tls.acceptor().accept(sniffed).await.map_err(AcceptError::Tls)?;
+            Transport::tls_server(accepted)
+        }
+    };
+    let (mut head, len, mut bytes) = match read_head(&mut transport, config.max_head_bytes).await {
+        Ok(read) => read,
+        Err(Ok(refusal)) => return Err(refuse(&mut transport, refusal).await),
+        Err(Err(e)) => return Err(AcceptError::Io(e)),
+    };
+    head.peer = addrs.peer;
+    head.local = addrs.local;
+    match decide(&head, &config.rules) {
+        Decision::Refuse(refusal) => Err(refuse(&mut transport, refusal).await),
+        Decision::Upgrade(upgrade) => {
+            transport.write_all(&upgrade.response()).await.map_err(AcceptError::Io)?;
+            transport.flush().await.map_err(AcceptError::Io)?;
+            transport.replay(bytes.split_off(len));
+            let ws =
+                WebSocketStream::from_raw_socket(transport, Role::Server, Some(config.websocket))
+                    .await;
+            Ok(Accepted {
+                ws,
+                head,
+                subprotocol: upgrade.subprotocol,
+                principal: upgrade.principal,
+            })
+        }
+    }
+}
+
+/// Reads until a complete head: the head, its length and every byte read. `Err(Ok(_))` is a
+/// refusal to send (garbage, too large), `Err(Err(_))` a failed or closed socket.
+async fn read_head<T: AsyncRead + Unpin>(
+    stream: &mut T,
+    max: usize,
+) -> Result<(RequestHead, usize, Vec<u8>), Result<Refusal, io::Error>> {
+    let mut bytes = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = stream.read(&mut chunk).await.map_err(Err)?;
+        if n == 0 {
+            return Err(Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "closed before the end of the request head",
+            )));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        match parse_head(&bytes) {
+            HeadParse::Complete { head, len } if len <= max => return Ok((head, len, bytes)),
+            HeadParse::Invalid(refusal) => return Err(Ok(refusal)),
+            HeadParse::Partial if bytes.len() < max => {}
+            _ => {
+                return Err(Ok(Refusal::new(
+                    431,
+                    format!("the request head is larger than {max} bytes"),
+                )));
+            }
+        }
+    }
+}
+
+async fn refuse<T: AsyncWrite + Unpin>(stream: &mut T, refusal: Refusal) -> AcceptError {
+    let _ = stream.write_all(&refusal.to_bytes()).await;
+    let _ = stream.flush().await;
+    let _ = stream.close().await;
+    AcceptError::Refused { status: refusal.status(), reason: refusal.reason().to_string() }
+}

@@ -1,0 +1,593 @@
+//! The server's handshake decision, as pure functions of the bytes received: parse the HTTP
+//! request head ([`parse_head`]), decide whether it may become an MCP WebSocket
+//! ([`decide`]), and render the answer: a `101 Switching Protocols` ([`Upgrade::response`])
+//! or a refusal with its status line, headers and a short text body ([`Refusal::to_bytes`]).
+//! No sockets, no clock: [`super::accept`] does the I/O around these.
+//!
+//! The checks, in order (the first that fails answers):
+//!
+//! | request | answer |
+//! |---|---|
+//! | not parsable as HTTP/1.x | 400 |
+//! | HTTP/1.0 | 400 |
+//! | a method other than GET | 405 with `Allow: GET` |
+//! | no `Host` | 400 |
+//! | a `Host` the [`HostPolicy`] refuses (DNS rebinding) | 403 |
+//! | an `Origin` the [`OriginPolicy`] refuses | 403 |
+//! | another path | 404 with the right path in the body |
+//! | no `Upgrade: websocket` / `Connection: upgrade` | 426 with `Upgrade: websocket` |
+//! | `Sec-WebSocket-Version` other than 13 | 426 with `Sec-WebSocket-Version: 13` |
+//! | a missing or malformed `Sec-WebSocket-Key` | 400 |
+//! | the [`super::auth::Authenticator`] refuses | its answer (401 for a bad token) |
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use async_tungstenite::tungstenite::handshake::derive_accept_key;
+use async_tungstenite::tungstenite::http::StatusCode;
+use mcp_ws_core::ProtocolVersion;
+use mcp_ws_core::subprotocol;
+
+use super::auth::{AuthCheck, AuthDecision, AuthRequest, Principal};
+
+/// The most headers a request head may carry.
+pub const MAX_HEADERS: usize = 64;
+
+/// A parsed HTTP request head and where it came from. Its `Debug` output hides credentials.
+#[derive(Clone, Default)]
+pub struct RequestHead {
+    /// The method (`GET`).
+    pub method: String,
+    /// The request target (path and query).
+    pub target: String,
+    /// The HTTP minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub minor_version: u8,
+    /// The headers in order, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The client's address, when known.
+    pub peer: Option<SocketAddr>,
+    /// The address the connection arrived on, when known.
+    pub local: Option<SocketAddr>,
+}
+
+impl fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, String)> =
+            self.headers.iter().map(|(name, value)| (name.as_str(), redact(name, value))).collect();
+        f.debug_struct("RequestHead")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("minor_version", &self.minor_version)
+            .field("headers", &headers)
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+/// A header value fit for logs: credentials replaced by `<redacted>`.
+pub fn redact(name: &str, value: &str) -> String {
+    match name {
+        "authorization" | "cookie" | "proxy-authorization" => "<redacted>".to_string(),
+        "sec-websocket-protocol" => value
+            .split(',')
+            .map(str::trim)
+            .map(|offer| {
+                if offer.starts_with(subprotocol::AUTH_PREFIX) {
+                    "mcp.auth.<redacted>"
+                } else {
+                    offer
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => value.to_string(),
+    }
+}
+
+impl RequestHead {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of header `name` (lower case).
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The path of the target, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.headers_named(name)
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+}
+
+/// What [`parse_head`] made of the bytes so far.
+#[derive(Debug)]
+pub enum HeadParse {
+    /// A complete head of `len` bytes (what follows belongs to the WebSocket).
+    Complete {
+        /// The head.
+        head: RequestHead,
+        /// Its length in bytes, blank line included.
+        len: usize,
+    },
+    /// More bytes are needed.
+    Partial,
+    /// The bytes are not an HTTP/1.x request head (the answer to send).
+    Invalid(Refusal),
+}
+
+/// Parses an HTTP request head from the start of `bytes`.
+pub fn parse_head(bytes: &[u8]) -> HeadParse {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(bytes) {
+        Ok(httparse::Status::Partial) => HeadParse::Partial,
+        Ok(httparse::Status::Complete(len)) => HeadParse::Complete {
+            head: RequestHead {
+                method: request.method.unwrap_or_default().to_string(),
+                target: request.path.unwrap_or_default().to_string(),
+                minor_version: request.version.unwrap_or(1),
+                headers: request
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())
+                    })
+                    .collect(),
+                peer: None,
+                local: None,
+            },
+            len,
+        },
+        Err(httparse::Error::TooManyHeaders) => HeadParse::Invalid(Refusal::new(
+            431,
+            format!("too many header fields (at most {MAX_HEADERS})"),
+        )),
+        Err(e) => HeadParse::Invalid(Refusal::new(400, format!("not an HTTP/1.1 request: {e}"))),
+    }
+}
+
+/// An HTTP answer other than the upgrade: status, extra headers and a short text body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Refusal {
+    /// A refusal with `status` and a one-line reason (sent as the `text/plain` body).
+    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+        Refusal { status, headers: Vec::new(), body: reason.into() }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The reason text.
+    pub fn reason(&self) -> &str {
+        &self.body
+    }
+
+    /// The extra headers.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The whole HTTP/1.1 response; it closes the connection.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = format!("{}\n", self.body.trim_end());
+        let phrase = StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Refused");
+        let mut out = format!("HTTP/1.1 {} {phrase}\r\n", self.status);
+        for (name, value) in &self.headers {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        out.push_str("Content-Type: text/plain; charset=utf-8\r\n");
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        out.push_str("Connection: close\r\n\r\n");
+        out.push_str(&body);
+        out.into_bytes()
+    }
+}
+
+/// Which browser origins may open a session. Requests without `Origin` (native clients) always
+/// pass this check; browsers always send one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OriginPolicy {
+    /// Loopback origins on any port (`http(s)://localhost`, `127.0.0.1`, `[::1]`) when the
+    /// server is bound to a loopback address; no browser origin otherwise.
+    #[default]
+    Default,
+    /// Every origin (`--allow-origin '*'`).
+    Any,
+    /// Exactly these origins (`scheme://host[:port]`, compared case-insensitively).
+    List(Vec<String>),
+}
+
+/// Which `Host` values are accepted (against DNS rebinding: a page on `evil.example` whose
+/// name is made to resolve to 127.0.0.1 still sends `Host: evil.example`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostPolicy {
+    /// Loopback names and addresses only when bound to a loopback address; any otherwise.
+    #[default]
+    Default,
+    /// Any host (behind a proxy that checks it).
+    Any,
+    /// These host names (ports ignored, compared case-insensitively), e.g. the public name a
+    /// reverse proxy forwards.
+    List(Vec<String>),
+}
+
+/// Everything [`decide`] checks a request against.
+#[derive(Debug, Clone)]
+pub struct HandshakeRules {
+    /// The endpoint's path; other paths get 404.
+    pub path: String,
+    /// The protocol versions served (for `mcp.version.<v>` offers).
+    pub versions: Vec<ProtocolVersion>,
+    /// The browser origins allowed.
+    pub origins: OriginPolicy,
+    /// The `Host` values allowed.
+    pub hosts: HostPolicy,
+    /// The authentication check; `None` lets everyone in.
+    pub auth: Option<AuthCheck>,
+}
+
+/// The verdict on one request.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Upgrade to a WebSocket.
+    Upgrade(Upgrade),
+    /// Refuse with this answer.
+    Refuse(Refusal),
+}
+
+/// An accepted upgrade: what to answer and what the connection carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The subprotocol selected, if any (never a `mcp.auth.` offer).
+    pub subprotocol: Option<String>,
+    /// Who the authenticator let in.
+    pub principal: Option<Principal>,
+    accept: String,
+}
+
+impl Upgrade {
+    /// The `101 Switching Protocols` response.
+    pub fn response(&self) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n",
+            self.accept
+        );
+        if let Some(subprotocol) = &self.subprotocol {
+            out.push_str(&format!("Sec-WebSocket-Protocol: {subprotocol}\r\n"));
+        }
+        out.push_str("\r\n");
+        out.into_bytes()
+    }
+}
+
+fn loopback_bound(local: Option<SocketAddr>) -> bool {
+    local.is_some_and(|a| a.ip().is_loopback())
+}
+
+/// The host part of a `Host` value or an origin's authority, without port and brackets.
+fn host_part(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    }
+}
+
+/// Whether `host` (no port, no brackets) names the local machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether the `Host` value is accepted by `policy` for a server bound to `local`.
+pub fn host_allowed(host: &str, policy: &HostPolicy, local: Option<SocketAddr>) -> bool {
+    let name = host_part(host.trim());
+    match policy {
+        HostPolicy::Any => true,
+        HostPolicy::Default => !loopback_bound(local) || is_loopback_host(name),
+        HostPolicy::List(names) => names.iter().any(|n| host_part(n).eq_ignore_ascii_case(name)),
+    }
+}
+
+/// Whether the `Origin` value is accepted by `policy` for a server bound to `local`.
+pub fn origin_allowed(origin: &str, policy: &OriginPolicy, local: Option<SocketAddr>) -> bool {
+    let origin = origin.trim();
+    match policy {
+        OriginPolicy::Any => true,
+        OriginPolicy::List(allowed) => {
+            allowed.iter().any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+        }
+        OriginPolicy::Default => {
+            if !loopback_bound(local) {
+                return false;
+            }
+            let Some((scheme, authority)) = origin.split_once("://") else { return false };
+            (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+                && !authority.contains('/')
+                && !authority.contains('@')
+                && is_loopback_host(host_part(authority))
+        }
+    }
+}
+
+/// Whether `key` is a valid `Sec-WebSocket-Key`: base64 of 16 bytes (RFC 6455 §4.1).
+pub fn valid_key(key: &str) -> bool {
+    let key = key.trim().as_bytes();
+    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
+    // 16 bytes are 22 characters and `==`; the 22nd carries only 2 bits.
+    key.len() == 24
+        && key[..22].iter().all(alphabet)
+        && matches!(key[21], b'A' | b'Q' | b'g' | b'w')
+        && &key[22..] == b"=="
+}
+
+/// What the server answers to `head`.
+pub fn decide(head: &RequestHead, rules: &HandshakeRules) -> Decision {
+    match check(head, rules) {
+        Ok(upgrade) => Decision::Upgrade(upgrade),
+        Err(refusal) => Decision::Refuse(refusal),
+    }
+}
+
+const NOT_WEBSOCKET: &str = "this is a WebSocket MCP endpoint: connect with a WebSocket client \
+                             (ws:// or wss://) offering the subprotocol `mcp`";
+
+fn check(head: &RequestHead, rules: &HandshakeRules) -> Result<Upgrade, Refusal> {
+    if head.minor_version < 1 {
+        return Err(Refusal::new(400, "the WebSocket upgrade needs HTTP/1.1"));
+    }
+    if head.method != "GET" {
+        return Err(Refusal::new(405, format!("{NOT_WEBSOCKET}; it answers only GET"))
+            .header("Allow", "GET"));
+    }
+    let Some(host) = head.header("host") else {
+        return Err(Refusal::new(400, "the request has no Host header"));
+    };
+    if !host_allowed(host, &rules.hosts, head.local) {
+        return Err(Refusal::new(403, "this Host is not served here (DNS rebinding protection)"));
+    }
+    if let Some(origin) = head.header("origin") {
+        if !origin_allowed(origin, &rules.origins, head.local) {
+            return Err(Refusal::new(403, "this Origin is not allowed"));
+        }
+    }
+    if head.path() != rules.path {
+        return Err(Refusal::new(404, format!("no MCP endpoint at this path; try {}", rules.path)));
+    }
+    if !head.has_token("upgrade", "websocket") || !head.has_token("connection", "upgrade") {
+        return Err(Refusal::new(426, NOT_WEBSOCKET)
+            .header("Upgrade", "websocket")
+            .header("Connection", "Upgrade"));
+    }
+    if head.header("sec-websocket-version").map(str::trim) != Some("13") {
+        return Err(Refusal::new(426, "only WebSocket version 13 is spoken here")
+            .header("Sec-WebSocket-Version", "13"));
+    }
+    let key = match head.header("sec-websocket-key") {
+        Some(key) if valid_key(key) => key.trim(),
+        _ => return Err(Refusal::new(400, "missing or malformed Sec-WebSocket-Key")),
+    };
+    let offers: Vec<&str> = head.headers_named("sec-websocket-protocol").collect();
+    let subprotocol = subprotocol::server_select(&offers, &rules.versions);
+    let principal = match &rules.auth {
+        None => None,
+        Some(auth) => {
+            let request = AuthRequest { head, subprotocol: subprotocol.as_deref() };
+            match auth.authenticate(&request) {
+                AuthDecision::Allow(principal) => Some(principal),
+                AuthDecision::Refuse(refusal) => return Err(refusal),
+            }
+        }
+    };
+    Ok(Upgrade { subprotocol, principal, accept: derive_accept_key(key.as_bytes()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::auth::StaticToken;
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn rules() -> HandshakeRules {
+        HandshakeRules {
+            path: "/mcp".into(),
+            versions: ProtocolVersion::ALL.to_vec(),
+            origins: OriginPolicy::Default,
+            hosts: HostPolicy::Default,
+            auth: None,
+        }
+    }
+
+    fn head(extra: &[(&str, &str)]) -> RequestHead {
+        let mut headers: Vec<(String, String)> = [
+            ("host", "127.0.0.1:8765"),
+            ("upgrade", "websocket"),
+            ("connection", "keep-alive, Upgrade"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", KEY),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+        for (name, value) in extra {
+            headers.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                headers.push((name.to_string(), value.to_string()));
+            }
+        }
+        RequestHead {
+            method: "GET".into(),
+            target: "/mcp".into(),
+            minor_version: 1,
+            headers,
+            peer: None,
+            local: Some("127.0.0.1:8765".parse().unwrap()),
+        }
+    }
+
+    fn refusal(head: &RequestHead, rules: &HandshakeRules) -> Refusal {
+        match decide(head, rules) {
+            Decision::Refuse(r) => r,
+            Decision::Upgrade(u) => panic!("upgraded: {u:?}"),
+        }
+    }
+
+    fn upgrade(head: &RequestHead, rules: &HandshakeRules) -> Upgrade {
+        match decide(head, rules) {
+            Decision::Upgrade(u) => u,
+            Decision::Refuse(r) => panic!("refused: {r:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_request_gets_the_rfc_accept_key_and_mcp() {
+        let u =
+            upgrade(&head(&[("sec-websocket-protocol", "mcp, mcp.version.2025-11-25")]), &rules());
+        assert_eq!(u.subprotocol.as_deref(), Some("mcp"));
+        let text = String::from_utf8(u.response()).unwrap();
+        assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), "{text}");
+        assert!(text.ends_with("Sec-WebSocket-Protocol: mcp\r\n\r\n"));
+    }
+
+    #[test]
+    fn every_malformed_request_gets_its_status() {
+        let r = rules();
+        let mut h = head(&[]);
+        h.minor_version = 0;
+        assert_eq!(refusal(&h, &r).status(), 400);
+        let mut h = head(&[]);
+        h.method = "POST".into();
+        let post = refusal(&h, &r);
+        assert_eq!((post.status(), post.headers()[0].1.as_str()), (405, "GET"));
+        assert_eq!(refusal(&head(&[("host", "")]), &r).status(), 400);
+        let plain = refusal(&head(&[("upgrade", ""), ("connection", "")]), &r);
+        assert_eq!(plain.status(), 426);
+        assert!(plain.headers().contains(&("Upgrade".into(), "websocket".into())));
+        let v8 = refusal(&head(&[("sec-websocket-version", "8")]), &r);
+        assert_eq!(v8.status(), 426);
+        assert!(v8.headers().contains(&("Sec-WebSocket-Version".into(), "13".into())));
+        assert_eq!(refusal(&head(&[("sec-websocket-key", "short")]), &r).status(), 400);
+        assert_eq!(refusal(&head(&[("sec-websocket-key", "")]), &r).status(), 400);
+        let mut h = head(&[]);
+        h.target = "/other".into();
+        let missing = refusal(&h, &r);
+        assert_eq!(missing.status(), 404);
+        assert!(missing.reason().contains("try /mcp"));
+    }
+
+    #[test]
+    fn on_loopback_only_loopback_origins_and_hosts_pass_by_default() {
+        let r = rules();
+        upgrade(&head(&[]), &r);
+        upgrade(&head(&[("origin", "http://localhost:3000")]), &r);
+        upgrade(&head(&[("origin", "https://127.0.0.1")]), &r);
+        upgrade(&head(&[("origin", "http://[::1]:9")]), &r);
+        upgrade(&head(&[("host", "localhost:1"), ("origin", "http://LOCALHOST:5")]), &r);
+        for origin in ["http://evil.example", "null", "http://localhost.evil.example", "file://"] {
+            assert_eq!(refusal(&head(&[("origin", origin)]), &r).status(), 403, "{origin}");
+        }
+        assert_eq!(refusal(&head(&[("host", "evil.example:8765")]), &r).status(), 403);
+    }
+
+    #[test]
+    fn off_loopback_browsers_need_an_allowlist_and_any_host_passes() {
+        let mut r = rules();
+        let mut h = head(&[("host", "mcp.example.com"), ("origin", "https://app.example.com")]);
+        h.local = Some("0.0.0.0:8765".parse().unwrap());
+        assert_eq!(refusal(&h, &r).status(), 403);
+        r.origins = OriginPolicy::List(vec!["https://APP.example.com".into()]);
+        upgrade(&h, &r);
+        r.origins = OriginPolicy::Any;
+        upgrade(&h, &r);
+        let mut h = head(&[("host", "evil.example")]);
+        h.local = None;
+        upgrade(&h, &r);
+    }
+
+    #[test]
+    fn a_host_allowlist_admits_a_proxied_name() {
+        let mut r = rules();
+        r.hosts = HostPolicy::List(vec!["mcp.example.com".into()]);
+        upgrade(&head(&[("host", "MCP.example.com:443")]), &r);
+        assert_eq!(refusal(&head(&[("host", "127.0.0.1:8765")]), &r).status(), 403);
+    }
+
+    #[test]
+    fn the_token_is_checked_from_the_header_or_the_subprotocol_and_never_echoed() {
+        let mut r = rules();
+        r.auth = Some(AuthCheck::new(StaticToken::new("s3cr3t")));
+        let missing = refusal(&head(&[]), &r);
+        assert_eq!(missing.status(), 401);
+        assert_eq!(missing.headers()[0], ("WWW-Authenticate".into(), "Bearer".into()));
+        let wrong = refusal(&head(&[("authorization", "Bearer nope")]), &r);
+        assert_eq!(wrong.status(), 401);
+        assert!(!String::from_utf8(wrong.to_bytes()).unwrap().contains("nope"));
+        let u = upgrade(&head(&[("authorization", "bearer s3cr3t")]), &r);
+        assert_eq!(u.principal.unwrap().name(), "token");
+        let h = head(&[("sec-websocket-protocol", "mcp, mcp.auth.s3cr3t")]);
+        let u = upgrade(&h, &r);
+        assert_eq!(u.subprotocol.as_deref(), Some("mcp"));
+        assert!(!String::from_utf8(u.response()).unwrap().contains("s3cr3t"));
+        assert!(!format!("{h:?}").contains("s3cr3t"));
+        let h = head(&[("sec-websocket-protocol", "mcp, mcp.auth.wrong")]);
+        assert_eq!(refusal(&h, &r).status(), 401);
+    }
+
+    #[test]
+    fn heads_are_parsed_incrementally_and_garbage_is_a_400() {
+        let bytes = b"GET /mcp HTTP/1.1\r\nHost: a\r\n\r\nFRAME";
+        assert!(matches!(parse_head(&bytes[..20]), HeadParse::Partial));
+        match parse_head(bytes) {
+            HeadParse::Complete { head, len } => {
+                assert_eq!(&bytes[len..], b"FRAME");
+                assert_eq!(head.header("host"), Some("a"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_head(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03") {
+            HeadParse::Invalid(r) => assert_eq!(r.status(), 400),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_a_complete_http_response() {
+        let text = String::from_utf8(Refusal::new(404, "try /mcp").to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: 9\r\nConnection: close\r\n\r\ntry /mcp\n"
+        );
+    }
+}
