@@ -681,3 +681,172 @@ async fn an_error_answer_to_initialize_on_a_reconnect_is_retried_not_fatal() {
     client.close().await;
     server.abort();
 }
+
+/// The next JSON text message from a raw peer, or `None` once the connection closes or fails
+/// (pings and pongs are skipped).
+async fn next_message<S>(ws: &mut S) -> Option<Value>
+where
+    S: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(text)) => return serde_json::from_str(text.as_str()).ok(),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(_) | Err(_) => return None,
+        }
+    }
+}
+
+/// The `initialize` result a legacy-only raw server answers with.
+fn legacy_initialize_result(id: &Value) -> Message {
+    text(json!({
+        "jsonrpc": "2.0", "id": id,
+        "result": {
+            "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+            "serverInfo": {"name": "raw", "version": "0"}
+        }
+    }))
+}
+
+/// A raw server that serves every connection alike: answers `initialize`, waits for a
+/// `tools/call`, holds it for `hold` unanswered, then drops the TCP connection without a close
+/// frame (as a server killed mid-call). Reports the instant of each `tools/call` it saw.
+fn server_killed_mid_call(
+    listener: TcpListener,
+    hold: Duration,
+    calls: tokio::sync::mpsc::UnboundedSender<tokio::time::Instant>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.expect("accept");
+            let mut ws = upgrade(stream).await;
+            let Some(initialize) = next_message(&mut ws).await else { continue };
+            assert_eq!(initialize["method"], "initialize");
+            if ws.send(legacy_initialize_result(&initialize["id"])).await.is_err() {
+                continue;
+            }
+            while let Some(message) = next_message(&mut ws).await {
+                if message["method"] == "tools/call" {
+                    let _ = calls.send(tokio::time::Instant::now());
+                    break;
+                }
+            }
+            tokio::time::sleep(hold).await;
+            drop(ws);
+        }
+    })
+}
+
+/// Item 6 of #10: a retryable call's timeout is total. The server takes the call and dies
+/// every time; the client redials (every 100 ms at most) and issues the call again on each new
+/// connection, but the caller's 2 s run out at 2 s from the first attempt, not from the last.
+#[tokio::test(start_paused = true)]
+async fn a_retryable_call_times_out_at_its_original_deadline_while_the_link_flaps() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let (calls_sender, mut calls) = tokio::sync::mpsc::unbounded_channel();
+    let server = server_killed_mid_call(listener, Duration::from_millis(100), calls_sender);
+    let reconnect = ReconnectConfig { max_delay: Duration::from_millis(100), ..fast_reconnect() };
+    let client = mcp_ws_tokio::connect(&url, client_config().reconnect(Some(reconnect)))
+        .await
+        .expect("connect");
+
+    let timeout = Duration::from_secs(2);
+    let started = tokio::time::Instant::now();
+    let options = CallOptions::timeout(timeout).retryable();
+    let outcome = within(
+        &Tokio::new(),
+        Duration::from_secs(20),
+        client.call_tool_with("add", json!({"a": 1, "b": 2}), options),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let mut attempts = Vec::new();
+    while let Ok(at) = calls.try_recv() {
+        attempts.push(at - started);
+    }
+    assert!(attempts.len() >= 4, "the link must flap under the call: attempts at {attempts:?}");
+    match outcome {
+        Some(Err(CallError::TimedOut)) => {}
+        Some(other) => panic!("expected a timeout, got {other:?}"),
+        None => panic!(
+            "the 2 s call had not timed out after {elapsed:?} ({} attempts): its timeout \
+             restarts on every connection",
+            attempts.len()
+        ),
+    }
+    assert!(
+        elapsed >= timeout && elapsed <= timeout + Duration::from_millis(50),
+        "the 2 s call timed out after {elapsed:?} ({} attempts)",
+        attempts.len()
+    );
+    client.close().await;
+    server.abort();
+}
+
+/// A raw legacy-only server: answers `server/discover` with -32601 and `initialize` with
+/// 2025-11-25, and reports the methods each connection received up to
+/// `notifications/initialized`. The first connection is then closed (a cut); later ones stay
+/// open until the client leaves.
+fn legacy_only_server(
+    listener: TcpListener,
+    seen: tokio::sync::mpsc::UnboundedSender<Vec<String>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for connection in 0.. {
+            let (stream, _) = listener.accept().await.expect("accept");
+            let mut ws = upgrade(stream).await;
+            let mut methods = Vec::new();
+            while let Some(message) = next_message(&mut ws).await {
+                let method = message["method"].as_str().unwrap_or_default().to_string();
+                methods.push(method.clone());
+                let answer = match method.as_str() {
+                    "server/discover" => text(json!({
+                        "jsonrpc": "2.0", "id": message["id"],
+                        "error": {"code": -32601, "message": "method not found"}
+                    })),
+                    "initialize" => legacy_initialize_result(&message["id"]),
+                    "notifications/initialized" => break,
+                    _ => continue,
+                };
+                let _ = ws.send(answer).await;
+            }
+            let _ = seen.send(methods);
+            if connection == 0 {
+                let _ = ws.close(None).await;
+            } else {
+                while next_message(&mut ws).await.is_some() {}
+            }
+        }
+    })
+}
+
+/// Item 6 of #10: the era a dual-era probe found is remembered for the endpoint. Against a
+/// legacy-only server the first connection probes with `server/discover`, is refused, and falls
+/// back to `initialize`; after a cut, the next connection goes straight to `initialize`.
+#[tokio::test(start_paused = true)]
+async fn a_dual_era_client_remembers_the_legacy_era_and_does_not_probe_again_after_a_cut() {
+    use mcp_ws_driver::core::session::EraPolicy;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let (seen_sender, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let server = legacy_only_server(listener, seen_sender);
+    let config = client_config().era(EraPolicy::DualEra { fallback: LEGACY });
+    let client = mcp_ws_tokio::connect(&url, config).await.expect("connect");
+    assert_eq!(client.protocol_version(), Some(LEGACY));
+    let net = Tokio::new();
+    let first = within(&net, Duration::from_secs(10), seen.recv()).await.flatten();
+    assert_eq!(
+        first.expect("the first connection's lifecycle"),
+        ["server/discover", "initialize", "notifications/initialized"],
+        "the first connection probes, then falls back"
+    );
+    let second = within(&net, Duration::from_secs(10), seen.recv()).await.flatten();
+    assert_eq!(
+        second.expect("the client reconnects after the cut"),
+        ["initialize", "notifications/initialized"],
+        "the reconnect must speak the era the probe found, without probing again"
+    );
+    client.close().await;
+    server.abort();
+}
