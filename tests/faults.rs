@@ -850,3 +850,92 @@ async fn a_dual_era_client_remembers_the_legacy_era_and_does_not_probe_again_aft
     client.close().await;
     server.abort();
 }
+
+/// On a raw peer that has the driver's close frame to come: reads it and returns its code,
+/// checking the close handshake around it. While the peer holds back its answer (200 ms), the
+/// driver's end of the TCP connection must stay open (no end of stream, no reset); once the
+/// peer answers, the driver must see that answer and end the connection cleanly at once, well
+/// before its own 5 s bound on the handshake.
+async fn close_code_with_handshake(
+    ws: &mut async_tungstenite::WebSocketStream<TokioAdapter<TcpStream>>,
+) -> u16 {
+    use tokio::io::AsyncReadExt;
+    let code = loop {
+        match within(&Tokio::new(), Duration::from_secs(5), ws.next()).await {
+            Some(Some(Ok(Message::Close(Some(frame))))) => break u16::from(frame.code),
+            Some(Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_)))) => continue,
+            other => panic!("expected a close frame with a code, got {other:?}"),
+        }
+    };
+    // tungstenite queued its answer to the close; it goes out only when we write or read
+    // through it again. Meanwhile, read the raw socket: it must stay silent.
+    let mut byte = [0u8; 1];
+    let raw = ws.get_mut().get_mut();
+    match tokio::time::timeout(Duration::from_millis(200), raw.read(&mut byte)).await {
+        Err(_still_open) => {}
+        Ok(read) => panic!(
+            "the driver ended the TCP connection before the peer answered its close: {read:?}"
+        ),
+    }
+    let answered = std::time::Instant::now();
+    // Sends tungstenite's queued answer (the inherent `close` would refuse: a close was seen).
+    let _ = SinkExt::close(ws).await;
+    let raw = ws.get_mut().get_mut();
+    match tokio::time::timeout(Duration::from_secs(3), raw.read(&mut byte)).await {
+        Ok(Ok(0)) => {}
+        other => panic!("expected a clean end of the connection after our close, got {other:?}"),
+    }
+    assert!(
+        answered.elapsed() < Duration::from_secs(1),
+        "the driver ended the connection {:?} after the peer's close answer: it did not read it",
+        answered.elapsed()
+    );
+    code
+}
+
+/// Item 8 of #10, client side: `Client::close` sends 1000 and waits (bounded) for the server's
+/// close answer before dropping the connection.
+#[tokio::test]
+async fn a_closing_client_sends_1000_and_waits_for_the_servers_close_answer() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let peer = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.expect("accept");
+        let mut ws = upgrade(stream).await;
+        let initialize = next_json(&mut ws).await;
+        ws.send(legacy_initialize_result(&initialize["id"])).await.expect("send");
+        assert_eq!(next_json(&mut ws).await["method"], "notifications/initialized");
+        close_code_with_handshake(&mut ws).await
+    });
+    let client =
+        mcp_ws_tokio::connect(&url, client_config().reconnect(None)).await.expect("connect");
+    let closing = tokio::spawn(async move { client.close().await });
+    let code = within(&Tokio::new(), Duration::from_secs(10), peer).await.expect("in time");
+    assert_eq!(code.expect("the peer's checks"), 1000);
+    within(&Tokio::new(), Duration::from_secs(5), closing)
+        .await
+        .expect("close returns")
+        .expect("task");
+}
+
+/// Item 8 of #10, server side: shutdown sends 1001 and waits (bounded) for the client's close
+/// answer before dropping the connection.
+#[tokio::test]
+async fn a_shutting_down_server_sends_1001_and_waits_for_the_clients_close_answer() {
+    let net = Tokio::new();
+    let server =
+        Server::new(net.clone(), test_router(net.clone(), Default::default()), server_config());
+    let listening = server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let url = listening.url();
+    let accept = tokio::spawn(listening.run());
+    let (mut ws, _) = raw_client(&url, Some("mcp")).await.expect("upgrade");
+    initialize(&mut ws).await;
+    assert!(eventually(&net, Duration::from_secs(5), || server.connections().len() == 1).await);
+    let shutdown = tokio::spawn({
+        let server = server.clone();
+        async move { server.shutdown().await }
+    });
+    assert_eq!(close_code_with_handshake(&mut ws).await, 1001);
+    within(&net, Duration::from_secs(10), shutdown).await.expect("shutdown in time").expect("task");
+    within(&net, Duration::from_secs(5), accept).await.expect("accept loop ended").expect("task");
+}
