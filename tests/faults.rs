@@ -1,6 +1,8 @@
 //! Faults with real sockets on loopback: a server killed mid-request, a server that stops
-//! reading, a server that accepts and drops again and again, and bad frames from a raw
-//! tungstenite peer. Time-dependent cases run on tokio's paused clock.
+//! reading, a server that accepts and drops again and again (a retryable call's timeout stays
+//! total across it), bad frames from a raw tungstenite peer, the close handshake seen from a raw
+//! peer, a legacy-only server against a dual-era client, and connections arriving while shutdown
+//! drains. Time-dependent cases run on tokio's paused clock.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
