@@ -75,6 +75,19 @@ pub struct ServeArgs {
     /// proxy forwards. Default: loopback names when listening on loopback, any otherwise.
     #[arg(long, value_name = "HOST")]
     pub allow_host: Vec<String>,
+    /// The most connections held at once; beyond, 503 with Retry-After (default: 10000 for the
+    /// demo server, 64 for --stdio, either lowered to fit the process's file descriptor limit).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// The most connections held at once from one client address (default: no such cap).
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Seconds a client may take to complete the handshake (TLS, request head, upgrade).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub handshake_timeout: u64,
+    /// With --stdio: seconds a child may take to exit after SIGTERM before it gets SIGKILL.
+    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    pub kill_grace: u64,
     /// The stdio server's command and arguments (after `--`).
     #[arg(last = true)]
     pub command: Vec<String>,

@@ -22,12 +22,12 @@ use mcp_ws_driver::ws_config::websocket_config;
 use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_driver::{BoxFuture, Runtime};
 use mcp_ws_tokio::Tokio;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::args::ConnectArgs;
-use crate::ws_io::{Ws, write_line};
+use crate::ws_io::{BoundedLines, Line, Ws, write_line};
 
 pub use mcp_ws_driver::core::bridge::{CONNECTION_LOST, REINIT_PREFIX};
 
@@ -59,10 +59,16 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
     let write_timeout = config.idle_timeout.unwrap_or(Duration::from_secs(60));
     let mut bridge = Bridge::new(config, net.now()).map_err(|e| e.to_string())?;
 
-    let (line_sender, mut lines) = mpsc::channel::<String>(64);
+    // Lines over the message limit are discarded while reading (`None` stands for one).
+    let (line_sender, mut lines) = mpsc::channel::<Option<String>>(64);
+    let max_line = limits.max_message_bytes;
     tokio::spawn(async move {
-        let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+        let mut stdin = BoundedLines::new(BufReader::new(tokio::io::stdin()), max_line);
         while let Ok(Some(line)) = stdin.next_line().await {
+            let line = match line {
+                Line::Text(text) => Some(String::from_utf8_lossy(text).into_owned()),
+                Line::TooLong => None,
+            };
             if line_sender.send(line).await.is_err() {
                 break;
             }
@@ -157,7 +163,8 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
         // 3. Wait for the next input.
         tokio::select! {
             line = lines.recv(), if stdin_open => match line {
-                Some(line) => bridge.handle_client_line(net.now(), &line),
+                Some(Some(line)) => bridge.handle_client_line(net.now(), &line),
+                Some(None) => bridge.handle_client_line_too_long(),
                 None => {
                     stdin_open = false;
                     bridge.handle_client_eof(net.now());

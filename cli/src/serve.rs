@@ -2,7 +2,9 @@
 //! shutdown: 1001 to every client after in-flight calls finish).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use mcp_ws_driver::server::limits::ConnectionLimits;
 use mcp_ws_driver::{
     AuthCheck, HostPolicy, OriginPolicy, Server, ServerConfig, ServerTls, StaticToken,
 };
@@ -22,6 +24,8 @@ pub fn server_config(
     config.session.ping_interval = args.ping();
     config.session.idle_timeout = args.idle();
     config.session.limits.max_message_bytes = args.max_message_bytes;
+    config.handshake_timeout = Duration::from_secs(args.handshake_timeout.max(1));
+    config.limits = connection_limits(args, 10_000, 1);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(ServerTls::from_pem_files(cert, key).map_err(|e| format!("TLS: {e}"))?);
     }
@@ -42,6 +46,53 @@ pub fn server_config(
         list => HostPolicy::List(list.to_vec()),
     };
     Ok(config)
+}
+
+/// The connection caps the flags ask for. Without `--max-connections` the cap is `default`,
+/// lowered so that `fds_per_connection` descriptors for each connection fit the process's
+/// descriptor limit (with room to spare): a server that runs out of descriptors can no longer
+/// answer anyone, while one at its cap still tells the next client 503 and when to come back.
+pub fn connection_limits(
+    args: &ServeArgs,
+    default: usize,
+    fds_per_connection: usize,
+) -> ConnectionLimits {
+    let room = descriptor_limit()
+        .map(|soft| (soft.saturating_sub(SPARE_DESCRIPTORS) / fds_per_connection as u64).max(1))
+        .map(|room| usize::try_from(room).unwrap_or(usize::MAX));
+    // Three quarters of the room for connections, a quarter for answering refusals.
+    let max = args
+        .max_connections
+        .unwrap_or_else(|| room.map_or(default, |room| (room - room / 4).max(1).min(default)));
+    if let Some(room) = room.filter(|room| max > *room) {
+        tracing::warn!(
+            "--max-connections {max} is more than the file descriptor limit leaves room for \
+             (about {room}); past that, accepting fails until connections end"
+        );
+    }
+    let mut limits = ConnectionLimits::with_max_connections(max);
+    limits.max_per_ip = args.max_connections_per_ip;
+    if let Some(room) = room {
+        limits.max_refusing = limits.max_refusing.min((room / 4).max(1));
+    }
+    limits
+}
+
+/// Descriptors kept free for everything but connections (logs, TLS files, the listener).
+const SPARE_DESCRIPTORS: u64 = 64;
+
+/// The process's soft limit on open file descriptors, when it has one.
+fn descriptor_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{Resource, getrlimit};
+        let (soft, _hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+        (soft != nix::sys::resource::RLIM_INFINITY).then_some(soft)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Reloads the certificate files on every SIGHUP (a renewed certificate without a restart),

@@ -23,14 +23,15 @@ use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
+use mcp_ws_driver::server::limits::{AcceptBackoff, Admission, ConnectionGate};
 use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_tokio::Tokio;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
 use crate::args::ServeArgs;
-use crate::ws_io::write_line;
+use crate::ws_io::{BoundedLines, Line, write_line};
 
 /// Settings each connection needs.
 struct Relay {
@@ -42,6 +43,8 @@ struct Relay {
     limits: Limits,
     ping: Option<Duration>,
     idle: Option<Duration>,
+    /// How long a child gets after its stdin closes, and again after SIGTERM.
+    kill_grace: Duration,
     /// Becomes true when the server shuts down.
     stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -71,23 +74,50 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
         limits: Limits { max_message_bytes: args.max_message_bytes, ..Limits::default() },
         ping: args.ping(),
         idle: args.idle(),
+        kill_grace: Duration::from_secs(args.kill_grace),
         stopping,
     });
     let next_id = AtomicU64::new(1);
     let mut connections = tokio::task::JoinSet::new();
+    // Each connection holds a child: its socket and three pipes.
+    let gate = ConnectionGate::new(crate::serve::connection_limits(args, 64, 5));
+    let mut backoff = AcceptBackoff::default();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of descriptors and similar: back off rather than spin.
+                        tokio::time::sleep(backoff.failed(&error)).await;
+                        continue;
+                    }
+                };
+                backoff.succeeded();
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let relay = relay.clone();
-                connections.spawn(async move {
-                    tracing::info!(connection = id, %peer, "connection accepted");
-                    if let Err(error) = relay.serve(id, stream, peer).await {
-                        tracing::info!(connection = id, "connection failed: {error}");
+                match gate.admit(Some(peer.ip())) {
+                    Admission::Admitted(permit) => {
+                        connections.spawn(async move {
+                            tracing::info!(connection = id, %peer, "connection accepted");
+                            if let Err(error) = relay.serve(id, stream, peer).await {
+                                tracing::info!(connection = id, "connection failed: {error}");
+                            }
+                            drop(permit);
+                        });
                     }
-                });
+                    Admission::Refuse(refusing) => {
+                        connections.spawn(async move {
+                            let addrs = ConnectionAddrs { peer: Some(peer), local: Some(relay.local) };
+                            let stream = TokioAdapter::new(stream);
+                            let refusal = refusing.refusal();
+                            accept::refuse_with(&relay.net, stream, addrs, &relay.handshake, refusal).await;
+                            drop(refusing);
+                        });
+                    }
+                    Admission::Drop(_) => drop(stream),
+                }
             }
             // Reap finished connections as they end.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -105,6 +135,72 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
 
 /// How long a shutdown waits for the relays to close their clients and stop their children.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Stops a child whose connection ended: its stdin is already closed (many stdio servers exit
+/// on that alone); after `grace` its process group gets SIGTERM, after another `grace`
+/// SIGKILL. Then it is reaped, and whatever else is left in its group is stopped the same way.
+async fn stop_child(id: u64, child: &mut Child, grace: Duration) {
+    drop(child.stdin.take());
+    let group = child.id();
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        signal_group(group, Signal::Term);
+        if tokio::time::timeout(grace, child.wait()).await.is_err() {
+            tracing::warn!(connection = id, "the stdio server ignored SIGTERM; killing it");
+            signal_group(group, Signal::Kill);
+            let _ = child.wait().await;
+        }
+    }
+    // The leader is gone; its group may not be (a server started by a shell or a launcher).
+    if group_alive(group) {
+        signal_group(group, Signal::Term);
+        let deadline = tokio::time::Instant::now() + grace;
+        while group_alive(group) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if group_alive(group) {
+            signal_group(group, Signal::Kill);
+        }
+    }
+}
+
+/// The two signals a child's group gets.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Term,
+    Kill,
+}
+
+#[cfg(unix)]
+fn signal_group(group: Option<u32>, signal: Signal) {
+    use nix::sys::signal::{Signal as Nix, killpg};
+    use nix::unistd::Pid;
+    let Some(pid) = group.and_then(|pid| i32::try_from(pid).ok()) else { return };
+    let signal = match signal {
+        Signal::Term => Nix::SIGTERM,
+        Signal::Kill => Nix::SIGKILL,
+    };
+    let _ = killpg(Pid::from_raw(pid), signal);
+}
+
+#[cfg(unix)]
+fn group_alive(group: Option<u32>) -> bool {
+    use nix::sys::signal::killpg;
+    use nix::unistd::Pid;
+    group
+        .and_then(|pid| i32::try_from(pid).ok())
+        .is_some_and(|pid| killpg(Pid::from_raw(pid), None).is_ok())
+}
+
+#[cfg(not(unix))]
+fn signal_group(_group: Option<u32>, _signal: Signal) {}
+
+#[cfg(not(unix))]
+fn group_alive(_group: Option<u32>) -> bool {
+    false
+}
+
+/// The longest stderr line of a child that is logged (longer ones are skipped).
+const STDERR_LINE_MAX: usize = 16 * 1024;
 
 /// How long the close handshake with a client may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -128,14 +224,17 @@ impl Relay {
             .map_err(|e| format!("upgrade failed: {e}"))?;
         tracing::debug!(connection = id, principal = ?accepted.principal, "upgraded");
         let mut ws = accepted.ws;
-        let mut child = match Command::new(&self.command[0])
+        let mut command = Command::new(&self.command[0]);
+        command
             .args(&self.command[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-        {
+            .kill_on_drop(true);
+        // Its own process group, so that what it starts (`sh -c`, `npx`, `uvx`) is signalled too.
+        #[cfg(unix)]
+        command.process_group(0);
+        let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
                 let reason = CloseReason::new(
@@ -157,8 +256,7 @@ impl Relay {
             }
             None => tracing::info!(connection = id, "the client is gone"),
         }
-        let _ = child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+        stop_child(id, &mut child, self.kill_grace).await;
         Ok(())
     }
 
@@ -173,12 +271,24 @@ impl Relay {
     {
         let net = self.net.clone();
         let mut stdin = child.stdin.take().expect("piped");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let max = self.limits.max_message_bytes;
+        let mut stdout =
+            BoundedLines::new(BufReader::new(child.stdout.take().expect("piped")), max);
         if let Some(stderr) = child.stderr.take() {
             tokio::spawn(async move {
-                let mut lines = BufReader::new(stderr).lines();
+                let mut lines = BoundedLines::new(BufReader::new(stderr), STDERR_LINE_MAX);
                 while let Ok(Some(line)) = lines.next_line().await {
-                    tracing::info!(connection = id, "stdio server: {line}");
+                    match line {
+                        Line::Text(text) => tracing::info!(
+                            connection = id,
+                            "stdio server: {}",
+                            String::from_utf8_lossy(text)
+                        ),
+                        Line::TooLong => tracing::info!(
+                            connection = id,
+                            "stdio server: (a stderr line over {STDERR_LINE_MAX} bytes, not shown)"
+                        ),
+                    }
                 }
             });
         }
@@ -238,7 +348,8 @@ impl Relay {
                     Inbound::Violation(reason) => return Some(reason),
                 },
                 line = stdout.next_line() => match line {
-                    Ok(Some(line)) => machine.handle_child_line(&line),
+                    Ok(Some(Line::Text(text))) => machine.handle_child_line(&String::from_utf8_lossy(text)),
+                    Ok(Some(Line::TooLong)) => machine.handle_child_line_too_long(),
                     Ok(None) | Err(_) => {
                         let status = match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
                             Ok(Ok(status)) => status.to_string(),

@@ -364,6 +364,21 @@ impl Bridge {
         }
     }
 
+    /// The client wrote a line longer than the message limit (the driver discarded it while
+    /// reading, so its id is unknown): it is refused with an error whose id is null.
+    pub fn handle_client_line_too_long(&mut self) {
+        if self.finished || self.eof_at.is_some() {
+            return;
+        }
+        let why = format!(
+            "a message over the limit of {} bytes was dropped",
+            self.config.limits.max_message_bytes
+        );
+        let error = ErrorObject::new(ErrorCode::InvalidRequest, why.clone());
+        self.write_client(&Message::Error(ErrorResponse::new(None, error)));
+        self.event(BridgeEvent::DroppedClientMessage(why));
+    }
+
     /// The client closed stdin.
     pub fn handle_client_eof(&mut self, now: Instant) {
         if self.finished || self.eof_at.is_some() {

@@ -173,6 +173,16 @@ impl StdioRelay {
         }
     }
 
+    /// The child printed a line longer than the message limit (the driver discarded it while
+    /// reading): no peer would accept it, so the connection closes with 1009.
+    pub fn handle_child_line_too_long(&mut self) {
+        let why = format!(
+            "the stdio server sent a message over the limit of {} bytes",
+            self.limits.max_message_bytes
+        );
+        self.close(CloseReason::new(CloseCode::MESSAGE_TOO_BIG, why));
+    }
+
     /// The child's stdout reached its end (it exited, or closed stdout); `status` describes
     /// how, for the close reason.
     pub fn handle_child_exit(&mut self, status: &str) {
@@ -308,6 +318,15 @@ mod tests {
         let mut relay = StdioRelay::new(config, Instant::ZERO);
         let line = format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"x":"{}"}}}}"#, "a".repeat(100));
         relay.handle_child_line(&line);
+        assert!(
+            matches!(&drain(&mut relay)[..], [RelayAction::Close(r)] if r.code == CloseCode::MESSAGE_TOO_BIG)
+        );
+    }
+
+    #[test]
+    fn a_child_line_the_reader_discarded_as_too_long_closes_with_1009() {
+        let mut relay = relay();
+        relay.handle_child_line_too_long();
         assert!(
             matches!(&drain(&mut relay)[..], [RelayAction::Close(r)] if r.code == CloseCode::MESSAGE_TOO_BIG)
         );

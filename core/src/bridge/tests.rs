@@ -338,3 +338,13 @@ fn a_silent_server_is_pinged_then_dropped_and_redialled() {
     bridge.handle_timeout(at(3100));
     assert_eq!(drain(&mut bridge), vec![BridgeAction::Dial { attempt: 2 }]);
 }
+
+#[test]
+fn a_client_line_over_the_limit_is_refused_with_a_null_id() {
+    let mut bridge = initialized_bridge();
+    bridge.handle_client_line_too_long();
+    let answers = to_client(&drain(&mut bridge));
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0]["id"], serde_json::Value::Null);
+    assert_eq!(answers[0]["error"]["code"], -32600);
+}

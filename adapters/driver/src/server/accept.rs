@@ -115,10 +115,38 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let deadline = runtime.now() + config.timeout;
-    let work = handshake(stream, addrs, config);
+    let work = handshake(stream, addrs, config, None);
     match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(AcceptError::TimedOut),
+    }
+}
+
+/// Answers `stream` with `refusal` whatever it asks (a server over its connection cap answers
+/// 503): the TLS handshake and the request head are read first, within `config.timeout`, so
+/// the client reads the answer instead of a reset.
+pub async fn refuse_with<R, S>(
+    runtime: &R,
+    stream: S,
+    addrs: ConnectionAddrs,
+    config: &HandshakeConfig,
+    refusal: Refusal,
+) -> AcceptError
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let deadline = runtime.now() + config.timeout;
+    let work = handshake(stream, addrs, config, Some(refusal));
+    match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
+        Either::Left((Err(error), _)) => error,
+        // Not reached: a forced refusal never upgrades. Had it, the client got a WebSocket
+        // that is dropped here, which closes it.
+        Either::Left((Ok(accepted), _)) => AcceptError::Refused {
+            status: 503,
+            reason: format!("upgraded {:?} despite a forced refusal", accepted.subprotocol),
+        },
+        Either::Right(_) => AcceptError::TimedOut,
     }
 }
 
@@ -126,6 +154,7 @@ async fn handshake<S>(
     stream: S,
     addrs: ConnectionAddrs,
     config: &HandshakeConfig,
+    forced: Option<Refusal>,
 ) -> Result<Accepted<S>, AcceptError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -157,6 +186,9 @@ where
     };
     head.peer = addrs.peer;
     head.local = addrs.local;
+    if let Some(refusal) = forced {
+        return Err(refuse(&mut transport, refusal).await);
+    }
     match decide(&head, &config.rules) {
         Decision::Refuse(refusal) => Err(refuse(&mut transport, refusal).await),
         Decision::Upgrade(upgrade) => {

@@ -14,6 +14,7 @@
 pub mod accept;
 pub mod auth;
 pub mod handshake;
+pub mod limits;
 pub mod router;
 pub mod upgrade;
 pub mod uri_template;
@@ -46,6 +47,7 @@ use crate::ws_config::websocket_config;
 use accept::{ConnectionAddrs, HandshakeConfig};
 use auth::{AuthCheck, Principal};
 use handshake::{HandshakeRules, HostPolicy, OriginPolicy};
+use limits::{AcceptBackoff, Admission, ConnectionGate, ConnectionLimits};
 
 /// The configuration of a [`Server`].
 #[derive(Debug, Clone)]
@@ -69,6 +71,8 @@ pub struct ServerConfig {
     pub auth: Option<AuthCheck>,
     /// The largest HTTP request head accepted (431 beyond).
     pub max_head_bytes: usize,
+    /// How many connections are held at once; beyond, 503 with `Retry-After`.
+    pub limits: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -86,6 +90,7 @@ impl ServerConfig {
             hosts: HostPolicy::Default,
             auth: None,
             max_head_bytes: 16 * 1024,
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -129,6 +134,7 @@ pub struct Server<N: Network> {
     router: Arc<Router>,
     config: Arc<ServerConfig>,
     handshake: Arc<HandshakeConfig>,
+    gate: ConnectionGate,
     state: Arc<ServerState>,
 }
 
@@ -152,6 +158,7 @@ impl<N: Network> Server<N> {
             net,
             router: Arc::new(router),
             handshake: Arc::new(config.handshake_config()),
+            gate: ConnectionGate::new(config.limits.clone()),
             config: Arc::new(config),
             state: Arc::new(ServerState {
                 connections: Mutex::new(HashMap::new()),
@@ -195,6 +202,16 @@ impl<N: Network> Server<N> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        // The permit is held until the session ends.
+        let _permit = match self.gate.admit(addrs.peer.map(|peer| peer.ip())) {
+            Admission::Admitted(permit) => permit,
+            Admission::Refuse(refusing) => {
+                let refusal = refusing.refusal();
+                let error = accept::refuse_with(&self.net, stream, addrs, &self.handshake, refusal);
+                return Err(error.await.to_string());
+            }
+            Admission::Drop(busy) => return Err(busy.to_string()),
+        };
         let accepted = accept::accept(&self.net, stream, addrs, &self.handshake)
             .await
             .map_err(|e| e.to_string())?;
@@ -323,6 +340,7 @@ impl<N: Network> Listening<N> {
     pub async fn run(self) {
         let Listening { server, listener, local_addr } = self;
         let mut stopped = server.state.stopped.clone();
+        let mut backoff = AcceptBackoff::default();
         loop {
             let accepted = match select(server.net.accept(&listener), &mut stopped).await {
                 Either::Left((accepted, _)) => accepted,
@@ -330,16 +348,18 @@ impl<N: Network> Listening<N> {
             };
             match accepted {
                 Ok((stream, peer)) => {
+                    backoff.succeeded();
                     let server = server.clone();
                     let addrs = ConnectionAddrs { peer: Some(peer), local: Some(local_addr) };
                     server.net.clone().spawn(async move {
                         let _ = server.serve_connection(stream, addrs).await;
                     });
                 }
-                Err(_) => {
-                    // Out of descriptors and similar: back off briefly rather than spin.
+                Err(error) => {
+                    // Out of descriptors and similar: back off rather than spin.
+                    let wait = backoff.failed(&error);
                     let net = &server.net;
-                    net.sleep_until(net.now() + Duration::from_millis(50)).await;
+                    net.sleep_until(net.now() + wait).await;
                 }
             }
         }
