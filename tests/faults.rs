@@ -1022,3 +1022,38 @@ async fn connections_arriving_while_shutdown_drains_are_closed_with_1001_and_shu
     within(&net, Duration::from_secs(5), accept).await.expect("accept loop ended").expect("task");
     embedder.abort();
 }
+
+/// A subscriber that does not read its events keeps only the newest `EVENT_QUEUE`, is told
+/// how many it missed, and the client does not grow without bound meanwhile.
+#[test]
+fn a_slow_events_subscriber_is_told_it_lagged_and_keeps_only_the_newest_events() {
+    let server = TestServer::start(Rt::Tokio, server_config());
+    let url = server.url.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = mcp_ws_tokio::connect(&url, client_config()).await.expect("connect");
+        let mut events = client.events();
+        let sent = 1_000;
+        for _ in 0..sent {
+            assert_eq!(server.notify_all("notifications/tools/list_changed").await, 1);
+        }
+        // Wait until the last notification has reached the client: a ping after them all
+        // answers only once they were read off the socket (one connection, in order).
+        client.ping().await.expect("ping");
+        let first = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+        let Ok(Some(ClientEvent::Lagged { missed })) = first else {
+            panic!("expected Lagged first, got {first:?}");
+        };
+        let mut kept = 0;
+        while let Ok(Some(event)) =
+            tokio::time::timeout(Duration::from_millis(200), events.next()).await
+        {
+            assert!(matches!(event, ClientEvent::Notification(_)), "{event:?}");
+            kept += 1;
+        }
+        assert_eq!(kept, mcp_ws_driver::client::EVENT_QUEUE);
+        assert_eq!(missed as usize + kept, sent, "every event was kept or counted as missed");
+        client.close().await;
+    });
+    server.shutdown();
+}

@@ -24,14 +24,13 @@ use std::task::Poll;
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use mcp_ws_core::mcp::ProgressNotificationParams;
 use mcp_ws_core::session::{
     Action, ClosedBy, Event, LifecycleFailure, Outcome, RequestOptions, Session, SessionError,
 };
 use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
-use crate::handle::{CallToken, Command, ConnectionHandle};
+use crate::handle::{CallToken, Command, ConnectionHandle, ProgressSender};
 use crate::runtime::{Alarm, Runtime};
 use crate::ws_io::{Inbound, classify, close_handshake, write_by};
 
@@ -54,7 +53,7 @@ pub trait EventSink: Send + 'static {
 struct Waiter {
     token: CallToken,
     reply: oneshot::Sender<Result<Outcome, SessionError>>,
-    progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+    progress: Option<ProgressSender>,
     /// What is needed to issue the call again, when the caller marked it retryable.
     retry: Option<Retry>,
 }
@@ -326,7 +325,7 @@ fn retry_command(
     token: CallToken,
     retry: Retry,
     reply: oneshot::Sender<Result<Outcome, SessionError>>,
-    progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+    progress: Option<ProgressSender>,
 ) -> Command {
     Command::Request {
         token,
@@ -432,7 +431,7 @@ fn deliver<E: EventSink>(
         Event::Progress { id, params } => {
             match waiters.get(&id).and_then(|w| w.progress.as_ref()) {
                 Some(progress) => {
-                    let _ = progress.unbounded_send(params);
+                    let _ = progress.send(params);
                 }
                 None => events.on_event(Event::Progress { id, params }, handle),
             }

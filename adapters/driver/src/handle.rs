@@ -17,6 +17,7 @@ use mcp_ws_core::session::{Outcome, RequestOptions, SessionError};
 use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseReason, ErrorObject, RawJson, RequestId};
 
+use crate::bounded::{self, Received};
 use crate::error::CallError;
 
 /// A token naming one call before the session has given it an id.
@@ -34,7 +35,7 @@ pub(crate) enum Command {
         /// then what remains of it).
         deadline: Option<Instant>,
         reply: oneshot::Sender<Result<Outcome, SessionError>>,
-        progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+        progress: Option<ProgressSender>,
         /// Issue it again on the next connection if this one is lost (reconnecting clients).
         retryable: bool,
     },
@@ -161,9 +162,9 @@ impl ConnectionHandle {
     ) -> (RequestFuture, ProgressStream) {
         let mut options = options.into();
         options.request.progress = true;
-        let (sender, receiver) = mpsc::unbounded();
+        let (sender, receiver) = bounded::channel(PROGRESS_QUEUE);
         let future = self.start_request(method.into(), params, options, Some(sender));
-        (future, ProgressStream(receiver))
+        (future, ProgressStream { receiver, missed: 0 })
     }
 
     fn start_request(
@@ -171,7 +172,7 @@ impl ConnectionHandle {
         method: String,
         params: Option<RawJson>,
         options: CallOptions,
-        progress: Option<mpsc::UnboundedSender<ProgressNotificationParams>>,
+        progress: Option<ProgressSender>,
     ) -> RequestFuture {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let (reply, receiver) = oneshot::channel();
@@ -286,13 +287,40 @@ impl Drop for RequestFuture {
     }
 }
 
+/// How many progress reports wait for a slow reader before the oldest are dropped.
+pub const PROGRESS_QUEUE: usize = 64;
+
+/// The driver's end of a call's progress stream.
+pub(crate) type ProgressSender = bounded::Sender<ProgressNotificationParams>;
+
 /// Progress reports for one request, ending when the request ends.
-pub struct ProgressStream(mpsc::UnboundedReceiver<ProgressNotificationParams>);
+///
+/// At most [`PROGRESS_QUEUE`] reports wait to be read; when a server reports faster than the
+/// stream is read, the oldest waiting reports are dropped (the latest progress is what counts)
+/// and [`ProgressStream::missed`] counts them.
+pub struct ProgressStream {
+    receiver: bounded::Receiver<ProgressNotificationParams>,
+    missed: u64,
+}
+
+impl ProgressStream {
+    /// How many reports were dropped because the stream was read too slowly.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+}
 
 impl Stream for ProgressStream {
     type Item = ProgressNotificationParams;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.0).poll_next(cx)
+        loop {
+            match Pin::new(&mut self.receiver).poll_next(cx) {
+                Poll::Ready(Some(Received::Missed(n))) => self.missed += n,
+                Poll::Ready(Some(Received::Item(report))) => return Poll::Ready(Some(report)),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }

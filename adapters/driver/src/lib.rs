@@ -21,6 +21,7 @@
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
+mod bounded;
 pub mod client;
 pub mod connection;
 pub mod dial;

@@ -21,8 +21,8 @@ mod supervisor;
 use std::sync::{Arc, Mutex};
 
 use futures_channel::{mpsc, oneshot};
-use futures_util::Stream;
 use futures_util::future::{FutureExt, Shared};
+use futures_util::{Stream, StreamExt};
 use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::reconnect::{Failure, GiveUpReason};
@@ -32,6 +32,7 @@ use mcp_ws_core::{CloseCode, CloseReason, Era, ProtocolVersion, RawJson};
 pub use config::ClientConfig;
 pub use peer_requests::PeerRequests;
 
+use crate::bounded::{self, Received};
 use crate::connection::{ConnectionEnded, EventSink, spawn_connection};
 use crate::dial::{DialError, SubprotocolMemory, dial};
 use crate::error::CallError;
@@ -71,7 +72,17 @@ pub enum ClientEvent {
     },
     /// A notification from the server (list changes, resource updates, log messages...).
     Notification(Notification),
+    /// This subscription was read too slowly: `missed` events were dropped here (the oldest
+    /// first) so that at most [`EVENT_QUEUE`] wait. It comes before the next event kept.
+    Lagged {
+        /// How many events were dropped.
+        missed: u64,
+    },
 }
+
+/// How many events wait for a slow subscriber before the oldest are dropped (and the
+/// subscriber is told with [`ClientEvent::Lagged`]).
+pub const EVENT_QUEUE: usize = 256;
 
 /// Why [`connect`] failed.
 #[derive(Debug)]
@@ -104,13 +115,13 @@ struct ClientShared {
     /// The era and version the endpoint settled on the last time a session became ready, so a
     /// dual-era client does not probe again on every reconnect.
     settled: Mutex<Option<(Era, ProtocolVersion)>>,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<ClientEvent>>>,
+    subscribers: Mutex<Vec<bounded::Sender<ClientEvent>>>,
 }
 
 impl ClientShared {
     fn emit(&self, event: ClientEvent) {
         let mut subscribers = self.subscribers.lock().expect("lock");
-        subscribers.retain(|s| s.unbounded_send(event.clone()).is_ok());
+        subscribers.retain(|s| s.send(event.clone()).is_ok());
     }
 }
 
@@ -279,11 +290,15 @@ impl Client {
 
     /// A stream of everything that happens from now on: readiness, disconnects, reconnects and
     /// server notifications. Each call makes an independent subscription; dropping the stream
-    /// unsubscribes.
+    /// unsubscribes. A subscription read too slowly keeps the latest [`EVENT_QUEUE`] events and
+    /// says how many it dropped with [`ClientEvent::Lagged`].
     pub fn events(&self) -> impl Stream<Item = ClientEvent> + Send + Unpin + 'static {
-        let (sender, receiver) = mpsc::unbounded();
+        let (sender, receiver) = bounded::channel(EVENT_QUEUE);
         self.shared.subscribers.lock().expect("lock").push(sender);
-        receiver
+        receiver.map(|received| match received {
+            Received::Item(event) => event,
+            Received::Missed(missed) => ClientEvent::Lagged { missed },
+        })
     }
 
     /// Sends a raw request; see [`ConnectionHandle::request`].
