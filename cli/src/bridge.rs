@@ -223,7 +223,8 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
 }
 
 /// Closes a connection the bridge is done with, without holding up the loop: our close frame
-/// (or the library's answer to the server's), then the server's, bounded by [`CLOSE_TIMEOUT`].
+/// and then the server's answer, or (`None`) the library's answer to the server's close;
+/// bounded by [`CLOSE_TIMEOUT`].
 fn close_in_background(net: &Tokio, mut open: Ws, reason: Option<CloseReason>) {
     let net = net.clone();
     tokio::spawn(async move {
@@ -233,7 +234,9 @@ fn close_in_background(net: &Tokio, mut open: Ws, reason: Option<CloseReason>) {
                 close_handshake(&net, &mut open, Some(reason), deadline).await;
             }
             None => {
-                let _ = write_by(&net, deadline, open.close(None)).await;
+                // Sends the library's answer to the server's close frame (a flush: sending a
+                // close of our own after the peer's is refused).
+                let _ = write_by(&net, deadline, open.flush()).await;
             }
         }
     });

@@ -254,7 +254,12 @@ impl Relay {
                 tracing::info!(connection = id, code = reason.code.0, reason = %reason.reason, "closing");
                 close_handshake(&net, &mut ws, Some(reason), net.now() + CLOSE_TIMEOUT).await;
             }
-            None => tracing::info!(connection = id, "the client is gone"),
+            None => {
+                tracing::info!(connection = id, "the client closed or is gone");
+                // Sends the library's answer to a client's close frame, if it sent one (a flush:
+                // sending a close of our own after the peer's is refused).
+                let _ = write_by(&net, net.now() + CLOSE_TIMEOUT, ws.flush()).await;
+            }
         }
         stop_child(id, &mut child, self.kill_grace).await;
         Ok(())

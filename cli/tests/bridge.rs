@@ -292,3 +292,35 @@ async fn a_refused_re_initialize_sends_nothing_queued_on_that_connection() {
     assert!(answers[0].get("result").is_some(), "the next connection ran it: {answers:?}");
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_closing_the_connection_gets_its_close_answered() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let (answered_sender, mut answered) = mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else { return };
+        let select_mcp = |_: &Request, mut response: Response| {
+            response
+                .headers_mut()
+                .insert("sec-websocket-protocol", HeaderValue::from_static("mcp"));
+            Ok(response)
+        };
+        #[allow(clippy::result_large_err)]
+        let Ok(mut ws) = accept_hdr_async(stream, select_mcp).await else { return };
+        let frame = mcp_ws_driver::async_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 1001.into(),
+            reason: "going away".into(),
+        };
+        let _ = ws.send(Message::Close(Some(frame))).await;
+        let reply = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+        let _ = answered_sender.send(format!("{reply:?}"));
+    });
+    let _bridge = Bridge::start(&url);
+    let reply = tokio::time::timeout(Duration::from_secs(10), answered.recv())
+        .await
+        .expect("the server saw something in time")
+        .expect("server ran");
+    assert!(reply.contains("Close(Some"), "the bridge answered the close: {reply}");
+    server.abort();
+}

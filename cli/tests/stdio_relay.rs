@@ -143,3 +143,21 @@ async fn ctrl_c_shuts_the_demo_server_down_with_1001() {
         .expect("join");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn a_client_that_closes_gets_the_close_answered_not_a_reset() {
+    let served = serve_stdio(&["cat"]);
+    let (mut ws, _) = connect_async(served.url.as_str()).await.expect("connect");
+    let frame = mcp_ws_driver::async_tungstenite::tungstenite::protocol::CloseFrame {
+        code: 1000.into(),
+        reason: "done".into(),
+    };
+    ws.send(Message::Close(Some(frame))).await.expect("send close");
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("an answer in time");
+    match answer {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected the close to be answered, got {other:?}"),
+    }
+}
