@@ -294,6 +294,7 @@ async fn a_refused_re_initialize_sends_nothing_queued_on_that_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::result_large_err)]
 async fn a_server_closing_the_connection_gets_its_close_answered() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
@@ -306,7 +307,6 @@ async fn a_server_closing_the_connection_gets_its_close_answered() {
                 .insert("sec-websocket-protocol", HeaderValue::from_static("mcp"));
             Ok(response)
         };
-        #[allow(clippy::result_large_err)]
         let Ok(mut ws) = accept_hdr_async(stream, select_mcp).await else { return };
         let frame = mcp_ws_driver::async_tungstenite::tungstenite::protocol::CloseFrame {
             code: 1001.into(),
