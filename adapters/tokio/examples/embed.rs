@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let schema = serde_json::json!({ "type": "object" });
     let serde_json::Value::Object(input_schema) = schema else { unreachable!() };
     let hello = Tool { name: "hello".into(), input_schema, ..Default::default() };
-    let router = Router::new().tool(hello, |_: serde_json::Value, _context| async move {
+    let router = Router::new().tool_def(hello, |_: serde_json::Value, _context| async move {
         Ok(CallToolResult::text("hello from inside an existing HTTP server"))
     });
     let server =

@@ -15,6 +15,7 @@ pub mod accept;
 pub mod auth;
 pub mod handshake;
 pub mod router;
+pub mod typed;
 pub mod upgrade;
 pub mod uri_template;
 
@@ -35,7 +36,7 @@ use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::session::{Event, ReadyInfo, Role, Session, SessionConfig};
 use mcp_ws_core::{CloseCode, CloseReason, ErrorCode, ErrorObject};
 
-pub use router::{Router, ToolError};
+pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, spawn_connection};
 use crate::handle::ConnectionHandle;
