@@ -213,6 +213,15 @@ impl<N: Network> Server<N> {
         self.serve_session(ws, None).await;
     }
 
+    /// [`Server::serve_websocket`] for a connection whose upgrade request was checked with
+    /// [`handshake::decide`]: its handlers see the principal the authenticator let in.
+    pub async fn serve_websocket_as<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_session(ws, principal).await;
+    }
+
     async fn serve_session<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
