@@ -66,7 +66,7 @@ impl Endpoint {
         }
         let host = match parsed.host() {
             None => return Err(invalid(UrlError::NoHost)),
-            Some(url::Host::Domain(name)) if name.is_empty() => {
+            Some(url::Host::Domain("")) => {
                 return Err(invalid(UrlError::NoHost));
             }
             Some(url::Host::Domain(name)) => name.to_string(),

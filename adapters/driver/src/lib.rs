@@ -40,8 +40,11 @@ pub mod ws_config;
 pub mod ws_io;
 
 pub use async_tungstenite;
-pub use client::{Client, ClientConfig, ClientEvent, ConnectError, PeerRequests, connect};
+pub use client::{
+    Client, ClientConfig, ClientConfigError, ClientEvent, ConnectError, PeerRequests, connect,
+};
 pub use connection::{ConnectionEnd, ConnectionEnded, EventSink, spawn_connection};
+pub use dial::{DialError, UrlError};
 pub use error::CallError;
 pub use handle::{CallOptions, ConnectionHandle, ProgressStream, RequestFuture};
 pub use handler::{HandlerResult, RequestHandler, request_handler};

@@ -50,6 +50,7 @@ use handshake::{HandshakeRules, HostPolicy, OriginPolicy};
 
 /// The configuration of a [`Server`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The core session settings (server role). When its capabilities are left empty, the
     /// router's are declared.
@@ -184,7 +185,7 @@ impl<N: Network> Server<N> {
     /// of [`handshake`], the upgrade), then runs the session until it ends. Errors only if the
     /// handshake fails. Without addresses the loopback defaults of the Origin and Host checks
     /// do not apply (browser origins need an allowlist); see [`Server::serve_connection`].
-    pub async fn serve_tcp<S>(&self, stream: S) -> Result<(), String>
+    pub async fn serve_tcp<S>(&self, stream: S) -> Result<(), accept::AcceptError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -192,13 +193,15 @@ impl<N: Network> Server<N> {
     }
 
     /// [`Server::serve_tcp`] for a stream whose peer and local addresses are known.
-    pub async fn serve_connection<S>(&self, stream: S, addrs: ConnectionAddrs) -> Result<(), String>
+    pub async fn serve_connection<S>(
+        &self,
+        stream: S,
+        addrs: ConnectionAddrs,
+    ) -> Result<(), accept::AcceptError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let accepted = accept::accept(&self.net, stream, addrs, &self.handshake)
-            .await
-            .map_err(|e| e.to_string())?;
+        let accepted = accept::accept(&self.net, stream, addrs, &self.handshake).await?;
         self.serve_session(accepted.ws, accepted.principal).await;
         Ok(())
     }

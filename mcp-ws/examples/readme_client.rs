@@ -1,5 +1,5 @@
 //! The README's client: calls `add` on the URL given (default the README server's).
-//! `cargo run -p mcp-ws --example client -- ws://127.0.0.1:8765/mcp`
+//! `cargo run -p mcp-ws --example readme_client -- ws://127.0.0.1:8765/mcp`
 use mcp_ws::prelude::*;
 
 #[tokio::main]

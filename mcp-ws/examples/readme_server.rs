@@ -1,5 +1,5 @@
 //! The README's server: one tool, its input schema derived from `Add`.
-//! `cargo run -p mcp-ws --example server` (`MCP_WS_LISTEN=127.0.0.1:0` picks a free port).
+//! `cargo run -p mcp-ws --example readme_server` (`MCP_WS_LISTEN=127.0.0.1:0` picks a free port).
 use mcp_ws::prelude::*;
 
 #[derive(Deserialize, JsonSchema)]
