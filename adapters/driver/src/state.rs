@@ -32,6 +32,25 @@ impl fmt::Debug for States {
 impl RequestContext {
     /// The state of type `S` that the router was given with [`crate::Router::with_state`].
     ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use mcp_ws_driver::Router;
+    ///
+    /// #[derive(Default)]
+    /// struct Hits(AtomicU64);
+    ///
+    /// let router = Router::new().with_state(Hits::default()).tool(
+    ///     "hit",
+    ///     "Counts calls",
+    ///     |_: serde_json::Value, ctx| async move {
+    ///         let n = ctx.state::<Hits>().0.fetch_add(1, Ordering::Relaxed) + 1;
+    ///         ctx.progress(1.0, Some(1.0), None); // sent only if the client asked for progress
+    ///         Ok(format!("{n} calls"))
+    ///     },
+    /// );
+    /// # let _ = router;
+    /// ```
+    ///
     /// # Panics
     /// If the router holds no state of type `S` (a programming error; the handler's request is
     /// answered with -32603). [`RequestContext::try_state`] does not panic.

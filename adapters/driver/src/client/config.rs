@@ -15,6 +15,18 @@ use crate::dial::{DialError, Endpoint};
 use crate::tls::ClientTls;
 
 /// The configuration of a [`super::Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_ws_driver::ClientConfig;
+/// use mcp_ws_driver::core::mcp::Implementation;
+///
+/// let mut config = ClientConfig::new(Implementation::new("my-client", "1.0.0"))
+///     .bearer_token("s3cret")
+///     .reconnect(None); // end the client when its connection is lost
+/// config.connect_timeout = Duration::from_secs(5);
+/// config.validate().unwrap();
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientConfig {

@@ -47,6 +47,30 @@ type PromptFn = Arc<
 type NotificationFn = Arc<dyn Fn(Notification, ConnectionHandle) + Send + Sync>;
 
 /// The registry a server answers from. Build it once; it is shared by every connection.
+///
+/// ```
+/// use mcp_ws_driver::Router;
+/// use mcp_ws_driver::core::mcp::{Resource, Tool};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Echo {
+///     text: String,
+/// }
+///
+/// let router = Router::new()
+///     // Derived schema, typed arguments, a `String` result.
+///     .tool("echo", "Echoes the text", |args: Echo, _ctx| async move { Ok(args.text) })
+///     // A definition written by hand, raw JSON arguments.
+///     .tool_def(Tool { name: "raw".into(), ..Default::default() }, |_: serde_json::Value, _| {
+///         async move { Ok("ok") }
+///     })
+///     .text_resource(
+///         Resource { uri: "demo://readme".into(), name: "readme".into(), ..Default::default() },
+///         "hello",
+///     );
+/// assert_eq!(router.tools().len(), 2);
+/// assert!(router.capabilities().resources.is_some());
+/// ```
 #[derive(Clone, Default)]
 pub struct Router {
     tools: Vec<Tool>,
