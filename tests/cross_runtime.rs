@@ -335,7 +335,7 @@ fn panicking_handler_case(rt: Rt) {
     use mcp_ws_driver::{Router, Server};
     let panicking = Tool { name: "panic".into(), ..Default::default() };
     let with_panic = |router: Router| {
-        router.tool(panicking.clone(), |_: serde_json::Value, _| async {
+        router.tool_def(panicking.clone(), |_: serde_json::Value, _| async {
             if true {
                 panic!("a handler bug (expected by the test)");
             }

@@ -266,7 +266,7 @@ fn the_principal_reaches_every_handler() {
     runtime.block_on(async {
         let net = Tokio::new();
         let whoami = Tool { name: "whoami".into(), ..Default::default() };
-        let router = mcp_ws_cli::demo::router(net.clone()).tool(
+        let router = mcp_ws_cli::demo::router(net.clone()).tool_def(
             whoami,
             |_: serde_json::Value, context| async move {
                 let name = context.principal().map(|p| p.name().to_string());

@@ -99,7 +99,7 @@ fn operands_schema() -> serde_json::Value {
 }
 
 fn arithmetic(router: Router, name: &str, description: &str, op: fn(f64, f64) -> f64) -> Router {
-    router.tool(
+    router.tool_def(
         tool(name, description, operands_schema()),
         move |args: Operands, _context| async move {
             Ok(CallToolResult::text(format_number(op(args.a, args.b))))
@@ -126,16 +126,16 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
     router = arithmetic(router, "subtract", "Subtracts b from a.", |a, b| a - b);
     router = arithmetic(router, "multiply", "Multiplies a by b.", |a, b| a * b);
     router
-        .tool(
+        .tool_def(
             tool("divide", "Divides a by b; dividing by zero is an error.", operands_schema()),
             |args: Operands, _context| async move {
                 if args.b == 0.0 {
-                    return Err(ToolError::from("division by zero"));
+                    return Err(ToolError::msg("division by zero"));
                 }
                 Ok(CallToolResult::text(format_number(args.a / args.b)))
             },
         )
-        .tool(
+        .tool_def(
             tool(
                 "echo",
                 "Answers the text it is given.",
@@ -147,7 +147,7 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
             ),
             |args: EchoArgs, _context| async move { Ok(CallToolResult::text(args.text)) },
         )
-        .tool(
+        .tool_def(
             tool(
                 "slow_count",
                 "Counts to `steps`, one step every `interval_ms`, reporting progress; \
@@ -164,7 +164,7 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 let runtime = runtime.clone();
                 async move {
                     if args.steps == 0 || args.steps > MAX_STEPS {
-                        return Err(ToolError(format!("steps must be 1..={MAX_STEPS}")));
+                        return Err(ToolError::msg(format!("steps must be 1..={MAX_STEPS}")));
                     }
                     let interval = Duration::from_millis(args.interval_ms.min(60_000));
                     for step in 1..=args.steps {
@@ -179,7 +179,7 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 }
             },
         )
-        .tool(
+        .tool_def(
             tool(
                 "list_roots",
                 "Asks the client for its roots and answers their URIs, one per line.",
@@ -189,19 +189,19 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 let roots = context
                     .list_roots()
                     .await
-                    .map_err(|e| ToolError(format!("roots/list failed: {e}")))?;
+                    .map_err(|e| ToolError::msg(format!("roots/list failed: {e}")))?;
                 let uris: Vec<String> = roots.roots.into_iter().map(|root| root.uri).collect();
                 Ok(CallToolResult::text(uris.join("\n")))
             },
         )
-        .tool(
+        .tool_def(
             tool("ping_client", "Pings the client and answers pong.", json!({ "type": "object" })),
             |_args: serde_json::Value, context| async move {
                 context
                     .connection()
                     .request(methods::PING, None, CallOptions::timeout(Duration::from_secs(10)))
                     .await
-                    .map_err(|e| ToolError(format!("ping failed: {e}")))?;
+                    .map_err(|e| ToolError::msg(format!("ping failed: {e}")))?;
                 Ok(CallToolResult::text("pong"))
             },
         )
@@ -228,7 +228,7 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 Ok(text_contents(uri, text))
             },
         )
-        .prompt(
+        .prompt_def(
             Prompt {
                 name: "greet".to_string(),
                 description: Some("Asks the model to greet someone.".to_string()),

@@ -63,7 +63,7 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
     let log_three =
         Tool { name: "log_three".into(), input_schema: Default::default(), ..Default::default() };
     mcp_ws_cli::demo::router(runtime.clone())
-        .tool(hold, move |_: serde_json::Value, _context| {
+        .tool_def(hold, move |_: serde_json::Value, _context| {
             let probe = probe.clone();
             let runtime = runtime.clone();
             async move {
@@ -75,7 +75,7 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
             }
         })
         // Sends sampling/createMessage to the client and answers with the model's text.
-        .tool(ask_model, |_: serde_json::Value, context| async move {
+        .tool_def(ask_model, |_: serde_json::Value, context| async move {
             let params = CreateMessageParams {
                 messages: vec![SamplingMessage {
                     role: MessageRole::User,
@@ -89,7 +89,7 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
             let result = context
                 .create_message(&params)
                 .await
-                .map_err(|e| ToolError(format!("sampling failed: {e}")))?;
+                .map_err(|e| ToolError::msg(format!("sampling failed: {e}")))?;
             let text = match result.content.blocks() {
                 [ContentBlock::Text(text)] => text.text.clone(),
                 other => format!("{other:?}"),
@@ -97,17 +97,17 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
             Ok(CallToolResult::text(format!("{} said {text}", result.model)))
         })
         // Sends elicitation/create to the client and answers with the action and content.
-        .tool(ask_user, |_: serde_json::Value, context| async move {
+        .tool_def(ask_user, |_: serde_json::Value, context| async move {
             let params = ElicitParams { message: "Your name?".into(), ..Default::default() };
             let result = context
                 .elicit(&params)
                 .await
-                .map_err(|e| ToolError(format!("elicitation failed: {e}")))?;
+                .map_err(|e| ToolError::msg(format!("elicitation failed: {e}")))?;
             let content = serde_json::to_string(&result.content).unwrap_or_default();
             Ok(CallToolResult::text(format!("{} {content}", result.action.as_str())))
         })
         // Logs one entry at each of three levels; the connection's logging/setLevel filters them.
-        .tool(log_three, |_: serde_json::Value, context| async move {
+        .tool_def(log_three, |_: serde_json::Value, context| async move {
             for (level, text) in [
                 (LoggingLevel::Debug, "debug entry"),
                 (LoggingLevel::Info, "info entry"),
@@ -116,7 +116,7 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
                 context
                     .log(level, Some("tests"), serde_json::json!(text))
                     .await
-                    .map_err(|e| ToolError(e.to_string()))?;
+                    .map_err(|e| ToolError::msg(e.to_string()))?;
             }
             Ok(CallToolResult::text("logged"))
         })

@@ -11,14 +11,13 @@
 //! A refused upgrade keeps the server's reason: [`DialError::Status`] carries the status and
 //! the text of the response body (a 404's "try /mcp", a 401's "needs a bearer token").
 
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
-use async_tungstenite::tungstenite::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use async_tungstenite::tungstenite::http::{HeaderName, HeaderValue, StatusCode, header};
 use async_tungstenite::tungstenite::{Error as WsError, protocol::WebSocketConfig};
 use futures_util::future::{Either, select};
 use mcp_ws_core::ProtocolVersion;
@@ -45,23 +44,39 @@ impl Endpoint {
     /// Parses `url` (`ws://` or `wss://`; a `wss://` URL trusts the default roots of
     /// [`ClientTls::new`] until [`Endpoint::with_tls`]).
     pub fn parse(url: &str) -> Result<Endpoint, DialError> {
-        let uri: Uri = url.parse().map_err(|e| DialError::InvalidUrl(format!("{url}: {e}")))?;
-        let (tls, default_port) = match uri.scheme_str() {
-            Some("ws") => (None, 80),
-            Some("wss") => (Some(ClientTls::new()), 443),
-            _ => {
-                return Err(DialError::InvalidUrl(format!(
-                    "{url}: the scheme must be ws:// or wss://"
-                )));
-            }
+        let invalid = |problem: UrlError| DialError::InvalidUrl { url: url.to_string(), problem };
+        // The URL standard reads `ws:///mcp` as host `mcp`; a third slash means no host here.
+        if url.split_once("://").is_some_and(|(_, rest)| rest.starts_with('/')) {
+            return Err(invalid(UrlError::NoHost));
+        }
+        let parsed = url::Url::parse(url).map_err(|e| {
+            invalid(match e {
+                url::ParseError::InvalidPort => UrlError::Port,
+                url::ParseError::EmptyHost => UrlError::NoHost,
+                other => UrlError::Syntax(other),
+            })
+        })?;
+        let (tls, default_port) = match parsed.scheme() {
+            "ws" => (None, 80),
+            "wss" => (Some(ClientTls::new()), 443),
+            other => return Err(invalid(UrlError::Scheme(other.to_string()))),
         };
-        let host = uri
-            .host()
-            .ok_or_else(|| DialError::InvalidUrl(format!("{url}: no host")))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = uri.port_u16().unwrap_or(default_port);
+        if let Some(fragment) = parsed.fragment() {
+            return Err(invalid(UrlError::Fragment(fragment.to_string())));
+        }
+        let host = match parsed.host() {
+            None => return Err(invalid(UrlError::NoHost)),
+            Some(url::Host::Domain("")) => {
+                return Err(invalid(UrlError::NoHost));
+            }
+            Some(url::Host::Domain(name)) => name.to_string(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        };
+        let port = parsed.port().unwrap_or(default_port);
+        if port == 0 {
+            return Err(invalid(UrlError::Port));
+        }
         Ok(Endpoint { url: url.to_string(), host, port, tls, headers: Vec::new() })
     }
 
@@ -103,33 +118,101 @@ impl Endpoint {
     }
 }
 
+/// What is wrong with a URL given to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// Not a URL at all.
+    #[error("{0}")]
+    Syntax(#[source] url::ParseError),
+    /// The scheme is not `ws` or `wss`.
+    #[error("the scheme must be ws:// or wss://, not {0}://")]
+    Scheme(String),
+    /// The URL names no host.
+    #[error("the URL names no host")]
+    NoHost,
+    /// The port is not a number from 1 to 65535.
+    #[error("the port must be a number from 1 to 65535")]
+    Port,
+    /// WebSocket URLs have no fragment (RFC 6455 §3).
+    #[error("a WebSocket URL has no fragment (#{0})")]
+    Fragment(String),
+    /// The WebSocket library cannot build a request for it.
+    #[error("{0}")]
+    Request(String),
+    /// The host cannot be checked against a TLS certificate.
+    #[error("the host is not a name a certificate can be checked against: {0}")]
+    TlsName(String),
+}
+
 /// Why a dial failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DialError {
     /// The URL cannot be used.
-    InvalidUrl(String),
+    #[error("invalid URL {url}: {problem}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        #[source]
+        problem: UrlError,
+    },
     /// A configured handshake header is not a valid HTTP header.
+    #[error("invalid handshake header {0}")]
     InvalidHeader(String),
     /// The URL needs something this build does not have.
+    #[error("unsupported: {0}")]
     Unsupported(&'static str),
     /// TCP or the upgrade failed at the network level.
+    #[error("connection failed: {0}")]
     Transport(String),
     /// The TLS handshake of a `wss://` URL failed.
+    #[error(transparent)]
     Tls(TlsFailure),
     /// The server answered the upgrade with a non-101 status.
+    #[error("{}", refused(*status, reason))]
     Status {
         /// The HTTP status.
         status: u16,
-        /// Its `Retry-After`, in seconds form.
+        /// Its `Retry-After` (seconds or an HTTP date, as a wait from when it was read).
         retry_after: Option<Duration>,
         /// The server's reason: the start of the response body, as text.
         reason: String,
     },
     /// The upgrade failed for a protocol reason (bad answer, refused subprotocol...).
+    #[error("WebSocket handshake failed: {0}")]
     Handshake(String),
     /// TCP connect plus upgrade took longer than the connect timeout.
+    #[error("connecting timed out")]
     TimedOut,
+}
+
+/// The text of a refused upgrade.
+fn refused(status: u16, reason: &str) -> String {
+    let phrase = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    let mut text = format!("the server refused the connection: HTTP {status} {phrase}");
+    match status {
+        401 => text.push_str(" (a missing or wrong token)"),
+        403 => text.push_str(" (not allowed)"),
+        _ => {}
+    }
+    if !reason.is_empty() {
+        text.push_str(": ");
+        text.push_str(reason);
+    }
+    text
+}
+
+/// A `Retry-After` value as a wait from `now`: delay-seconds or an HTTP date (RFC 9110
+/// §10.2.3); a date in the past is no wait. `None` if it is neither.
+pub fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 impl DialError {
@@ -138,9 +221,9 @@ impl DialError {
     /// fatal, the rest transient.
     pub fn to_failure(&self) -> Failure {
         match self {
-            DialError::InvalidUrl(_) | DialError::InvalidHeader(_) | DialError::Unsupported(_) => {
-                Failure::Fatal(self.to_string())
-            }
+            DialError::InvalidUrl { .. }
+            | DialError::InvalidHeader(_)
+            | DialError::Unsupported(_) => Failure::Fatal(self.to_string()),
             DialError::Tls(failure) if failure.is_fatal() => Failure::Fatal(self.to_string()),
             DialError::Status { status, retry_after, .. } => {
                 Failure::HandshakeStatus { status: *status, retry_after: *retry_after }
@@ -149,45 +232,6 @@ impl DialError {
             | DialError::Transport(_)
             | DialError::Handshake(_)
             | DialError::TimedOut => Failure::Transport(self.to_string()),
-        }
-    }
-}
-
-impl fmt::Display for DialError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DialError::InvalidUrl(why) => write!(f, "invalid URL {why}"),
-            DialError::InvalidHeader(why) => write!(f, "invalid handshake header {why}"),
-            DialError::Unsupported(what) => write!(f, "unsupported: {what}"),
-            DialError::Transport(why) => write!(f, "connection failed: {why}"),
-            DialError::Tls(failure) => failure.fmt(f),
-            DialError::Status { status, reason, .. } => {
-                let phrase = StatusCode::from_u16(*status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("");
-                write!(f, "the server refused the connection: HTTP {status} {phrase}")?;
-                match *status {
-                    401 => f.write_str(" (a missing or wrong token)")?,
-                    403 => f.write_str(" (not allowed)")?,
-                    _ => {}
-                }
-                if !reason.is_empty() {
-                    write!(f, ": {reason}")?;
-                }
-                Ok(())
-            }
-            DialError::Handshake(why) => write!(f, "WebSocket handshake failed: {why}"),
-            DialError::TimedOut => f.write_str("connecting timed out"),
-        }
-    }
-}
-
-impl std::error::Error for DialError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            DialError::Tls(failure) => Some(failure),
-            _ => None,
         }
     }
 }
@@ -260,17 +304,17 @@ async fn dial_once<N: Network>(
     offer: &[String],
     ws_config: WebSocketConfig,
 ) -> Result<Dialed<N::Stream>, DialError> {
-    let mut request = endpoint
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| DialError::InvalidUrl(format!("{}: {e}", endpoint.url)))?;
+    let mut request =
+        endpoint.url.as_str().into_client_request().map_err(|e| DialError::InvalidUrl {
+            url: endpoint.url.clone(),
+            problem: UrlError::Request(e.to_string()),
+        })?;
     for (name, value) in &endpoint.headers {
         request.headers_mut().append(name.clone(), value.clone());
     }
     if !offer.is_empty() {
         let value = HeaderValue::from_str(&offer.join(", "))
-            .map_err(|e| DialError::InvalidUrl(e.to_string()))?;
+            .map_err(|e| DialError::InvalidHeader(format!("Sec-WebSocket-Protocol: {e}")))?;
         request.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, value);
     }
     let stream = net
@@ -280,8 +324,11 @@ async fn dial_once<N: Network>(
     let stream = match &endpoint.tls {
         None => Transport::plain(stream),
         Some(tls) => {
-            let name = ServerName::try_from(endpoint.host.clone())
-                .map_err(|e| DialError::InvalidUrl(format!("{}: {e}", endpoint.url)))?;
+            let name =
+                ServerName::try_from(endpoint.host.clone()).map_err(|e| DialError::InvalidUrl {
+                    url: endpoint.url.clone(),
+                    problem: UrlError::TlsName(e.to_string()),
+                })?;
             let tls_stream =
                 tls.connector().connect(name, stream).await.map_err(
                     |e| match TlsFailure::classify(&e, &endpoint.host) {
@@ -316,8 +363,7 @@ async fn dial_once<N: Network>(
                 .headers()
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(|v| retry_after_value(v, SystemTime::now()));
             Err(DialError::Status {
                 status: response.status().as_u16(),
                 retry_after,
@@ -358,6 +404,55 @@ mod tests {
         assert_eq!(e.port, 443);
         assert!(!Endpoint::parse("ws://example.com/mcp").unwrap().is_tls());
         assert!(Endpoint::parse("http://example.com/mcp").is_err());
+    }
+
+    #[test]
+    fn a_port_out_of_range_is_an_error_that_names_the_port() {
+        let e = Endpoint::parse("ws://127.0.0.1:99999/mcp").unwrap_err();
+        assert!(matches!(e, DialError::InvalidUrl { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("ws://127.0.0.1:99999/mcp") && text.contains("port"), "{text}");
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_number_is_an_error_that_names_the_port() {
+        let e = Endpoint::parse("ws://127.0.0.1:abc/mcp").unwrap_err();
+        assert!(matches!(e, DialError::InvalidUrl { .. }), "{e:?}");
+        assert!(e.to_string().contains("port"), "{e}");
+    }
+
+    #[test]
+    fn urls_keep_their_hosts_ports_and_paths() {
+        let e = Endpoint::parse("ws://[::1]:8765/mcp?x=1").unwrap();
+        assert_eq!((e.host.as_str(), e.port), ("::1", 8765));
+        assert_eq!(Endpoint::parse("ws://localhost/mcp").unwrap().port, 80);
+        let no_host = Endpoint::parse("ws:///mcp").unwrap_err().to_string();
+        assert!(no_host.contains("host"), "{no_host}");
+        let scheme = Endpoint::parse("http://h/mcp").unwrap_err().to_string();
+        assert!(scheme.contains("ws:// or wss://"), "{scheme}");
+        let fragment = Endpoint::parse("ws://h/mcp#top").unwrap_err().to_string();
+        assert!(fragment.contains("fragment"), "{fragment}");
+        assert!(Endpoint::parse("ws://h:0/mcp").unwrap_err().to_string().contains("port"));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_both_forms() {
+        assert_eq!(
+            retry_after_value(" 120 ", SystemTime::UNIX_EPOCH),
+            Some(Duration::from_secs(120))
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777 - 30);
+        // RFC 9110's example date, 30 s after `now`.
+        assert_eq!(
+            retry_after_value("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        // A date in the past means "now".
+        assert_eq!(
+            retry_after_value("Sun, 06 Nov 1994 08:49:37 GMT", now + Duration::from_secs(60)),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after_value("soon", now), None);
     }
 
     #[test]

@@ -1,24 +1,29 @@
 //! Errors the adapter API returns.
 
-use std::fmt;
-
 use mcp_ws_core::ErrorObject;
 use mcp_ws_core::session::{Outcome, SessionError};
 
 /// Why a call did not produce a result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CallError {
     /// The peer answered with a JSON-RPC error.
+    #[error("error {}: {}", .0.code, .0.message)]
     Rpc(ErrorObject),
     /// No answer within the timeout; the peer was told to cancel.
+    #[error("the request timed out")]
     TimedOut,
     /// The call was cancelled by this side.
+    #[error("the request was cancelled")]
     Cancelled,
     /// The connection ended before an answer came.
+    #[error("the connection ended before an answer came")]
     Disconnected,
     /// The session refused the call (closed, too many pending, bad params...).
-    Refused(SessionError),
+    #[error("refused: {0}")]
+    Refused(#[source] SessionError),
     /// The result did not have the expected shape.
+    #[error("invalid result: {0}")]
     InvalidResult(String),
 }
 
@@ -42,18 +47,3 @@ impl From<SessionError> for CallError {
         }
     }
 }
-
-impl fmt::Display for CallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CallError::Rpc(e) => write!(f, "error {}: {}", e.code, e.message),
-            CallError::TimedOut => f.write_str("the request timed out"),
-            CallError::Cancelled => f.write_str("the request was cancelled"),
-            CallError::Disconnected => f.write_str("the connection ended before an answer came"),
-            CallError::Refused(e) => write!(f, "refused: {e}"),
-            CallError::InvalidResult(why) => write!(f, "invalid result: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for CallError {}

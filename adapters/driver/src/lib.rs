@@ -18,6 +18,8 @@
 //! - [`ws_config`]: the tungstenite buffer settings.
 //! - [`ws_io`]: bounded WebSocket writes and the close handshake, shared with the CLI relays.
 //! - [`error`]: errors of calls.
+//!
+//! Handlers read shared state with [`RequestContext::state`] (see [`Router::with_state`]).
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
@@ -31,6 +33,7 @@ pub mod handler;
 pub mod peer_calls;
 pub mod runtime;
 pub mod server;
+mod state;
 pub mod tasks;
 pub mod tls;
 pub mod transport;
@@ -38,19 +41,23 @@ pub mod ws_config;
 pub mod ws_io;
 
 pub use async_tungstenite;
-pub use client::{Client, ClientConfig, ClientEvent, ConnectError, PeerRequests, connect};
+pub use client::{
+    Client, ClientConfig, ClientConfigError, ClientEvent, ConnectError, PeerRequests, connect,
+};
 pub use connection::{ConnectionEnd, ConnectionEnded, EventSink, spawn_connection};
+pub use dial::{DialError, UrlError};
 pub use error::CallError;
 pub use handle::{CallOptions, ConnectionHandle, ProgressStream, RequestFuture};
 pub use handler::{HandlerResult, RequestHandler, request_handler};
 pub use mcp_ws_core as core;
 pub use runtime::{BoxFuture, Network, Runtime};
+pub use schemars;
 pub use server::accept::{AcceptError, Accepted, ConnectionAddrs, HandshakeConfig};
 pub use server::auth::{
     AuthCheck, AuthDecision, AuthRequest, Authenticator, Principal, StaticToken,
 };
 pub use server::handshake::{HostPolicy, OriginPolicy, Refusal, RequestHead};
-pub use server::{Listening, Router, Server, ServerConfig, ToolError};
+pub use server::{Listening, Router, Server, ServerConfig, Structured, ToolError, ToolOutput};
 pub use tasks::{HandlerTasks, RequestContext};
 pub use tls::{ClientTls, ServerTls, TlsError, TlsFailure};
 pub use transport::Transport;

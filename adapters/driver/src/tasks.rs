@@ -40,6 +40,8 @@ pub struct RequestContext {
     log_threshold: Arc<AtomicU8>,
     /// Who the server's authenticator let in (set by the server for its handlers).
     pub(crate) principal: Option<crate::server::auth::Principal>,
+    /// The router's shared states (set by the router for its handlers).
+    pub(crate) states: crate::state::States,
 }
 
 impl RequestContext {
@@ -148,6 +150,7 @@ impl HandlerTasks {
             cancelled: cancelled.clone(),
             log_threshold: self.log_threshold.clone(),
             principal: None,
+            states: Default::default(),
         };
         let (abort, registration) = AbortHandle::new_pair();
         let work = Abortable::new(

@@ -11,7 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let schema = serde_json::json!({ "type": "object" });
     let serde_json::Value::Object(input_schema) = schema else { unreachable!() };
     let tool = Tool { name: "runtime".into(), input_schema, ..Default::default() };
-    let router = Router::new().tool(tool, |_: serde_json::Value, _context| async move {
+    let router = Router::new().tool_def(tool, |_: serde_json::Value, _context| async move {
         Ok(CallToolResult::text("served by smol"))
     });
     smol::block_on(async {

@@ -31,7 +31,7 @@ async fn ours(round_trips: u32) -> Duration {
     let schema = serde_json::json!({"type": "object"});
     let serde_json::Value::Object(input_schema) = schema else { unreachable!() };
     let add = Tool { name: "add".into(), input_schema, ..Default::default() };
-    let router = Router::new().tool(add, |args: Operands, _context| async move {
+    let router = Router::new().tool_def(add, |args: Operands, _context| async move {
         Ok(CallToolResult::text(format!("{}", args.a + args.b)))
     });
     let server = mcp_ws_tokio::server(router, ServerConfig::new(Implementation::new("bench", "0")));

@@ -31,14 +31,14 @@ fn tool(name: &str, description: &str) -> Tool {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new()
-        .tool(tool("shout", "Upper-cases the text."), |args: Text, _context| async move {
+        .tool_def(tool("shout", "Upper-cases the text."), |args: Text, _context| async move {
             Ok(CallToolResult::text(args.text.to_uppercase()))
         })
-        .tool(
+        .tool_def(
             tool("count_words", "Counts the words of the text."),
             |args: Text, _context| async move {
                 if args.text.trim().is_empty() {
-                    return Err(ToolError::from("there are no words to count"));
+                    return Err(ToolError::msg("there are no words to count"));
                 }
                 Ok(CallToolResult::text(args.text.split_whitespace().count().to_string()))
             },

@@ -116,8 +116,8 @@ pub fn server(router: Router, config: ServerConfig) -> Server<Tokio> {
 
 /// Serves one TCP stream accepted by your own tokio listener or HTTP server (the upgrade is
 /// done here); see [`Server::serve_tcp`].
-pub async fn serve_tcp(server: &Server<Tokio>, stream: TcpStream) -> Result<(), String> {
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+pub async fn serve_tcp(server: &Server<Tokio>, stream: TcpStream) -> Result<(), AcceptError> {
+    stream.set_nodelay(true).map_err(AcceptError::Io)?;
     let addrs = ConnectionAddrs { peer: stream.peer_addr().ok(), local: stream.local_addr().ok() };
     server.serve_connection(TokioAdapter::new(stream), addrs).await
 }

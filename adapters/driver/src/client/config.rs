@@ -15,7 +15,20 @@ use crate::dial::{DialError, Endpoint};
 use crate::tls::ClientTls;
 
 /// The configuration of a [`super::Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_ws_driver::ClientConfig;
+/// use mcp_ws_driver::core::mcp::Implementation;
+///
+/// let mut config = ClientConfig::new(Implementation::new("my-client", "1.0.0"))
+///     .bearer_token("s3cret")
+///     .reconnect(None); // end the client when its connection is lost
+/// config.connect_timeout = Duration::from_secs(5);
+/// config.validate().unwrap();
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The core session settings (client role). Timers, limits, era and versions live here.
     pub session: SessionConfig,
@@ -122,20 +135,41 @@ impl ClientConfig {
     }
 
     /// Checks the configuration.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ClientConfigError> {
         if !matches!(self.session.role, Role::Client { .. }) {
-            return Err("the session configuration must have the client role".into());
+            return Err(ClientConfigError::NotClientRole);
         }
-        self.session.validate().map_err(|e| e.to_string())?;
+        self.session.validate()?;
         if let Some(reconnect) = &self.reconnect {
-            Reconnect::new(reconnect.clone(), 0, Instant::ZERO).map_err(|e| e.to_string())?;
+            Reconnect::new(reconnect.clone(), 0, Instant::ZERO)?;
         }
         Endpoint::parse("ws://localhost/")
             .and_then(|e| e.with_headers(&self.headers))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| ClientConfigError::Header(Box::new(e)))?;
         if self.connect_timeout.is_zero() {
-            return Err("connect_timeout must be longer than zero".into());
+            return Err(ClientConfigError::ZeroConnectTimeout);
         }
         Ok(())
     }
+}
+
+/// What is contradictory in a [`ClientConfig`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientConfigError {
+    /// The session configuration has the server role.
+    #[error("the session configuration must have the client role")]
+    NotClientRole,
+    /// The session settings are contradictory.
+    #[error(transparent)]
+    Session(#[from] mcp_ws_core::session::ConfigError),
+    /// The reconnect settings are contradictory.
+    #[error(transparent)]
+    Reconnect(#[from] mcp_ws_core::reconnect::ReconnectError),
+    /// A configured handshake header is invalid.
+    #[error(transparent)]
+    Header(Box<DialError>),
+    /// `connect_timeout` is zero.
+    #[error("connect_timeout must be longer than zero")]
+    ZeroConnectTimeout,
 }

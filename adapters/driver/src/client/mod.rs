@@ -29,7 +29,7 @@ use mcp_ws_core::reconnect::{Failure, GiveUpReason};
 use mcp_ws_core::session::{ClosedBy, Event, PeerDescription, ReadyInfo, Session, SessionConfig};
 use mcp_ws_core::{CloseCode, CloseReason, Era, ProtocolVersion, RawJson};
 
-pub use config::ClientConfig;
+pub use config::{ClientConfig, ClientConfigError};
 pub use peer_requests::PeerRequests;
 
 use crate::bounded::{self, Received};
@@ -85,29 +85,19 @@ pub enum ClientEvent {
 pub const EVENT_QUEUE: usize = 256;
 
 /// Why [`connect`] failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The configuration is contradictory.
-    Config(String),
+    #[error("invalid client configuration: {0}")]
+    Config(#[source] ClientConfigError),
     /// The WebSocket could not be opened.
+    #[error(transparent)]
     Dial(DialError),
     /// The WebSocket opened but the lifecycle failed (version refused, initialize error...).
+    #[error("the session failed to start: {} ({})", .0.reason, .0.code.0)]
     Lifecycle(CloseReason),
 }
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::Config(why) => write!(f, "invalid client configuration: {why}"),
-            ConnectError::Dial(e) => e.fmt(f),
-            ConnectError::Lifecycle(reason) => {
-                write!(f, "the session failed to start: {} ({})", reason.reason, reason.code.0)
-            }
-        }
-    }
-}
-
-impl std::error::Error for ConnectError {}
 
 /// State shared by the client, its supervisor and its connections' event sinks.
 struct ClientShared {

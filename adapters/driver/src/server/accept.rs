@@ -81,6 +81,9 @@ pub enum AcceptError {
         /// The reason sent.
         reason: String,
     },
+    /// The server was over its connection cap with too many refusals under way: the
+    /// connection was closed unanswered.
+    Dropped(super::limits::Busy),
 }
 
 impl fmt::Display for AcceptError {
@@ -90,6 +93,7 @@ impl fmt::Display for AcceptError {
             AcceptError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
             AcceptError::Io(e) => write!(f, "the connection failed during the handshake: {e}"),
             AcceptError::Refused { status, reason } => write!(f, "refused with {status}: {reason}"),
+            AcceptError::Dropped(busy) => write!(f, "closed unanswered: {busy}"),
         }
     }
 }
@@ -98,6 +102,7 @@ impl std::error::Error for AcceptError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             AcceptError::Tls(e) | AcceptError::Io(e) => Some(e),
+            AcceptError::Dropped(busy) => Some(busy),
             _ => None,
         }
     }

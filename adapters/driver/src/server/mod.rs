@@ -16,6 +16,7 @@ pub mod auth;
 pub mod handshake;
 pub mod limits;
 pub mod router;
+pub mod typed;
 pub mod upgrade;
 pub mod uri_template;
 
@@ -36,7 +37,7 @@ use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::session::{Event, ReadyInfo, Role, Session, SessionConfig};
 use mcp_ws_core::{CloseCode, CloseReason, ErrorCode, ErrorObject};
 
-pub use router::{Router, ToolError};
+pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, spawn_connection};
 use crate::handle::ConnectionHandle;
@@ -51,6 +52,7 @@ use limits::{AcceptBackoff, Admission, ConnectionGate, ConnectionLimits};
 
 /// The configuration of a [`Server`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The core session settings (server role). When its capabilities are left empty, the
     /// router's are declared.
@@ -190,7 +192,7 @@ impl<N: Network> Server<N> {
     /// of [`handshake`], the upgrade), then runs the session until it ends. Errors only if the
     /// handshake fails. Without addresses the loopback defaults of the Origin and Host checks
     /// do not apply (browser origins need an allowlist); see [`Server::serve_connection`].
-    pub async fn serve_tcp<S>(&self, stream: S) -> Result<(), String>
+    pub async fn serve_tcp<S>(&self, stream: S) -> Result<(), accept::AcceptError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -198,7 +200,11 @@ impl<N: Network> Server<N> {
     }
 
     /// [`Server::serve_tcp`] for a stream whose peer and local addresses are known.
-    pub async fn serve_connection<S>(&self, stream: S, addrs: ConnectionAddrs) -> Result<(), String>
+    pub async fn serve_connection<S>(
+        &self,
+        stream: S,
+        addrs: ConnectionAddrs,
+    ) -> Result<(), accept::AcceptError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -208,13 +214,11 @@ impl<N: Network> Server<N> {
             Admission::Refuse(refusing) => {
                 let refusal = refusing.refusal();
                 let error = accept::refuse_with(&self.net, stream, addrs, &self.handshake, refusal);
-                return Err(error.await.to_string());
+                return Err(error.await);
             }
-            Admission::Drop(busy) => return Err(busy.to_string()),
+            Admission::Drop(busy) => return Err(accept::AcceptError::Dropped(busy)),
         };
-        let accepted = accept::accept(&self.net, stream, addrs, &self.handshake)
-            .await
-            .map_err(|e| e.to_string())?;
+        let accepted = accept::accept(&self.net, stream, addrs, &self.handshake).await?;
         self.serve_session(accepted.ws, accepted.principal).await;
         Ok(())
     }
@@ -227,6 +231,15 @@ impl<N: Network> Server<N> {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         self.serve_session(ws, None).await;
+    }
+
+    /// [`Server::serve_websocket`] for a connection whose upgrade request was checked with
+    /// [`handshake::decide`]: its handlers see the principal the authenticator let in.
+    pub async fn serve_websocket_as<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_session(ws, principal).await;
     }
 
     async fn serve_session<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mcp::{
-    CallToolParams, CallToolResult, GetPromptParams, GetPromptResult, ListPromptsResult,
+    CallToolParams, GetPromptParams, GetPromptResult, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, Prompt, PromptsCapability,
     ReadResourceParams, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
     ResourcesCapability, ServerCapabilities, SetLevelParams, TextResourceContents, Tool,
@@ -17,27 +17,20 @@ use mcp_ws_core::mcp::{
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::session::IncomingRequest;
 use mcp_ws_core::{ErrorCode, ErrorObject};
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
+pub use super::typed::{Structured, ToolError, ToolOutput};
+use super::typed::{object_schema, prompt_arguments};
 use super::uri_template::UriTemplate;
 use crate::handle::ConnectionHandle;
 use crate::handler::{HandlerResult, RequestHandler, method_not_found, parse_params, to_result};
 use crate::runtime::BoxFuture;
+use crate::state::States;
 use crate::tasks::RequestContext;
 
 /// The JSON-RPC error code MCP uses for an unknown resource.
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
-
-/// A tool-level failure: answered as a `tools/call` result with `isError: true`, so the model
-/// sees the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolError(pub String);
-
-impl<T: Into<String>> From<T> for ToolError {
-    fn from(message: T) -> Self {
-        ToolError(message.into())
-    }
-}
 
 type ToolFn =
     Arc<dyn Fn(CallToolParams, RequestContext) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
@@ -54,6 +47,30 @@ type PromptFn = Arc<
 type NotificationFn = Arc<dyn Fn(Notification, ConnectionHandle) + Send + Sync>;
 
 /// The registry a server answers from. Build it once; it is shared by every connection.
+///
+/// ```
+/// use mcp_ws_driver::Router;
+/// use mcp_ws_driver::core::mcp::{Resource, Tool};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Echo {
+///     text: String,
+/// }
+///
+/// let router = Router::new()
+///     // Derived schema, typed arguments, a `String` result.
+///     .tool("echo", "Echoes the text", |args: Echo, _ctx| async move { Ok(args.text) })
+///     // A definition written by hand, raw JSON arguments.
+///     .tool_def(Tool { name: "raw".into(), ..Default::default() }, |_: serde_json::Value, _| {
+///         async move { Ok("ok") }
+///     })
+///     .text_resource(
+///         Resource { uri: "demo://readme".into(), name: "readme".into(), ..Default::default() },
+///         "hello",
+///     );
+/// assert_eq!(router.tools().len(), 2);
+/// assert!(router.capabilities().resources.is_some());
+/// ```
 #[derive(Clone, Default)]
 pub struct Router {
     tools: Vec<Tool>,
@@ -65,6 +82,7 @@ pub struct Router {
     prompt_handlers: HashMap<String, PromptFn>,
     fallback: Option<RequestHandler>,
     on_notification: Option<NotificationFn>,
+    states: States,
 }
 
 impl Router {
@@ -73,14 +91,90 @@ impl Router {
         Router::default()
     }
 
-    /// Registers a tool. Its arguments are parsed as `A` (invalid arguments get -32602); the
-    /// handler returns a result or a [`ToolError`]. A second tool with the same name replaces
-    /// the first.
-    pub fn tool<A, F, Fut>(mut self, tool: Tool, handler: F) -> Self
+    /// Shares `state` with every handler, which reads it with
+    /// [`RequestContext::state`]. One state per type; a second of the same type replaces the
+    /// first. The router keeps it behind one `Arc`: no `Arc` or clone in your closures.
+    pub fn with_state<S: Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.states.insert(state);
+        self
+    }
+
+    /// Registers a tool whose input schema is derived from its argument type `A` (with
+    /// `schemars`; doc comments become descriptions) and whose output schema comes from its
+    /// result type ([`Structured<T>`] declares one, a `String` or a [`CallToolResult`](mcp_ws_core::mcp::CallToolResult) none).
+    ///
+    /// Arguments that do not deserialise as `A` get -32602. A handler error ([`ToolError`],
+    /// which any `std::error::Error` converts into with `?`) becomes an `isError: true` result
+    /// carrying its message, or, made with [`ToolError::protocol`], a JSON-RPC error. A second
+    /// tool with the same name replaces the first.
+    ///
+    /// # Panics
+    /// If `A` (or the `T` of a `Structured<T>` result) is not described by an object schema:
+    /// MCP tool arguments and structured outputs are JSON objects.
+    ///
+    /// # Example
+    /// ```
+    /// use mcp_ws_driver::{Router, Structured, ToolError};
+    /// use schemars::JsonSchema;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct GreetArgs {
+    ///     /// Who to greet.
+    ///     name: String,
+    /// }
+    ///
+    /// #[derive(Serialize, JsonSchema)]
+    /// struct Length {
+    ///     bytes: u64,
+    /// }
+    ///
+    /// struct Greeting(&'static str);
+    ///
+    /// let router = Router::new()
+    ///     .with_state(Greeting("Hello"))
+    ///     .tool("greet", "Greets someone", |args: GreetArgs, ctx| async move {
+    ///         Ok(format!("{}, {}!", ctx.state::<Greeting>().0, args.name))
+    ///     })
+    ///     .tool("file_size", "Size of a file", |args: GreetArgs, _ctx| async move {
+    ///         let bytes = std::fs::metadata(&args.name)?.len(); // io::Error -> isError
+    ///         Ok::<_, ToolError>(Structured(Length { bytes }))
+    ///     });
+    /// assert_eq!(router.tools()[0].input_schema["type"], "object");
+    /// assert!(router.tools()[1].output_schema.is_some());
+    /// ```
+    pub fn tool<A, R, F, Fut>(
+        self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        handler: F,
+    ) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        R: ToolOutput + 'static,
+        F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
+    {
+        let name = name.into();
+        let tool = Tool {
+            input_schema: object_schema::<A>(&format!("the arguments of tool {name}")),
+            output_schema: R::output_schema(),
+            description: Some(description.into()),
+            name,
+            ..Default::default()
+        };
+        self.tool_def(tool, handler)
+    }
+
+    /// Registers a tool from a definition written by hand (its `inputSchema` and
+    /// `outputSchema` are yours to keep in step with `A` and the result). Its arguments are
+    /// parsed as `A` (invalid arguments get -32602); otherwise as [`Router::tool`].
+    pub fn tool_def<A, R, F, Fut>(mut self, tool: Tool, handler: F) -> Self
     where
         A: DeserializeOwned + Send + 'static,
+        R: ToolOutput + 'static,
         F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
+        Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
     {
         let handler = Arc::new(handler);
         let name = tool.name.clone();
@@ -96,9 +190,14 @@ impl Router {
                         format!("invalid arguments for tool {tool}: {e}"),
                     )
                 })?;
-                let result = handler(arguments, context)
-                    .await
-                    .unwrap_or_else(|ToolError(message)| CallToolResult::error(message));
+                let result = match handler(arguments, context).await {
+                    Ok(output) => output.into_call_result(),
+                    Err(error) => Err(error),
+                };
+                let result = match result {
+                    Ok(result) => result,
+                    Err(error) => error.into_answer()?,
+                };
                 to_result(&result)
             })
         });
@@ -158,9 +257,53 @@ impl Router {
         self
     }
 
-    /// Registers a prompt; `handler(arguments, context)` fills it. Missing required arguments
-    /// (as declared in `prompt.arguments`) get -32602 before the handler runs.
-    pub fn prompt<F, Fut>(mut self, prompt: Prompt, handler: F) -> Self
+    /// Registers a prompt whose argument list is derived from `A` (one argument per field,
+    /// doc comments as descriptions, required unless optional). Prompt arguments are strings
+    /// on the wire, so `A`'s fields are `String` or `Option<String>`. Arguments that do not
+    /// deserialise as `A` get -32602; a [`ToolError`] from the handler is answered as -32603
+    /// with its message (or as its own JSON-RPC error when made with [`ToolError::protocol`]).
+    ///
+    /// # Panics
+    /// If `A` is not described by an object schema.
+    pub fn prompt<A, F, Fut>(
+        self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        handler: F,
+    ) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<GetPromptResult, ToolError>> + Send + 'static,
+    {
+        let name = name.into();
+        let prompt = Prompt {
+            arguments: Some(prompt_arguments::<A>()),
+            description: Some(description.into()),
+            name,
+            ..Default::default()
+        };
+        let handler = Arc::new(handler);
+        self.prompt_def(prompt, move |arguments, context| {
+            let parsed = serde_json::to_value(arguments)
+                .and_then(serde_json::from_value::<A>)
+                .map_err(|e| {
+                    ErrorObject::new(ErrorCode::InvalidParams, format!("invalid arguments: {e}"))
+                });
+            let handler = handler.clone();
+            async move {
+                handler(parsed?, context).await.map_err(|error| match error.as_protocol() {
+                    Some(protocol) => protocol.clone(),
+                    None => ErrorObject::new(ErrorCode::InternalError, error.message()),
+                })
+            }
+        })
+    }
+
+    /// Registers a prompt from a definition written by hand; `handler(arguments, context)`
+    /// fills it. Missing required arguments (as declared in `prompt.arguments`) get -32602
+    /// before the handler runs.
+    pub fn prompt_def<F, Fut>(mut self, prompt: Prompt, handler: F) -> Self
     where
         F: Fn(BTreeMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<GetPromptResult, ErrorObject>> + Send + 'static,
@@ -228,8 +371,9 @@ impl Router {
     pub(crate) fn dispatch(
         &self,
         request: IncomingRequest,
-        context: RequestContext,
+        mut context: RequestContext,
     ) -> BoxFuture<'static, HandlerResult> {
+        context.states = self.states.clone();
         let ready = |answer: HandlerResult| -> BoxFuture<'static, HandlerResult> {
             Box::pin(async move { answer })
         };

@@ -1,0 +1,170 @@
+//! The MCP endpoint as an axum handler, beside your other routes and behind your middleware.
+//!
+//! ```no_run
+//! use axum::routing::get;
+//! use mcp_ws::prelude::*;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let mcp = mcp_ws::server(Router::new(), ServerConfig::new(Implementation::new("app", "1")));
+//! let app = axum::Router::new()
+//!     .route("/health", get(|| async { "ok" }))
+//!     .route("/mcp", get(mcp_ws::axum::handler(mcp)));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8765").await?;
+//! let app = app.into_make_service_with_connect_info::<mcp_ws::axum::Addrs>();
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! How it meets the driver: the handler does not use axum's `WebSocketUpgrade` (whose
+//! `WebSocket` has its own message type). It builds the driver's
+//! [`RequestHead`](crate::server::handshake::RequestHead) from the request, runs the same
+//! pure [`decide`](crate::server::handshake::decide) as every other server of this project
+//! (Origin and Host policies, the authenticator, subprotocol selection, `Sec-WebSocket-*`
+//! checks), answers a refusal with its status, headers and reason, and otherwise answers the
+//! driver's own `101` and takes the upgraded connection from hyper as raw bytes, on which the
+//! driver's WebSocket and connection loop run as for a connection it accepted itself
+//! ([`Server::serve_websocket_as`](crate::Server::serve_websocket_as)). One loop, one set of
+//! checks.
+//!
+//! The route decides the path: the handler serves whatever route it is mounted on
+//! (`ServerConfig::path` is not checked here). The loopback defaults of the Origin and Host
+//! policies need the local address: serve with
+//! `into_make_service_with_connect_info::<mcp_ws::axum::Addrs>()` (peer and local address),
+//! or with `ConnectInfo<SocketAddr>` (peer only; then set explicit
+//! [`OriginPolicy`](crate::OriginPolicy) and [`HostPolicy`](crate::HostPolicy) lists for
+//! browsers).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Response, StatusCode, Version};
+use axum::serve::IncomingStream;
+use mcp_ws_driver::async_tungstenite::WebSocketStream;
+use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
+use mcp_ws_driver::async_tungstenite::tungstenite::protocol::Role;
+use mcp_ws_driver::server::accept::{ConnectionAddrs, HandshakeConfig};
+use mcp_ws_driver::server::handshake::{Decision, Refusal, RequestHead, decide};
+use mcp_ws_tokio::Tokio;
+
+use crate::Server;
+
+/// The future an MCP handler returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+/// The peer and local address of a connection, for
+/// `into_make_service_with_connect_info::<Addrs>()`: the handler reads them to apply the
+/// loopback defaults of the Origin and Host checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Addrs(pub ConnectionAddrs);
+
+impl axum::extract::connect_info::Connected<IncomingStream<'_, tokio::net::TcpListener>> for Addrs {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Addrs(ConnectionAddrs {
+            peer: Some(*stream.remote_addr()),
+            local: stream.io().local_addr().ok(),
+        })
+    }
+}
+
+/// An axum handler serving `server`'s MCP endpoint: `get(mcp_ws::axum::handler(server))`.
+/// See the [module docs](self) for how requests are checked and upgraded.
+pub fn handler(server: Server<Tokio>) -> impl Fn(Request) -> HandlerFuture + Clone + Send + Sync {
+    let handshake = Arc::new(server.config().handshake_config());
+    move |request| {
+        let server = server.clone();
+        let handshake = handshake.clone();
+        Box::pin(async move { answer(server, &handshake, request) })
+    }
+}
+
+fn answer(
+    server: Server<Tokio>,
+    handshake: &HandshakeConfig,
+    mut request: Request,
+) -> Response<Body> {
+    let head = request_head(&request, &handshake.rules.path);
+    let upgrade = match decide(&head, &handshake.rules) {
+        Decision::Refuse(refusal) => return refusal_response(&refusal),
+        Decision::Upgrade(upgrade) => upgrade,
+    };
+    let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+        // HTTP/2 or a server without upgrade support.
+        let refusal =
+            Refusal::new(426, "this server cannot upgrade this connection to a WebSocket");
+        return refusal_response(&refusal.header("Upgrade", "websocket"));
+    };
+    let websocket = handshake.websocket;
+    let principal = upgrade.principal.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else { return };
+        let io = TokioAdapter::new(hyper_util::rt::TokioIo::new(upgraded));
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket)).await;
+        server.serve_websocket_as(ws, principal).await;
+    });
+    switching_protocols(&upgrade.response())
+}
+
+/// The driver's view of the request. The path is the endpoint's own: axum routed it here.
+fn request_head(request: &Request, path: &str) -> RequestHead {
+    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let addrs = request
+        .extensions()
+        .get::<ConnectInfo<Addrs>>()
+        .map(|info| info.0.0)
+        .or_else(|| {
+            let peer = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
+            Some(ConnectionAddrs { peer: Some(peer.0), local: None })
+        })
+        .unwrap_or_default();
+    RequestHead {
+        method: request.method().as_str().to_string(),
+        target: format!("{path}{query}"),
+        minor_version: if request.version() == Version::HTTP_10 { 0 } else { 1 },
+        headers: request
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+            })
+            .collect(),
+        peer: addrs.peer,
+        local: addrs.local,
+    }
+}
+
+fn refusal_response(refusal: &Refusal) -> Response<Body> {
+    let mut response = Response::new(Body::from(format!("{}\n", refusal.reason())));
+    *response.status_mut() =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    for (name, value) in refusal.headers() {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str()))
+        {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// The driver's `101` answer (raw bytes) as an HTTP response for hyper to send.
+fn switching_protocols(raw: &[u8]) -> Response<Body> {
+    let mut headers = [httparse::EMPTY_HEADER; 16];
+    let mut parsed = httparse::Response::new(&mut headers);
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    if parsed.parse(raw).is_ok() {
+        for header in parsed.headers.iter() {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(header.name), HeaderValue::from_bytes(header.value))
+            {
+                response.headers_mut().append(name, value);
+            }
+        }
+    }
+    response
+}
