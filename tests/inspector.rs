@@ -98,9 +98,8 @@ fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
 
 /// `mcp-ws serve --inspector` at `listen`; returns it and its port.
 fn serve_inspector(listen: &str) -> (Process, u16) {
-    let process = Process::spawn(
-        Command::new(mcp_ws()).args(["serve", "--inspector", "--listen", listen]),
-    );
+    let process =
+        Process::spawn(Command::new(mcp_ws()).args(["serve", "--inspector", "--listen", listen]));
     let url = process.line(LIMIT).expect("the URL line");
     let port = url
         .strip_prefix("ws://127.0.0.1:")
@@ -112,11 +111,14 @@ fn serve_inspector(listen: &str) -> (Process, u16) {
 
 /// The Python SDK's WebSocket server on `port` (0: a free one); returns it and its URL.
 fn python_server(port: u16) -> (Process, String) {
-    let process = Process::spawn(
-        Command::new(python())
-            .arg(interop_dir().join("py_server.py"))
-            .args(["--ws", "--port", &port.to_string(), "--timeout", "180"]),
-    );
+    let process =
+        Process::spawn(Command::new(python()).arg(interop_dir().join("py_server.py")).args([
+            "--ws",
+            "--port",
+            &port.to_string(),
+            "--timeout",
+            "180",
+        ]));
     let line = process.line(LIMIT).expect("the LISTENING line");
     let url = line.strip_prefix("LISTENING ").expect("LISTENING line").to_string();
     (process, url)
@@ -230,7 +232,10 @@ fn the_inspector_served_by_mcp_ws_serve_drives_the_demo_server() {
     });
     assert_page_worked(&report);
     // Auto probes server/discover first: our server speaks 2026-07-28.
-    assert_eq!((&report["first_era"], &report["first_version"]), (&json!("modern"), &json!("2026-07-28")));
+    assert_eq!(
+        (&report["first_era"], &report["first_version"]),
+        (&json!("modern"), &json!("2026-07-28"))
+    );
     assert_eq!(report["server"], format!("mcp-ws-demo {}", env!("CARGO_PKG_VERSION")));
     // The server went away without a close frame (killed).
     assert_eq!(report["close_shown"], "1006");
@@ -262,9 +267,94 @@ fn mcp_ws_inspect_relays_the_page_to_the_python_sdk_server() {
     });
     assert_page_worked(&report);
     // The Python SDK has no server/discover: auto fell back to initialize.
-    assert_eq!((&report["first_era"], &report["first_version"]), (&json!("legacy"), &json!("2025-11-25")));
+    assert_eq!(
+        (&report["first_era"], &report["first_version"]),
+        (&json!("legacy"), &json!("2025-11-25"))
+    );
     assert!(report["server"].as_str().unwrap_or("").starts_with("py-demo"), "{report}");
     // The relay turned the lost target connection into 1014 (bad gateway) with its reason.
     assert!(report["close_shown"].as_str().unwrap_or("").starts_with("1014"), "{report}");
     drop(relay);
+}
+
+/// One raw HTTP/1.1 request to `port` on loopback; returns the whole answer as text.
+fn http(port: u16, head: &str) -> String {
+    String::from_utf8_lossy(&http_bytes(port, head)).into_owned()
+}
+
+/// One raw HTTP/1.1 request to `port` on loopback; returns the whole answer.
+fn http_bytes(port: u16, head: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream.write_all(head.as_bytes()).expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer
+}
+
+const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+                       Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mcp\r\n";
+
+#[test]
+fn inspect_serves_the_page_to_loopback_only_keeps_its_token_and_checks_the_relays_origin() {
+    const TOKEN: &str = "inspect-T0ken-99";
+    // Nothing listens at the target: the page and the checks do not need it.
+    let relay = Process::spawn(
+        Command::new(mcp_ws())
+            .args(["inspect", "ws://127.0.0.1:9/mcp", "--listen", "127.0.0.1:0"])
+            .args(["--auth-token", TOKEN, "--header", "X-Extra: 1"])
+            .env_remove("MCP_WS_AUTH_TOKEN"),
+    );
+    let page = relay.line(LIMIT).expect("the page URL line");
+    let port: u16 = page
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{page}"));
+    let get = |path: &str, extra: &str| {
+        http(port, &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n"))
+    };
+    let index = get("/", "");
+    assert!(index.starts_with("HTTP/1.1 200 OK\r\n"), "{index}");
+    assert!(index.contains("Content-Security-Policy: default-src 'none'"), "{index}");
+    let config = get("/config.json", "");
+    assert!(
+        config.ends_with(r#"{"endpoint":"/relay","mode":"relay","target":"ws://127.0.0.1:9/mcp"}"#),
+        "{config}"
+    );
+    for path in ["/", "/app.js", "/app.css", "/config.json"] {
+        assert!(!get(path, "").contains(TOKEN), "{path} carries the token");
+    }
+    // DNS rebinding: another Host gets 403, not the page.
+    let rebound = http(port, "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+    assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
+    // Only the page's own origin may open the relay.
+    let foreign = get("/relay", &format!("{UPGRADE}Origin: http://localhost:5173\r\n"));
+    assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
+    let own = http_bytes(
+        port,
+        &format!(
+            "GET /relay HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{UPGRADE}Origin: http://127.0.0.1:{port}\r\n\r\n"
+        ),
+    );
+    let text = String::from_utf8_lossy(&own);
+    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+    // The target is down: the relay closes the page's socket with 1014 and the dial error.
+    let head_end = own.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    let close = own[head_end..].to_vec();
+    assert!(close.len() > 4 && close[0] == 0x88, "no close frame: {close:?}");
+    assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1014);
+    assert!(!String::from_utf8_lossy(&close).contains(TOKEN));
+    // Another path is still a 404, a plain GET of the relay a 426.
+    assert!(get("/nothing", "").starts_with("HTTP/1.1 404"));
+    assert!(get("/relay", "").starts_with("HTTP/1.1 426"));
+    // It refuses to listen off loopback.
+    let status = Command::new(mcp_ws())
+        .args(["inspect", "ws://127.0.0.1:9/mcp", "--listen", "0.0.0.0:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run");
+    assert!(!status.success());
 }

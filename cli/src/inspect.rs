@@ -174,7 +174,8 @@ fn relay_for(args: &InspectArgs, endpoint: Endpoint, local: SocketAddr) -> Relay
     } else {
         origins.push(format!("http://[::1]:{port}"));
     }
-    let mut config = ServerConfig::new(Implementation::new("mcp-ws-inspect", env!("CARGO_PKG_VERSION")));
+    let mut config =
+        ServerConfig::new(Implementation::new("mcp-ws-inspect", env!("CARGO_PKG_VERSION")));
     config.path = RELAY_PATH.to_string();
     config.origins = OriginPolicy::List(origins);
     config.session.limits.max_message_bytes = args.max_message_bytes;
@@ -198,19 +199,24 @@ fn relay_for(args: &InspectArgs, endpoint: Endpoint, local: SocketAddr) -> Relay
 impl Relay {
     async fn serve(&self, stream: TcpStream, peer: SocketAddr) {
         let addrs = ConnectionAddrs { peer: Some(peer), local: Some(self.local) };
-        let accepted =
-            match accept::accept(&self.net, TokioAdapter::new(stream), addrs, &self.handshake).await
-            {
-                Ok(accepted) => accepted,
-                Err(accept::AcceptError::Answered { status, path }) => {
-                    tracing::debug!(%peer, status, path, "served the page");
-                    return;
-                }
-                Err(error) => {
-                    tracing::info!(%peer, "refused: {error}");
-                    return;
-                }
-            };
+        let accepted = match accept::accept(
+            &self.net,
+            TokioAdapter::new(stream),
+            addrs,
+            &self.handshake,
+        )
+        .await
+        {
+            Ok(accepted) => accepted,
+            Err(accept::AcceptError::Answered { status, path }) => {
+                tracing::debug!(%peer, status, path, "served the page");
+                return;
+            }
+            Err(error) => {
+                tracing::info!(%peer, "refused: {error}");
+                return;
+            }
+        };
         let mut browser = accepted.ws;
         let dialed = dial(
             &self.net,

@@ -33,6 +33,7 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
+rmSync(args.shots, { recursive: true, force: true });
 mkdirSync(args.shots, { recursive: true });
 const report = { ok: false, steps: [], console_errors: [], expected_console_errors: [], page_errors: [] };
 let context;
@@ -221,7 +222,7 @@ try {
       console.log('KILL');
       await nextLine();
       await waitState('reconnecting');
-      report.reconnecting_text = await page.textContent('#state');
+      report.reconnecting_text = await page.textContent('#ci-state');
       report.close_shown = await page.textContent('#ci-close');
       report.close_logged = await page.evaluate(() => window.inspector.log.some((e) => e.dir === 'in' && e.summary.startsWith('close ')));
       await shot('06-reconnecting');

@@ -171,11 +171,13 @@
 
   // ---------------------------------------------------------------- connection state
 
-  function setState(state, detail) {
+  /** Shows the state: `short` in the badge, `detail` in the connection panel too. */
+  function setState(state, detail, short) {
     app.state = state;
     const badge = $('state');
     badge.dataset.state = state;
-    badge.textContent = detail ? `${state}: ${detail}` : state;
+    badge.textContent = short ? `${state} ${short}` : state;
+    badge.title = detail || state;
     $('ci-state').textContent = detail ? `${state} (${detail})` : state;
     $('reconnect-now').hidden = state !== 'reconnecting';
     $('disconnect-btn').disabled = state === 'idle' || state === 'closed';
@@ -274,7 +276,7 @@
     const delay = BACKOFF_S[Math.min(app.attempt, BACKOFF_S.length - 1)];
     app.attempt += 1;
     let left = delay;
-    const show = () => setState('reconnecting', `next attempt in ${left} s (closed ${why})`);
+    const show = () => setState('reconnecting', `next attempt in ${left} s (closed ${why})`, `in ${left} s`);
     show();
     clearInterval(app.countdownTimer);
     app.countdownTimer = setInterval(() => { left -= 1; if (left > 0) show(); }, 1000);

@@ -479,7 +479,8 @@ fn check(
             return Err(Refusal::new(403, "this Origin is not allowed"));
         }
     }
-    let upgrading = head.has_token("upgrade", "websocket") && head.has_token("connection", "upgrade");
+    let upgrading =
+        head.has_token("upgrade", "websocket") && head.has_token("connection", "upgrade");
     if !upgrading {
         if let Some(response) = rules.plain.as_ref().and_then(|plain| plain.answer(head)) {
             return Ok(Err(response));
