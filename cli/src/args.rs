@@ -33,6 +33,9 @@ pub enum Command {
     Tools(ToolsArgs),
     /// Call one tool.
     Call(CallArgs),
+    /// Open a browser inspector for any WebSocket MCP server: serves a page on loopback and
+    /// relays its WebSocket to URL (with --auth-token/--header/--ca-cert, kept out of the page).
+    Inspect(InspectArgs),
 }
 
 /// Flags of `serve`.
@@ -85,6 +88,9 @@ pub struct ServeArgs {
     /// Seconds a client may take to complete the handshake (TLS, request head, upgrade).
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub handshake_timeout: u64,
+    /// Also serve the browser inspector page at `/` (same origin; it connects to the endpoint).
+    #[arg(long)]
+    pub inspector: bool,
     /// With --stdio: seconds a child may take to exit after SIGTERM before it gets SIGKILL.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub kill_grace: u64,
@@ -218,4 +224,23 @@ pub struct CallArgs {
     /// The arguments, as a JSON object.
     #[arg(default_value = "{}")]
     pub arguments: String,
+}
+
+/// Flags of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The server's ws:// or wss:// URL.
+    pub url: String,
+    /// Where the page is served (loopback only; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8766")]
+    pub listen: SocketAddr,
+    /// TLS and authentication for the target (never sent to the browser).
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Seconds the relay may take to connect to the target.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub connect_timeout: u64,
+    /// The largest message relayed, in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mcp_ws_cli::args::{Cli, Command};
-use mcp_ws_cli::{bridge, query, serve, stdio_server};
+use mcp_ws_cli::{bridge, inspect, query, serve, stdio_server};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Command::Connect(args) => bridge::run(&args).await,
             Command::Tools(args) => query::tools(&args).await,
             Command::Call(args) => query::call(&args).await,
+            Command::Inspect(args) => inspect::run(&args).await,
         }
     });
     // Do not wait for tasks blocked on stdin and similar.

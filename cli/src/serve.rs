@@ -45,6 +45,9 @@ pub fn server_config(
         list if list.iter().any(|h| h == "*") => HostPolicy::Any,
         list => HostPolicy::List(list.to_vec()),
     };
+    if args.inspector {
+        config.plain_http = Some(crate::inspect::direct_page(&args.path));
+    }
     Ok(config)
 }
 
@@ -138,6 +141,10 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     println!("{}", listening.url());
+    if args.inspector {
+        let scheme = if server.config().tls.is_some() { "https" } else { "http" };
+        tracing::info!("inspector at {scheme}://{}/", listening.local_addr());
+    }
     tracing::info!(url = %listening.url(), "serving the demo MCP server");
     let accept = tokio::spawn(listening.run());
     let _ = tokio::signal::ctrl_c().await;

@@ -90,6 +90,7 @@ fn answer(
     let head = request_head(&request, &handshake.rules.path);
     let upgrade = match decide(&head, &handshake.rules) {
         Decision::Refuse(refusal) => return refusal_response(&refusal),
+        Decision::Respond(plain) => return plain_response(plain),
         Decision::Upgrade(upgrade) => upgrade,
     };
     let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
@@ -142,6 +143,21 @@ fn refusal_response(refusal: &Refusal) -> Response<Body> {
     *response.status_mut() =
         StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
     for (name, value) in refusal.headers() {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str()))
+        {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// A plain-HTTP answer of the server's [`mcp_ws_driver::PlainHttp`] hook (a GET without
+/// `Upgrade` on the endpoint's route) as an axum response.
+fn plain_response(plain: mcp_ws_driver::PlainResponse) -> Response<Body> {
+    let mut response = Response::new(Body::from(plain.body));
+    *response.status_mut() = StatusCode::from_u16(plain.status).unwrap_or(StatusCode::OK);
+    for (name, value) in &plain.headers {
         if let (Ok(name), Ok(value)) =
             (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str()))
         {

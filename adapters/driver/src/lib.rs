@@ -56,7 +56,9 @@ pub use server::accept::{AcceptError, Accepted, ConnectionAddrs, HandshakeConfig
 pub use server::auth::{
     AuthCheck, AuthDecision, AuthRequest, Authenticator, Principal, StaticToken,
 };
-pub use server::handshake::{HostPolicy, OriginPolicy, Refusal, RequestHead};
+pub use server::handshake::{
+    HostPolicy, OriginPolicy, PlainHttp, PlainResponse, Refusal, RequestHead,
+};
 pub use server::{Listening, Router, Server, ServerConfig, Structured, ToolError, ToolOutput};
 pub use tasks::{HandlerTasks, RequestContext};
 pub use tls::{ClientTls, ServerTls, TlsError, TlsFailure};

@@ -18,7 +18,7 @@ use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::auth::Principal;
 use super::handshake::{
-    Decision, HandshakeRules, HeadParse, Refusal, RequestHead, decide, parse_head,
+    Decision, HandshakeRules, HeadParse, PlainResponse, Refusal, RequestHead, decide, parse_head,
 };
 use crate::runtime::Runtime;
 use crate::tls::ServerTls;
@@ -84,6 +84,13 @@ pub enum AcceptError {
     /// The server was over its connection cap with too many refusals under way: the
     /// connection was closed unanswered.
     Dropped(super::limits::Busy),
+    /// A plain GET was answered by [`HandshakeRules::plain`] (already sent to the client).
+    Answered {
+        /// The HTTP status sent.
+        status: u16,
+        /// The request's path.
+        path: String,
+    },
 }
 
 impl fmt::Display for AcceptError {
@@ -94,6 +101,9 @@ impl fmt::Display for AcceptError {
             AcceptError::Io(e) => write!(f, "the connection failed during the handshake: {e}"),
             AcceptError::Refused { status, reason } => write!(f, "refused with {status}: {reason}"),
             AcceptError::Dropped(busy) => write!(f, "closed unanswered: {busy}"),
+            AcceptError::Answered { status, path } => {
+                write!(f, "answered a plain GET of {path} with {status}")
+            }
         }
     }
 }
@@ -196,6 +206,7 @@ where
     }
     match decide(&head, &config.rules) {
         Decision::Refuse(refusal) => Err(refuse(&mut transport, refusal).await),
+        Decision::Respond(response) => Err(respond(&mut transport, &head, response).await),
         Decision::Upgrade(upgrade) => {
             transport.write_all(&upgrade.response()).await.map_err(AcceptError::Io)?;
             transport.flush().await.map_err(AcceptError::Io)?;
@@ -249,4 +260,15 @@ async fn refuse<T: AsyncWrite + Unpin>(stream: &mut T, refusal: Refusal) -> Acce
     let _ = stream.flush().await;
     let _ = stream.close().await;
     AcceptError::Refused { status: refusal.status(), reason: refusal.reason().to_string() }
+}
+
+async fn respond<T: AsyncWrite + Unpin>(
+    stream: &mut T,
+    head: &RequestHead,
+    response: PlainResponse,
+) -> AcceptError {
+    let _ = stream.write_all(&response.to_bytes()).await;
+    let _ = stream.flush().await;
+    let _ = stream.close().await;
+    AcceptError::Answered { status: response.status, path: head.path().to_string() }
 }

@@ -14,14 +14,22 @@
 //! | no `Host` | 400 |
 //! | a `Host` the [`HostPolicy`] refuses (DNS rebinding) | 403 |
 //! | an `Origin` the [`OriginPolicy`] refuses | 403 |
+//! | a GET without `Upgrade: websocket` that [`HandshakeRules::plain`] answers | its answer |
 //! | another path | 404 with the right path in the body |
 //! | no `Upgrade: websocket` / `Connection: upgrade` | 426 with `Upgrade: websocket` |
 //! | `Sec-WebSocket-Version` other than 13 | 426 with `Sec-WebSocket-Version: 13` |
 //! | a missing or malformed `Sec-WebSocket-Key` | 400 |
 //! | the [`super::auth::Authenticator`] refuses | its answer (401 for a bad token) |
+//!
+//! Plain HTTP ([`PlainHttp`]) is the one hook for pages and probes on the same listener: it is
+//! asked only about a GET without `Upgrade: websocket` whose `Host` and `Origin` passed the
+//! checks above (so a DNS-rebinding page gets 403, not the page); it is not asked about
+//! upgrades, and the authenticator is not asked about it (a handler that needs a credential
+//! reads the head itself).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 use async_tungstenite::tungstenite::http::StatusCode;
@@ -208,6 +216,87 @@ impl Refusal {
     }
 }
 
+/// The answer to a plain HTTP request (a page, a health probe): status, headers and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainResponse {
+    /// The status.
+    pub status: u16,
+    /// The headers, `Content-Length` and `Connection` excepted (added by [`Self::to_bytes`]).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl PlainResponse {
+    /// A `200 OK` with `content_type` and `body`.
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        PlainResponse {
+            status: 200,
+            headers: vec![("Content-Type".to_string(), content_type.to_string())],
+            body: body.into(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The whole HTTP/1.1 response; it closes the connection.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let phrase = StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Unknown");
+        let mut out = format!("HTTP/1.1 {} {phrase}\r\n", self.status);
+        for (name, value) in &self.headers {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        out.push_str("Connection: close\r\n\r\n");
+        let mut out = out.into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+type PlainFn = dyn Fn(&RequestHead) -> Option<PlainResponse> + Send + Sync;
+
+/// Answers plain HTTP GETs (no `Upgrade: websocket`) on the WebSocket listener: a function of
+/// the request head returning `None` for what it does not serve (which then gets today's 404 or
+/// 426). Asked only after the `Host` and `Origin` checks passed; never asked about upgrades.
+#[derive(Clone)]
+pub struct PlainHttp(Arc<PlainFn>);
+
+impl PlainHttp {
+    /// Answers with `answer`.
+    pub fn new(
+        answer: impl Fn(&RequestHead) -> Option<PlainResponse> + Send + Sync + 'static,
+    ) -> Self {
+        PlainHttp(Arc::new(answer))
+    }
+
+    /// Serves fixed responses by exact path (the query is ignored).
+    pub fn routes(routes: impl IntoIterator<Item = (String, PlainResponse)>) -> Self {
+        let routes: Vec<(String, PlainResponse)> = routes.into_iter().collect();
+        PlainHttp::new(move |head| {
+            routes.iter().find(|(path, _)| path == head.path()).map(|(_, r)| r.clone())
+        })
+    }
+
+    /// The answer to `head`, if this serves it.
+    pub fn answer(&self, head: &RequestHead) -> Option<PlainResponse> {
+        (self.0)(head)
+    }
+}
+
+impl fmt::Debug for PlainHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainHttp(..)")
+    }
+}
+
 /// Which browser origins may open a session. Requests without `Origin` (native clients) always
 /// pass this check; browsers always send one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -251,6 +340,8 @@ pub struct HandshakeRules {
     pub hosts: HostPolicy,
     /// The authentication check; `None` lets everyone in.
     pub auth: Option<AuthCheck>,
+    /// Answers plain GETs (pages, probes); `None` answers them 404 or 426.
+    pub plain: Option<PlainHttp>,
 }
 
 /// The verdict on one request.
@@ -260,6 +351,8 @@ pub enum Decision {
     Upgrade(Upgrade),
     /// Refuse with this answer.
     Refuse(Refusal),
+    /// A plain GET that [`HandshakeRules::plain`] answered: send this and close.
+    Respond(PlainResponse),
 }
 
 /// An accepted upgrade: what to answer and what the connection carries.
@@ -354,7 +447,8 @@ pub fn valid_key(key: &str) -> bool {
 /// What the server answers to `head`.
 pub fn decide(head: &RequestHead, rules: &HandshakeRules) -> Decision {
     match check(head, rules) {
-        Ok(upgrade) => Decision::Upgrade(upgrade),
+        Ok(Ok(upgrade)) => Decision::Upgrade(upgrade),
+        Ok(Err(response)) => Decision::Respond(response),
         Err(refusal) => Decision::Refuse(refusal),
     }
 }
@@ -362,7 +456,11 @@ pub fn decide(head: &RequestHead, rules: &HandshakeRules) -> Decision {
 const NOT_WEBSOCKET: &str = "this is a WebSocket MCP endpoint: connect with a WebSocket client \
                              (ws:// or wss://) offering the subprotocol `mcp`";
 
-fn check(head: &RequestHead, rules: &HandshakeRules) -> Result<Upgrade, Refusal> {
+/// `Ok(Ok(_))` upgrades, `Ok(Err(_))` is a plain answer, `Err(_)` a refusal.
+fn check(
+    head: &RequestHead,
+    rules: &HandshakeRules,
+) -> Result<Result<Upgrade, PlainResponse>, Refusal> {
     if head.minor_version < 1 {
         return Err(Refusal::new(400, "the WebSocket upgrade needs HTTP/1.1"));
     }
@@ -381,10 +479,17 @@ fn check(head: &RequestHead, rules: &HandshakeRules) -> Result<Upgrade, Refusal>
             return Err(Refusal::new(403, "this Origin is not allowed"));
         }
     }
+    let upgrading =
+        head.has_token("upgrade", "websocket") && head.has_token("connection", "upgrade");
+    if !upgrading {
+        if let Some(response) = rules.plain.as_ref().and_then(|plain| plain.answer(head)) {
+            return Ok(Err(response));
+        }
+    }
     if head.path() != rules.path {
         return Err(Refusal::new(404, format!("no MCP endpoint at this path; try {}", rules.path)));
     }
-    if !head.has_token("upgrade", "websocket") || !head.has_token("connection", "upgrade") {
+    if !upgrading {
         return Err(Refusal::new(426, NOT_WEBSOCKET)
             .header("Upgrade", "websocket")
             .header("Connection", "Upgrade"));
@@ -409,7 +514,7 @@ fn check(head: &RequestHead, rules: &HandshakeRules) -> Result<Upgrade, Refusal>
             }
         }
     };
-    Ok(Upgrade { subprotocol, principal, accept: derive_accept_key(key.as_bytes()) })
+    Ok(Ok(Upgrade { subprotocol, principal, accept: derive_accept_key(key.as_bytes()) }))
 }
 
 #[cfg(test)]
@@ -426,6 +531,7 @@ mod tests {
             origins: OriginPolicy::Default,
             hosts: HostPolicy::Default,
             auth: None,
+            plain: None,
         }
     }
 
@@ -460,6 +566,7 @@ mod tests {
         match decide(head, rules) {
             Decision::Refuse(r) => r,
             Decision::Upgrade(u) => panic!("upgraded: {u:?}"),
+            Decision::Respond(p) => panic!("answered: {p:?}"),
         }
     }
 
@@ -467,6 +574,7 @@ mod tests {
         match decide(head, rules) {
             Decision::Upgrade(u) => u,
             Decision::Refuse(r) => panic!("refused: {r:?}"),
+            Decision::Respond(p) => panic!("answered: {p:?}"),
         }
     }
 
@@ -579,6 +687,42 @@ mod tests {
             HeadParse::Invalid(r) => assert_eq!(r.status(), 400),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn plain_gets_are_answered_by_the_hook_after_the_host_and_origin_checks() {
+        let mut r = rules();
+        let page = PlainResponse::ok("text/html", b"<p>hi</p>".to_vec());
+        r.plain = Some(PlainHttp::routes([("/".to_string(), page.clone())]));
+        let mut h = head(&[("upgrade", ""), ("connection", "")]);
+        h.target = "/?x=1".into();
+        match decide(&h, &r) {
+            Decision::Respond(p) => assert_eq!(p, page),
+            other => panic!("{other:?}"),
+        }
+        let text = String::from_utf8(page.to_bytes()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"), "{text}");
+        assert!(text.ends_with("Content-Length: 9\r\nConnection: close\r\n\r\n<p>hi</p>"));
+        // DNS rebinding and foreign origins get 403, not the page.
+        let mut rebound = h.clone();
+        rebound.headers.push(("host".into(), "evil.example".into()));
+        rebound.headers.retain(|(n, v)| n != "host" || v == "evil.example");
+        assert_eq!(refusal(&rebound, &r).status(), 403);
+        let mut foreign = h.clone();
+        foreign.headers.push(("origin".into(), "http://evil.example".into()));
+        assert_eq!(refusal(&foreign, &r).status(), 403);
+        // What the hook does not serve keeps today's answers; upgrades never reach it.
+        let mut other = h.clone();
+        other.target = "/other".into();
+        assert_eq!(refusal(&other, &r).status(), 404);
+        let mut endpoint = h.clone();
+        endpoint.target = "/mcp".into();
+        assert_eq!(refusal(&endpoint, &r).status(), 426);
+        r.plain = Some(PlainHttp::new(|_| Some(PlainResponse::ok("text/plain", "x"))));
+        upgrade(&head(&[]), &r);
+        let mut post = h.clone();
+        post.method = "POST".into();
+        assert_eq!(refusal(&post, &r).status(), 405);
     }
 
     #[test]

@@ -47,7 +47,7 @@ use crate::tls::ServerTls;
 use crate::ws_config::websocket_config;
 use accept::{ConnectionAddrs, HandshakeConfig};
 use auth::{AuthCheck, Principal};
-use handshake::{HandshakeRules, HostPolicy, OriginPolicy};
+use handshake::{HandshakeRules, HostPolicy, OriginPolicy, PlainHttp};
 use limits::{AcceptBackoff, Admission, ConnectionGate, ConnectionLimits};
 
 /// The configuration of a [`Server`].
@@ -75,6 +75,9 @@ pub struct ServerConfig {
     pub max_head_bytes: usize,
     /// How many connections are held at once; beyond, 503 with `Retry-After`.
     pub limits: ConnectionLimits,
+    /// Answers plain HTTP GETs on the same listener (a page, a probe), after the `Host` and
+    /// `Origin` checks; `None` answers them 404 or 426. See [`handshake::PlainHttp`].
+    pub plain_http: Option<PlainHttp>,
 }
 
 impl ServerConfig {
@@ -93,6 +96,7 @@ impl ServerConfig {
             auth: None,
             max_head_bytes: 16 * 1024,
             limits: ConnectionLimits::default(),
+            plain_http: None,
         }
     }
 
@@ -105,6 +109,7 @@ impl ServerConfig {
                 origins: self.origins.clone(),
                 hosts: self.hosts.clone(),
                 auth: self.auth.clone(),
+                plain: self.plain_http.clone(),
             },
             tls: self.tls.clone(),
             timeout: self.handshake_timeout,

@@ -1,0 +1,360 @@
+//! The browser inspector in a real browser: `tests/interop/inspector.mjs` drives Debian's
+//! Chromium (through playwright-core, nothing downloaded) against
+//! - `mcp-ws serve --inspector` (the page at `/` of the demo server, same origin), and
+//! - `mcp-ws inspect URL` relaying to the Python SDK's WebSocket server
+//!   (`tests/interop/py_server.py`),
+//!
+//! and reports what the page showed: it connected by itself and listed the tools, the form
+//! generated for `add` gave 5, `divide` by zero showed `isError`, `slow_count`'s progress bar
+//! moved and Cancel stopped it (`notifications/cancelled` sent, no progress after), `demo://readme`
+//! read, a `roots/list` from the server (legacy era) was answered from the page, the log holds
+//! the frames (with latencies; filter and search work), a server restart showed `reconnecting`
+//! and then `ready` again, the page fits a narrow window, and there were no console errors
+//! (Chromium's own reports of refused reconnection attempts while the server is down
+//! excepted) and no page errors. Screenshots go to `target/inspector-shots/<test>/` (not
+//! committed). Every process (servers, relay, Node, Chromium) is stopped when a test ends.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+fn mcp_ws() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let binary = exe.parent().and_then(Path::parent).expect("target dir").join("mcp-ws");
+    assert!(binary.exists(), "{} is missing: run cargo test --workspace", binary.display());
+    binary
+}
+
+fn python() -> PathBuf {
+    let python = interop_dir().join(".venv/bin/python");
+    assert!(python.exists(), "the Python peer is not installed: run bash tests/interop/install.sh");
+    python
+}
+
+fn shots_dir(test: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let target = exe.ancestors().nth(3).expect("target dir");
+    target.join("inspector-shots").join(test)
+}
+
+/// A child process killed when dropped, its stdout read line by line.
+struct Process {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Process {
+    fn spawn(command: &mut Command) -> Process {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        let lines = lines_of(child.stdout.take().expect("stdout"));
+        Process { child, lines }
+    }
+
+    fn line(&self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok()
+    }
+
+    fn send_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("write");
+        stdin.flush().expect("flush");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// `mcp-ws serve --inspector` at `listen`; returns it and its port.
+fn serve_inspector(listen: &str) -> (Process, u16) {
+    let process =
+        Process::spawn(Command::new(mcp_ws()).args(["serve", "--inspector", "--listen", listen]));
+    let url = process.line(LIMIT).expect("the URL line");
+    let port = url
+        .strip_prefix("ws://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix("/mcp"))
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {url:?}"));
+    (process, port)
+}
+
+/// The Python SDK's WebSocket server on `port` (0: a free one); returns it and its URL.
+fn python_server(port: u16) -> (Process, String) {
+    let process =
+        Process::spawn(Command::new(python()).arg(interop_dir().join("py_server.py")).args([
+            "--ws",
+            "--port",
+            &port.to_string(),
+            "--timeout",
+            "180",
+        ]));
+    let line = process.line(LIMIT).expect("the LISTENING line");
+    let url = line.strip_prefix("LISTENING ").expect("LISTENING line").to_string();
+    (process, url)
+}
+
+/// Runs the page script on `page_url`; `restart` is called (with `false` = stop the server,
+/// `true` = start it again) when the script asks. Returns the script's report.
+fn drive(page_url: &str, test: &str, mut restart: impl FnMut(bool)) -> Value {
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "chromium is missing: run bash tests/interop/install.sh"
+    );
+    assert!(
+        interop_dir().join("node_modules/playwright-core").exists(),
+        "playwright-core is missing: run bash tests/interop/install.sh"
+    );
+    let shots = shots_dir(test);
+    let mut script = Process::spawn(
+        Command::new("node")
+            .arg(interop_dir().join("inspector.mjs"))
+            .arg(page_url)
+            .arg("--shots")
+            .arg(&shots)
+            .args(["--restart", "--timeout", "150"]),
+    );
+    loop {
+        let Some(line) = script.line(Duration::from_secs(170)) else {
+            panic!("the page script ended without a report");
+        };
+        match line.as_str() {
+            "KILL" => {
+                restart(false);
+                script.send_line("killed");
+            }
+            "START" => {
+                restart(true);
+                script.send_line("started");
+            }
+            report => {
+                let report: Value = serde_json::from_str(report)
+                    .unwrap_or_else(|e| panic!("not a report ({e}): {report:?}"));
+                eprintln!("inspector report: {report}");
+                eprintln!("screenshots in {}", shots.display());
+                return report;
+            }
+        }
+    }
+}
+
+/// What the page must have shown against any server with the demo contract.
+fn assert_page_worked(report: &Value) {
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(
+        report["tools"],
+        json!([
+            "add",
+            "divide",
+            "echo",
+            "list_roots",
+            "multiply",
+            "ping_client",
+            "slow_count",
+            "subtract"
+        ])
+    );
+    assert_eq!(report["subprotocol"], "mcp");
+    assert_eq!((&report["add_outcome"], &report["add"]), (&json!("ok"), &json!("5")));
+    assert_eq!(report["divide_outcome"], "tool-error");
+    assert_eq!(report["divide_error_shown"], true);
+    let seen = report["progress_seen"].as_array().expect("progress");
+    assert!(seen[1].as_f64() > seen[0].as_f64(), "the bar did not move: {report}");
+    assert_eq!(report["progress_bar"]["max"], 20.0);
+    assert_eq!(report["slow_count_outcome"], "cancelled");
+    assert_eq!(report["cancel_sent"], true);
+    let after = report["progress_after_cancel"].as_array().expect("after cancel");
+    assert_eq!(after[0], after[1], "progress went on after the cancel: {report}");
+    assert_eq!(report["readme"], "This is the mcp-ws demo server.");
+    assert_eq!(report["legacy_version"], "2025-11-25");
+    assert_eq!(report["requests_tab_selected"], "true");
+    assert_eq!(report["list_roots_outcome"], "ok");
+    assert_eq!(report["list_roots"], "file:///inspector-root\nfile:///second-root");
+    for (what, seen) in report["log_has"].as_object().expect("log_has") {
+        assert_eq!(seen, &json!(true), "the log lacks {what}: {report}");
+    }
+    assert_eq!(report["filtered_kinds"], json!(["notification"]));
+    assert!(report["search_rows"].as_u64() >= Some(2), "{report}");
+    assert_eq!(report["expanded_json"], true);
+    assert!(
+        report["reconnecting_text"].as_str().unwrap_or("").contains("next attempt in"),
+        "{report}"
+    );
+    assert_eq!(report["close_logged"], true);
+    assert_eq!(report["add_after_restart"], "42");
+    assert_eq!(report["narrow_overflow"], false);
+    assert_eq!(report["console_errors"], json!([]));
+    assert_eq!(report["page_errors"], json!([]));
+}
+
+#[test]
+fn the_inspector_served_by_mcp_ws_serve_drives_the_demo_server() {
+    let (server, port) = serve_inspector("127.0.0.1:0");
+    let mut server = Some(server);
+    let page = format!("http://127.0.0.1:{port}/");
+    let report = drive(&page, "serve", |start| {
+        if start {
+            server = Some(serve_inspector(&format!("127.0.0.1:{port}")).0);
+        } else {
+            drop(server.take());
+        }
+    });
+    assert_page_worked(&report);
+    // Auto probes server/discover first: our server speaks 2026-07-28.
+    assert_eq!(
+        (&report["first_era"], &report["first_version"]),
+        (&json!("modern"), &json!("2026-07-28"))
+    );
+    assert_eq!(report["server"], format!("mcp-ws-demo {}", env!("CARGO_PKG_VERSION")));
+    // The server went away without a close frame (killed).
+    assert_eq!(report["close_shown"], "1006");
+}
+
+#[test]
+fn mcp_ws_inspect_relays_the_page_to_the_python_sdk_server() {
+    let (python, target) = python_server(0);
+    let target_port: u16 = target
+        .strip_prefix("ws://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix("/mcp"))
+        .and_then(|port| port.parse().ok())
+        .expect("python port");
+    let mut python = Some(python);
+    let relay = Process::spawn(Command::new(mcp_ws()).args([
+        "inspect",
+        &target,
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    let page = relay.line(LIMIT).expect("the page URL line");
+    assert!(page.starts_with("http://127.0.0.1:") && page.ends_with('/'), "{page}");
+    let report = drive(&page, "inspect-python", |start| {
+        if start {
+            python = Some(python_server(target_port).0);
+        } else {
+            drop(python.take());
+        }
+    });
+    assert_page_worked(&report);
+    // The Python SDK has no server/discover: auto fell back to initialize.
+    assert_eq!(
+        (&report["first_era"], &report["first_version"]),
+        (&json!("legacy"), &json!("2025-11-25"))
+    );
+    assert!(report["server"].as_str().unwrap_or("").starts_with("py-demo"), "{report}");
+    // The relay turned the lost target connection into 1014 (bad gateway) with its reason.
+    assert!(report["close_shown"].as_str().unwrap_or("").starts_with("1014"), "{report}");
+    drop(relay);
+}
+
+/// One raw HTTP/1.1 request to `port` on loopback; returns the whole answer as text.
+fn http(port: u16, head: &str) -> String {
+    String::from_utf8_lossy(&http_bytes(port, head)).into_owned()
+}
+
+/// One raw HTTP/1.1 request to `port` on loopback; returns the whole answer.
+fn http_bytes(port: u16, head: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream.write_all(head.as_bytes()).expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer
+}
+
+const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+                       Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mcp\r\n";
+
+#[test]
+fn inspect_serves_the_page_to_loopback_only_keeps_its_token_and_checks_the_relays_origin() {
+    const TOKEN: &str = "inspect-T0ken-99";
+    // Nothing listens at the target: the page and the checks do not need it.
+    let relay = Process::spawn(
+        Command::new(mcp_ws())
+            .args(["inspect", "ws://127.0.0.1:9/mcp", "--listen", "127.0.0.1:0"])
+            .args(["--auth-token", TOKEN, "--header", "X-Extra: 1"])
+            .env_remove("MCP_WS_AUTH_TOKEN"),
+    );
+    let page = relay.line(LIMIT).expect("the page URL line");
+    let port: u16 = page
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{page}"));
+    let get = |path: &str, extra: &str| {
+        http(port, &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n"))
+    };
+    let index = get("/", "");
+    assert!(index.starts_with("HTTP/1.1 200 OK\r\n"), "{index}");
+    assert!(index.contains("Content-Security-Policy: default-src 'none'"), "{index}");
+    let config = get("/config.json", "");
+    assert!(
+        config.ends_with(r#"{"endpoint":"/relay","mode":"relay","target":"ws://127.0.0.1:9/mcp"}"#),
+        "{config}"
+    );
+    for path in ["/", "/app.js", "/app.css", "/config.json"] {
+        assert!(!get(path, "").contains(TOKEN), "{path} carries the token");
+    }
+    // DNS rebinding: another Host gets 403, not the page.
+    let rebound = http(port, "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+    assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
+    // Only the page's own origin may open the relay.
+    let foreign = get("/relay", &format!("{UPGRADE}Origin: http://localhost:5173\r\n"));
+    assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
+    let own = http_bytes(
+        port,
+        &format!(
+            "GET /relay HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{UPGRADE}Origin: http://127.0.0.1:{port}\r\n\r\n"
+        ),
+    );
+    let text = String::from_utf8_lossy(&own);
+    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+    // The target is down: the relay closes the page's socket with 1014 and the dial error.
+    let head_end = own.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    let close = own[head_end..].to_vec();
+    assert!(close.len() > 4 && close[0] == 0x88, "no close frame: {close:?}");
+    assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1014);
+    assert!(!String::from_utf8_lossy(&close).contains(TOKEN));
+    // Another path is still a 404, a plain GET of the relay a 426.
+    assert!(get("/nothing", "").starts_with("HTTP/1.1 404"));
+    assert!(get("/relay", "").starts_with("HTTP/1.1 426"));
+    // It refuses to listen off loopback.
+    let status = Command::new(mcp_ws())
+        .args(["inspect", "ws://127.0.0.1:9/mcp", "--listen", "0.0.0.0:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run");
+    assert!(!status.success());
+}

@@ -1,0 +1,256 @@
+// Drives the mcp-ws inspector page in Debian's Chromium (/usr/bin/chromium through
+// playwright-core, which never downloads a browser), the way a person would: it waits for the
+// page to connect by itself, fills the generated form of `add`, runs `slow_count` and cancels
+// it, reads `demo://readme`, answers the server's `roots/list` (legacy era), checks the message
+// log, and optionally survives a server restart.
+//
+// Usage: node tests/interop/inspector.mjs PAGE_URL --shots DIR [--restart] [--timeout S]
+//
+// With --restart it prints `KILL` on stdout and waits for a line on stdin (the server is gone),
+// checks the page shows `reconnecting`, prints `START`, waits for a line (the server is back)
+// and checks the page becomes ready again. Its last stdout line is one JSON report:
+// {"ok", "steps": [...], "failed_step", "error", "console_errors", "page_errors", ...}.
+// Chromium runs with a fresh --user-data-dir, removed at the end.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+import { chromium } from 'playwright-core';
+
+function parseArgs(argv) {
+  const args = { url: undefined, shots: undefined, restart: false, timeout: 120 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--shots') args.shots = argv[++i];
+    else if (a === '--restart') args.restart = true;
+    else if (a === '--timeout') args.timeout = Number(argv[++i]);
+    else if (args.url === undefined) args.url = a;
+    else throw new Error(`unexpected argument: ${a}`);
+  }
+  if (!args.url || !args.shots) throw new Error('usage: inspector.mjs PAGE_URL --shots DIR [--restart]');
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+rmSync(args.shots, { recursive: true, force: true });
+mkdirSync(args.shots, { recursive: true });
+const report = { ok: false, steps: [], console_errors: [], expected_console_errors: [], page_errors: [] };
+let context;
+let userDataDir;
+let restarting = false;
+
+const lines = readline.createInterface({ input: process.stdin });
+const waiting = [];
+lines.on('line', (line) => { const w = waiting.shift(); if (w) w(line); });
+const nextLine = () => new Promise((resolve) => waiting.push(resolve));
+
+async function finish(code) {
+  if (context) await context.close().catch(() => {});
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  console.log(JSON.stringify(report));
+  process.exit(code);
+}
+
+const timer = setTimeout(() => {
+  report.error = `timeout after ${args.timeout} s`;
+  setTimeout(() => process.exit(1), 3000).unref();
+  finish(1);
+}, args.timeout * 1000);
+
+let page;
+async function step(name, body) {
+  report.failed_step = name;
+  await body();
+  report.steps.push(name);
+  report.failed_step = undefined;
+}
+
+const shot = (name) => page.screenshot({ path: path.join(args.shots, `${name}.png`), fullPage: false });
+const state = () => page.locator('#state').getAttribute('data-state');
+const waitState = (want, timeout = 20000) =>
+  page.waitForFunction((w) => document.getElementById('state').dataset.state === w, want, { timeout });
+
+async function selectTab(name) {
+  await page.click(`#tab-${name}`);
+}
+
+async function callTool(name, fields) {
+  await selectTab('tools');
+  await page.click(`#tool-list button[data-name="${name}"]`);
+  for (const [field, value] of Object.entries(fields)) {
+    await page.fill(`#tool-form [name="${field}"]`, String(value));
+  }
+  const before = await page.locator(`.call-card[data-tool="${name}"]`).count();
+  await page.click('#call-btn');
+  await page.waitForFunction(([n, c]) => document.querySelectorAll(`.call-card[data-tool="${n}"]`).length > c, [name, before]);
+  return page.locator(`.call-card[data-tool="${name}"]`).first();
+}
+
+async function outcomeOf(card, timeout = 15000) {
+  const handle = await card.elementHandle();
+  await page.waitForFunction((c) => c.dataset.outcome !== undefined, handle, { timeout });
+  return card.getAttribute('data-outcome');
+}
+
+userDataDir = mkdtempSync(path.join(os.tmpdir(), 'mcp-ws-inspector-'));
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-features=LocalNetworkAccessChecks',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15000);
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    // While the server is down, Chromium reports each refused reconnection attempt itself.
+    const refused = /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(text);
+    if (restarting && refused) report.expected_console_errors.push(text);
+    else report.console_errors.push(text);
+  });
+  page.on('pageerror', (e) => report.page_errors.push(String(e?.message ?? e)));
+
+  await step('connects by itself and lists the tools', async () => {
+    await page.goto(args.url);
+    await waitState('ready');
+    await page.waitForSelector('#tool-list button[data-name="add"]');
+    report.tools = await page.$$eval('#tool-list button[data-name]', (bs) => bs.map((b) => b.dataset.name).sort());
+    report.first_era = await page.evaluate(() => window.inspector.era);
+    report.first_version = await page.evaluate(() => window.inspector.version);
+    report.subprotocol = await page.textContent('#ci-subprotocol');
+    report.server = await page.textContent('#ci-server');
+    await shot('01-ready');
+  });
+
+  await step('calls add through its generated form', async () => {
+    const card = await callTool('add', { a: 2, b: 3 });
+    report.add_outcome = await outcomeOf(card);
+    report.add = (await card.locator('.result-text').first().textContent())?.trim();
+  });
+
+  await step('a tool error is shown as isError', async () => {
+    const card = await callTool('divide', { a: 1, b: 0 });
+    report.divide_outcome = await outcomeOf(card);
+    report.divide_error_shown = (await card.locator('.is-error').count()) > 0;
+  });
+
+  await step('runs slow_count with a moving progress bar and cancels it', async () => {
+    const card = await callTool('slow_count', { steps: 20, interval_ms: 250 });
+    const handle = await card.elementHandle();
+    await page.waitForFunction((c) => Number(c.dataset.progress) >= 1, handle);
+    const first = Number(await card.getAttribute('data-progress'));
+    await page.waitForFunction(([c, f]) => Number(c.dataset.progress) > f, [handle, first]);
+    const second = Number(await card.getAttribute('data-progress'));
+    report.progress_seen = [first, second];
+    report.progress_bar = await card.locator('progress').evaluate((p) => ({ value: p.value, max: p.max, hidden: p.hidden }));
+    await shot('02-progress');
+    await card.locator('.cancel-btn').click();
+    report.slow_count_outcome = await outcomeOf(card);
+    const atCancel = Number(await card.getAttribute('data-progress'));
+    await page.waitForTimeout(800);
+    report.progress_after_cancel = [atCancel, Number(await card.getAttribute('data-progress'))];
+    report.cancel_sent = await page.evaluate(() => window.inspector.log.some((e) => e.dir === 'out' && e.summary === 'notifications/cancelled'));
+  });
+
+  await step('reads demo://readme', async () => {
+    await selectTab('resources');
+    await page.click('#resource-list button[data-name="demo://readme"]');
+    await page.click('#read-btn');
+    const card = page.locator('.resource-card[data-uri="demo://readme"]').first();
+    await card.locator('.resource-text').waitFor();
+    report.readme = await card.locator('.resource-text').textContent();
+    await shot('03-resource');
+  });
+
+  await step('answers roots/list in the legacy era', async () => {
+    await selectTab('tools');
+    if ((await page.evaluate(() => window.inspector.era)) !== 'legacy') {
+      await page.selectOption('#version', '2025-11-25');
+      await page.waitForFunction(() => window.inspector.era === 'legacy' && document.getElementById('state').dataset.state === 'ready');
+      await page.waitForSelector('#tool-list button[data-name="list_roots"]');
+    }
+    report.legacy_version = await page.evaluate(() => window.inspector.version);
+    const card = await callTool('list_roots', {});
+    const request = page.locator('.server-request[data-method="roots/list"]').first();
+    await request.waitFor();
+    report.requests_tab_selected = await page.getAttribute('#tab-requests', 'aria-selected');
+    await request.locator('textarea').fill('file:///inspector-root\nfile:///second-root');
+    await shot('04-roots-request');
+    await request.locator('.reply-btn').click();
+    await selectTab('tools');
+    report.list_roots_outcome = await outcomeOf(card);
+    report.list_roots = (await card.locator('.result-text').first().textContent())?.trim();
+  });
+
+  await step('shows every frame in the log, with latency, filter and search', async () => {
+    const log = await page.evaluate(() => window.inspector.log.map((e) => ({ dir: e.dir, kind: e.kind, summary: e.summary, latency: e.latency, size: e.size })));
+    report.log_entries = log.length;
+    report.log_has = {
+      sent_call: log.some((e) => e.dir === 'out' && /^tools\/call #/.test(e.summary)),
+      received_result_with_latency: log.some((e) => e.dir === 'in' && e.kind === 'response' && typeof e.latency === 'number'),
+      progress: log.some((e) => e.dir === 'in' && e.summary === 'notifications/progress'),
+      server_request: log.some((e) => e.dir === 'in' && /^roots\/list #/.test(e.summary)),
+      our_reply: log.some((e) => e.dir === 'out' && e.kind === 'response'),
+    };
+    await page.selectOption('#log-filter', 'notification');
+    report.filtered_kinds = [...new Set(await page.$$eval('#log-list li', (lis) => lis.map((li) => li.dataset.kind)))];
+    await page.selectOption('#log-filter', 'all');
+    await page.fill('#log-search', 'list_roots');
+    report.search_rows = await page.locator('#log-list li').count();
+    await page.fill('#log-search', '');
+    await page.locator('#log-list li.request .log-row').last().click();
+    report.expanded_json = (await page.locator('#log-list li pre').last().textContent())?.includes('"jsonrpc"');
+    await shot('05-log');
+  });
+
+  if (args.restart) {
+    await step('shows reconnecting while the server is down, then ready again', async () => {
+      restarting = true;
+      console.log('KILL');
+      await nextLine();
+      await waitState('reconnecting');
+      report.reconnecting_text = await page.textContent('#ci-state');
+      report.close_shown = await page.textContent('#ci-close');
+      report.close_logged = await page.evaluate(() => window.inspector.log.some((e) => e.dir === 'in' && e.summary.startsWith('close ')));
+      await shot('06-reconnecting');
+      console.log('START');
+      await nextLine();
+      await waitState('ready', 30000);
+      await page.waitForSelector('#tool-list button[data-name="add"]');
+      restarting = false;
+      const card = await callTool('add', { a: 40, b: 2 });
+      await outcomeOf(card);
+      report.add_after_restart = (await card.locator('.result-text').first().textContent())?.trim();
+    });
+  }
+
+  await step('fits a narrow window', async () => {
+    await page.setViewportSize({ width: 420, height: 800 });
+    await page.waitForTimeout(200);
+    report.narrow_overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    await page.screenshot({ path: path.join(args.shots, '07-narrow.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  report.ok = report.console_errors.length === 0 && report.page_errors.length === 0;
+  if (!report.ok) report.error = 'console or page errors';
+} catch (err) {
+  report.ok = false;
+  report.error = String(err?.message ?? err);
+  try { await shot('99-failure'); } catch { /* no page */ }
+}
+clearTimeout(timer);
+await finish(report.ok ? 0 : 1);
