@@ -19,7 +19,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
 use futures_channel::{mpsc, oneshot};
@@ -32,8 +33,10 @@ use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle};
+use crate::handler::HandlerResult;
 use crate::runtime::{Alarm, Runtime};
-use crate::ws_io::{Inbound, classify, close_handshake, write_by};
+use crate::tasks::{LocalHandlers, LoopHandlers};
+use crate::ws_io::{Inbound, WriteFailed, classify, close_handshake, write_by};
 
 /// Receives the events the driver does not consume itself (everything but request ends and
 /// progress, which go to the waiting calls).
@@ -114,6 +117,7 @@ impl Future for ConnectionEnded {
 enum Wake {
     Frame(Option<Result<WsMessage, WsError>>),
     Command(Option<Command>),
+    Answer(RequestId, HandlerResult),
     Timer,
 }
 
@@ -123,10 +127,16 @@ const DEFAULT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// The longest the close handshake may take (bounded by the write timeout too).
 const CLOSE_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How many inputs may be handled, their frames written to the WebSocket's buffer, before the
+/// buffer is flushed even though more input is ready (tungstenite writes a full buffer to the
+/// socket by itself anyway).
+const MAX_INPUTS_PER_FLUSH: usize = 128;
+
 /// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it and a future
 /// of how it ended.
 ///
 /// The driver task ends when the session closes; the WebSocket is closed and dropped then.
+/// The peer's requests are answered inside this one task (see [`crate::tasks`]).
 pub fn spawn_connection<R, S, E>(
     runtime: &R,
     ws: S,
@@ -142,32 +152,133 @@ where
         + 'static,
     E: EventSink,
 {
-    let (sender, receiver) = mpsc::unbounded();
-    let handle = ConnectionHandle::new(sender);
     let (ended_sender, ended) = oneshot::channel();
-    let task = run_connection(
-        runtime.clone(),
-        ws,
-        session,
-        receiver,
-        events,
-        handle.clone(),
-        ended_sender,
-    );
+    let (handle, task) = connection(runtime.clone(), ws, session, events, move |end| {
+        let _ = ended_sender.send(end);
+    });
     runtime.spawn(task);
     (handle, ConnectionEnded(ended))
 }
 
-/// Runs the driver loop to the end of the session (see the module docs), reports the end on
-/// `ended`, then completes the close handshake.
-pub(crate) async fn run_connection<R, S, E>(
+/// The driver of one connection, to be run by the caller (the server runs it in the task that
+/// accepted the connection, so each connection is one task): its handle and the loop's future,
+/// which calls `on_end` once the session has ended (before the close handshake).
+pub(crate) fn connection<R, S, E, F>(
+    runtime: R,
+    ws: S,
+    session: Session,
+    events: E,
+    on_end: F,
+) -> (ConnectionHandle, impl Future<Output = ()> + Send + 'static)
+where
+    R: Runtime,
+    S: Stream<Item = Result<WsMessage, WsError>>
+        + Sink<WsMessage, Error = WsError>
+        + Unpin
+        + Send
+        + 'static,
+    E: EventSink,
+    F: FnOnce(ConnectionEnd) + Send + 'static,
+{
+    let (sender, receiver) = mpsc::unbounded();
+    let local = Arc::new(LocalHandlers::default());
+    let handle = ConnectionHandle::with_local_handlers(sender, local.clone());
+    let task = run_connection(runtime, ws, session, receiver, events, handle.clone(), local, on_end);
+    (handle, task)
+}
+
+/// Polls every input source once, the timer first (a flood of frames or commands must not
+/// postpone a deadline), then finished handlers, then frames and commands in alternating order.
+#[allow(clippy::too_many_arguments, reason = "the loop's sources, borrowed one by one")]
+fn poll_input<R: Runtime, S>(
+    cx: &mut Context<'_>,
+    alarm: &mut Alarm<R>,
+    handlers: &mut LoopHandlers,
+    ws: &mut S,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    commands_open: bool,
+    turn: u8,
+) -> Poll<Wake>
+where
+    S: Stream<Item = Result<WsMessage, WsError>> + Unpin,
+{
+    if alarm.poll_woken(cx) {
+        return Poll::Ready(Wake::Timer);
+    }
+    if let Poll::Ready((id, answer)) = handlers.poll_answer(cx) {
+        return Poll::Ready(Wake::Answer(id, answer));
+    }
+    if turn % 2 == 0 {
+        if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
+            return Poll::Ready(w);
+        }
+    }
+    if commands_open {
+        if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
+            return Poll::Ready(Wake::Command(c));
+        }
+    }
+    if turn % 2 == 1 {
+        if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
+            return Poll::Ready(w);
+        }
+    }
+    Poll::Pending
+}
+
+/// Writes one frame into the WebSocket's buffer: at once when it has room, otherwise waiting
+/// no later than the pass's write deadline (set on first need).
+async fn feed_bounded<R: Runtime, S>(
+    runtime: &R,
+    deadline: &mut Option<Instant>,
+    write_timeout: std::time::Duration,
+    ws: &mut S,
+    message: WsMessage,
+) -> Result<(), WriteFailed>
+where
+    S: Sink<WsMessage, Error = WsError> + Unpin,
+{
+    match std::future::poll_fn(|cx| Poll::Ready(ws.poll_ready_unpin(cx))).await {
+        Poll::Ready(Ok(())) => ws.start_send_unpin(message).map_err(|_| WriteFailed::Broken),
+        Poll::Ready(Err(_)) => Err(WriteFailed::Broken),
+        Poll::Pending => {
+            let at = *deadline.get_or_insert_with(|| runtime.now() + write_timeout);
+            write_by(runtime, at, ws.feed(message)).await
+        }
+    }
+}
+
+/// Flushes the WebSocket, within `write_timeout`. `Ok(true)` when it completed without
+/// waiting (so the loop's task has not yielded since it last polled its inputs).
+async fn flush_bounded<R: Runtime, S>(
+    runtime: &R,
+    write_timeout: std::time::Duration,
+    ws: &mut S,
+) -> Result<bool, WriteFailed>
+where
+    S: Sink<WsMessage, Error = WsError> + Unpin,
+{
+    match std::future::poll_fn(|cx| Poll::Ready(ws.poll_flush_unpin(cx))).await {
+        Poll::Ready(Ok(())) => Ok(true),
+        Poll::Ready(Err(_)) => Err(WriteFailed::Broken),
+        Poll::Pending => {
+            write_by(runtime, runtime.now() + write_timeout, ws.flush()).await.map(|()| false)
+        }
+    }
+}
+
+/// Runs the driver loop to the end of the session (see the module docs), reports the end to
+/// `on_end`, then completes the close handshake.
+#[allow(clippy::too_many_arguments, reason = "one connection's parts, moved in once")]
+async fn run_connection<R, S, E, F>(
     runtime: R,
     mut ws: S,
     mut session: Session,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut events: E,
     handle: ConnectionHandle,
-    ended: oneshot::Sender<ConnectionEnd>,
+    local: Arc<LocalHandlers>,
+    on_end: F,
 ) where
     R: Runtime,
     S: Stream<Item = Result<WsMessage, WsError>>
@@ -176,13 +287,18 @@ pub(crate) async fn run_connection<R, S, E>(
         + Send
         + 'static,
     E: EventSink,
+    F: FnOnce(ConnectionEnd),
 {
     let mut waiters: HashMap<RequestId, Waiter> = HashMap::new();
     let mut calls: HashMap<CallToken, RequestId> = HashMap::new();
+    let mut handlers = LoopHandlers::new(local.clone());
     let mut alarm = Alarm::<R>::new();
     let mut commands_open = true;
     let mut turn = 0u8;
     let mut broken = false;
+    // Frames written to the WebSocket's buffer since the last flush, and inputs handled since.
+    let mut unflushed = false;
+    let mut batched = 0usize;
     let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
     let closing;
     let mut end = ConnectionEnd {
@@ -192,11 +308,13 @@ pub(crate) async fn run_connection<R, S, E>(
         retry: Vec::new(),
     };
     loop {
-        // 1. Perform every action the session has queued. Every write is bounded by the write
-        //    deadline: a peer that stops reading fills the socket buffers, and an unbounded
-        //    write would stall the loop (and with it every timer) for good.
-        let deadline = runtime.now() + write_timeout;
+        // 1. Perform every action the session has queued, writing frames into the WebSocket's
+        //    buffer. Every write that has to wait is bounded by the pass's write deadline: a
+        //    peer that stops reading fills the socket buffers, and an unbounded write would
+        //    stall the loop (and with it every timer) for good.
+        let mut deadline = None;
         let mut close_reason = None;
+        local.set_delivering(true);
         while let Some(action) = session.poll_action() {
             let outgoing = match action {
                 Action::SendText(text) => WsMessage::text(text),
@@ -210,49 +328,90 @@ pub(crate) async fn run_connection<R, S, E>(
                     continue;
                 }
             };
-            if !broken && write_by(&runtime, deadline, ws.feed(outgoing)).await.is_err() {
+            if broken {
+                continue;
+            }
+            unflushed = true;
+            let fed = feed_bounded(&runtime, &mut deadline, write_timeout, &mut ws, outgoing);
+            if fed.await.is_err() {
                 broken = true;
                 session.handle_transport_lost("the WebSocket failed or stalled while sending");
             }
         }
-        if !broken && write_by(&runtime, deadline, ws.flush()).await.is_err() {
-            broken = true;
-            session.handle_transport_lost("the WebSocket failed or stalled while sending");
-            continue;
-        }
+        local.set_delivering(false);
         if session.is_closed() {
             // The close handshake runs after the end is reported (below), so a peer that never
             // answers our close does not delay the client's reaction to the loss.
+            if unflushed && !broken {
+                let _ = flush_bounded(&runtime, write_timeout, &mut ws).await;
+            }
             closing = (!broken).then_some(close_reason);
             break;
         }
         // 2. Re-arm the timer at the session's next deadline.
         alarm.arm(&runtime, session.poll_timeout());
-        // 3. Wait for the next input, alternating which source is polled first.
+        // 3. Take the next input that is ready now; only when none is (or a batch is full) flush
+        //    what this batch wrote, in one write, and wait. Answers of handlers that finished in
+        //    the meantime ride in the same write.
         turn = turn.wrapping_add(1);
-        let wake = std::future::poll_fn(|cx| {
-            // The timer first: a flood of frames or commands must not postpone a deadline.
-            if alarm.poll_woken(cx) {
-                return Poll::Ready(Wake::Timer);
+        let mut ready = None;
+        let mut just_polled = false;
+        if batched < MAX_INPUTS_PER_FLUSH {
+            let poll = std::future::poll_fn(|cx| {
+                Poll::Ready(poll_input(
+                    cx,
+                    &mut alarm,
+                    &mut handlers,
+                    &mut ws,
+                    &mut commands,
+                    commands_open,
+                    turn,
+                ))
+            });
+            match poll.await {
+                Poll::Ready(wake) => ready = Some(wake),
+                Poll::Pending => just_polled = true,
             }
-            if turn % 2 == 0 {
-                if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
-                    return Poll::Ready(w);
+        }
+        let wake = match ready {
+            Some(wake) => {
+                batched += 1;
+                wake
+            }
+            None => {
+                batched = 0;
+                if unflushed && !broken {
+                    unflushed = false;
+                    match flush_bounded(&runtime, write_timeout, &mut ws).await {
+                        Ok(at_once) => just_polled &= at_once,
+                        Err(_) => {
+                            broken = true;
+                            session
+                                .handle_transport_lost("the WebSocket failed or stalled while sending");
+                            continue;
+                        }
+                    }
                 }
+                // Every source was polled (and registered this task's waker) just now, with
+                // nothing in between that could have consumed a wake-up: the first poll of the
+                // wait would only repeat that work (a read syscall among it), so it is skipped.
+                std::future::poll_fn(|cx| {
+                    if std::mem::take(&mut just_polled) {
+                        return Poll::Pending;
+                    }
+                    poll_input(
+                        cx,
+                        &mut alarm,
+                        &mut handlers,
+                        &mut ws,
+                        &mut commands,
+                        commands_open,
+                        turn,
+                    )
+                })
+                .await
             }
-            if commands_open {
-                if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
-                    return Poll::Ready(Wake::Command(c));
-                }
-            }
-            if turn % 2 == 1 {
-                if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
-                    return Poll::Ready(w);
-                }
-            }
-            Poll::Pending
-        })
-        .await;
+        };
         let now = runtime.now();
         match wake {
             Wake::Frame(read) => match classify(&read) {
@@ -264,6 +423,13 @@ pub(crate) async fn run_connection<R, S, E>(
                 }
                 Inbound::Lost(why) => session.handle_transport_lost(why),
             },
+            Wake::Answer(id, answer) => {
+                // Unknown (cancelled) requests and a closed session: the answer is not wanted.
+                if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), answer)
+                {
+                    events.on_answer_refused(id, error, &handle);
+                }
+            }
             Wake::Command(Some(command)) => {
                 if let Err((id, error)) =
                     apply(command, now, &mut session, &mut waiters, &mut calls)
@@ -283,6 +449,8 @@ pub(crate) async fn run_connection<R, S, E>(
             }
         }
     }
+    // Handlers still running are dropped with their futures (their answers are not wanted).
+    drop(handlers);
     end.lifecycle_failure = session.lifecycle_failure();
     // Calls still waiting (none should be: the session ends every request) end as if their
     // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
@@ -305,7 +473,7 @@ pub(crate) async fn run_connection<R, S, E>(
             other => other.end(Outcome::Disconnected),
         }
     }
-    let _ = ended.send(end);
+    on_end(end);
     // Our close: send it and read until the peer's close comes back, so it sees our code and
     // not a reset. The peer's close: tungstenite has answered it; flush that.
     if let Some(close_reason) = closing {

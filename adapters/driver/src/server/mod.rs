@@ -8,8 +8,11 @@
 //! - [`Server::shutdown`] stops accepting, lets in-flight handlers finish up to a deadline,
 //!   then closes every session with 1001 and cancels what is left.
 //!
-//! Each request runs as its own task; one the client cancels, or whose connection drops, has
-//! its future dropped and its answer is never sent.
+//! Each connection is one task: the one that accepted it (or the caller's, for
+//! [`Server::serve_tcp`] and [`Server::serve_websocket`]) runs the handshake and then the driver
+//! loop, and the loop runs the request handlers itself (see [`crate::tasks`]; a handler that
+//! blocks the CPU must offload its work). A request the client cancels, or whose connection
+//! drops, has its future dropped and its answer is never sent.
 
 pub mod accept;
 pub mod auth;
@@ -37,7 +40,7 @@ use mcp_ws_core::{CloseCode, CloseReason, ErrorCode, ErrorObject};
 
 pub use router::{Router, ToolError};
 
-use crate::connection::{EventSink, spawn_connection};
+use crate::connection::{EventSink, connection};
 use crate::handle::ConnectionHandle;
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
@@ -243,7 +246,12 @@ impl<N: Network> Server<N> {
             peer: peer.clone(),
             principal,
         };
-        let (handle, ended) = spawn_connection(&self.net, ws, session, sink);
+        // The driver runs right here, in the task that accepted the connection: one task per
+        // connection. It is untracked once its session has ended (before the close handshake).
+        let state = self.state.clone();
+        let (handle, driver) = connection(self.net.clone(), ws, session, sink, move |_end| {
+            state.connections.lock().expect("lock").remove(&id);
+        });
         // Registered and checked under one lock, which `shutdown` also takes after setting
         // `draining`: either shutdown sees this connection or this sees the draining flag.
         let draining = {
@@ -254,8 +262,9 @@ impl<N: Network> Server<N> {
         if draining {
             handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
         }
-        ended.await;
-        self.state.connections.lock().expect("lock").remove(&id);
+        // Untracked too if the caller drops this future before the session ends.
+        let _untrack = Untrack { state: self.state.clone(), id };
+        driver.await;
     }
 
     /// Handles to every live connection (to send notifications to all clients, say).
@@ -343,6 +352,18 @@ impl<N: Network> Listening<N> {
                 }
             }
         }
+    }
+}
+
+/// Removes a connection from the tracked ones when dropped.
+struct Untrack {
+    state: Arc<ServerState>,
+    id: u64,
+}
+
+impl Drop for Untrack {
+    fn drop(&mut self) {
+        self.state.connections.lock().expect("lock").remove(&self.id);
     }
 }
 
