@@ -424,6 +424,15 @@ async fn run_connection<R, S, E, F>(
                 Inbound::Lost(why) => session.handle_transport_lost(why),
             },
             Wake::Answer(id, answer) => {
+                // What the handler sent through the handle before it finished (its progress,
+                // say) is already queued: it goes first, as it would have over one channel.
+                while let Ok(command) = commands.try_recv() {
+                    if let Err((id, error)) =
+                        apply(command, now, &mut session, &mut waiters, &mut calls)
+                    {
+                        events.on_answer_refused(id, error, &handle);
+                    }
+                }
                 // Unknown (cancelled) requests and a closed session: the answer is not wanted.
                 if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), answer)
                 {
