@@ -12,6 +12,11 @@
 //! bits, unknown opcodes, bad control frames) close with 1002; pings and pongs stay in
 //! tungstenite, and the driver only reports inbound traffic to the session as liveness.
 //!
+//! Tracing (the `tracing` crate): the session's readiness (era, version) and the connection's
+//! close (code, reason, who) at info, each outgoing request's end at debug; the server adds the
+//! opening (peer, subprotocol) and each handled request (see [`crate::tasks`]). Nothing is
+//! formatted or allocated for a level that is off.
+//!
 //! Every call ends once: with its outcome, or, when it is retryable and the connection is
 //! lost (even in the race between the session's close and the loop's end), by going back to
 //! the reconnecting client in [`ConnectionEnd::retry`].
@@ -183,7 +188,11 @@ where
     let (sender, receiver) = mpsc::unbounded();
     let local = Arc::new(LocalHandlers::default());
     let handle = ConnectionHandle::with_local_handlers(sender, local.clone());
-    let task = run_connection(runtime, ws, session, receiver, events, handle.clone(), local, on_end);
+    // Boxed: the session is the largest part of the loop's state, and an async fn's argument
+    // may be laid out twice in its future (once as the argument, once as the local).
+    let session = Box::new(session);
+    let task =
+        run_connection(runtime, ws, session, receiver, events, handle.clone(), local, on_end);
     (handle, task)
 }
 
@@ -273,7 +282,7 @@ where
 async fn run_connection<R, S, E, F>(
     runtime: R,
     mut ws: S,
-    mut session: Session,
+    mut session: Box<Session>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut events: E,
     handle: ConnectionHandle,
@@ -386,8 +395,9 @@ async fn run_connection<R, S, E, F>(
                         Ok(at_once) => just_polled &= at_once,
                         Err(_) => {
                             broken = true;
-                            session
-                                .handle_transport_lost("the WebSocket failed or stalled while sending");
+                            session.handle_transport_lost(
+                                "the WebSocket failed or stalled while sending",
+                            );
                             continue;
                         }
                     }
@@ -589,6 +599,7 @@ fn deliver<E: EventSink>(
     match event {
         Event::RequestEnded { id, outcome } => match waiters.remove(&id) {
             Some(waiter) => {
+                tracing::debug!(id = %id, outcome = outcome_kind(&outcome), "request ended");
                 calls.remove(&waiter.token);
                 match (outcome, waiter.retry) {
                     (Outcome::Disconnected, Some(retry)) => {
@@ -614,11 +625,34 @@ fn deliver<E: EventSink>(
                 None => events.on_event(Event::Progress { id, params }, handle),
             }
         }
+        Event::Ready(info) => {
+            tracing::info!(era = ?info.era, version = ?info.version, "session ready");
+            events.on_event(Event::Ready(info), handle);
+        }
         Event::Closed { reason, by } => {
+            tracing::info!(
+                code = reason.code.0,
+                reason = %reason.reason,
+                by = ?by,
+                "connection closed"
+            );
             end.reason = reason.clone();
             end.by = by;
             events.on_event(Event::Closed { reason, by }, handle);
         }
         other => events.on_event(other, handle),
+    }
+}
+
+/// The kind of a request's outcome, for tracing.
+fn outcome_kind(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Result(_) => "result",
+        Outcome::Error(_) => "error",
+        Outcome::TimedOut => "timed out",
+        Outcome::Cancelled => "cancelled",
+        Outcome::Disconnected => "disconnected",
+        #[allow(unreachable_patterns, reason = "the enum may be non_exhaustive")]
+        _ => "other",
     }
 }

@@ -26,9 +26,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
@@ -159,6 +159,9 @@ impl HandlerTasks {
     {
         let id = request.id.clone();
         let wants_progress = request.wants_progress;
+        // Only when debug tracing is on is the method kept and the clock read.
+        let traced = tracing::enabled!(tracing::Level::DEBUG)
+            .then(|| (request.method.clone(), std::time::Instant::now()));
         let cancelled = Arc::new(AtomicBool::new(false));
         let context = RequestContext {
             id: id.clone(),
@@ -192,6 +195,16 @@ impl HandlerTasks {
                 }
                 ours
             };
+            if let Some((method, started)) = traced {
+                let outcome = match (&answer, still_wanted) {
+                    (Err(_), _) | (_, false) => "cancelled",
+                    (Ok(Ok(Ok(_))), true) => "result",
+                    (Ok(Ok(Err(_))), true) => "error",
+                    (Ok(Err(_panic)), true) => "panicked",
+                };
+                let micros = started.elapsed().as_micros() as u64;
+                tracing::debug!(%method, id = %id, micros, outcome, "request handled");
+            }
             let answer = match answer {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(_panic)) => {
@@ -243,7 +256,8 @@ impl HandlerTasks {
 
 /// A handler future as the connection loop runs it: it resolves with the answer to send, or
 /// with `None` when the answer is no longer wanted (cancelled, replaced, connection ended).
-pub(crate) type Answering = Pin<Box<dyn Future<Output = Option<(RequestId, HandlerResult)>> + Send>>;
+pub(crate) type Answering =
+    Pin<Box<dyn Future<Output = Option<(RequestId, HandlerResult)>> + Send>>;
 
 /// The handlers one connection loop runs in its own task. Started handlers wait in `started`
 /// (filled by [`HandlerTasks::start`] through the connection's handle, usually from inside the
@@ -283,10 +297,7 @@ impl LoopHandlers {
     }
 
     /// Polls the handlers; ready with the next answer to send.
-    pub(crate) fn poll_answer(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<(RequestId, HandlerResult)> {
+    pub(crate) fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<(RequestId, HandlerResult)> {
         self.shared.waker.register(cx.waker());
         {
             let mut started = self.shared.started.lock().expect("lock");

@@ -75,7 +75,8 @@ fn echo_router() -> Router {
     let schema = serde_json::json!({"type": "object", "properties": {"text": {"type": "string"}}});
     let serde_json::Value::Object(input_schema) = schema else { unreachable!() };
     let echo = Tool { name: "echo".into(), input_schema, ..Default::default() };
-    Router::new().tool(echo, |args: Echo, _context| async move { Ok(CallToolResult::text(args.text)) })
+    Router::new()
+        .tool(echo, |args: Echo, _context| async move { Ok(CallToolResult::text(args.text)) })
 }
 
 /// The floor's answer to one frame: parsed with serde_json, answered by hand.
@@ -199,21 +200,21 @@ impl Child {
 
     /// CPU time of every thread of the child so far (user + system).
     fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.process.id()))
-            .expect("stat");
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.process.id())).expect("stat");
         let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         // Fields 14 and 15 of stat(5); after the name, the state is index 0 (field 3).
-        let ticks: u64 = fields[11].parse::<u64>().expect("utime")
-            + fields[12].parse::<u64>().expect("stime");
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
         Duration::from_micros(ticks * 1_000_000 / hz)
     }
 
     fn resident_kib(&self) -> u64 {
-        let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.process.id()))
-            .expect("statm");
+        let statm =
+            std::fs::read_to_string(format!("/proc/{}/statm", self.process.id())).expect("statm");
         let pages: u64 = statm.split_whitespace().nth(1).expect("rss").parse().expect("number");
         pages * 4
     }
@@ -321,7 +322,13 @@ struct Run {
     cpu_per_request: Duration,
 }
 
-async fn load(child: &Child, connections: usize, in_flight: usize, warmup: Duration, window: Duration) -> Run {
+async fn load(
+    child: &Child,
+    connections: usize,
+    in_flight: usize,
+    warmup: Duration,
+    window: Duration,
+) -> Run {
     let url = child.url();
     let phase = Arc::new(Phase { phase: AtomicU8::new(0), completed: AtomicU64::new(0) });
     let mut tasks = Vec::new();

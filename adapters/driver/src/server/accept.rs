@@ -116,10 +116,22 @@ where
 {
     let deadline = runtime.now() + config.timeout;
     let work = handshake(stream, addrs, config);
-    match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
+    let result = match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(AcceptError::TimedOut),
+    };
+    match &result {
+        Ok(accepted) => tracing::info!(
+            peer = ?addrs.peer,
+            subprotocol = accepted.subprotocol.as_deref(),
+            "connection opened"
+        ),
+        Err(AcceptError::Refused { status, reason }) => {
+            tracing::warn!(peer = ?addrs.peer, status, %reason, "connection refused")
+        }
+        Err(error) => tracing::debug!(peer = ?addrs.peer, %error, "handshake failed"),
     }
+    result
 }
 
 async fn handshake<S>(

@@ -22,8 +22,10 @@ pub mod upgrade;
 pub mod uri_template;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -198,10 +200,14 @@ impl<N: Network> Server<N> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let accepted = accept::accept(&self.net, stream, addrs, &self.handshake)
-            .await
-            .map_err(|e| e.to_string())?;
-        self.serve_session(accepted.ws, accepted.principal).await;
+        let serving = {
+            let accepted = accept::accept(&self.net, stream, addrs, &self.handshake)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The request head and the rest are dropped here, not held for the session's life.
+            self.serve_session(accepted.ws, accepted.principal)
+        };
+        serving.await;
         Ok(())
     }
 
@@ -215,7 +221,14 @@ impl<N: Network> Server<N> {
         self.serve_session(ws, None).await;
     }
 
-    async fn serve_session<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)
+    /// The future that serves one upgraded WebSocket: built here, synchronously, so the task's
+    /// future holds only what the loop needs (one allocation the size of the loop's state) and
+    /// not also the locals that built it.
+    fn serve_session<S>(
+        &self,
+        ws: WebSocketStream<S>,
+        principal: Option<Principal>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -231,8 +244,9 @@ impl<N: Network> Server<N> {
                         .to_string()
                         .into(),
                 };
-                let _ = ws.close(Some(frame)).await;
-                return;
+                return Box::pin(async move {
+                    let _ = ws.close(Some(frame)).await;
+                });
             }
         };
         let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
@@ -246,8 +260,9 @@ impl<N: Network> Server<N> {
             peer: peer.clone(),
             principal,
         };
-        // The driver runs right here, in the task that accepted the connection: one task per
-        // connection. It is untracked once its session has ended (before the close handshake).
+        // The driver runs in the task that awaits this future (the one that accepted the
+        // connection): one task per connection. It is untracked once its session has ended
+        // (before the close handshake).
         let state = self.state.clone();
         let (handle, driver) = connection(self.net.clone(), ws, session, sink, move |_end| {
             state.connections.lock().expect("lock").remove(&id);
@@ -263,8 +278,11 @@ impl<N: Network> Server<N> {
             handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
         }
         // Untracked too if the caller drops this future before the session ends.
-        let _untrack = Untrack { state: self.state.clone(), id };
-        driver.await;
+        let untrack = Untrack { state: self.state.clone(), id };
+        Box::pin(async move {
+            let _untrack = untrack;
+            driver.await;
+        })
     }
 
     /// Handles to every live connection (to send notifications to all clients, say).
