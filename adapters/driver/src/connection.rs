@@ -12,6 +12,11 @@
 //! bits, unknown opcodes, bad control frames) close with 1002; pings and pongs stay in
 //! tungstenite, and the driver only reports inbound traffic to the session as liveness.
 //!
+//! Tracing (the `tracing` crate): the session's readiness (era, version) and the connection's
+//! close (code, reason, who) at info, each outgoing request's end at debug; the server adds the
+//! opening (peer, subprotocol) and each handled request (see [`crate::tasks`]). Nothing is
+//! formatted or allocated for a level that is off.
+//!
 //! Every call ends once: with its outcome, or, when it is retryable and the connection is
 //! lost (even in the race between the session's close and the loop's end), by going back to
 //! the reconnecting client in [`ConnectionEnd::retry`].
@@ -19,7 +24,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
 use futures_channel::{mpsc, oneshot};
@@ -31,8 +37,10 @@ use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle, ProgressSender};
+use crate::handler::HandlerResult;
 use crate::runtime::{Alarm, Runtime};
-use crate::ws_io::{Inbound, classify, close_handshake, write_by};
+use crate::tasks::{LocalHandlers, LoopHandlers};
+use crate::ws_io::{Inbound, WriteFailed, classify, close_handshake, write_by};
 
 /// Receives the events the driver does not consume itself (everything but request ends and
 /// progress, which go to the waiting calls).
@@ -113,6 +121,7 @@ impl Future for ConnectionEnded {
 enum Wake {
     Frame(Option<Result<WsMessage, WsError>>),
     Command(Option<Command>),
+    Answer(RequestId, HandlerResult),
     Timer,
 }
 
@@ -122,10 +131,16 @@ const DEFAULT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// The longest the close handshake may take (bounded by the write timeout too).
 const CLOSE_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How many inputs may be handled, their frames written to the WebSocket's buffer, before the
+/// buffer is flushed even though more input is ready (tungstenite writes a full buffer to the
+/// socket by itself anyway).
+const MAX_INPUTS_PER_FLUSH: usize = 128;
+
 /// Starts a driver for `session` over `ws` on `runtime`; returns the handle to it and a future
 /// of how it ended.
 ///
 /// The driver task ends when the session closes; the WebSocket is closed and dropped then.
+/// The peer's requests are answered inside this one task (see [`crate::tasks`]).
 pub fn spawn_connection<R, S, E>(
     runtime: &R,
     ws: S,
@@ -141,32 +156,137 @@ where
         + 'static,
     E: EventSink,
 {
-    let (sender, receiver) = mpsc::unbounded();
-    let handle = ConnectionHandle::new(sender);
     let (ended_sender, ended) = oneshot::channel();
-    let task = run_connection(
-        runtime.clone(),
-        ws,
-        session,
-        receiver,
-        events,
-        handle.clone(),
-        ended_sender,
-    );
+    let (handle, task) = connection(runtime.clone(), ws, session, events, move |end| {
+        let _ = ended_sender.send(end);
+    });
     runtime.spawn(task);
     (handle, ConnectionEnded(ended))
 }
 
-/// Runs the driver loop to the end of the session (see the module docs), reports the end on
-/// `ended`, then completes the close handshake.
-pub(crate) async fn run_connection<R, S, E>(
+/// The driver of one connection, to be run by the caller (the server runs it in the task that
+/// accepted the connection, so each connection is one task): its handle and the loop's future,
+/// which calls `on_end` once the session has ended (before the close handshake).
+pub(crate) fn connection<R, S, E, F>(
+    runtime: R,
+    ws: S,
+    session: Session,
+    events: E,
+    on_end: F,
+) -> (ConnectionHandle, impl Future<Output = ()> + Send + 'static)
+where
+    R: Runtime,
+    S: Stream<Item = Result<WsMessage, WsError>>
+        + Sink<WsMessage, Error = WsError>
+        + Unpin
+        + Send
+        + 'static,
+    E: EventSink,
+    F: FnOnce(ConnectionEnd) + Send + 'static,
+{
+    let (sender, receiver) = mpsc::unbounded();
+    let local = Arc::new(LocalHandlers::default());
+    let handle = ConnectionHandle::with_local_handlers(sender, local.clone());
+    // Boxed: the session is the largest part of the loop's state, and an async fn's argument
+    // may be laid out twice in its future (once as the argument, once as the local).
+    let session = Box::new(session);
+    let task =
+        run_connection(runtime, ws, session, receiver, events, handle.clone(), local, on_end);
+    (handle, task)
+}
+
+/// Polls every input source once, the timer first (a flood of frames or commands must not
+/// postpone a deadline), then finished handlers, then frames and commands in alternating order.
+#[allow(clippy::too_many_arguments, reason = "the loop's sources, borrowed one by one")]
+fn poll_input<R: Runtime, S>(
+    cx: &mut Context<'_>,
+    alarm: &mut Alarm<R>,
+    handlers: &mut LoopHandlers,
+    ws: &mut S,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    commands_open: bool,
+    turn: u8,
+) -> Poll<Wake>
+where
+    S: Stream<Item = Result<WsMessage, WsError>> + Unpin,
+{
+    if alarm.poll_woken(cx) {
+        return Poll::Ready(Wake::Timer);
+    }
+    if let Poll::Ready((id, answer)) = handlers.poll_answer(cx) {
+        return Poll::Ready(Wake::Answer(id, answer));
+    }
+    if turn % 2 == 0 {
+        if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
+            return Poll::Ready(w);
+        }
+    }
+    if commands_open {
+        if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
+            return Poll::Ready(Wake::Command(c));
+        }
+    }
+    if turn % 2 == 1 {
+        if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
+            return Poll::Ready(w);
+        }
+    }
+    Poll::Pending
+}
+
+/// Writes one frame into the WebSocket's buffer: at once when it has room, otherwise waiting
+/// no later than the pass's write deadline (set on first need).
+async fn feed_bounded<R: Runtime, S>(
+    runtime: &R,
+    deadline: &mut Option<Instant>,
+    write_timeout: std::time::Duration,
+    ws: &mut S,
+    message: WsMessage,
+) -> Result<(), WriteFailed>
+where
+    S: Sink<WsMessage, Error = WsError> + Unpin,
+{
+    match std::future::poll_fn(|cx| Poll::Ready(ws.poll_ready_unpin(cx))).await {
+        Poll::Ready(Ok(())) => ws.start_send_unpin(message).map_err(|_| WriteFailed::Broken),
+        Poll::Ready(Err(_)) => Err(WriteFailed::Broken),
+        Poll::Pending => {
+            let at = *deadline.get_or_insert_with(|| runtime.now() + write_timeout);
+            write_by(runtime, at, ws.feed(message)).await
+        }
+    }
+}
+
+/// Flushes the WebSocket, within `write_timeout`. `Ok(true)` when it completed without
+/// waiting (so the loop's task has not yielded since it last polled its inputs).
+async fn flush_bounded<R: Runtime, S>(
+    runtime: &R,
+    write_timeout: std::time::Duration,
+    ws: &mut S,
+) -> Result<bool, WriteFailed>
+where
+    S: Sink<WsMessage, Error = WsError> + Unpin,
+{
+    match std::future::poll_fn(|cx| Poll::Ready(ws.poll_flush_unpin(cx))).await {
+        Poll::Ready(Ok(())) => Ok(true),
+        Poll::Ready(Err(_)) => Err(WriteFailed::Broken),
+        Poll::Pending => {
+            write_by(runtime, runtime.now() + write_timeout, ws.flush()).await.map(|()| false)
+        }
+    }
+}
+
+/// Runs the driver loop to the end of the session (see the module docs), reports the end to
+/// `on_end`, then completes the close handshake.
+#[allow(clippy::too_many_arguments, reason = "one connection's parts, moved in once")]
+async fn run_connection<R, S, E, F>(
     runtime: R,
     mut ws: S,
-    mut session: Session,
+    mut session: Box<Session>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut events: E,
     handle: ConnectionHandle,
-    ended: oneshot::Sender<ConnectionEnd>,
+    local: Arc<LocalHandlers>,
+    on_end: F,
 ) where
     R: Runtime,
     S: Stream<Item = Result<WsMessage, WsError>>
@@ -175,13 +295,18 @@ pub(crate) async fn run_connection<R, S, E>(
         + Send
         + 'static,
     E: EventSink,
+    F: FnOnce(ConnectionEnd),
 {
     let mut waiters: HashMap<RequestId, Waiter> = HashMap::new();
     let mut calls: HashMap<CallToken, RequestId> = HashMap::new();
+    let mut handlers = LoopHandlers::new(local.clone());
     let mut alarm = Alarm::<R>::new();
     let mut commands_open = true;
     let mut turn = 0u8;
     let mut broken = false;
+    // Frames written to the WebSocket's buffer since the last flush, and inputs handled since.
+    let mut unflushed = false;
+    let mut batched = 0usize;
     let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
     let closing;
     let mut end = ConnectionEnd {
@@ -191,11 +316,13 @@ pub(crate) async fn run_connection<R, S, E>(
         retry: Vec::new(),
     };
     loop {
-        // 1. Perform every action the session has queued. Every write is bounded by the write
-        //    deadline: a peer that stops reading fills the socket buffers, and an unbounded
-        //    write would stall the loop (and with it every timer) for good.
-        let deadline = runtime.now() + write_timeout;
+        // 1. Perform every action the session has queued, writing frames into the WebSocket's
+        //    buffer. Every write that has to wait is bounded by the pass's write deadline: a
+        //    peer that stops reading fills the socket buffers, and an unbounded write would
+        //    stall the loop (and with it every timer) for good.
+        let mut deadline = None;
         let mut close_reason = None;
+        local.set_delivering(true);
         while let Some(action) = session.poll_action() {
             let outgoing = match action {
                 Action::SendText(text) => WsMessage::text(text),
@@ -209,49 +336,91 @@ pub(crate) async fn run_connection<R, S, E>(
                     continue;
                 }
             };
-            if !broken && write_by(&runtime, deadline, ws.feed(outgoing)).await.is_err() {
+            if broken {
+                continue;
+            }
+            unflushed = true;
+            let fed = feed_bounded(&runtime, &mut deadline, write_timeout, &mut ws, outgoing);
+            if fed.await.is_err() {
                 broken = true;
                 session.handle_transport_lost("the WebSocket failed or stalled while sending");
             }
         }
-        if !broken && write_by(&runtime, deadline, ws.flush()).await.is_err() {
-            broken = true;
-            session.handle_transport_lost("the WebSocket failed or stalled while sending");
-            continue;
-        }
+        local.set_delivering(false);
         if session.is_closed() {
             // The close handshake runs after the end is reported (below), so a peer that never
             // answers our close does not delay the client's reaction to the loss.
+            if unflushed && !broken {
+                let _ = flush_bounded(&runtime, write_timeout, &mut ws).await;
+            }
             closing = (!broken).then_some(close_reason);
             break;
         }
         // 2. Re-arm the timer at the session's next deadline.
         alarm.arm(&runtime, session.poll_timeout());
-        // 3. Wait for the next input, alternating which source is polled first.
+        // 3. Take the next input that is ready now; only when none is (or a batch is full) flush
+        //    what this batch wrote, in one write, and wait. Answers of handlers that finished in
+        //    the meantime ride in the same write.
         turn = turn.wrapping_add(1);
-        let wake = std::future::poll_fn(|cx| {
-            // The timer first: a flood of frames or commands must not postpone a deadline.
-            if alarm.poll_woken(cx) {
-                return Poll::Ready(Wake::Timer);
+        let mut ready = None;
+        let mut just_polled = false;
+        if batched < MAX_INPUTS_PER_FLUSH {
+            let poll = std::future::poll_fn(|cx| {
+                Poll::Ready(poll_input(
+                    cx,
+                    &mut alarm,
+                    &mut handlers,
+                    &mut ws,
+                    &mut commands,
+                    commands_open,
+                    turn,
+                ))
+            });
+            match poll.await {
+                Poll::Ready(wake) => ready = Some(wake),
+                Poll::Pending => just_polled = true,
             }
-            if turn % 2 == 0 {
-                if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
-                    return Poll::Ready(w);
+        }
+        let wake = match ready {
+            Some(wake) => {
+                batched += 1;
+                wake
+            }
+            None => {
+                batched = 0;
+                if unflushed && !broken {
+                    unflushed = false;
+                    match flush_bounded(&runtime, write_timeout, &mut ws).await {
+                        Ok(at_once) => just_polled &= at_once,
+                        Err(_) => {
+                            broken = true;
+                            session.handle_transport_lost(
+                                "the WebSocket failed or stalled while sending",
+                            );
+                            continue;
+                        }
+                    }
                 }
+                // Every source was polled (and registered this task's waker) just now, with
+                // nothing in between that could have consumed a wake-up: the first poll of the
+                // wait would only repeat that work (a read syscall among it), so it is skipped.
+                std::future::poll_fn(|cx| {
+                    if std::mem::take(&mut just_polled) {
+                        return Poll::Pending;
+                    }
+                    poll_input(
+                        cx,
+                        &mut alarm,
+                        &mut handlers,
+                        &mut ws,
+                        &mut commands,
+                        commands_open,
+                        turn,
+                    )
+                })
+                .await
             }
-            if commands_open {
-                if let Poll::Ready(c) = commands.poll_next_unpin(cx) {
-                    return Poll::Ready(Wake::Command(c));
-                }
-            }
-            if turn % 2 == 1 {
-                if let Poll::Ready(w) = ws.poll_next_unpin(cx).map(Wake::Frame) {
-                    return Poll::Ready(w);
-                }
-            }
-            Poll::Pending
-        })
-        .await;
+        };
         let now = runtime.now();
         match wake {
             Wake::Frame(read) => match classify(&read) {
@@ -263,6 +432,22 @@ pub(crate) async fn run_connection<R, S, E>(
                 }
                 Inbound::Lost(why) => session.handle_transport_lost(why),
             },
+            Wake::Answer(id, answer) => {
+                // What the handler sent through the handle before it finished (its progress,
+                // say) is already queued: it goes first, as it would have over one channel.
+                while let Ok(command) = commands.try_recv() {
+                    if let Err((id, error)) =
+                        apply(command, now, &mut session, &mut waiters, &mut calls)
+                    {
+                        events.on_answer_refused(id, error, &handle);
+                    }
+                }
+                // Unknown (cancelled) requests and a closed session: the answer is not wanted.
+                if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), answer)
+                {
+                    events.on_answer_refused(id, error, &handle);
+                }
+            }
             Wake::Command(Some(command)) => {
                 if let Err((id, error)) =
                     apply(command, now, &mut session, &mut waiters, &mut calls)
@@ -282,6 +467,8 @@ pub(crate) async fn run_connection<R, S, E>(
             }
         }
     }
+    // Handlers still running are dropped with their futures (their answers are not wanted).
+    drop(handlers);
     end.lifecycle_failure = session.lifecycle_failure();
     // Calls still waiting (none should be: the session ends every request) end as if their
     // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
@@ -304,7 +491,7 @@ pub(crate) async fn run_connection<R, S, E>(
             other => other.end(Outcome::Disconnected),
         }
     }
-    let _ = ended.send(end);
+    on_end(end);
     // Our close: send it and read until the peer's close comes back, so it sees our code and
     // not a reset. The peer's close: tungstenite has answered it; flush that.
     if let Some(close_reason) = closing {
@@ -411,6 +598,7 @@ fn deliver<E: EventSink>(
     match event {
         Event::RequestEnded { id, outcome } => match waiters.remove(&id) {
             Some(waiter) => {
+                tracing::debug!(id = %id, outcome = outcome_kind(&outcome), "request ended");
                 calls.remove(&waiter.token);
                 match (outcome, waiter.retry) {
                     (Outcome::Disconnected, Some(retry)) => {
@@ -436,11 +624,34 @@ fn deliver<E: EventSink>(
                 None => events.on_event(Event::Progress { id, params }, handle),
             }
         }
+        Event::Ready(info) => {
+            tracing::info!(era = ?info.era, version = ?info.version, "session ready");
+            events.on_event(Event::Ready(info), handle);
+        }
         Event::Closed { reason, by } => {
+            tracing::info!(
+                code = reason.code.0,
+                reason = %reason.reason,
+                by = ?by,
+                "connection closed"
+            );
             end.reason = reason.clone();
             end.by = by;
             events.on_event(Event::Closed { reason, by }, handle);
         }
         other => events.on_event(other, handle),
+    }
+}
+
+/// The kind of a request's outcome, for tracing.
+fn outcome_kind(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Result(_) => "result",
+        Outcome::Error(_) => "error",
+        Outcome::TimedOut => "timed out",
+        Outcome::Cancelled => "cancelled",
+        Outcome::Disconnected => "disconnected",
+        #[allow(unreachable_patterns, reason = "the enum may be non_exhaustive")]
+        _ => "other",
     }
 }

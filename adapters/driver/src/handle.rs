@@ -118,6 +118,9 @@ impl CallOptions {
 pub struct ConnectionHandle {
     commands: mpsc::UnboundedSender<Command>,
     next_token: Arc<AtomicU64>,
+    /// Where handlers for the peer's requests go to run inside the connection's own task
+    /// (`None` for a handle no connection loop drives, such as the client's).
+    pub(crate) local: Option<Arc<crate::tasks::LocalHandlers>>,
 }
 
 impl std::fmt::Debug for ConnectionHandle {
@@ -128,7 +131,16 @@ impl std::fmt::Debug for ConnectionHandle {
 
 impl ConnectionHandle {
     pub(crate) fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
-        ConnectionHandle { commands, next_token: Arc::new(AtomicU64::new(1)) }
+        ConnectionHandle { commands, next_token: Arc::new(AtomicU64::new(1)), local: None }
+    }
+
+    /// A handle whose connection loop runs the handlers started with it (see
+    /// [`crate::tasks::HandlerTasks::start`]).
+    pub(crate) fn with_local_handlers(
+        commands: mpsc::UnboundedSender<Command>,
+        local: Arc<crate::tasks::LocalHandlers>,
+    ) -> Self {
+        ConnectionHandle { local: Some(local), ..ConnectionHandle::new(commands) }
     }
 
     /// Passes a command on; gives it back if the receiving task has ended.

@@ -1,27 +1,45 @@
-//! Handler tasks for the peer's requests, shared by the client and the server.
+//! Handlers for the peer's requests, shared by the client and the server.
 //!
-//! Each incoming request runs as its own spawned task; its answer goes back through the
-//! connection handle. A request the peer cancels, or one whose connection ends, has its task
-//! aborted (the handler future is dropped) and its answer is never sent.
+//! A handler runs inside its connection's own task: [`HandlerTasks::start`] hands the handler's
+//! future to the connection loop, which polls it beside the socket, the timer and the commands
+//! (see [`crate::connection`]). A handler that finishes at once costs no spawned task, no
+//! channel and no wake-up of another thread, and its answer rides in the same write as the
+//! other answers of that pass. The flip side: **a handler that blocks the CPU (a long
+//! computation, blocking I/O) stalls its whole connection**; such a handler must offload the
+//! work itself (`tokio::task::spawn_blocking`, `smol::unblock`, a thread pool) and await it.
+//! Handlers of other connections are not affected.
+//!
+//! A request the peer cancels, or one whose connection ends, has its handler future dropped
+//! (at the connection's next pass) and its answer is never sent. How many run at once is bounded
+//! by the session's `max_concurrent_incoming`: the session refuses requests beyond it.
 //!
 //! Running handlers are keyed by the peer's id *and* a per-request token: a peer may cancel a
-//! request and reuse its id at once, and the aborted task must then not remove (and so
+//! request and reuse its id at once, and the dropped future must then not remove (and so
 //! silence) the entry of the new request with the same id. A handler that panics is answered
 //! with -32603 (internal error) and its entry is freed like any other.
+//!
+//! A handle that no connection loop drives (none of the driver's own loops hands one out to a
+//! sink) falls back to running each handler as its own task on the runtime, answering through
+//! the handle's command channel.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::task::AtomicWaker;
 use mcp_ws_core::mcp::{LoggingLevel, LoggingMessageParams, methods};
 use mcp_ws_core::session::IncomingRequest;
 use mcp_ws_core::{ErrorCode, ErrorObject, RawJson, RequestId};
 
 use crate::error::CallError;
+use crate::handler::HandlerResult;
 
 use crate::handle::ConnectionHandle;
 use crate::runtime::Runtime;
@@ -127,8 +145,9 @@ pub struct HandlerTasks {
 }
 
 impl HandlerTasks {
-    /// Runs `handler` for the peer's `request` as its own task and sends its answer when it
-    /// finishes (unless the request was cancelled or the connection ended first).
+    /// Runs `handler` for the peer's `request` inside the connection's task (see the module
+    /// docs) and answers when it finishes, unless the request was cancelled or the connection
+    /// ended first. `runtime` is used only for a handle that no connection loop drives.
     pub fn start<R, F, H>(
         &self,
         runtime: &R,
@@ -142,6 +161,9 @@ impl HandlerTasks {
     {
         let id = request.id.clone();
         let wants_progress = request.wants_progress;
+        // Only when debug tracing is on is the method kept and the clock read.
+        let traced = tracing::enabled!(tracing::Level::DEBUG)
+            .then(|| (request.method.clone(), std::time::Instant::now()));
         let cancelled = Arc::new(AtomicBool::new(false));
         let context = RequestContext {
             id: id.clone(),
@@ -166,8 +188,7 @@ impl HandlerTasks {
             replaced.abort.abort();
         }
         let running = self.running.clone();
-        let handle = handle.clone();
-        runtime.spawn(async move {
+        let finish = async move {
             let answer = work.await;
             let still_wanted = {
                 let mut running = running.lock().expect("lock");
@@ -177,17 +198,36 @@ impl HandlerTasks {
                 }
                 ours
             };
+            if let Some((method, started)) = traced {
+                let outcome = match (&answer, still_wanted) {
+                    (Err(_), _) | (_, false) => "cancelled",
+                    (Ok(Ok(Ok(_))), true) => "result",
+                    (Ok(Ok(Err(_))), true) => "error",
+                    (Ok(Err(_panic)), true) => "panicked",
+                };
+                let micros = started.elapsed().as_micros() as u64;
+                tracing::debug!(%method, id = %id, micros, outcome, "request handled");
+            }
             let answer = match answer {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(_panic)) => {
                     Err(ErrorObject::new(ErrorCode::InternalError, "the request handler panicked"))
                 }
-                Err(_aborted) => return,
+                Err(_aborted) => return None,
             };
-            if still_wanted {
-                handle.respond(id, answer);
+            still_wanted.then_some((id, answer))
+        };
+        match &handle.local {
+            Some(local) => local.push(Box::pin(finish)),
+            None => {
+                let handle = handle.clone();
+                runtime.spawn(async move {
+                    if let Some((id, answer)) = finish.await {
+                        handle.respond(id, answer);
+                    }
+                });
             }
-        });
+        }
     }
 
     /// Aborts the task of request `id` (the peer cancelled it).
@@ -214,6 +254,67 @@ impl HandlerTasks {
     /// Whether no handler is running.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A handler future as the connection loop runs it: it resolves with the answer to send, or
+/// with `None` when the answer is no longer wanted (cancelled, replaced, connection ended).
+pub(crate) type Answering =
+    Pin<Box<dyn Future<Output = Option<(RequestId, HandlerResult)>> + Send>>;
+
+/// The handlers one connection loop runs in its own task. Started handlers wait in `started`
+/// (filled by [`HandlerTasks::start`] through the connection's handle, usually from inside the
+/// loop's own event delivery) until the loop moves them into its `FuturesUnordered`.
+#[derive(Default)]
+pub(crate) struct LocalHandlers {
+    started: Mutex<Vec<Answering>>,
+    /// Set while the loop itself is delivering events: a handler started then is picked up
+    /// before the loop waits again, so the loop need not be woken.
+    delivering: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl LocalHandlers {
+    fn push(&self, future: Answering) {
+        self.started.lock().expect("lock").push(future);
+        if !self.delivering.load(Ordering::SeqCst) {
+            self.waker.wake();
+        }
+    }
+
+    /// Marks the start and the end of the loop's own event delivery.
+    pub(crate) fn set_delivering(&self, delivering: bool) {
+        self.delivering.store(delivering, Ordering::SeqCst);
+    }
+}
+
+/// The loop's side of [`LocalHandlers`]: the running handler futures.
+pub(crate) struct LoopHandlers {
+    shared: Arc<LocalHandlers>,
+    running: FuturesUnordered<Answering>,
+}
+
+impl LoopHandlers {
+    pub(crate) fn new(shared: Arc<LocalHandlers>) -> Self {
+        LoopHandlers { shared, running: FuturesUnordered::new() }
+    }
+
+    /// Polls the handlers; ready with the next answer to send.
+    pub(crate) fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<(RequestId, HandlerResult)> {
+        self.shared.waker.register(cx.waker());
+        {
+            let mut started = self.shared.started.lock().expect("lock");
+            for future in started.drain(..) {
+                self.running.push(future);
+            }
+        }
+        loop {
+            match self.running.poll_next_unpin(cx) {
+                Poll::Ready(Some(Some(answer))) => return Poll::Ready(answer),
+                Poll::Ready(Some(None)) => continue,
+                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

@@ -1,17 +1,19 @@
 //! The tungstenite settings both sides use, chosen deliberately rather than left at defaults.
 //!
 //! tungstenite allocates its read buffer eagerly at `read_buffer_size` (128 KiB by default) for
-//! every connection, idle or not. MCP traffic is small JSON messages, so a server holding many
-//! idle sessions would spend most of its memory on empty buffers. We read in 8 KiB chunks and
-//! let tungstenite grow its message buffer only while a large message is actually arriving.
+//! every connection, idle or not, and zero-fills it on the first read. MCP traffic is small
+//! JSON messages (a `tools/call` and its answer are a few hundred bytes), so a server holding
+//! many idle sessions would spend most of its memory on empty buffers. We read in 4 KiB chunks,
+//! which holds a typical message whole, and tungstenite grows the buffer to a frame's length
+//! only while a larger frame is actually arriving.
 
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The read buffer each connection holds while idle.
-pub const READ_BUFFER_BYTES: usize = 8 * 1024;
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 
-/// How much outgoing data is gathered before a write; the driver flushes after every batch of
-/// actions anyway.
+/// How much outgoing data is gathered before tungstenite writes it to the socket; the driver
+/// flushes once it has handled every input that was ready anyway.
 pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 /// tungstenite settings for a connection whose largest accepted message is `max_message_bytes`

@@ -131,10 +131,22 @@ where
 {
     let deadline = runtime.now() + config.timeout;
     let work = handshake(stream, addrs, config, None);
-    match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
+    let result = match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(AcceptError::TimedOut),
+    };
+    match &result {
+        Ok(accepted) => tracing::info!(
+            peer = ?addrs.peer,
+            subprotocol = accepted.subprotocol.as_deref(),
+            "connection opened"
+        ),
+        Err(AcceptError::Refused { status, reason }) => {
+            tracing::warn!(peer = ?addrs.peer, status, %reason, "connection refused")
+        }
+        Err(error) => tracing::debug!(peer = ?addrs.peer, %error, "handshake failed"),
     }
+    result
 }
 
 /// Answers `stream` with `refusal` whatever it asks (a server over its connection cap answers

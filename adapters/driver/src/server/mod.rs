@@ -8,8 +8,11 @@
 //! - [`Server::shutdown`] stops accepting, lets in-flight handlers finish up to a deadline,
 //!   then closes every session with 1001 and cancels what is left.
 //!
-//! Each request runs as its own task; one the client cancels, or whose connection drops, has
-//! its future dropped and its answer is never sent.
+//! Each connection is one task: the one that accepted it (or the caller's, for
+//! [`Server::serve_tcp`] and [`Server::serve_websocket`]) runs the handshake and then the driver
+//! loop, and the loop runs the request handlers itself (see [`crate::tasks`]; a handler that
+//! blocks the CPU must offload its work). A request the client cancels, or whose connection
+//! drops, has its future dropped and its answer is never sent.
 
 pub mod accept;
 pub mod auth;
@@ -21,8 +24,10 @@ pub mod upgrade;
 pub mod uri_template;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,7 +44,7 @@ use mcp_ws_core::{CloseCode, CloseReason, ErrorCode, ErrorObject};
 
 pub use router::{Router, Structured, ToolError, ToolOutput};
 
-use crate::connection::{EventSink, spawn_connection};
+use crate::connection::{EventSink, connection};
 use crate::handle::ConnectionHandle;
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
@@ -223,8 +228,12 @@ impl<N: Network> Server<N> {
             }
             Admission::Drop(busy) => return Err(accept::AcceptError::Dropped(busy)),
         };
-        let accepted = accept::accept(&self.net, stream, addrs, &self.handshake).await?;
-        self.serve_session(accepted.ws, accepted.principal).await;
+        let serving = {
+            let accepted = accept::accept(&self.net, stream, addrs, &self.handshake).await?;
+            // The request head and the rest are dropped here, not held for the session's life.
+            self.serve_session(accepted.ws, accepted.principal)
+        };
+        serving.await;
         Ok(())
     }
 
@@ -247,7 +256,14 @@ impl<N: Network> Server<N> {
         self.serve_session(ws, principal).await;
     }
 
-    async fn serve_session<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)
+    /// The future that serves one upgraded WebSocket: built here, synchronously, so the task's
+    /// future holds only what the loop needs (one allocation the size of the loop's state) and
+    /// not also the locals that built it.
+    fn serve_session<S>(
+        &self,
+        ws: WebSocketStream<S>,
+        principal: Option<Principal>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -263,8 +279,9 @@ impl<N: Network> Server<N> {
                         .to_string()
                         .into(),
                 };
-                let _ = ws.close(Some(frame)).await;
-                return;
+                return Box::pin(async move {
+                    let _ = ws.close(Some(frame)).await;
+                });
             }
         };
         let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
@@ -278,7 +295,13 @@ impl<N: Network> Server<N> {
             peer: peer.clone(),
             principal,
         };
-        let (handle, ended) = spawn_connection(&self.net, ws, session, sink);
+        // The driver runs in the task that awaits this future (the one that accepted the
+        // connection): one task per connection. It is untracked once its session has ended
+        // (before the close handshake).
+        let state = self.state.clone();
+        let (handle, driver) = connection(self.net.clone(), ws, session, sink, move |_end| {
+            state.connections.lock().expect("lock").remove(&id);
+        });
         // Registered and checked under one lock, which `shutdown` also takes after setting
         // `draining`: either shutdown sees this connection or this sees the draining flag.
         let draining = {
@@ -289,8 +312,12 @@ impl<N: Network> Server<N> {
         if draining {
             handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
         }
-        ended.await;
-        self.state.connections.lock().expect("lock").remove(&id);
+        // Untracked too if the caller drops this future before the session ends.
+        let untrack = Untrack { state: self.state.clone(), id };
+        Box::pin(async move {
+            let _untrack = untrack;
+            driver.await;
+        })
     }
 
     /// Handles to every live connection (to send notifications to all clients, say).
@@ -381,6 +408,18 @@ impl<N: Network> Listening<N> {
                 }
             }
         }
+    }
+}
+
+/// Removes a connection from the tracked ones when dropped.
+struct Untrack {
+    state: Arc<ServerState>,
+    id: u64,
+}
+
+impl Drop for Untrack {
+    fn drop(&mut self) {
+        self.state.connections.lock().expect("lock").remove(&self.id);
     }
 }
 
