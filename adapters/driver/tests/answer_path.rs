@@ -202,8 +202,6 @@ fn ready_client(clock: &VirtualClock) -> (ConnectionHandle, ConnectionEnded, Pee
 fn a_request_times_out_on_time_while_pings_flood_in() {
     let clock = VirtualClock::default();
     let (handle, _ended, peer) = ready_client(&clock);
-    // Three seconds' worth of pings (one per virtual millisecond) queued at once.
-    peer.send_all((0..3000).map(|_| WsMessage::Ping(Default::default())));
     let call = handle.request(
         "tools/call",
         None,
@@ -211,6 +209,11 @@ fn a_request_times_out_on_time_while_pings_flood_in() {
     );
     let (sent_at, request) = peer.next_json();
     assert_eq!(request["method"], "tools/call");
+    // Then three seconds' worth of pings (one per virtual millisecond) queued at once. (Queued
+    // after the request went out: queued before, a descheduled test thread could let the
+    // driver read nearly all of them before the request, and the clock would stop short of
+    // the deadline.)
+    peer.send_all((0..3000).map(|_| WsMessage::Ping(Default::default())));
     let (cancelled_at, cancelled) = loop {
         let (at, frame) = peer.next_json();
         if frame["method"] == "notifications/cancelled" {
