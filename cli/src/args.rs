@@ -41,11 +41,11 @@ pub enum Command {
 /// Flags of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8765")]
+    /// The address to listen on (`HOST:PORT`; a host name such as `localhost` is resolved).
+    #[arg(long, default_value = "127.0.0.1:8765", value_parser = listen_address)]
     pub listen: SocketAddr,
-    /// The HTTP path of the endpoint; other paths get 404.
-    #[arg(long, default_value = "/mcp")]
+    /// The HTTP path of the endpoint (starting with `/`); other paths get 404.
+    #[arg(long, default_value = "/mcp", value_parser = endpoint_path)]
     pub path: String,
     /// Seconds between WebSocket pings on a quiet connection (0 turns pings off).
     #[arg(long, default_value_t = 20)]
@@ -203,6 +203,9 @@ pub struct ClientArgs {
     /// Speak exactly this protocol version (default: probe 2026-07-28, fall back to legacy).
     #[arg(long)]
     pub protocol_version: Option<String>,
+    /// A root to report when the server asks `roots/list` (repeatable; a `file://` URI).
+    #[arg(long = "root", value_name = "URI")]
+    pub roots: Vec<String>,
 }
 
 /// Flags of `tools`.
@@ -221,7 +224,7 @@ pub struct CallArgs {
     pub client: ClientArgs,
     /// The tool's name.
     pub tool: String,
-    /// The arguments, as a JSON object.
+    /// The arguments, as a JSON object; `-` reads them from stdin, `@FILE` from a file.
     #[arg(default_value = "{}")]
     pub arguments: String,
 }
@@ -232,7 +235,7 @@ pub struct InspectArgs {
     /// The server's ws:// or wss:// URL.
     pub url: String,
     /// Where the page is served (loopback only; port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:8766")]
+    #[arg(long, default_value = "127.0.0.1:8766", value_parser = listen_address)]
     pub listen: SocketAddr,
     /// TLS and authentication for the target (never sent to the browser).
     #[command(flatten)]
@@ -243,4 +246,33 @@ pub struct InspectArgs {
     /// The largest message relayed, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
+}
+
+/// Parses `HOST:PORT` for a listener: an address, or a name resolved now (IPv4 preferred, as
+/// `localhost` usually means `127.0.0.1` to the clients that will connect).
+pub fn listen_address(given: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = given.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = given
+        .to_socket_addrs()
+        .map_err(|e| format!("expected HOST:PORT (e.g. 127.0.0.1:8765 or localhost:8765): {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{given} resolves to no address"))
+}
+
+/// Checks an endpoint path: it must start with `/` (a path like `mcp` would make the URL
+/// `ws://127.0.0.1:8765mcp`).
+pub fn endpoint_path(given: &str) -> Result<String, String> {
+    if given.starts_with('/') {
+        Ok(given.to_string())
+    } else {
+        Err(format!("the path must start with '/' (did you mean /{given}?)"))
+    }
 }

@@ -24,8 +24,13 @@ impl Drop for Served {
 
 /// Starts `mcp-ws serve --listen 127.0.0.1:0 EXTRA...` and reads the URL it prints.
 pub fn serve(extra: &[&str]) -> Served {
+    serve_at("127.0.0.1:0", extra)
+}
+
+/// Starts `mcp-ws serve --listen LISTEN EXTRA...` and reads the URL it prints.
+pub fn serve_at(listen: &str, extra: &[&str]) -> Served {
     let mut child = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

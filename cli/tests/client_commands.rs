@@ -1,0 +1,117 @@
+//! What a user of `mcp-ws call`, `tools`, `serve` and `connect` hits: arguments from stdin or a
+//! file, roots for servers that ask, progress and server logs on stderr, host names and paths
+//! checked, a total `--timeout`, and `connect` ending when its input does.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::BINARY;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BINARY).args(args).output().expect("run mcp-ws")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn call_reads_a_large_argument_from_a_file_and_from_stdin() {
+    let served = support::serve(&[]);
+    let big = "x".repeat(200_000);
+    let arguments = serde_json::json!({ "text": big }).to_string();
+    let dir = std::env::temp_dir().join(format!("mcp-ws-args-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("args.json");
+    std::fs::write(&file, &arguments).unwrap();
+    let from_file = run(&["call", &served.url, "echo", &format!("@{}", file.display())]);
+    assert!(from_file.status.success(), "{}", text(&from_file.stderr));
+    assert_eq!(text(&from_file.stdout).trim_end().len(), 200_000);
+
+    let mut child = Command::new(BINARY)
+        .args(["call", &served.url, "echo", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(arguments.as_bytes()).unwrap();
+    let from_stdin = child.wait_with_output().unwrap();
+    assert!(from_stdin.status.success(), "{}", text(&from_stdin.stderr));
+    assert_eq!(text(&from_stdin.stdout).trim_end().len(), 200_000);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn call_answers_roots_list_with_the_roots_given() {
+    let served = support::serve(&[]);
+    let output = run(&[
+        "call",
+        &served.url,
+        "list_roots",
+        "--protocol-version",
+        "2025-11-25",
+        "--root",
+        "file:///srv/project",
+        "--root",
+        "file:///srv/other",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "file:///srv/project\nfile:///srv/other");
+}
+
+#[test]
+fn call_shows_progress_on_stderr() {
+    let served = support::serve(&[]);
+    let output = run(&["call", &served.url, "slow_count", r#"{"steps": 3, "interval_ms": 20}"#]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "counted to 3");
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("progress: 1/3 step 1"), "{stderr}");
+    assert!(stderr.contains("progress: 3/3 step 3"), "{stderr}");
+}
+
+#[test]
+fn call_timeout_is_the_whole_wait() {
+    // A call that is answered too late, and a server that never answers the upgrade at all:
+    // both end at --timeout, not at a connect timeout or a close handshake after it.
+    let served = support::serve(&[]);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("ws://{}/mcp", silent.local_addr().unwrap());
+    for (url, tool, arguments) in [
+        (served.url.as_str(), "slow_count", r#"{"steps": 100, "interval_ms": 1000}"#),
+        (silent_url.as_str(), "add", r#"{"a": 1, "b": 2}"#),
+    ] {
+        let started = Instant::now();
+        let output = run(&["call", url, tool, arguments, "--timeout", "2"]);
+        let took = started.elapsed();
+        assert!(!output.status.success());
+        assert!(took >= Duration::from_secs(2), "{took:?}");
+        assert!(took < Duration::from_millis(3_500), "--timeout 2 took {took:?} against {url}");
+    }
+}
+
+#[test]
+fn serve_resolves_a_host_name_and_refuses_a_path_without_a_slash() {
+    let served = support::serve_at("localhost:0", &[]);
+    assert!(served.url.starts_with("ws://127.0.0.1:"), "{}", served.url);
+    let refused = run(&["serve", "--path", "mcp"]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("must start with '/'"), "{}", text(&refused.stderr));
+}
+
+#[test]
+fn connect_exits_when_its_input_closes_and_nothing_is_owed() {
+    let served = support::serve(&[]);
+    let started = Instant::now();
+    let output = Command::new(BINARY)
+        .args(["connect", &served.url])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run connect");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
