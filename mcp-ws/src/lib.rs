@@ -74,7 +74,7 @@ pub mod prelude {
         ToolError,
     };
     #[cfg(feature = "tokio")]
-    pub use crate::{connect, serve};
+    pub use crate::{client, connect, serve};
     pub use mcp_ws_driver::schemars::JsonSchema;
     #[doc(no_inline)]
     pub use serde::{Deserialize, Serialize};
@@ -102,4 +102,28 @@ pub async fn serve(addr: &str, router: Router) -> std::io::Result<()> {
     eprintln!("mcp-ws: serving {}", listening.url());
     listening.run().await;
     Ok(())
+}
+
+/// The environment variable that overrides the URL given to [`client`].
+#[cfg(feature = "tokio")]
+pub const URL_ENV: &str = "MCP_WS_URL";
+
+/// Connects to the MCP server at `url` with the default [`ClientConfig`] (calling itself
+/// `mcp-ws-client`; dual-era; reconnecting): the quick start. The environment variable
+/// `MCP_WS_URL`, when set, replaces `url` (the counterpart of [`serve`]'s `MCP_WS_LISTEN`).
+/// For your own name, TLS, tokens or handlers of server requests, use [`connect`] with a
+/// [`ClientConfig`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = mcp_ws::client("ws://127.0.0.1:8765/mcp").await?;
+/// let sum = client.call_tool("add", mcp_ws::serde_json::json!({"a": 2, "b": 3})).await?;
+/// assert_eq!(sum.joined_text(), "5");
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn client(url: &str) -> Result<Client, ConnectError> {
+    let url = std::env::var(URL_ENV).unwrap_or_else(|_| url.to_string());
+    let info = core::mcp::Implementation::new("mcp-ws-client", env!("CARGO_PKG_VERSION"));
+    connect(&url, ClientConfig::new(info)).await
 }

@@ -32,7 +32,8 @@ async fn the_readme_client_gets_five_from_the_readme_server() {
         .unwrap()
         .expect("a line");
     let url = announced.strip_prefix("mcp-ws: serving ").expect("the announcement").to_string();
-    let client = Command::new(example("readme_client")).arg(&url).kill_on_drop(true).output();
+    let client =
+        Command::new(example("readme_client")).env("MCP_WS_URL", &url).kill_on_drop(true).output();
     let output = tokio::time::timeout(Duration::from_secs(20), client)
         .await
         .expect("the client finishes within 20 s")

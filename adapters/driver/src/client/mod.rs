@@ -116,6 +116,26 @@ impl ClientShared {
 }
 
 /// A connected MCP client. Cheap to clone; every clone drives the same connection.
+///
+/// Made by [`connect`] (or `mcp_ws_tokio::connect` / `mcp_ws_smol::connect`), it reconnects
+/// by itself when the connection is lost (see [`ClientConfig::reconnect`]).
+///
+/// ```no_run
+/// use mcp_ws_driver::core::mcp::Implementation;
+/// use mcp_ws_driver::{ClientConfig, Network, connect};
+///
+/// async fn add<N: Network>(net: N) -> Result<(), Box<dyn std::error::Error>> {
+///     let config = ClientConfig::new(Implementation::new("me", "1.0"));
+///     let client = connect(net, "ws://127.0.0.1:8765/mcp", config).await?;
+///     for tool in client.list_all_tools().await? {
+///         println!("{}", tool.name);
+///     }
+///     let sum = client.call_tool("add", serde_json::json!({"a": 2, "b": 3})).await?;
+///     assert_eq!(sum.joined_text(), "5");
+///     client.close().await;
+///     Ok(())
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     handle: ConnectionHandle,

@@ -140,6 +140,26 @@ struct ServerState {
 }
 
 /// A server: a router, a configuration and the connections it serves. Cheap to clone.
+///
+/// Generic over the runtime's [`Network`]; `mcp_ws_tokio::server` and `mcp_ws_smol::server`
+/// build one for their runtime.
+///
+/// ```no_run
+/// use mcp_ws_driver::core::mcp::Implementation;
+/// use mcp_ws_driver::{Network, Router, Server, ServerConfig};
+///
+/// async fn serve<N: Network>(net: N) -> std::io::Result<()> {
+///     let router = Router::new().tool("hello", "Says hello", |who: String, _ctx| async move {
+///         Ok(format!("hello, {who}"))
+///     });
+///     let mut config = ServerConfig::new(Implementation::new("greeter", "1.0"));
+///     config.path = "/mcp".into();
+///     let listening = Server::new(net, router, config).listen(([127, 0, 0, 1], 8765).into()).await?;
+///     println!("serving {}", listening.url());
+///     listening.run().await; // until `Server::shutdown`
+///     Ok(())
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Server<N: Network> {
     net: N,
