@@ -150,6 +150,8 @@ async fn a_child_printing_an_endless_line_gets_1009_and_the_relay_stays_small() 
 async fn the_stdio_process_cap_answers_503_and_a_good_client_gets_in_after_the_flood() {
     let served = serve_with("", &["--max-connections", "2", "--stdio", "--", "cat"]);
     let pid = served.child.id();
+    let descriptors = || std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fds").count();
+    let idle_descriptors = descriptors();
     let (first, _) = connect_async(served.url.as_str()).await.expect("first");
     let (mut second, _) = connect_async(served.url.as_str()).await.expect("second");
     for _ in 0..5 {
@@ -160,6 +162,11 @@ async fn the_stdio_process_cap_answers_503_and_a_good_client_gets_in_after_the_f
     second.close(None).await.expect("close");
     wait_until("the children are gone", Duration::from_secs(5), || children_of(pid).is_empty())
         .await;
+    // No descriptor is left behind by the connections, the refusals or the children's pipes.
+    wait_until("the descriptors are back", Duration::from_secs(5), || {
+        descriptors() == idle_descriptors
+    })
+    .await;
     let (mut good, _) = connect_async(served.url.as_str()).await.expect("in after the flood");
     good.send(Message::text(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)).await.expect("send");
     let echoed = tokio::time::timeout(Duration::from_secs(5), good.next()).await.expect("in time");

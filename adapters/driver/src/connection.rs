@@ -577,7 +577,7 @@ fn apply(
                 return Err((id, error));
             }
         }
-        Command::Progress { id, progress, total, message } => {
+        Command::Progress { id, progress, total, message, .. } => {
             let _ = session.notify_progress(&id, progress, total, message);
         }
         Command::Close(reason) => {

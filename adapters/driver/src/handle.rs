@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use futures_channel::{mpsc, oneshot};
@@ -57,6 +57,8 @@ pub(crate) enum Command {
         progress: f64,
         total: Option<f64>,
         message: Option<String>,
+        /// Its place among the progress reports waiting for the loop (freed when dropped).
+        _slot: ProgressSlot,
     },
     Close(CloseReason),
 }
@@ -113,11 +115,26 @@ impl CallOptions {
     }
 }
 
+/// How many progress reports a connection's handlers may have waiting for its loop; more are
+/// dropped (the loop is held up by a slow peer, and the latest report is what counts).
+pub const MAX_QUEUED_PROGRESS: usize = 256;
+
+/// One progress report's place in the queue to the loop; dropping it frees the place.
+pub(crate) struct ProgressSlot(Arc<AtomicUsize>);
+
+impl Drop for ProgressSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A cloneable handle to one live connection.
 #[derive(Clone)]
 pub struct ConnectionHandle {
     commands: mpsc::UnboundedSender<Command>,
     next_token: Arc<AtomicU64>,
+    /// Progress reports sent and not yet applied by the loop.
+    progress_queued: Arc<AtomicUsize>,
     /// Where handlers for the peer's requests go to run inside the connection's own task
     /// (`None` for a handle no connection loop drives, such as the client's).
     pub(crate) local: Option<Arc<crate::tasks::LocalHandlers>>,
@@ -131,7 +148,12 @@ impl std::fmt::Debug for ConnectionHandle {
 
 impl ConnectionHandle {
     pub(crate) fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
-        ConnectionHandle { commands, next_token: Arc::new(AtomicU64::new(1)), local: None }
+        ConnectionHandle {
+            commands,
+            next_token: Arc::new(AtomicU64::new(1)),
+            progress_queued: Arc::default(),
+            local: None,
+        }
     }
 
     /// A handle whose connection loop runs the handlers started with it (see
@@ -235,7 +257,15 @@ impl ConnectionHandle {
         total: Option<f64>,
         message: Option<String>,
     ) {
-        let _ = self.commands.unbounded_send(Command::Progress { id, progress, total, message });
+        // Progress is advisory: while the loop is held up (a peer reading slowly), reports
+        // beyond the bound are dropped rather than queued without limit.
+        if self.progress_queued.load(Ordering::Relaxed) >= MAX_QUEUED_PROGRESS {
+            return;
+        }
+        self.progress_queued.fetch_add(1, Ordering::Relaxed);
+        let _slot = ProgressSlot(self.progress_queued.clone());
+        let _ =
+            self.commands.unbounded_send(Command::Progress { id, progress, total, message, _slot });
     }
 
     /// Closes the connection with `reason`; pending calls fail as disconnected.
@@ -334,5 +364,27 @@ impl Stream for ProgressStream {
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(receiver: &mut mpsc::UnboundedReceiver<Command>) -> usize {
+        std::iter::from_fn(|| receiver.try_recv().ok()).count()
+    }
+
+    #[test]
+    fn progress_waiting_for_a_held_up_loop_is_bounded_and_the_bound_frees_as_it_drains() {
+        let (sender, mut receiver) = mpsc::unbounded();
+        let handle = ConnectionHandle::new(sender);
+        for n in 0..1_000 {
+            handle.progress(RequestId::from(1i64), f64::from(n), None, None);
+        }
+        // Draining drops each command, which frees its place.
+        assert_eq!(queued(&mut receiver), MAX_QUEUED_PROGRESS);
+        handle.progress(RequestId::from(1i64), 1_000.0, None, None);
+        assert_eq!(queued(&mut receiver), 1);
     }
 }
