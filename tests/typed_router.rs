@@ -75,6 +75,15 @@ fn router() -> Router {
         .tool("sum", "Adds numbers", |args: Terms, _ctx| async move {
             Ok(Structured(Sum { total: args.terms.iter().sum(), terms: args.terms }))
         })
+        .resource_from("files://{name}", "file", |file: FileVars, _ctx| async move {
+            if file.name == "secret" {
+                let code = mcp_ws_driver::server::router::RESOURCE_NOT_FOUND;
+                let error = ErrorObject { code, message: "no such file".into(), data: None };
+                return Err(ToolError::protocol(error));
+            }
+            let path = std::env::temp_dir().join(format!("mcp-ws-typed-router-{}", file.name));
+            Ok(std::fs::read_to_string(path)?)
+        })
         .prompt("essay", "Writes an essay", |args: TopicArgs, _ctx| async move {
             let tone = args.tone.unwrap_or_else(|| "plain".into());
             Ok(GetPromptResult {
@@ -86,6 +95,11 @@ fn router() -> Router {
                 ..Default::default()
             })
         })
+}
+
+#[derive(Deserialize)]
+struct FileVars {
+    name: String,
 }
 
 /// The official `Tool` definition of `version`, as a validator.
@@ -266,4 +280,36 @@ fn content_blocks_are_text() {
     // Guards the assumption `joined_text` makes above: a String result is one text block.
     let result = mcp_ws_driver::core::mcp::CallToolResult::text("x");
     assert!(matches!(result.content[0], ContentBlock::Text(_)));
+}
+
+#[tokio::test]
+async fn a_typed_resource_template_reads_its_variables_and_takes_question_mark_errors() {
+    with_client(|client| async move {
+        let path = std::env::temp_dir().join("mcp-ws-typed-router-present");
+        std::fs::write(&path, "contents").unwrap();
+        let read = client.read_resource("files://present").await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&read.contents).unwrap(),
+            json!([{"uri": "files://present", "mimeType": "text/plain", "text": "contents"}])
+        );
+        // An io::Error from `?` is a -32603 error with its message.
+        let missing =
+            std::fs::read_to_string(std::env::temp_dir().join("mcp-ws-typed-router-absent"))
+                .unwrap_err()
+                .to_string();
+        match client.read_resource("files://absent").await {
+            Err(CallError::Rpc(error)) => {
+                assert_eq!(error.code, -32603);
+                assert_eq!(error.message, missing);
+            }
+            other => panic!("expected -32603, got {other:?}"),
+        }
+        // A protocol error keeps its code.
+        match client.read_resource("files://secret").await {
+            Err(CallError::Rpc(error)) => assert_eq!(error.code, -32002),
+            other => panic!("expected -32002, got {other:?}"),
+        }
+        let _ = std::fs::remove_file(path);
+    })
+    .await;
 }

@@ -257,6 +257,61 @@ impl Router {
         self
     }
 
+    /// Registers a resource template read by a typed handler: the URI's variables are
+    /// deserialized into `A` (a struct with a `String` field per variable; a URI whose
+    /// variables do not fit gets -32602), the handler returns the text (served with the
+    /// template's MIME type), and its errors take `?` from any `std::error::Error` (answered
+    /// -32603 with the message; [`ToolError::protocol`] for another code, such as -32002 for a
+    /// resource that does not exist). Panics if the template is malformed (a programming
+    /// error).
+    ///
+    /// ```
+    /// use mcp_ws_driver::Router;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Note {
+    ///     name: String,
+    /// }
+    ///
+    /// let router = Router::new().resource_from("notes://{name}", "note", |note: Note, _ctx| async move {
+    ///     Ok(std::fs::read_to_string(format!("/srv/notes/{}.txt", note.name))?)
+    /// });
+    /// # let _ = router;
+    /// ```
+    pub fn resource_from<A, F, Fut>(self, uri_template: &str, name: &str, handler: F) -> Self
+    where
+        A: DeserializeOwned + Send + 'static,
+        F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, ToolError>> + Send + 'static,
+    {
+        let template = ResourceTemplate {
+            uri_template: uri_template.to_string(),
+            name: name.to_string(),
+            mime_type: Some("text/plain".to_string()),
+            ..Default::default()
+        };
+        let mime_type = template.mime_type.clone();
+        let handler = Arc::new(handler);
+        self.resource_template(template, move |uri, variables, context| {
+            let handler = handler.clone();
+            let mime_type = mime_type.clone();
+            async move {
+                let variables = serde_json::to_value(&variables).unwrap_or_default();
+                let arguments = A::deserialize(variables).map_err(|e| {
+                    ErrorObject::new(ErrorCode::InvalidParams, format!("{uri}: {e}"))
+                })?;
+                let text = handler(arguments, context).await.map_err(ToolError::into_error)?;
+                let contents = ResourceContents::Text(TextResourceContents {
+                    uri,
+                    mime_type,
+                    text,
+                    ..Default::default()
+                });
+                Ok(ReadResourceResult { contents: vec![contents], ..Default::default() })
+            }
+        })
+    }
+
     /// Registers a prompt whose argument list is derived from `A` (one argument per field,
     /// doc comments as descriptions, required unless optional). Prompt arguments are strings
     /// on the wire, so `A`'s fields are `String` or `Option<String>`. Arguments that do not

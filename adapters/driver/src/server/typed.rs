@@ -8,8 +8,8 @@
 
 use std::fmt;
 
-use mcp_ws_core::ErrorObject;
 use mcp_ws_core::mcp::{CallToolResult, ContentBlock, JsonObject, PromptArgument};
+use mcp_ws_core::{ErrorCode, ErrorObject};
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde::Serialize;
@@ -65,6 +65,15 @@ impl ToolError {
     }
 
     /// The answer: a failed result, or the JSON-RPC error.
+    /// As a JSON-RPC error (for requests with no `isError` form, such as resource reads): a
+    /// failure is -32603 with its message, a protocol error stays as it is.
+    pub(crate) fn into_error(self) -> ErrorObject {
+        match self.kind {
+            Kind::Failed(message) => ErrorObject::new(ErrorCode::InternalError, message),
+            Kind::Protocol(error) => error,
+        }
+    }
+
     pub(crate) fn into_answer(self) -> Result<CallToolResult, ErrorObject> {
         match self.kind {
             Kind::Failed(message) => Ok(CallToolResult::error(message)),
