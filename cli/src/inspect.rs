@@ -28,7 +28,7 @@ use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
 use mcp_ws_driver::dial::{Endpoint, SubprotocolMemory, dial};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
-use mcp_ws_driver::server::limits::{AcceptBackoff, Admission, ConnectionGate, ConnectionLimits};
+use mcp_ws_driver::server::limits::{ConnectionGate, ConnectionLimits};
 use mcp_ws_driver::ws_config::websocket_config;
 use mcp_ws_driver::ws_io::close_handshake;
 use mcp_ws_driver::{OriginPolicy, PlainHttp, PlainResponse, Runtime, ServerConfig};
@@ -36,6 +36,7 @@ use mcp_ws_tokio::Tokio;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::args::InspectArgs;
+use crate::listener::Gated;
 
 /// Where `inspect` serves the relay.
 pub const RELAY_PATH: &str = "/relay";
@@ -123,38 +124,18 @@ pub async fn run(args: &InspectArgs) -> Result<ExitCode, String> {
     println!("http://{local}/");
     tracing::info!(target_url = %display_url(&args.url), "inspector at http://{local}/");
     let gate = ConnectionGate::new(ConnectionLimits::with_max_connections(64));
-    let mut backoff = AcceptBackoff::default();
+    let mut gated = Gated::new(listener, local, gate, relay.handshake.clone());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        tokio::time::sleep(backoff.failed(&error)).await;
-                        continue;
-                    }
-                };
-                backoff.succeeded();
-                let relay = relay.clone();
-                match gate.admit(Some(peer.ip())) {
-                    Admission::Admitted(permit) => {
-                        connections.spawn(async move {
-                            relay.serve(stream, peer).await;
-                            drop(permit);
-                        });
-                    }
-                    Admission::Refuse(refusing) => {
-                        connections.spawn(async move {
-                            let addrs = ConnectionAddrs { peer: Some(peer), local: Some(relay.local) };
-                            let stream = TokioAdapter::new(stream);
-                            let refusal = refusing.refusal();
-                            accept::refuse_with(&relay.net, stream, addrs, &relay.handshake, refusal).await;
-                            drop(refusing);
-                        });
-                    }
-                    Admission::Drop(_) => drop(stream),
+            incoming = gated.next() => {
+                // None: accepting failed (and backed off); the loop goes on.
+                if let Some(incoming) = incoming {
+                    incoming.spawn_into(&mut connections, {
+                        let relay = relay.clone();
+                        move |stream, peer| async move { relay.serve(stream, peer).await }
+                    });
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -9,6 +9,7 @@ pub mod args;
 pub mod bridge;
 pub mod demo;
 pub mod inspect;
+pub mod listener;
 pub mod query;
 pub mod serve;
 pub mod stdio_server;

@@ -23,7 +23,7 @@ use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
-use mcp_ws_driver::server::limits::{AcceptBackoff, Admission, ConnectionGate};
+use mcp_ws_driver::server::limits::ConnectionGate;
 use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_tokio::Tokio;
 use tokio::io::BufReader;
@@ -31,6 +31,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
 use crate::args::ServeArgs;
+use crate::listener::Gated;
 use crate::ws_io::{BoundedLines, Line, write_line};
 
 /// Settings each connection needs.
@@ -81,42 +82,23 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     let mut connections = tokio::task::JoinSet::new();
     // Each connection holds a child: its socket and three pipes.
     let gate = ConnectionGate::new(crate::serve::connection_limits(args, 64, 5));
-    let mut backoff = AcceptBackoff::default();
+    let mut gated = Gated::new(listener, addr, gate, relay.handshake.clone());
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Out of descriptors and similar: back off rather than spin.
-                        tokio::time::sleep(backoff.failed(&error)).await;
-                        continue;
-                    }
-                };
-                backoff.succeeded();
-                let id = next_id.fetch_add(1, Ordering::Relaxed);
-                let relay = relay.clone();
-                match gate.admit(Some(peer.ip())) {
-                    Admission::Admitted(permit) => {
-                        connections.spawn(async move {
+            incoming = gated.next() => {
+                // None: accepting failed (and backed off); the loop goes on.
+                if let Some(incoming) = incoming {
+                    incoming.spawn_into(&mut connections, {
+                        let relay = relay.clone();
+                        let id = next_id.fetch_add(1, Ordering::Relaxed);
+                        move |stream, peer| async move {
                             tracing::info!(connection = id, %peer, "connection accepted");
                             if let Err(error) = relay.serve(id, stream, peer).await {
                                 tracing::info!(connection = id, "connection failed: {error}");
                             }
-                            drop(permit);
-                        });
-                    }
-                    Admission::Refuse(refusing) => {
-                        connections.spawn(async move {
-                            let addrs = ConnectionAddrs { peer: Some(peer), local: Some(relay.local) };
-                            let stream = TokioAdapter::new(stream);
-                            let refusal = refusing.refusal();
-                            accept::refuse_with(&relay.net, stream, addrs, &relay.handshake, refusal).await;
-                            drop(refusing);
-                        });
-                    }
-                    Admission::Drop(_) => drop(stream),
+                        }
+                    });
                 }
             }
             // Reap finished connections as they end.
