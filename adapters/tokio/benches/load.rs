@@ -79,6 +79,14 @@ fn echo_router() -> Router {
         .tool_def(echo, |args: Echo, _context| async move { Ok(CallToolResult::text(args.text)) })
 }
 
+/// The servers' configuration: the defaults, with a connection cap above the largest idle
+/// count measured (the default cap is 10,000, and the 1x1 probe comes on top).
+fn bench_config(info: Implementation) -> ServerConfig {
+    let mut config = ServerConfig::new(info);
+    config.limits = mcp_ws_driver::server::limits::ConnectionLimits::with_max_connections(100_000);
+    config
+}
+
 /// The floor's answer to one frame: parsed with serde_json, answered by hand.
 fn floor_answer(text: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
@@ -138,7 +146,7 @@ fn serve(kind: &str, threads: usize) {
                         }
                     });
                 } else {
-                    let server = mcp_ws_tokio::server(echo_router(), ServerConfig::new(info));
+                    let server = mcp_ws_tokio::server(echo_router(), bench_config(info));
                     let listening =
                         server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
                     println!("{}", listening.local_addr());
@@ -149,7 +157,7 @@ fn serve(kind: &str, threads: usize) {
         }
         "smol" => {
             smol::block_on(async {
-                let server = mcp_ws_smol::server(echo_router(), ServerConfig::new(info));
+                let server = mcp_ws_smol::server(echo_router(), bench_config(info));
                 let listening =
                     server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
                 println!("{}", listening.local_addr());
