@@ -14,32 +14,16 @@
 //! excepted) and no page errors. Screenshots go to `target/inspector-shots/<test>/` (not
 //! committed). Every process (servers, relay, Node, Chromium) is stopped when a test ends.
 
-use std::io::{BufRead, BufReader, Write};
+use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, python};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-fn mcp_ws() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let binary = exe.parent().and_then(Path::parent).expect("target dir").join("mcp-ws");
-    assert!(binary.exists(), "{} is missing: run cargo test --workspace", binary.display());
-    binary
-}
-
-fn python() -> PathBuf {
-    let python = interop_dir().join(".venv/bin/python");
-    assert!(python.exists(), "the Python peer is not installed: run bash tests/interop/install.sh");
-    python
-}
 
 fn shots_dir(test: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test path");
@@ -81,19 +65,6 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }
 
 /// `mcp-ws serve --inspector` at `listen`; returns it and its port.

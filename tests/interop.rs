@@ -4,10 +4,10 @@
 //! described in `tests/interop/README.md`. Each test checks content: exact tool results,
 //! progress values, error flags.
 
+use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, node_client, python};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -24,34 +24,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// The demo contract's tools, sorted (both demo servers, ours and the Python one, serve them).
 const DEMO_TOOLS: [&str; 8] =
     ["add", "divide", "echo", "list_roots", "multiply", "ping_client", "slow_count", "subtract"];
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-fn python() -> PathBuf {
-    let python = interop_dir().join(".venv/bin/python");
-    assert!(python.exists(), "the Python peer is not installed: run bash tests/interop/install.sh");
-    python
-}
-
-fn node_client() -> PathBuf {
-    let modules = interop_dir().join("node_modules/@modelcontextprotocol/sdk");
-    assert!(
-        modules.exists(),
-        "the TypeScript peer is not installed: run bash tests/interop/install.sh"
-    );
-    interop_dir().join("ts_client.mjs")
-}
-
-/// The `mcp-ws` binary built beside this test (cargo test --workspace builds it).
-fn mcp_ws() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let binary = dir.join("mcp-ws");
-    assert!(binary.exists(), "{} is missing: run cargo test --workspace", binary.display());
-    binary
-}
 
 /// A child process killed when the test ends, however it ends.
 struct Process {
@@ -108,19 +80,6 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }
 
 /// Starts `mcp-ws serve` with `extra` arguments on a free port; returns it and its URL.

@@ -8,40 +8,15 @@
 //! origin (403), from an origin on the allowlist (in). The peers and Chromium are installed by
 //! `tests/interop/install.sh`; the binary is the one `cargo test --workspace` builds.
 
+use mcp_ws_tests::peers::{interop_dir, mcp_ws, node_client, python};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use mcp_ws_tests::pki::{PkiFiles, TestPki};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "interop-T0ken-42";
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-fn python() -> PathBuf {
-    let python = interop_dir().join(".venv/bin/python");
-    assert!(python.exists(), "the Python peer is not installed: run bash tests/interop/install.sh");
-    python
-}
-
-fn node_client() -> PathBuf {
-    let sdk = interop_dir().join("node_modules/@modelcontextprotocol/sdk");
-    assert!(
-        sdk.exists(),
-        "the TypeScript peer is not installed: run bash tests/interop/install.sh"
-    );
-    interop_dir().join("ts_client.mjs")
-}
-
-fn mcp_ws() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let binary = exe.parent().and_then(Path::parent).expect("target dir").join("mcp-ws");
-    assert!(binary.exists(), "{} is missing: run cargo test --workspace", binary.display());
-    binary
-}
 
 /// `mcp-ws serve` over wss with the token, killed when dropped.
 struct Served {

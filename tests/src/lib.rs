@@ -3,6 +3,7 @@
 //! bounded waiting.
 #![deny(missing_docs)]
 
+pub mod peers;
 pub mod pki;
 
 use std::future::Future;

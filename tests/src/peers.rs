@@ -1,0 +1,53 @@
+//! Where the interop peers and the binary under test are, for the suites that run them
+//! (`interop`, `interop_secure`, `inspector`): the Python venv and the npm packages that
+//! `tests/interop/install.sh` installs, the `mcp-ws` binary that `cargo test --workspace`
+//! builds, and a reader of a child's stdout lines.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::ChildStdout;
+use std::sync::mpsc;
+
+/// `tests/interop`.
+pub fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+/// The venv's Python, with the `mcp` 1.x SDK.
+pub fn python() -> PathBuf {
+    let python = interop_dir().join(".venv/bin/python");
+    assert!(python.exists(), "the Python peer is not installed: run bash tests/interop/install.sh");
+    python
+}
+
+/// The TypeScript SDK client script (its package installed beside it).
+pub fn node_client() -> PathBuf {
+    let sdk = interop_dir().join("node_modules/@modelcontextprotocol/sdk");
+    assert!(
+        sdk.exists(),
+        "the TypeScript peer is not installed: run bash tests/interop/install.sh"
+    );
+    interop_dir().join("ts_client.mjs")
+}
+
+/// The `mcp-ws` binary built beside the running test (cargo test --workspace builds it).
+pub fn mcp_ws() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let binary = exe.parent().and_then(Path::parent).expect("target dir").join("mcp-ws");
+    assert!(binary.exists(), "{} is missing: run cargo test --workspace", binary.display());
+    binary
+}
+
+/// The lines a child writes to `stdout`, as they come.
+pub fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
