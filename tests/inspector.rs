@@ -14,13 +14,13 @@
 //! excepted) and no page errors. Screenshots go to `target/inspector-shots/<test>/` (not
 //! committed). Every process (servers, relay, Node, Chromium) is stopped when a test ends.
 
-use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, python};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, python};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);

@@ -4,7 +4,6 @@
 //! described in `tests/interop/README.md`. Each test checks content: exact tool results,
 //! progress values, error flags.
 
-use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, node_client, python};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -15,6 +14,7 @@ use mcp_ws_driver::core::mcp::{ContentBlock, Implementation, ResourceContents, R
 use mcp_ws_driver::core::{Era, ProtocolVersion};
 use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests};
 use mcp_ws_smol::Smol;
+use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, node_client, python};
 use mcp_ws_tests::{Rt, block_on};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};

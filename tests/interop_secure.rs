@@ -8,11 +8,11 @@
 //! origin (403), from an origin on the allowlist (in). The peers and Chromium are installed by
 //! `tests/interop/install.sh`; the binary is the one `cargo test --workspace` builds.
 
-use mcp_ws_tests::peers::{interop_dir, mcp_ws, node_client, python};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use mcp_ws_tests::peers::{interop_dir, mcp_ws, node_client, python};
 use mcp_ws_tests::pki::{PkiFiles, TestPki};
 use serde_json::{Value, json};
 
