@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use mcp_ws_driver::core::ProtocolVersion;
 use mcp_ws_driver::core::mcp::{
     CallToolResult, ContentBlock, Implementation, LoggingMessageParams, ProgressNotificationParams,
@@ -107,12 +107,21 @@ pub async fn call(args: &CallArgs) -> Result<ExitCode, String> {
         };
         let mut call = std::pin::pin!(call);
         let result = loop {
+            // Reports before the answer: the driver queues them in the order they came.
             tokio::select! {
-                result = &mut call => break result,
+                biased;
                 Some(report) = progress.next() => report_progress(&report),
                 Some(event) = events.next() => report_event(&event),
+                result = &mut call => break result,
             }
         };
+        // Whatever came in the same read as the answer is already queued.
+        while let Some(Some(report)) = progress.next().now_or_never() {
+            report_progress(&report);
+        }
+        while let Some(Some(event)) = events.next().now_or_never() {
+            report_event(&event);
+        }
         (client, result.map_err(|e| format!("tools/call {tool} failed: {e}")))
     })
     .await?;
