@@ -94,19 +94,13 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                         return Ok(ExitCode::FAILURE);
                     }
                 }
-                BridgeAction::SendServer(text) => {
+                action @ (BridgeAction::SendServer(_) | BridgeAction::SendPing) => {
+                    let message = match action {
+                        BridgeAction::SendServer(text) => WsMessage::text(text),
+                        _ => WsMessage::Ping(Bytes::new()),
+                    };
                     if let (Some(open), None) = (ws.as_mut(), &lost) {
-                        match write_by(&net, deadline, open.feed(WsMessage::text(text))).await {
-                            Ok(()) => fed = true,
-                            Err(failed) => lost = Some(failed.to_string()),
-                        }
-                    }
-                }
-                BridgeAction::SendPing => {
-                    if let (Some(open), None) = (ws.as_mut(), &lost) {
-                        match write_by(&net, deadline, open.feed(WsMessage::Ping(Bytes::new())))
-                            .await
-                        {
+                        match write_by(&net, deadline, open.feed(message)).await {
                             Ok(()) => fed = true,
                             Err(failed) => lost = Some(failed.to_string()),
                         }

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use mcp_ws_driver::async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
@@ -30,7 +30,7 @@ use mcp_ws_driver::dial::{Endpoint, SubprotocolMemory, dial};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
 use mcp_ws_driver::server::limits::{ConnectionGate, ConnectionLimits};
 use mcp_ws_driver::ws_config::websocket_config;
-use mcp_ws_driver::ws_io::close_handshake;
+use mcp_ws_driver::ws_io::{WebSocketIo, close_handshake};
 use mcp_ws_driver::{OriginPolicy, PlainHttp, PlainResponse, Runtime, ServerConfig};
 use mcp_ws_tokio::Tokio;
 use tokio::net::{TcpListener, TcpStream};
@@ -228,8 +228,8 @@ impl Relay {
 /// (the target) or 1001 (the page).
 async fn pipe<A, B>(net: &Tokio, mut browser: A, mut target: B)
 where
-    A: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
-    B: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
+    A: WebSocketIo,
+    B: WebSocketIo,
 {
     loop {
         tokio::select! {
@@ -293,7 +293,7 @@ where
 /// may not be sent become 1000), waiting briefly for its answer.
 async fn finish<S>(net: &Tokio, side: &mut S, reason: Option<CloseReason>)
 where
-    S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
+    S: WebSocketIo,
 {
     let reason = reason.map(|r| match r.code.0 {
         1005 | 1006 | 1015 => CloseReason::new(CloseCode::NORMAL, r.reason),

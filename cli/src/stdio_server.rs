@@ -12,19 +12,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use mcp_ws_driver::Runtime;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
-use mcp_ws_driver::async_tungstenite::tungstenite::{
-    Bytes, Error as WsError, Message as WsMessage,
-};
+use mcp_ws_driver::async_tungstenite::tungstenite::{Bytes, Message as WsMessage};
 use mcp_ws_driver::core::codec::Limits;
 use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
 use mcp_ws_driver::server::limits::ConnectionGate;
-use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
+use mcp_ws_driver::ws_io::{
+    Inbound, WebSocketIo, classify, close_handshake, sleep_until_deadline, write_by,
+};
 use mcp_ws_tokio::Tokio;
 use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
@@ -254,7 +254,7 @@ impl Relay {
     /// loop performs its actions, every write bounded in time.
     async fn relay<S>(&self, id: u64, ws: &mut S, child: &mut Child) -> Option<CloseReason>
     where
-        S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
+        S: WebSocketIo,
     {
         let net = self.net.clone();
         let mut stdin = child.stdin.take().expect("piped");
@@ -287,17 +287,12 @@ impl Relay {
             let mut fed = false;
             while let Some(action) = machine.poll_action() {
                 match action {
-                    RelayAction::SendText(text) => {
-                        if write_by(&net, deadline, ws.feed(WsMessage::text(text))).await.is_err() {
-                            return None;
-                        }
-                        fed = true;
-                    }
-                    RelayAction::SendPing => {
-                        if write_by(&net, deadline, ws.feed(WsMessage::Ping(Bytes::new())))
-                            .await
-                            .is_err()
-                        {
+                    action @ (RelayAction::SendText(_) | RelayAction::SendPing) => {
+                        let message = match action {
+                            RelayAction::SendText(text) => WsMessage::text(text),
+                            _ => WsMessage::Ping(Bytes::new()),
+                        };
+                        if write_by(&net, deadline, ws.feed(message)).await.is_err() {
                             return None;
                         }
                         fed = true;

@@ -222,10 +222,12 @@ impl TestServer {
     }
 
     /// Kills the server abruptly: its tokio runtime is dropped with every task and socket, as
-    /// when a process dies. Only for tokio-hosted servers.
+    /// when a process dies. Only for tokio-hosted servers. It returns once the runtime's
+    /// threads have stopped, so the listening socket is closed and the address can be bound
+    /// again (a background shutdown left it open for a moment: "address in use" under load).
     pub fn kill(self) {
         match self.host {
-            Host::Tokio { runtime, .. } => runtime.shutdown_background(),
+            Host::Tokio { runtime, .. } => runtime.shutdown_timeout(Duration::from_secs(2)),
             Host::Smol { .. } => panic!("kill is only supported for tokio-hosted servers"),
         }
     }

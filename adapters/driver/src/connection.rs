@@ -40,7 +40,7 @@ use crate::handle::{CallToken, Command, ConnectionHandle, ProgressSender};
 use crate::handler::HandlerResult;
 use crate::runtime::{Alarm, Runtime};
 use crate::tasks::{LocalHandlers, LoopHandlers};
-use crate::ws_io::{Inbound, WriteFailed, classify, close_handshake, write_by};
+use crate::ws_io::{Inbound, WebSocketIo, WriteFailed, classify, close_handshake, write_by};
 
 /// Receives the events the driver does not consume itself (everything but request ends and
 /// progress, which go to the waiting calls).
@@ -149,11 +149,7 @@ pub fn spawn_connection<R, S, E>(
 ) -> (ConnectionHandle, ConnectionEnded)
 where
     R: Runtime,
-    S: Stream<Item = Result<WsMessage, WsError>>
-        + Sink<WsMessage, Error = WsError>
-        + Unpin
-        + Send
-        + 'static,
+    S: WebSocketIo + Send + 'static,
     E: EventSink,
 {
     let (ended_sender, ended) = oneshot::channel();
@@ -176,11 +172,7 @@ pub(crate) fn connection<R, S, E, F>(
 ) -> (ConnectionHandle, impl Future<Output = ()> + Send + 'static)
 where
     R: Runtime,
-    S: Stream<Item = Result<WsMessage, WsError>>
-        + Sink<WsMessage, Error = WsError>
-        + Unpin
-        + Send
-        + 'static,
+    S: WebSocketIo + Send + 'static,
     E: EventSink,
     F: FnOnce(ConnectionEnd) + Send + 'static,
 {
@@ -289,11 +281,7 @@ async fn run_connection<R, S, E, F>(
     on_end: F,
 ) where
     R: Runtime,
-    S: Stream<Item = Result<WsMessage, WsError>>
-        + Sink<WsMessage, Error = WsError>
-        + Unpin
-        + Send
-        + 'static,
+    S: WebSocketIo + Send + 'static,
     E: EventSink,
     F: FnOnce(ConnectionEnd),
 {

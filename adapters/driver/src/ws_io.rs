@@ -65,6 +65,18 @@ pub async fn write_by<R: Runtime>(
     }
 }
 
+/// A WebSocket as every loop here holds it: a stream of reads and a sink of messages (any
+/// `async-tungstenite` `WebSocketStream`, or an in-memory pair in tests).
+pub trait WebSocketIo:
+    Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin
+{
+}
+
+impl<T> WebSocketIo for T where
+    T: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin
+{
+}
+
 /// What one read from a WebSocket means to a core machine.
 #[derive(Debug)]
 pub enum Inbound<'a> {
@@ -140,7 +152,7 @@ pub async fn close_handshake<R: Runtime, S>(
     deadline: Instant,
 ) -> bool
 where
-    S: Stream<Item = Result<WsMessage, WsError>> + Sink<WsMessage, Error = WsError> + Unpin,
+    S: WebSocketIo,
 {
     let frame = match &reason {
         Some(reason) => close_frame(reason),

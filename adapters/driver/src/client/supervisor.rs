@@ -330,32 +330,11 @@ fn expire(queue: &mut VecDeque<Queued>, now: Instant) {
 
 /// Fixes a request's total deadline the first time the supervisor sees it: its timeout (or,
 /// when progress resets the timeout, its maximum total) from now.
-fn stamp_deadline(command: Command, now: Instant, session: &SessionConfig) -> Command {
-    match command {
-        Command::Request {
-            token,
-            method,
-            params,
-            options,
-            deadline: None,
-            reply,
-            progress,
-            retryable,
-        } => {
-            let deadline = Some(now + total_timeout(&options, session));
-            Command::Request {
-                token,
-                method,
-                params,
-                options,
-                deadline,
-                reply,
-                progress,
-                retryable,
-            }
-        }
-        other => other,
+fn stamp_deadline(mut command: Command, now: Instant, session: &SessionConfig) -> Command {
+    if let Command::Request { options, deadline: deadline @ None, .. } = &mut command {
+        *deadline = Some(now + total_timeout(options, session));
     }
+    command
 }
 
 /// The longest a call may take in all.
