@@ -243,7 +243,9 @@ where
         Poll::Ready(Err(_)) => Err(WriteFailed::Broken),
         Poll::Pending => {
             let at = *deadline.get_or_insert_with(|| runtime.now() + write_timeout);
-            write_by(runtime, at, ws.feed(message)).await
+            // Boxed: a full socket buffer is rare, and the wait's timer would otherwise be part
+            // of every idle connection's state.
+            Box::pin(write_by(runtime, at, ws.feed(message))).await
         }
     }
 }
@@ -262,7 +264,9 @@ where
         Poll::Ready(Ok(())) => Ok(true),
         Poll::Ready(Err(_)) => Err(WriteFailed::Broken),
         Poll::Pending => {
-            write_by(runtime, runtime.now() + write_timeout, ws.flush()).await.map(|()| false)
+            let waiting = write_by(runtime, runtime.now() + write_timeout, ws.flush());
+            // Boxed for the same reason as in `feed_bounded`.
+            Box::pin(waiting).await.map(|()| false)
         }
     }
 }
@@ -270,7 +274,7 @@ where
 /// Runs the driver loop to the end of the session (see the module docs), reports the end to
 /// `on_end`, then completes the close handshake.
 #[allow(clippy::too_many_arguments, reason = "one connection's parts, moved in once")]
-async fn run_connection<R, S, E, F>(
+fn run_connection<R, S, E, F>(
     runtime: R,
     mut ws: S,
     mut session: Box<Session>,
@@ -279,124 +283,87 @@ async fn run_connection<R, S, E, F>(
     handle: ConnectionHandle,
     local: Arc<LocalHandlers>,
     on_end: F,
-) where
+) -> impl Future<Output = ()>
+where
     R: Runtime,
     S: WebSocketIo + Send + 'static,
     E: EventSink,
     F: FnOnce(ConnectionEnd),
 {
-    let mut waiters: HashMap<RequestId, Waiter> = HashMap::new();
-    let mut calls: HashMap<CallToken, RequestId> = HashMap::new();
-    let mut handlers = LoopHandlers::new(local.clone());
-    let mut alarm = Alarm::<R>::new();
-    let mut commands_open = true;
-    let mut turn = 0u8;
-    let mut broken = false;
-    // Frames written to the WebSocket's buffer since the last flush, and inputs handled since.
-    let mut unflushed = false;
-    let mut batched = 0usize;
-    let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
-    let closing;
-    let mut end = ConnectionEnd {
-        reason: CloseReason::new(CloseCode::ABNORMAL, "the session ended without a close"),
-        by: ClosedBy::Transport,
-        lifecycle_failure: None,
-        retry: Vec::new(),
-    };
-    loop {
-        // 1. Perform every action the session has queued, writing frames into the WebSocket's
-        //    buffer. Every write that has to wait is bounded by the pass's write deadline: a
-        //    peer that stops reading fills the socket buffers, and an unbounded write would
-        //    stall the loop (and with it every timer) for good.
-        let mut deadline = None;
-        let mut close_reason = None;
-        local.set_delivering(true);
-        while let Some(action) = session.poll_action() {
-            let outgoing = match action {
-                Action::SendText(text) => WsMessage::text(text),
-                Action::SendPing => WsMessage::Ping(Bytes::new()),
-                Action::Close(reason) => {
-                    close_reason = Some(reason);
+    // A block that uses its captures in place, not an `async fn`: an `async fn` moves each
+    // argument into a local of its own, so the loop's state would hold the WebSocket, the sink
+    // and the handle twice for the whole life of the connection.
+    async move {
+        let mut waiters: HashMap<RequestId, Waiter> = HashMap::new();
+        let mut calls: HashMap<CallToken, RequestId> = HashMap::new();
+        let mut handlers = LoopHandlers::new(local.clone());
+        let mut alarm = Alarm::<R>::new();
+        let mut commands_open = true;
+        let mut turn = 0u8;
+        let mut broken = false;
+        // Frames written to the WebSocket's buffer since the last flush, and inputs handled since.
+        let mut unflushed = false;
+        let mut batched = 0usize;
+        let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
+        let closing;
+        let mut end = ConnectionEnd {
+            reason: CloseReason::new(CloseCode::ABNORMAL, "the session ended without a close"),
+            by: ClosedBy::Transport,
+            lifecycle_failure: None,
+            retry: Vec::new(),
+        };
+        loop {
+            // 1. Perform every action the session has queued, writing frames into the WebSocket's
+            //    buffer. Every write that has to wait is bounded by the pass's write deadline: a
+            //    peer that stops reading fills the socket buffers, and an unbounded write would
+            //    stall the loop (and with it every timer) for good.
+            let mut deadline = None;
+            let mut close_reason = None;
+            local.set_delivering(true);
+            while let Some(action) = session.poll_action() {
+                let outgoing = match action {
+                    Action::SendText(text) => WsMessage::text(text),
+                    Action::SendPing => WsMessage::Ping(Bytes::new()),
+                    Action::Close(reason) => {
+                        close_reason = Some(reason);
+                        continue;
+                    }
+                    Action::Event(event) => {
+                        deliver(event, &mut waiters, &mut calls, &mut events, &handle, &mut end);
+                        continue;
+                    }
+                };
+                if broken {
                     continue;
                 }
-                Action::Event(event) => {
-                    deliver(event, &mut waiters, &mut calls, &mut events, &handle, &mut end);
-                    continue;
+                unflushed = true;
+                let fed = feed_bounded(&runtime, &mut deadline, write_timeout, &mut ws, outgoing);
+                if fed.await.is_err() {
+                    broken = true;
+                    session.handle_transport_lost("the WebSocket failed or stalled while sending");
                 }
-            };
-            if broken {
-                continue;
             }
-            unflushed = true;
-            let fed = feed_bounded(&runtime, &mut deadline, write_timeout, &mut ws, outgoing);
-            if fed.await.is_err() {
-                broken = true;
-                session.handle_transport_lost("the WebSocket failed or stalled while sending");
-            }
-        }
-        local.set_delivering(false);
-        if session.is_closed() {
-            // The close handshake runs after the end is reported (below), so a peer that never
-            // answers our close does not delay the client's reaction to the loss.
-            if unflushed && !broken {
-                let _ = flush_bounded(&runtime, write_timeout, &mut ws).await;
-            }
-            closing = (!broken).then_some(close_reason);
-            break;
-        }
-        // 2. Re-arm the timer at the session's next deadline.
-        alarm.arm(&runtime, session.poll_timeout());
-        // 3. Take the next input that is ready now; only when none is (or a batch is full) flush
-        //    what this batch wrote, in one write, and wait. Answers of handlers that finished in
-        //    the meantime ride in the same write.
-        turn = turn.wrapping_add(1);
-        let mut ready = None;
-        let mut just_polled = false;
-        if batched < MAX_INPUTS_PER_FLUSH {
-            let poll = std::future::poll_fn(|cx| {
-                Poll::Ready(poll_input(
-                    cx,
-                    &mut alarm,
-                    &mut handlers,
-                    &mut ws,
-                    &mut commands,
-                    commands_open,
-                    turn,
-                ))
-            });
-            match poll.await {
-                Poll::Ready(wake) => ready = Some(wake),
-                Poll::Pending => just_polled = true,
-            }
-        }
-        let wake = match ready {
-            Some(wake) => {
-                batched += 1;
-                wake
-            }
-            None => {
-                batched = 0;
+            local.set_delivering(false);
+            if session.is_closed() {
+                // The close handshake runs after the end is reported (below), so a peer that never
+                // answers our close does not delay the client's reaction to the loss.
                 if unflushed && !broken {
-                    unflushed = false;
-                    match flush_bounded(&runtime, write_timeout, &mut ws).await {
-                        Ok(at_once) => just_polled &= at_once,
-                        Err(_) => {
-                            broken = true;
-                            session.handle_transport_lost(
-                                "the WebSocket failed or stalled while sending",
-                            );
-                            continue;
-                        }
-                    }
+                    let _ = flush_bounded(&runtime, write_timeout, &mut ws).await;
                 }
-                // Every source was polled (and registered this task's waker) just now, with
-                // nothing in between that could have consumed a wake-up: the first poll of the
-                // wait would only repeat that work (a read syscall among it), so it is skipped.
-                std::future::poll_fn(|cx| {
-                    if std::mem::take(&mut just_polled) {
-                        return Poll::Pending;
-                    }
-                    poll_input(
+                closing = (!broken).then_some(close_reason);
+                break;
+            }
+            // 2. Re-arm the timer at the session's next deadline.
+            alarm.arm(&runtime, session.poll_timeout());
+            // 3. Take the next input that is ready now; only when none is (or a batch is full) flush
+            //    what this batch wrote, in one write, and wait. Answers of handlers that finished in
+            //    the meantime ride in the same write.
+            turn = turn.wrapping_add(1);
+            let mut ready = None;
+            let mut just_polled = false;
+            if batched < MAX_INPUTS_PER_FLUSH {
+                let poll = std::future::poll_fn(|cx| {
+                    Poll::Ready(poll_input(
                         cx,
                         &mut alarm,
                         &mut handlers,
@@ -404,92 +371,141 @@ async fn run_connection<R, S, E, F>(
                         &mut commands,
                         commands_open,
                         turn,
-                    )
-                })
-                .await
-            }
-        };
-        let now = runtime.now();
-        match wake {
-            Wake::Frame(read) => match classify(&read) {
-                Inbound::Payload(payload) => session.handle_payload(now, payload),
-                Inbound::Activity => session.handle_transport_activity(now),
-                Inbound::PeerClosed(reason) => session.handle_peer_close(reason),
-                Inbound::Violation(reason) => {
-                    let _ = session.close(reason);
+                    ))
+                });
+                match poll.await {
+                    Poll::Ready(wake) => ready = Some(wake),
+                    Poll::Pending => just_polled = true,
                 }
-                Inbound::Lost(why) => session.handle_transport_lost(why),
-            },
-            Wake::Answer(id, answer) => {
-                // What the handler sent through the handle before it finished (its progress,
-                // say) is already queued: it goes first, as it would have over one channel.
-                while let Ok(command) = commands.try_recv() {
+            }
+            let wake = match ready {
+                Some(wake) => {
+                    batched += 1;
+                    wake
+                }
+                None => {
+                    batched = 0;
+                    if unflushed && !broken {
+                        unflushed = false;
+                        match flush_bounded(&runtime, write_timeout, &mut ws).await {
+                            Ok(at_once) => just_polled &= at_once,
+                            Err(_) => {
+                                broken = true;
+                                session.handle_transport_lost(
+                                    "the WebSocket failed or stalled while sending",
+                                );
+                                continue;
+                            }
+                        }
+                    }
+                    // Every source was polled (and registered this task's waker) just now, with
+                    // nothing in between that could have consumed a wake-up: the first poll of the
+                    // wait would only repeat that work (a read syscall among it), so it is skipped.
+                    std::future::poll_fn(|cx| {
+                        if std::mem::take(&mut just_polled) {
+                            return Poll::Pending;
+                        }
+                        poll_input(
+                            cx,
+                            &mut alarm,
+                            &mut handlers,
+                            &mut ws,
+                            &mut commands,
+                            commands_open,
+                            turn,
+                        )
+                    })
+                    .await
+                }
+            };
+            let now = runtime.now();
+            match wake {
+                Wake::Frame(read) => match classify(&read) {
+                    Inbound::Payload(payload) => session.handle_payload(now, payload),
+                    Inbound::Activity => session.handle_transport_activity(now),
+                    Inbound::PeerClosed(reason) => session.handle_peer_close(reason),
+                    Inbound::Violation(reason) => {
+                        let _ = session.close(reason);
+                    }
+                    Inbound::Lost(why) => session.handle_transport_lost(why),
+                },
+                Wake::Answer(id, answer) => {
+                    // What the handler sent through the handle before it finished (its progress,
+                    // say) is already queued: it goes first, as it would have over one channel.
+                    while let Ok(command) = commands.try_recv() {
+                        if let Err((id, error)) =
+                            apply(command, now, &mut session, &mut waiters, &mut calls)
+                        {
+                            events.on_answer_refused(id, error, &handle);
+                        }
+                    }
+                    // Unknown (cancelled) requests and a closed session: the answer is not wanted.
+                    if let Err(error @ SessionError::NotAnObject) =
+                        session.respond(id.clone(), answer)
+                    {
+                        events.on_answer_refused(id, error, &handle);
+                    }
+                }
+                Wake::Command(Some(command)) => {
                     if let Err((id, error)) =
                         apply(command, now, &mut session, &mut waiters, &mut calls)
                     {
                         events.on_answer_refused(id, error, &handle);
                     }
                 }
-                // Unknown (cancelled) requests and a closed session: the answer is not wanted.
-                if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), answer)
-                {
-                    events.on_answer_refused(id, error, &handle);
+                Wake::Command(None) => {
+                    commands_open = false;
+                    let _ = session
+                        .close(CloseReason::new(CloseCode::NORMAL, "the client was dropped"));
                 }
-            }
-            Wake::Command(Some(command)) => {
-                if let Err((id, error)) =
-                    apply(command, now, &mut session, &mut waiters, &mut calls)
-                {
-                    events.on_answer_refused(id, error, &handle);
-                }
-            }
-            Wake::Command(None) => {
-                commands_open = false;
-                let _ =
-                    session.close(CloseReason::new(CloseCode::NORMAL, "the client was dropped"));
-            }
-            Wake::Timer => {
-                if alarm.take_due(now) {
-                    session.handle_timeout(now);
+                Wake::Timer => {
+                    if alarm.take_due(now) {
+                        session.handle_timeout(now);
+                    }
                 }
             }
         }
-    }
-    // Handlers still running are dropped with their futures (their answers are not wanted).
-    drop(handlers);
-    end.lifecycle_failure = session.lifecycle_failure();
-    // Calls still waiting (none should be: the session ends every request) end as if their
-    // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
-    for (_, waiter) in waiters.drain() {
-        match waiter.retry {
-            Some(retry) => {
-                end.retry.push(retry_command(waiter.token, retry, waiter.reply, waiter.progress))
-            }
-            None => {
-                let _ = waiter.reply.send(Ok(Outcome::Disconnected));
+        // Handlers still running are dropped with their futures (their answers are not wanted).
+        drop(handlers);
+        end.lifecycle_failure = session.lifecycle_failure();
+        // Calls still waiting (none should be: the session ends every request) end as if their
+        // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
+        for (_, waiter) in waiters.drain() {
+            match waiter.retry {
+                Some(retry) => end.retry.push(retry_command(
+                    waiter.token,
+                    retry,
+                    waiter.reply,
+                    waiter.progress,
+                )),
+                None => {
+                    let _ = waiter.reply.send(Ok(Outcome::Disconnected));
+                }
             }
         }
-    }
-    // Commands that raced the close: retryable requests go back to the client too; the rest
-    // are refused.
-    commands.close();
-    while let Ok(command) = commands.try_recv() {
-        match command {
-            retryable @ Command::Request { retryable: true, .. } => end.retry.push(retryable),
-            other => other.end(Outcome::Disconnected),
-        }
-    }
-    on_end(end);
-    // Our close: send it and read until the peer's close comes back, so it sees our code and
-    // not a reset. The peer's close: tungstenite has answered it; flush that.
-    if let Some(close_reason) = closing {
-        let deadline = runtime.now() + write_timeout.min(CLOSE_HANDSHAKE_TIMEOUT);
-        match close_reason {
-            Some(reason) => {
-                close_handshake(&runtime, &mut ws, Some(reason), deadline).await;
+        // Commands that raced the close: retryable requests go back to the client too; the rest
+        // are refused.
+        commands.close();
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                retryable @ Command::Request { retryable: true, .. } => end.retry.push(retryable),
+                other => other.end(Outcome::Disconnected),
             }
-            None => {
-                let _ = write_by(&runtime, deadline, ws.close()).await;
+        }
+        on_end(end);
+        // Our close: send it and read until the peer's close comes back, so it sees our code and
+        // not a reset. The peer's close: tungstenite has answered it; flush that.
+        if let Some(close_reason) = closing {
+            let deadline = runtime.now() + write_timeout.min(CLOSE_HANDSHAKE_TIMEOUT);
+            match close_reason {
+                // Boxed: they run once, at the end, and would otherwise widen the state the
+                // connection holds all its life.
+                Some(reason) => {
+                    Box::pin(close_handshake(&runtime, &mut ws, Some(reason), deadline)).await;
+                }
+                None => {
+                    let _ = Box::pin(write_by(&runtime, deadline, ws.close())).await;
+                }
             }
         }
     }

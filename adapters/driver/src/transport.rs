@@ -2,7 +2,15 @@
 //! plain or wrapped in TLS (client or server side). On the server it also replays the bytes
 //! read past the HTTP request head, so a first frame the client pipelined behind its upgrade
 //! request is not lost.
+//!
+//! It also reads ahead. tungstenite asks for at most its read buffer's size per read, and that
+//! buffer is kept small (see [`crate::ws_config`]) because every idle connection holds one. So
+//! a small read is served from one large per-thread scratch buffer: what the socket had beyond
+//! the caller's slice is kept, exactly sized, as bytes to replay, and freed once it has been
+//! handed out. A burst of requests still costs one read syscall, and an idle connection holds
+//! no read-ahead memory at all.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
@@ -117,7 +125,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<S> {
             }
             return Poll::Ready(Ok(n));
         }
-        match &mut this.inner {
+        if buf.len() >= READ_AHEAD_BYTES {
+            return this.inner.poll_read(cx, buf);
+        }
+        SCRATCH.with(|scratch| {
+            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+                return this.inner.poll_read(cx, buf);
+            };
+            if scratch.is_empty() {
+                scratch.resize(READ_AHEAD_BYTES, 0);
+            }
+            let read = match this.inner.poll_read(cx, &mut scratch[..]) {
+                Poll::Ready(Ok(read)) => read,
+                other => return other,
+            };
+            let n = read.min(buf.len());
+            buf[..n].copy_from_slice(&scratch[..n]);
+            if read > n {
+                this.replay = Some(Box::new((scratch[n..read].to_vec(), 0)));
+            }
+            Poll::Ready(Ok(n))
+        })
+    }
+}
+
+/// How much one read asks the socket for; reads for less go through the per-thread scratch.
+const READ_AHEAD_BYTES: usize = 16 * 1024;
+
+thread_local! {
+    /// The read-ahead buffer of this thread, shared by every connection polled on it (allocated
+    /// at the first read). Only borrowed within one `poll_read`, which never re-enters it.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self {
             Inner::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Inner::TlsClient(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Inner::TlsServer(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -167,5 +210,74 @@ mod tests {
         let mut out = String::new();
         futures_executor::block_on(t.read_to_string(&mut out)).unwrap();
         assert_eq!(out, "hello world");
+    }
+
+    #[test]
+    fn small_reads_are_served_from_one_read_ahead_and_nothing_is_kept_after() {
+        let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+        let mut t = Transport::plain(CountingReads { data: data.clone(), at: 0, reads: 0 });
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 1000];
+        futures_executor::block_on(async {
+            loop {
+                let n = t.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..n]);
+            }
+        });
+        assert_eq!(out, data);
+        // 40,000 bytes in 1,000-byte slices: three reads of the stream (16 KiB each at most)
+        // and the final one that sees the end, not forty.
+        assert_eq!(t.inner_reads(), 4);
+        assert!(t.replay.is_none(), "a drained read-ahead is freed");
+    }
+
+    /// A stream that counts how often it is read.
+    struct CountingReads {
+        data: Vec<u8>,
+        at: usize,
+        reads: usize,
+    }
+
+    impl Transport<CountingReads> {
+        fn inner_reads(&self) -> usize {
+            match &self.inner {
+                Inner::Plain(s) => s.reads,
+                _ => unreachable!(),
+            }
+        }
+    }
+
+    impl AsyncRead for CountingReads {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            let this = self.get_mut();
+            this.reads += 1;
+            let n = buf.len().min(this.data.len() - this.at);
+            buf[..n].copy_from_slice(&this.data[this.at..this.at + n]);
+            this.at += n;
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    impl AsyncWrite for CountingReads {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            b: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
     }
 }

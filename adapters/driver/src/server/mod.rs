@@ -334,10 +334,10 @@ impl<N: Network> Server<N> {
         }
         // Untracked too if the caller drops this future before the session ends.
         let untrack = Untrack { state: self.state.clone(), id };
-        Box::pin(async move {
-            let _untrack = untrack;
-            driver.await;
-        })
+        // A combinator, not an `async move` block: a block would keep `driver` twice in its
+        // state (once as the captured value, once as the future it awaits), doubling what each
+        // idle connection holds.
+        Box::pin(driver.map(move |()| drop(untrack)))
     }
 
     /// Handles to every live connection (to send notifications to all clients, say).
