@@ -22,7 +22,9 @@
 //! - `LOAD_WARMUP_MS` (500), `LOAD_DURATION_MS` (2000): per scenario and server
 //! - `LOAD_RUNS` (1): runs per scenario and server; the median run by throughput is reported
 //! - `LOAD_IDLE` (default `1000,10000`; empty skips): idle session counts
-//! - `LOAD_SERVERS` (default `floor,tokio,smol`)
+//! - `LOAD_SERVERS` (default `floor,tokio,floor-smol,smol`): `floor-smol` is the same bare echo
+//!   server on smol's executor and reactor; the `rt` columns compare each server with the floor
+//!   on its own runtime, which tells the runtime's cost from ours
 //! - `LOAD_SERVER_THREADS` (2): worker threads of every server (tokio workers, `SMOL_THREADS`)
 
 use std::collections::HashMap;
@@ -99,10 +101,29 @@ fn floor_answer(text: &str) -> Option<String> {
     Some(serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string())
 }
 
+/// The floor's tungstenite buffers (the sizes a careful bare server would pick for small JSON).
+fn floor_ws_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(8192)
+}
+
 async fn floor_connection(stream: TcpStream) {
     stream.set_nodelay(true).expect("nodelay");
-    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(8192);
-    let Ok(mut ws) = accept_async_with_config(stream, Some(config)).await else { return };
+    let Ok(ws) = accept_async_with_config(stream, Some(floor_ws_config())).await else { return };
+    floor_session(ws).await;
+}
+
+/// The same floor on smol's executor and reactor, to tell the runtime's own cost from ours.
+async fn floor_connection_smol(stream: smol::net::TcpStream) {
+    stream.set_nodelay(true).expect("nodelay");
+    let accepted = async_tungstenite::accept_async_with_config(stream, Some(floor_ws_config()));
+    let Ok(ws) = accepted.await else { return };
+    floor_session(ws).await;
+}
+
+async fn floor_session<S>(mut ws: WebSocketStream<S>)
+where
+    S: futures_util::io::AsyncRead + futures_util::io::AsyncWrite + Unpin,
+{
     while let Some(Ok(message)) = ws.next().await {
         let mut message = message;
         // Everything already readable is answered before one flush.
@@ -155,13 +176,25 @@ fn serve(kind: &str, threads: usize) {
                 wait_for_stdin_eof().await;
             });
         }
-        "smol" => {
+        "smol" | "floor-smol" => {
             smol::block_on(async {
-                let server = mcp_ws_smol::server(echo_router(), bench_config(info));
-                let listening =
-                    server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
-                println!("{}", listening.local_addr());
-                smol::spawn(listening.run()).detach();
+                if kind == "floor-smol" {
+                    let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                    println!("{}", listener.local_addr().expect("addr"));
+                    smol::spawn(async move {
+                        loop {
+                            let (stream, _) = listener.accept().await.expect("accept");
+                            smol::spawn(floor_connection_smol(stream)).detach();
+                        }
+                    })
+                    .detach();
+                } else {
+                    let server = mcp_ws_smol::server(echo_router(), bench_config(info));
+                    let listening =
+                        server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+                    println!("{}", listening.local_addr());
+                    smol::spawn(listening.run()).detach();
+                }
                 // Stdin is read on a plain thread; the server runs on smol's executor threads.
                 let (done, finished) = futures_channel::oneshot::channel::<()>();
                 std::thread::spawn(move || {
@@ -450,7 +483,7 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let servers: Vec<String> = std::env::var("LOAD_SERVERS")
-        .unwrap_or_else(|_| "floor,tokio,smol".into())
+        .unwrap_or_else(|_| "floor,tokio,floor-smol,smol".into())
         .split(',')
         .map(str::to_string)
         .collect();
@@ -465,8 +498,18 @@ fn main() {
     println!("server CPU from /proc/<pid>/stat of each server's child process (utime+stime)");
     println!();
     println!(
-        "{:<8} {:<6} {:>10} {:>6} {:>9} {:>9} {:>6} {:>10} {:>6}",
-        "scenario", "server", "req/s", "ratio", "p50 µs", "p99 µs", "ratio", "CPU µs/req", "ratio"
+        "{:<8} {:<10} {:>10} {:>6} {:>9} {:>9} {:>6} {:>10} {:>6} {:>7} {:>7}",
+        "scenario",
+        "server",
+        "req/s",
+        "ratio",
+        "p50 µs",
+        "p99 µs",
+        "ratio",
+        "CPU µs/req",
+        "ratio",
+        "rt req",
+        "rt CPU"
     );
     let children: Vec<Child> = servers.iter().map(|kind| Child::start(kind, threads)).collect();
     for &(connections, in_flight) in &scenarios {
@@ -483,8 +526,13 @@ fn main() {
             let (f_rate, f_p50, f_cpu) = floor.map_or((0.0, 0.0, 0.0), |f| {
                 (f.per_second, f.p50.as_secs_f64(), f.cpu_per_request.as_secs_f64())
             });
+            // The same ratios against the floor on the server's own runtime.
+            let own_floor = if child.kind == "smol" { "floor-smol" } else { "floor" };
+            let own = children.iter().position(|c| c.kind == own_floor).map(|i| &results[i]);
+            let (o_rate, o_cpu) =
+                own.map_or((0.0, 0.0), |f| (f.per_second, f.cpu_per_request.as_secs_f64()));
             println!(
-                "{:<8} {:<6} {:>10.0} {:>6} {:>9.1} {:>9.1} {:>6} {:>10.2} {:>6}",
+                "{:<8} {:<10} {:>10.0} {:>6} {:>9.1} {:>9.1} {:>6} {:>10.2} {:>6} {:>7} {:>7}",
                 format!("{connections}x{in_flight}"),
                 child.kind,
                 run.per_second,
@@ -494,6 +542,8 @@ fn main() {
                 ratio(run.p50.as_secs_f64(), f_p50),
                 run.cpu_per_request.as_secs_f64() * 1e6,
                 ratio(run.cpu_per_request.as_secs_f64(), f_cpu),
+                ratio(run.per_second, o_rate),
+                ratio(run.cpu_per_request.as_secs_f64(), o_cpu),
             );
         }
     }
@@ -503,7 +553,7 @@ fn main() {
     }
     println!();
     println!(
-        "{:<14} {:<6} {:>12} {:>6} {:>14} {:>14}",
+        "{:<14} {:<10} {:>12} {:>6} {:>14} {:>14}",
         "idle sessions", "server", "KiB/session", "ratio", "1x1 p50 µs", "1x1 p99 µs"
     );
     for &sessions in &idle_counts {
@@ -516,7 +566,7 @@ fn main() {
         let floor = rows.iter().find(|(k, _)| k == "floor").map_or(0.0, |(_, r)| r.kib_per_session);
         for (kind, row) in &rows {
             println!(
-                "{:<14} {:<6} {:>12.1} {:>6} {:>14.1} {:>14.1}",
+                "{:<14} {:<10} {:>12.1} {:>6} {:>14.1} {:>14.1}",
                 sessions,
                 kind,
                 row.kib_per_session,
