@@ -10,7 +10,7 @@ use mcp_ws_core::mcp::{
     CallToolParams, CallToolResult, CompleteParams, CompleteResult, GetPromptParams,
     GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
     ListToolsResult, PaginatedParams, Prompt, ReadResourceParams, ReadResourceResult, Resource,
-    Tool,
+    ResourceTemplate, Tool,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,7 +25,8 @@ use crate::handle::{CallOptions, ProgressStream};
 pub const MAX_PAGES: usize = 1000;
 
 /// Follows `nextCursor` from page to page, collecting `items` of each, for at most
-/// [`MAX_PAGES`] pages.
+/// [`MAX_PAGES`] pages. A server that hands back the cursor it was just given would loop
+/// forever: that ends at once with an error too.
 async fn paginate<P, T, F, Fut>(
     method: &str,
     mut page: F,
@@ -41,6 +42,11 @@ where
         let (batch, next) = items(page(cursor).await?);
         all.extend(batch);
         match next {
+            Some(next) if cursor.as_ref() == Some(&next) => {
+                return Err(CallError::InvalidResult(format!(
+                    "{method} returned the cursor it was given: it would never end"
+                )));
+            }
             Some(next) => cursor = Some(next),
             None => return Ok(all),
         }
@@ -171,6 +177,16 @@ impl Client {
         let request = PaginatedParams { cursor, ..Default::default() };
         self.typed(methods::RESOURCES_TEMPLATES_LIST, &request, CallOptions::default().retryable())
             .await
+    }
+
+    /// Every resource template, following cursors (at most [`MAX_PAGES`] pages).
+    pub async fn list_all_resource_templates(&self) -> Result<Vec<ResourceTemplate>, CallError> {
+        paginate(
+            methods::RESOURCES_TEMPLATES_LIST,
+            |cursor| self.list_resource_templates(cursor),
+            |page| (page.resource_templates, page.next_cursor),
+        )
+        .await
     }
 
     /// Reads the resource at `uri`.
