@@ -39,7 +39,7 @@ where
     let mut all = Vec::new();
     let mut cursor = None;
     for _ in 0..MAX_PAGES {
-        let (batch, next) = items(page(cursor).await?);
+        let (batch, next) = items(page(cursor.clone()).await?);
         all.extend(batch);
         match next {
             Some(next) if cursor.as_ref() == Some(&next) => {
