@@ -233,3 +233,63 @@ impl Client {
         self.typed(methods::COMPLETION_COMPLETE, request, CallOptions::default().retryable()).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// A pager over `pages` numbered pages: page `n` holds `n` and leads to `n + 1`.
+    fn numbered(
+        pages: usize,
+        asked: &Cell<usize>,
+    ) -> impl FnMut(
+        Option<String>,
+    ) -> std::future::Ready<Result<(Vec<usize>, Option<String>), CallError>>
+    + '_ {
+        move |cursor| {
+            asked.set(asked.get() + 1);
+            let n: usize = cursor.map_or(0, |c| c.parse().expect("our cursor"));
+            let next = (n + 1 < pages).then(|| (n + 1).to_string());
+            std::future::ready(Ok((vec![n], next)))
+        }
+    }
+
+    #[test]
+    fn pages_are_followed_to_the_end() {
+        let asked = Cell::new(0);
+        let all = futures_executor::block_on(paginate("x/list", numbered(5, &asked), |p| p));
+        assert_eq!(all.unwrap(), [0, 1, 2, 3, 4]);
+        assert_eq!(asked.get(), 5);
+    }
+
+    #[test]
+    fn a_list_that_never_ends_stops_at_the_page_bound_with_an_error() {
+        let asked = Cell::new(0);
+        let all =
+            futures_executor::block_on(paginate("x/list", numbered(usize::MAX, &asked), |p| p));
+        match all {
+            Err(CallError::InvalidResult(message)) => {
+                assert!(message.contains("did not end after 1000 pages"), "{message}")
+            }
+            other => panic!("expected the bound to stop it, got {other:?}"),
+        }
+        assert_eq!(asked.get(), MAX_PAGES);
+    }
+
+    #[test]
+    fn a_cursor_handed_back_unchanged_ends_at_once_with_an_error() {
+        let asked = Cell::new(0);
+        let same = |_cursor: Option<String>| {
+            asked.set(asked.get() + 1);
+            std::future::ready(Ok::<_, CallError>((vec![1], Some("again".to_string()))))
+        };
+        let all = futures_executor::block_on(paginate("x/list", same, |p| p));
+        assert!(
+            matches!(all, Err(CallError::InvalidResult(ref m)) if m.contains("cursor it was given")),
+            "{all:?}"
+        );
+        assert_eq!(asked.get(), 2);
+    }
+}
