@@ -176,14 +176,19 @@ impl Router {
 
     /// Registers a tool from a definition written by hand (its `inputSchema` and
     /// `outputSchema` are yours to keep in step with `A` and the result). Its arguments are
-    /// parsed as `A` (invalid arguments get -32602); otherwise as [`Router::tool`].
-    pub fn tool_def<A, R, F, Fut>(mut self, tool: Tool, handler: F) -> Self
+    /// parsed as `A` (invalid arguments get -32602); otherwise as [`Router::tool`]. An input
+    /// schema without a `type` (such as the empty one of `Tool::default()`) is given
+    /// `"type": "object"`: every MCP version requires it, and tool arguments are objects.
+    pub fn tool_def<A, R, F, Fut>(mut self, mut tool: Tool, handler: F) -> Self
     where
         A: DeserializeOwned + Send + 'static,
         R: ToolOutput + 'static,
         F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
     {
+        if !tool.input_schema.contains_key("type") {
+            tool.input_schema.insert("type".into(), serde_json::Value::from("object"));
+        }
         let handler = Arc::new(handler);
         let name = tool.name.clone();
         let call: ToolFn = Arc::new(move |params: CallToolParams, context| {
