@@ -240,14 +240,10 @@ mod tests {
 
     use super::*;
 
+    type Numbered = std::future::Ready<Result<(Vec<usize>, Option<String>), CallError>>;
+
     /// A pager over `pages` numbered pages: page `n` holds `n` and leads to `n + 1`.
-    fn numbered(
-        pages: usize,
-        asked: &Cell<usize>,
-    ) -> impl FnMut(
-        Option<String>,
-    ) -> std::future::Ready<Result<(Vec<usize>, Option<String>), CallError>>
-    + '_ {
+    fn numbered(pages: usize, asked: &Cell<usize>) -> impl FnMut(Option<String>) -> Numbered + '_ {
         move |cursor| {
             asked.set(asked.get() + 1);
             let n: usize = cursor.map_or(0, |c| c.parse().expect("our cursor"));
