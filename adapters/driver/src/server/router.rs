@@ -24,6 +24,8 @@ use mcp_ws_core::{ErrorCode, ErrorObject};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
+pub use mcp_ws_core::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
 pub use super::typed::{Structured, ToolError, ToolOutput};
 use super::typed::{object_schema, prompt_arguments};
 use super::uri_template::UriTemplate;
@@ -90,8 +92,6 @@ pub struct Router {
     /// Items per page of the list methods; `None` for [`DEFAULT_PAGE_SIZE`].
     page_size: Option<usize>,
 }
-
-pub use mcp_ws_core::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 impl Router {
     /// An empty router.
