@@ -158,6 +158,9 @@ async fn pagination<N: Network>(net: N, server: &TestServer, era: Era) {
     let tools_cursor = Some(cursors[0].clone());
     let message = invalid_params(client.list_prompts(tools_cursor).await, "a tools cursor");
     assert!(message.contains("list changed"), "{message}");
+    let not_text = RawJson::from_serialize(&json!({ "cursor": 5 })).expect("params");
+    let refused = client.request("tools/list", Some(not_text), CallOptions::default()).await;
+    invalid_params(refused, "a cursor that is not a string");
     // The connection still works after the refusals.
     assert_eq!(
         client.list_tools(Some(cursors[0].clone())).await.expect("page 2").tools.len(),
