@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// Also serve the browser inspector page at `/` (same origin; it connects to the endpoint).
     #[arg(long)]
     pub inspector: bool,
+    /// Items per page of the demo server's tools/list, resources/list,
+    /// resources/templates/list and prompts/list (1 to 10000); clients follow `nextCursor`.
+    #[arg(long, default_value_t = mcp_ws_driver::server::router::DEFAULT_PAGE_SIZE, value_name = "N", value_parser = page_size)]
+    pub page_size: usize,
     /// With --stdio: seconds a child may take to exit after SIGTERM before it gets SIGKILL.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub kill_grace: u64,
@@ -265,6 +269,15 @@ pub fn listen_address(given: &str) -> Result<SocketAddr, String> {
         .or_else(|| addrs.first())
         .copied()
         .ok_or_else(|| format!("{given} resolves to no address"))
+}
+
+/// Parses `--page-size`: a whole number from 1 to the router's maximum.
+pub fn page_size(given: &str) -> Result<usize, String> {
+    let max = mcp_ws_driver::server::router::MAX_PAGE_SIZE;
+    match given.parse::<usize>() {
+        Ok(size) if (1..=max).contains(&size) => Ok(size),
+        _ => Err(format!("the page size must be a whole number from 1 to {max}")),
+    }
 }
 
 /// Checks an endpoint path: it must start with `/` (a path like `mcp` would make the URL

@@ -7,8 +7,8 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use mcp_ws_driver::core::ProtocolVersion;
 use mcp_ws_driver::core::mcp::{
-    CallToolResult, ContentBlock, Implementation, LoggingMessageParams, ProgressNotificationParams,
-    Root, methods,
+    CallToolResult, ContentBlock, Implementation, LoggingLevel, LoggingMessageParams,
+    ProgressNotificationParams, Root, methods,
 };
 use mcp_ws_driver::{CallOptions, Client, ClientConfig, ClientEvent, PeerRequests};
 
@@ -31,6 +31,9 @@ async fn open(args: &ClientArgs) -> Result<Client, String> {
         config = config.version(version);
     }
     config.session.request_timeout = Duration::from_secs(args.timeout.max(1));
+    // A 2026-07-28 server sends log messages only for requests naming a level; `call` shows
+    // them all on stderr, as it does in the legacy era (where everything is sent by default).
+    config.session.log_level = Some(LoggingLevel::Debug);
     let config = args.auth.apply(config)?;
     mcp_ws_tokio::connect(&args.url, config).await.map_err(|e| format!("{}: {e}", args.url))
 }

@@ -135,7 +135,8 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
     if let Some(tls) = &config.tls {
         reload_on_hangup(tls.clone());
     }
-    let server = Server::new(net.clone(), demo::router(net), config);
+    let router = demo::router(net.clone()).page_size(args.page_size);
+    let server = Server::new(net.clone(), router, config);
     let listening = server
         .listen(args.listen)
         .await

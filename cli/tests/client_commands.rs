@@ -115,3 +115,33 @@ fn connect_exits_when_its_input_closes_and_nothing_is_owed() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
+
+/// The tool names `mcp-ws tools --json EXTRA...` lists from `url`.
+fn listed_tools(url: &str, extra: &[&str]) -> Vec<String> {
+    let output = run(&[&["tools", url, "--json", "--timeout", "10"], extra].concat());
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let tools: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    tools.iter().map(|t| t["name"].as_str().expect("a name").to_string()).collect()
+}
+
+#[test]
+fn tools_lists_every_tool_through_pages_of_two_in_both_eras() {
+    let whole = support::serve(&[]);
+    let paged = support::serve(&["--page-size", "2"]);
+    let everything = listed_tools(&whole.url, &[]);
+    assert!(everything.len() > 4, "the demo must need several pages of two: {everything:?}");
+    for era in [&["--protocol-version", "2025-11-25"][..], &["--protocol-version", "2026-07-28"]] {
+        assert_eq!(listed_tools(&paged.url, era), everything, "{era:?}");
+    }
+    assert_eq!(listed_tools(&paged.url, &[]), everything, "dual-era default");
+}
+
+#[test]
+fn serve_refuses_a_page_size_of_zero_or_beyond_the_maximum() {
+    for size in ["0", "10001", "many"] {
+        let refused = run(&["serve", "--listen", "127.0.0.1:0", "--page-size", size]);
+        assert!(!refused.status.success(), "--page-size {size} was accepted");
+        let stderr = text(&refused.stderr);
+        assert!(stderr.contains("page size must be a whole number from 1 to 10000"), "{stderr}");
+    }
+}

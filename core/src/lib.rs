@@ -8,6 +8,7 @@
 //! - [`message`], [`id`], [`raw`]: the JSON-RPC message model, with params and results kept as
 //!   raw JSON and ids kept exactly as sent.
 //! - [`mcp`]: typed views of MCP payloads for every released protocol version.
+//! - [`pagination`]: pages and opaque cursors for the MCP list methods.
 //! - [`version`]: protocol versions as data and the negotiation rules of both eras.
 //! - [`session`]: the per-connection state machine: lifecycle of both eras, correlation,
 //!   timeouts, cancellation, progress, heartbeat and limits. Its docs state the driver contract.
@@ -32,6 +33,7 @@ mod json_object;
 pub mod malformed;
 pub mod mcp;
 pub mod message;
+pub mod pagination;
 pub mod raw;
 pub mod reconnect;
 pub mod relay;

@@ -6,8 +6,10 @@
 //! see the README there): the JSON-RPC envelope definition combined with the definition that names the message (for results, the result definition applied to the
 //! `result` member).
 
+#[path = "support/spec.rs"]
+mod spec;
+
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use mcp_ws_core::mcp::meta::{
@@ -21,19 +23,7 @@ use mcp_ws_core::{
 };
 use serde::Serialize;
 use serde_json::{Value, json};
-
-/// How a message is checked.
-#[derive(Debug, Clone, Copy)]
-enum Check {
-    /// A request: the JSON-RPC request envelope and this request definition.
-    Request(&'static str),
-    /// A notification: the JSON-RPC notification envelope and this definition.
-    Notification(&'static str),
-    /// A result response: the envelope, with this definition applied to `result`.
-    Result(&'static str),
-    /// An error response: the envelope and, when given, this error definition.
-    Error(Option<&'static str>),
-}
+use spec::{Check, Spec};
 
 struct Case {
     label: String,
@@ -41,81 +31,29 @@ struct Case {
     check: Check,
 }
 
-struct Spec {
-    version: ProtocolVersion,
-    root: Value,
+/// One version's schema, loaded from this crate's fixtures.
+struct VersionSpec {
+    spec: Spec,
 }
 
-impl Spec {
-    fn load(version: ProtocolVersion) -> Spec {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/spec")
-            .join(version.as_str())
-            .join("schema.json");
-        let text = fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("schema must exist at {}: {e}", path.display()));
-        Spec { version, root: serde_json::from_str(&text).expect("schema is JSON") }
-    }
-
-    fn defs_key(&self) -> &'static str {
-        if self.root.get("$defs").is_some() { "$defs" } else { "definitions" }
-    }
-
-    fn has(&self, def: &str) -> bool {
-        self.root[self.defs_key()].get(def).is_some()
-    }
-
-    fn reference(&self, def: &str) -> Value {
-        assert!(self.has(def), "{} has no definition {def}", self.version.as_str());
-        json!({ "$ref": format!("#/{}/{def}", self.defs_key()) })
-    }
-
-    fn envelope(&self, kind: &str) -> &'static str {
-        let modern_names = self.has("JSONRPCResultResponse");
-        match (kind, modern_names) {
-            ("request", _) => "JSONRPCRequest",
-            ("notification", _) => "JSONRPCNotification",
-            ("result", true) => "JSONRPCResultResponse",
-            ("result", false) => "JSONRPCResponse",
-            ("error", true) => "JSONRPCErrorResponse",
-            ("error", false) => "JSONRPCError",
-            _ => unreachable!(),
-        }
-    }
-
-    /// The root schema with its own constraints replaced by `all_of`.
-    fn validator(&self, check: Check) -> jsonschema::Validator {
-        let all_of = match check {
-            Check::Request(def) => {
-                vec![self.reference(self.envelope("request")), self.reference(def)]
-            }
-            Check::Notification(def) => {
-                vec![self.reference(self.envelope("notification")), self.reference(def)]
-            }
-            Check::Result(def) => vec![
-                self.reference(self.envelope("result")),
-                json!({ "properties": { "result": self.reference(def) }, "required": ["result"] }),
-            ],
-            Check::Error(def) => {
-                let mut v = vec![self.reference(self.envelope("error"))];
-                v.extend(def.map(|d| self.reference(d)));
-                v
-            }
-        };
-        let mut schema = serde_json::Map::new();
-        schema.insert("$schema".into(), self.root["$schema"].clone());
-        let key = self.defs_key();
-        schema.insert(key.into(), self.root[key].clone());
-        schema.insert("allOf".into(), Value::Array(all_of));
-        jsonschema::validator_for(&Value::Object(schema)).expect("schema compiles")
+impl VersionSpec {
+    fn load(version: ProtocolVersion) -> VersionSpec {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spec");
+        VersionSpec { spec: Spec::load_from(&fixtures, version.as_str()) }
     }
 
     /// Validation errors of `message` under `check`, as text.
     fn errors(&self, message: &Message, check: Check) -> Vec<String> {
         let instance: Value = serde_json::from_str(&encode(message)).expect("encoded JSON");
-        let validator = self.validator(check);
-        validator.iter_errors(&instance).map(|e| format!("{e} at {}", e.instance_path())).collect()
+        self.spec.errors_of(&instance, check)
     }
+}
+
+/// A cursor as the router writes it: the second page of five items in pages of two.
+fn real_cursor() -> String {
+    let items = ["a", "b", "c", "d", "e"];
+    let page = mcp_ws_core::pagination::page("tools/list", &items, |i| i, None, 2).expect("a page");
+    page.next_cursor.expect("more pages")
 }
 
 fn raw<T: Serialize>(value: &T) -> RawJson {
@@ -391,6 +329,7 @@ fn build(version: ProtocolVersion) -> Vec<Case> {
             size: Some(12),
             ..Default::default()
         }],
+        next_cursor: Some(real_cursor()),
         ttl_ms,
         cache_scope: cache_scope.clone(),
         result_type: b.complete(),
@@ -410,6 +349,7 @@ fn build(version: ProtocolVersion) -> Vec<Case> {
             name: "files".into(),
             ..Default::default()
         }],
+        next_cursor: Some(real_cursor()),
         ttl_ms,
         cache_scope: cache_scope.clone(),
         result_type: b.complete(),
@@ -479,6 +419,7 @@ fn build(version: ProtocolVersion) -> Vec<Case> {
             }]),
             ..Default::default()
         }],
+        next_cursor: Some(real_cursor()),
         ttl_ms,
         cache_scope,
         result_type: b.complete(),
@@ -819,7 +760,7 @@ fn build(version: ProtocolVersion) -> Vec<Case> {
 }
 
 fn assert_version_conforms(version: ProtocolVersion, expected_cases: usize) {
-    let spec = Spec::load(version);
+    let spec = VersionSpec::load(version);
     let cases = build(version);
     let mut failures = Vec::new();
     for case in &cases {
@@ -907,7 +848,7 @@ fn modern_requests_carry_the_three_meta_keys_and_results_carry_server_info() {
 #[test]
 fn a_tools_call_without_a_name_fails_validation_in_every_version() {
     for version in ProtocolVersion::ALL {
-        let spec = Spec::load(version);
+        let spec = VersionSpec::load(version);
         let params = json!({ "arguments": { "city": "Paris" } });
         let broken = Message::Request(Request::new(1_i64, methods::TOOLS_CALL, Some(raw(&params))));
         let errors = spec.errors(&broken, Check::Request("CallToolRequest"));
@@ -917,7 +858,7 @@ fn a_tools_call_without_a_name_fails_validation_in_every_version() {
 
 #[test]
 fn a_modern_request_without_meta_and_a_result_without_result_type_fail_validation() {
-    let spec = Spec::load(ProtocolVersion::V2026_07_28);
+    let spec = VersionSpec::load(ProtocolVersion::V2026_07_28);
     let params = CallToolParams { name: "get_weather".into(), ..Default::default() };
     let bare = Message::Request(Request::new(1_i64, methods::TOOLS_CALL, Some(raw(&params))));
     assert!(!spec.errors(&bare, Check::Request("CallToolRequest")).is_empty());

@@ -152,6 +152,17 @@ impl TestServer {
 
     /// Starts the test router on `rt` at `addr`.
     pub fn start_at(rt: Rt, config: ServerConfig, addr: SocketAddr) -> TestServer {
+        Self::start_with(rt, config, addr, |router| router)
+    }
+
+    /// Starts the test router, changed by `customize` (a page size, more tools), on `rt` at
+    /// `addr`.
+    pub fn start_with(
+        rt: Rt,
+        config: ServerConfig,
+        addr: SocketAddr,
+        customize: fn(Router) -> Router,
+    ) -> TestServer {
         let probe = Arc::new(Probe::default());
         match rt {
             Rt::Tokio => {
@@ -162,7 +173,11 @@ impl TestServer {
                     .expect("tokio runtime");
                 let (server, url, addr) = runtime.block_on(async {
                     let net = Tokio::new();
-                    let server = Server::new(net.clone(), test_router(net, probe.clone()), config);
+                    let server = Server::new(
+                        net.clone(),
+                        customize(test_router(net, probe.clone())),
+                        config,
+                    );
                     let listening = server.listen(addr).await.expect("bind");
                     let (url, addr) = (listening.url(), listening.local_addr());
                     tokio::spawn(listening.run());
@@ -172,7 +187,8 @@ impl TestServer {
             }
             Rt::Smol => {
                 let net = Smol::new();
-                let server = Server::new(net.clone(), test_router(net, probe.clone()), config);
+                let server =
+                    Server::new(net.clone(), customize(test_router(net, probe.clone())), config);
                 let listening = smol::block_on(server.listen(addr)).expect("bind");
                 let (url, addr) = (listening.url(), listening.local_addr());
                 smol::spawn(listening.run()).detach();

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -34,9 +34,9 @@ use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
-use mcp_ws_core::mcp::{LoggingLevel, LoggingMessageParams, methods};
+use mcp_ws_core::mcp::{LoggingLevel, LoggingMessageParams, log_allowed, methods};
 use mcp_ws_core::session::IncomingRequest;
-use mcp_ws_core::{ErrorCode, ErrorObject, RawJson, RequestId};
+use mcp_ws_core::{Era, ErrorCode, ErrorObject, RawJson, RequestId};
 
 use crate::error::CallError;
 use crate::handler::HandlerResult;
@@ -44,8 +44,8 @@ use crate::handler::HandlerResult;
 use crate::handle::ConnectionHandle;
 use crate::runtime::Runtime;
 
-/// The least severe log level sent when the peer never set one (debug: everything).
-const ALL_LEVELS: u8 = 0;
+/// The connection's minimum log level from `logging/setLevel` (legacy era); `None` until set.
+type ConnectionLogLevel = Arc<Mutex<Option<LoggingLevel>>>;
 
 /// What a handler can see and do while it runs.
 #[derive(Clone, Debug)]
@@ -54,8 +54,12 @@ pub struct RequestContext {
     wants_progress: bool,
     handle: ConnectionHandle,
     cancelled: Arc<AtomicBool>,
-    /// The connection's minimum log severity (see `logging/setLevel`).
-    log_threshold: Arc<AtomicU8>,
+    /// The era of the request.
+    era: Era,
+    /// The request's own minimum log level (`_meta`, 2026-07-28).
+    log_level: Option<LoggingLevel>,
+    /// The connection's minimum log level (`logging/setLevel`, legacy era).
+    connection_log_level: ConnectionLogLevel,
     /// Who the server's authenticator let in (set by the server for its handlers).
     pub(crate) principal: Option<crate::server::auth::Principal>,
     /// The router's shared states (set by the router for its handlers).
@@ -72,6 +76,17 @@ impl RequestContext {
     /// the client side).
     pub fn principal(&self) -> Option<&crate::server::auth::Principal> {
         self.principal.as_ref()
+    }
+
+    /// The era the request was made in.
+    pub fn era(&self) -> Era {
+        self.era
+    }
+
+    /// The least severe log level this request asked for in its `_meta` (2026-07-28 only;
+    /// `None` there means no log messages for it, and always `None` in the legacy era).
+    pub fn requested_log_level(&self) -> Option<&LoggingLevel> {
+        self.log_level.as_ref()
     }
 
     /// Whether the peer asked for progress on this request.
@@ -97,23 +112,29 @@ impl RequestContext {
         &self.handle
     }
 
-    /// Sets the least severe level [`RequestContext::log`] sends on this connection (what a
-    /// `logging/setLevel` request asks for).
+    /// Sets the least severe level [`RequestContext::log`] sends for the legacy-era requests
+    /// of this connection (what a `logging/setLevel` request asks for).
     pub fn set_log_level(&self, level: &LoggingLevel) {
-        let threshold = level.severity().unwrap_or(ALL_LEVELS);
-        self.log_threshold.store(threshold, Ordering::Relaxed);
+        *self.connection_log_level.lock().expect("lock") = Some(level.clone());
     }
 
-    /// Sends a `notifications/message` log entry to the peer, unless the peer asked for a more
-    /// severe minimum level with `logging/setLevel`.
+    /// Whether [`RequestContext::log`] would send a message at `level` for this request (see
+    /// [`log_allowed`]: the connection's `logging/setLevel` in the legacy era, the request's
+    /// own `_meta` level in 2026-07-28, where a request without one gets no log messages).
+    pub fn logs_at(&self, level: &LoggingLevel) -> bool {
+        let connection = self.connection_log_level.lock().expect("lock").clone();
+        log_allowed(self.era, self.log_level.as_ref(), connection.as_ref(), level)
+    }
+
+    /// Sends a `notifications/message` log entry to the peer, unless the request's log level
+    /// filters it out (see [`RequestContext::logs_at`]); a filtered entry is `Ok(())`.
     pub async fn log(
         &self,
         level: LoggingLevel,
         logger: Option<&str>,
         data: serde_json::Value,
     ) -> Result<(), CallError> {
-        let severity = level.severity().unwrap_or(u8::MAX);
-        if severity < self.log_threshold.load(Ordering::Relaxed) {
+        if !self.logs_at(&level) {
             return Ok(());
         }
         let params = LoggingMessageParams {
@@ -141,7 +162,7 @@ struct Running {
 pub struct HandlerTasks {
     running: Arc<Mutex<HashMap<RequestId, Running>>>,
     next_token: Arc<AtomicU64>,
-    log_threshold: Arc<AtomicU8>,
+    connection_log_level: ConnectionLogLevel,
 }
 
 impl HandlerTasks {
@@ -161,6 +182,7 @@ impl HandlerTasks {
     {
         let id = request.id.clone();
         let wants_progress = request.wants_progress;
+        let (era, log_level) = (request.era, request.log_level.clone());
         // Only when debug tracing is on is the method kept and the clock read.
         let traced = tracing::enabled!(tracing::Level::DEBUG)
             .then(|| (request.method.clone(), std::time::Instant::now()));
@@ -170,7 +192,9 @@ impl HandlerTasks {
             wants_progress,
             handle: handle.clone(),
             cancelled: cancelled.clone(),
-            log_threshold: self.log_threshold.clone(),
+            era,
+            log_level,
+            connection_log_level: self.connection_log_level.clone(),
             principal: None,
             states: Default::default(),
         };
@@ -360,6 +384,8 @@ mod tests {
             method: "tools/call".into(),
             params: None,
             wants_progress: false,
+            era: Era::Legacy,
+            log_level: None,
         }
     }
 

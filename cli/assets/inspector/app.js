@@ -10,6 +10,7 @@
     clientInfo: 'io.modelcontextprotocol/clientInfo',
     clientCaps: 'io.modelcontextprotocol/clientCapabilities',
     serverInfo: 'io.modelcontextprotocol/serverInfo',
+    logLevel: 'io.modelcontextprotocol/logLevel',
   };
   const CLIENT_INFO = { name: 'mcp-ws-inspector', version: '0.1.0' };
   const LEGACY_CAPS = { roots: { listChanged: true }, sampling: {}, elicitation: {} };
@@ -302,11 +303,12 @@
     logFrame('out', text);
   }
 
-  /** Adds the 2026-07-28 `_meta` stamps to request params. */
+  /** Adds the 2026-07-28 `_meta` stamps to request params; the log level asks for every
+   *  log message (a 2026-07-28 server sends none for a request that names no level). */
   function stamp(params) {
     if (app.era !== 'modern' && app.era !== 'probing') return params;
     const out = { ...(params || {}) };
-    out._meta = { ...(out._meta || {}), [META.version]: MODERN, [META.clientInfo]: CLIENT_INFO, [META.clientCaps]: {} };
+    out._meta = { [META.logLevel]: 'debug', ...(out._meta || {}), [META.version]: MODERN, [META.clientInfo]: CLIENT_INFO, [META.clientCaps]: {} };
     return out;
   }
 

@@ -75,7 +75,7 @@ pub use content::{
 pub use discover::DiscoverResult;
 pub use errors::{MissingCapabilityData, UnsupportedVersionData};
 pub use lifecycle::{Implementation, InitializeParams, InitializeResult};
-pub use logging::{LoggingLevel, LoggingMessageParams, SetLevelParams};
+pub use logging::{LoggingLevel, LoggingMessageParams, SetLevelParams, log_allowed};
 pub use meta::{NotificationMeta, RequestMeta, ResultMeta};
 pub use notifications::{
     CancelledNotificationParams, ProgressNotificationParams, ProgressToken,

@@ -78,6 +78,11 @@ pub struct SessionConfig {
     pub malformed_budget: u32,
     /// Decoder limits.
     pub limits: Limits,
+    /// A client's wanted log level, stamped as `_meta["io.modelcontextprotocol/logLevel"]` on
+    /// each of its 2026-07-28 requests that does not name one itself. `None` (the default)
+    /// stamps nothing, and a 2026-07-28 server then sends no log messages for the request.
+    /// The legacy era ignores this: there `logging/setLevel` sets the connection's level.
+    pub log_level: Option<crate::mcp::LoggingLevel>,
 }
 
 impl SessionConfig {
@@ -114,6 +119,7 @@ impl SessionConfig {
             max_concurrent_incoming: 256,
             malformed_budget: 16,
             limits: Limits::default(),
+            log_level: None,
         }
     }
 

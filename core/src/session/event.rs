@@ -161,6 +161,14 @@ pub struct IncomingRequest {
     /// Whether the peer asked for progress (`_meta.progressToken`); if so,
     /// `Session::notify_progress` can report it.
     pub wants_progress: bool,
+    /// The era the request was made in: a 2026-07-28 request carries its own settings (such
+    /// as [`IncomingRequest::log_level`]) where a legacy one relies on the connection's.
+    pub era: Era,
+    /// The least severe log level the request wants (`_meta["io.modelcontextprotocol/
+    /// logLevel"]`, 2026-07-28). `None` in the modern era means no log messages at all for
+    /// this request, as the specification requires; the legacy era has no such key (it is
+    /// always `None` there) and uses `logging/setLevel` for the connection.
+    pub log_level: Option<crate::mcp::LoggingLevel>,
 }
 
 /// A command the session refused; the session state is unchanged.

@@ -216,7 +216,7 @@ impl Session {
             ..Default::default()
         };
         let raw = RawJson::from_serialize(&result).expect("discover result serializes");
-        let raw = self.stamp_modern_result(&raw).unwrap_or(raw);
+        let raw = self.stamp_modern_result(&raw, true).unwrap_or(raw);
         self.send_result(request.id, raw);
     }
 

@@ -153,6 +153,8 @@ struct Incoming {
     progress_token: Option<ProgressToken>,
     /// Results to it get the 2026-07-28 stamps.
     modern: bool,
+    /// Its 2026-07-28 result is cacheable: it gets `ttlMs` and `cacheScope` too.
+    cacheable: bool,
 }
 
 /// Pre-encoded `_meta` values stamped on 2026-07-28 messages.
@@ -161,6 +163,8 @@ struct ModernStamps {
     protocol_version: Box<RawValue>,
     capabilities: Box<RawValue>,
     info: Box<RawValue>,
+    /// A client's wanted log level, when configured.
+    log_level: Option<Box<RawValue>>,
 }
 
 /// One MCP session over one connection. See the module documentation for the driver contract.
@@ -187,6 +191,26 @@ pub struct Session {
 
 const RESULT_TYPE_KEY: &str = "resultType";
 const COMPLETE: &str = "\"complete\"";
+const TTL_MS_KEY: &str = "ttlMs";
+const CACHE_SCOPE_KEY: &str = "cacheScope";
+/// What a result says about caching when its handler said nothing: stale at once, and only
+/// for the client that asked (the safe choice when results may depend on who asks).
+const DEFAULT_TTL_MS: &str = "0";
+const DEFAULT_CACHE_SCOPE: &str = "\"private\"";
+
+/// The methods whose 2026-07-28 results are cacheable (the schema requires `ttlMs` and
+/// `cacheScope` on them).
+fn is_cacheable(method: &str) -> bool {
+    matches!(
+        method,
+        methods::TOOLS_LIST
+            | methods::RESOURCES_LIST
+            | methods::RESOURCES_TEMPLATES_LIST
+            | methods::PROMPTS_LIST
+            | methods::RESOURCES_READ
+            | methods::SERVER_DISCOVER
+    )
+}
 
 impl Session {
     /// Starts a session at `now`. A client's first lifecycle message is queued at once.
@@ -465,7 +489,9 @@ impl Session {
             return Err(SessionError::UnknownRequest(id));
         };
         let (message, refused) = match response {
-            Ok(result) if incoming.modern => match self.stamp_modern_result(&result) {
+            Ok(result) if incoming.modern => match self
+                .stamp_modern_result(&result, incoming.cacheable)
+            {
                 Some(stamped) => (Message::Result(ResultResponse::new(id.clone(), stamped)), None),
                 None => {
                     let error = ErrorObject::new(
@@ -619,13 +645,17 @@ impl Session {
             return self.send_error(Some(request.id), error);
         }
         let wants_progress = meta.progress_token.is_some();
-        self.incoming
-            .insert(request.id.clone(), Incoming { progress_token: meta.progress_token, modern });
+        let cacheable = modern && is_cacheable(&request.method);
+        let log_level = if modern { meta.log_level() } else { None };
+        let incoming = Incoming { progress_token: meta.progress_token, modern, cacheable };
+        self.incoming.insert(request.id.clone(), incoming);
         self.emit(Event::Request(IncomingRequest {
             id: request.id,
             method: request.method,
             params: request.params,
             wants_progress,
+            era: if modern { Era::Modern } else { Era::Legacy },
+            log_level,
         }));
     }
 
@@ -776,13 +806,20 @@ impl Session {
         stamp(params.as_ref(), Stamp { top: &[], meta: &meta }).ok().or(params)
     }
 
-    /// Adds `resultType: "complete"` and `_meta.serverInfo` to a result; `None` if the result
-    /// is not an object.
-    fn stamp_modern_result(&self, result: &RawJson) -> Option<RawJson> {
+    /// Adds `resultType: "complete"` and `_meta.serverInfo` to a result, and to a cacheable
+    /// one `ttlMs: 0` and `cacheScope: "private"` (members the result has win); `None` if the
+    /// result is not an object.
+    fn stamp_modern_result(&self, result: &RawJson, cacheable: bool) -> Option<RawJson> {
         let stamps = self.stamps.as_ref()?;
         let complete = complete_raw();
+        let ttl = RawValue::from_string(DEFAULT_TTL_MS.to_owned()).expect("valid JSON");
+        let scope = RawValue::from_string(DEFAULT_CACHE_SCOPE.to_owned()).expect("valid JSON");
+        let mut top: Vec<(&str, &RawValue)> = vec![(RESULT_TYPE_KEY, &complete)];
+        if cacheable {
+            top.extend([(TTL_MS_KEY, &*ttl), (CACHE_SCOPE_KEY, &*scope)]);
+        }
         let meta = modern_meta(stamps, false);
-        stamp(Some(result), Stamp { top: &[(RESULT_TYPE_KEY, &complete)], meta: &meta }).ok()
+        stamp(Some(result), Stamp { top: &top, meta: &meta }).ok()
     }
 
     fn send_cancelled(&mut self, id: &RequestId, reason: Option<&str>) {
@@ -884,11 +921,15 @@ fn modern_meta(stamps: &ModernStamps, client: bool) -> Vec<(&'static str, &RawVa
         CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, PROTOCOL_VERSION_KEY, SERVER_INFO_KEY,
     };
     if client {
-        vec![
+        let mut meta = vec![
             (PROTOCOL_VERSION_KEY, &*stamps.protocol_version),
             (CLIENT_CAPABILITIES_KEY, &*stamps.capabilities),
             (CLIENT_INFO_KEY, &*stamps.info),
-        ]
+        ];
+        if let Some(level) = &stamps.log_level {
+            meta.push((crate::mcp::meta::LOG_LEVEL_KEY, level));
+        }
+        meta
     } else {
         vec![(SERVER_INFO_KEY, &*stamps.info)]
     }
@@ -906,5 +947,11 @@ fn modern_stamps(config: &SessionConfig) -> Option<ModernStamps> {
         protocol_version: serde_json::value::to_raw_value(version.as_str()).expect("a string"),
         capabilities,
         info: serde_json::value::to_raw_value(&config.info).expect("implementation serializes"),
+        log_level: match (&config.role, &config.log_level) {
+            (Role::Client { .. }, Some(level)) => {
+                Some(serde_json::value::to_raw_value(level).expect("a string"))
+            }
+            _ => None,
+        },
     })
 }

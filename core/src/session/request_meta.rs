@@ -1,13 +1,14 @@
 //! Reading the `_meta` of incoming request params without parsing the rest.
 //!
 //! The session needs four things from an incoming request: its progress token (both eras) and,
-//! in the 2026-07-28 era, the protocol version, client capabilities and client info. The probe
+//! in the 2026-07-28 era, the protocol version, client capabilities, client info and the log
+//! level the request wants. The probe
 //! skips every other member, and is not even run when the params do not mention `_meta`.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::mcp::{ClientCapabilities, Implementation, ProgressToken};
+use crate::mcp::{ClientCapabilities, Implementation, LoggingLevel, ProgressToken};
 use crate::raw::RawJson;
 
 /// What an incoming request's `_meta` says. The client identity stays raw until asked for:
@@ -18,6 +19,7 @@ pub(crate) struct RequestMeta<'a> {
     pub protocol_version: Option<String>,
     client_info: Option<&'a RawValue>,
     client_capabilities: Option<&'a RawValue>,
+    log_level: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +38,8 @@ struct MetaProbe<'a> {
     client_info: Option<&'a RawValue>,
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
     client_capabilities: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel", borrow, default)]
+    log_level: Option<&'a RawValue>,
 }
 
 impl<'a> RequestMeta<'a> {
@@ -54,7 +58,13 @@ impl<'a> RequestMeta<'a> {
             protocol_version: meta.protocol_version,
             client_info: meta.client_info,
             client_capabilities: meta.client_capabilities,
+            log_level: meta.log_level,
         }
+    }
+
+    /// The `logLevel` the request asks for (2026-07-28), when present and a string.
+    pub fn log_level(&self) -> Option<LoggingLevel> {
+        self.log_level.and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 
     /// The `clientInfo` stamp, when present and well-formed.

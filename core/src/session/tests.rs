@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::mcp::Implementation;
+use crate::mcp::{Implementation, LoggingLevel};
 
 fn info(name: &str) -> Implementation {
     Implementation { name: name.into(), version: "1".into(), ..Default::default() }
@@ -543,4 +543,99 @@ fn a_failed_lifecycle_says_whether_the_version_was_refused_or_initialize_failed(
 
     let ready = ready_client(legacy_client_config());
     assert_eq!(ready.lifecycle_failure(), None);
+}
+
+const MODERN_META: &str = r#""io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}"#;
+
+fn modern_request(id: i64, method: &str, extra_meta: &str) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{{"_meta":{{{MODERN_META}{extra_meta}}}}}}}"#
+    )
+}
+
+fn requests(actions: Vec<Action>) -> Vec<IncomingRequest> {
+    events(actions)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Request(request) => Some(request),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn modern_list_and_read_results_get_cache_members_and_other_results_do_not() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    feed(&mut server, t(0), &modern_request(1, "tools/list", ""));
+    feed(&mut server, t(0), &modern_request(2, "tools/call", ""));
+    feed(&mut server, t(0), &modern_request(3, "resources/read", ""));
+    server.respond(RequestId::from(1i64), Ok(raw(r#"{"tools":[]}"#))).unwrap();
+    server.respond(RequestId::from(2i64), Ok(raw(r#"{"content":[]}"#))).unwrap();
+    // A handler that chose its own cache members keeps them.
+    let own = r#"{"contents":[],"ttlMs":5000,"cacheScope":"public"}"#;
+    server.respond(RequestId::from(3i64), Ok(raw(own))).unwrap();
+    let sent = texts(&drain(&mut server));
+    assert_eq!(
+        (&sent[0]["result"]["ttlMs"], &sent[0]["result"]["cacheScope"]),
+        (&0.into(), &"private".into())
+    );
+    assert_eq!(sent[0]["result"]["resultType"], "complete");
+    assert!(
+        sent[1]["result"].get("ttlMs").is_none() && sent[1]["result"].get("cacheScope").is_none()
+    );
+    assert_eq!(
+        (&sent[2]["result"]["ttlMs"], &sent[2]["result"]["cacheScope"]),
+        (&5000.into(), &"public".into())
+    );
+    let discover = modern_request(4, "server/discover", "");
+    let sent = texts(&feed(&mut server, t(1), &discover));
+    assert_eq!(sent[0]["result"]["ttlMs"], 0);
+    assert_eq!(sent[0]["result"]["cacheScope"], "private");
+}
+
+#[test]
+fn legacy_list_results_get_no_cache_members() {
+    let mut server = ready_server();
+    feed(&mut server, t(1), r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+    server.respond(RequestId::from(1i64), Ok(raw(r#"{"tools":[]}"#))).unwrap();
+    let sent = texts(&drain(&mut server));
+    assert_eq!(sent[0]["result"], serde_json::json!({"tools": []}));
+}
+
+#[test]
+fn a_modern_request_reports_its_era_and_log_level_and_a_legacy_one_no_level() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let with_level = r#","io.modelcontextprotocol/logLevel":"warning""#;
+    let seen = requests(feed(&mut server, t(0), &modern_request(1, "tools/call", with_level)));
+    assert_eq!(
+        (seen[0].era, seen[0].log_level.clone()),
+        (Era::Modern, Some(LoggingLevel::Warning))
+    );
+    let seen = requests(feed(&mut server, t(0), &modern_request(2, "tools/call", "")));
+    assert_eq!((seen[0].era, seen[0].log_level.clone()), (Era::Modern, None));
+    // A level that is not a string does not hide the rest of `_meta` (the progress token).
+    let odd = r#","io.modelcontextprotocol/logLevel":7,"progressToken":"p""#;
+    let seen = requests(feed(&mut server, t(0), &modern_request(3, "tools/call", odd)));
+    assert_eq!((seen[0].log_level.clone(), seen[0].wants_progress), (None, true));
+
+    let mut legacy = ready_server();
+    let text = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/logLevel":"error"}}}"#;
+    let seen = requests(feed(&mut legacy, t(1), text));
+    assert_eq!((seen[0].era, seen[0].log_level.clone()), (Era::Legacy, None));
+}
+
+#[test]
+fn a_modern_client_stamps_its_configured_log_level_unless_the_request_names_one() {
+    let mut config = SessionConfig::client(info("cli"));
+    config.role = Role::Client { capabilities: Default::default(), era: EraPolicy::Modern };
+    config.log_level = Some(LoggingLevel::Info);
+    let mut client = Session::new(config, t(0)).unwrap();
+    drain(&mut client);
+    let own = raw(r#"{"_meta":{"io.modelcontextprotocol/logLevel":"error"}}"#);
+    client.send_request(t(0), "tools/list", None, Default::default()).unwrap();
+    client.send_request(t(0), "tools/call", Some(own), Default::default()).unwrap();
+    let sent = texts(&drain(&mut client));
+    let levels: Vec<&serde_json::Value> =
+        sent.iter().map(|m| &m["params"]["_meta"]["io.modelcontextprotocol/logLevel"]).collect();
+    assert_eq!(levels, [&serde_json::json!("info"), &serde_json::json!("error")]);
 }

@@ -10,7 +10,7 @@ use mcp_ws_core::mcp::{
     CallToolParams, CallToolResult, CompleteParams, CompleteResult, GetPromptParams,
     GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
     ListToolsResult, PaginatedParams, Prompt, ReadResourceParams, ReadResourceResult, Resource,
-    Tool,
+    ResourceTemplate, Tool,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,7 +25,8 @@ use crate::handle::{CallOptions, ProgressStream};
 pub const MAX_PAGES: usize = 1000;
 
 /// Follows `nextCursor` from page to page, collecting `items` of each, for at most
-/// [`MAX_PAGES`] pages.
+/// [`MAX_PAGES`] pages. A server that hands back the cursor it was just given would loop
+/// forever: that ends at once with an error too.
 async fn paginate<P, T, F, Fut>(
     method: &str,
     mut page: F,
@@ -38,9 +39,14 @@ where
     let mut all = Vec::new();
     let mut cursor = None;
     for _ in 0..MAX_PAGES {
-        let (batch, next) = items(page(cursor).await?);
+        let (batch, next) = items(page(cursor.clone()).await?);
         all.extend(batch);
         match next {
+            Some(next) if cursor.as_ref() == Some(&next) => {
+                return Err(CallError::InvalidResult(format!(
+                    "{method} returned the cursor it was given: it would never end"
+                )));
+            }
             Some(next) => cursor = Some(next),
             None => return Ok(all),
         }
@@ -173,6 +179,16 @@ impl Client {
             .await
     }
 
+    /// Every resource template, following cursors (at most [`MAX_PAGES`] pages).
+    pub async fn list_all_resource_templates(&self) -> Result<Vec<ResourceTemplate>, CallError> {
+        paginate(
+            methods::RESOURCES_TEMPLATES_LIST,
+            |cursor| self.list_resource_templates(cursor),
+            |page| (page.resource_templates, page.next_cursor),
+        )
+        .await
+    }
+
     /// Reads the resource at `uri`.
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, CallError> {
         let request = ReadResourceParams { uri: uri.to_string(), ..Default::default() };
@@ -215,5 +231,61 @@ impl Client {
     /// Asks for completions of a prompt or resource-template argument.
     pub async fn complete(&self, request: &CompleteParams) -> Result<CompleteResult, CallError> {
         self.typed(methods::COMPLETION_COMPLETE, request, CallOptions::default().retryable()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    type Numbered = std::future::Ready<Result<(Vec<usize>, Option<String>), CallError>>;
+
+    /// A pager over `pages` numbered pages: page `n` holds `n` and leads to `n + 1`.
+    fn numbered(pages: usize, asked: &Cell<usize>) -> impl FnMut(Option<String>) -> Numbered + '_ {
+        move |cursor| {
+            asked.set(asked.get() + 1);
+            let n: usize = cursor.map_or(0, |c| c.parse().expect("our cursor"));
+            let next = (n + 1 < pages).then(|| (n + 1).to_string());
+            std::future::ready(Ok((vec![n], next)))
+        }
+    }
+
+    #[test]
+    fn pages_are_followed_to_the_end() {
+        let asked = Cell::new(0);
+        let all = futures_executor::block_on(paginate("x/list", numbered(5, &asked), |p| p));
+        assert_eq!(all.unwrap(), [0, 1, 2, 3, 4]);
+        assert_eq!(asked.get(), 5);
+    }
+
+    #[test]
+    fn a_list_that_never_ends_stops_at_the_page_bound_with_an_error() {
+        let asked = Cell::new(0);
+        let all =
+            futures_executor::block_on(paginate("x/list", numbered(usize::MAX, &asked), |p| p));
+        match all {
+            Err(CallError::InvalidResult(message)) => {
+                assert!(message.contains("did not end after 1000 pages"), "{message}")
+            }
+            other => panic!("expected the bound to stop it, got {other:?}"),
+        }
+        assert_eq!(asked.get(), MAX_PAGES);
+    }
+
+    #[test]
+    fn a_cursor_handed_back_unchanged_ends_at_once_with_an_error() {
+        let asked = Cell::new(0);
+        let same = |_cursor: Option<String>| {
+            asked.set(asked.get() + 1);
+            std::future::ready(Ok::<_, CallError>((vec![1], Some("again".to_string()))))
+        };
+        let all = futures_executor::block_on(paginate("x/list", same, |p| p));
+        assert!(
+            matches!(all, Err(CallError::InvalidResult(ref m)) if m.contains("cursor it was given")),
+            "{all:?}"
+        );
+        assert_eq!(asked.get(), 2);
     }
 }

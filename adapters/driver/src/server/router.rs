@@ -1,11 +1,15 @@
 //! The server's registry: tools, resources (static and templated) and prompts, each with an
 //! async handler, plus a raw fallback for every other method. The router answers the MCP list
 //! and call methods from the registry and declares the matching capabilities.
+//!
+//! The four list methods are served in pages of [`Router::page_size`] items with the core's
+//! opaque cursors ([`mcp_ws_core::pagination`]), in both eras; an invalid cursor gets -32602.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
+use mcp_ws_core::mcp::PaginatedParams;
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mcp::{
     CallToolParams, GetPromptParams, GetPromptResult, ListPromptsResult,
@@ -19,6 +23,8 @@ use mcp_ws_core::session::IncomingRequest;
 use mcp_ws_core::{ErrorCode, ErrorObject};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+
+pub use mcp_ws_core::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 pub use super::typed::{Structured, ToolError, ToolOutput};
 use super::typed::{object_schema, prompt_arguments};
@@ -83,6 +89,8 @@ pub struct Router {
     fallback: Option<RequestHandler>,
     on_notification: Option<NotificationFn>,
     states: States,
+    /// Items per page of the list methods; `None` for [`DEFAULT_PAGE_SIZE`].
+    page_size: Option<usize>,
 }
 
 impl Router {
@@ -168,14 +176,19 @@ impl Router {
 
     /// Registers a tool from a definition written by hand (its `inputSchema` and
     /// `outputSchema` are yours to keep in step with `A` and the result). Its arguments are
-    /// parsed as `A` (invalid arguments get -32602); otherwise as [`Router::tool`].
-    pub fn tool_def<A, R, F, Fut>(mut self, tool: Tool, handler: F) -> Self
+    /// parsed as `A` (invalid arguments get -32602); otherwise as [`Router::tool`]. An input
+    /// schema without a `type` (such as the empty one of `Tool::default()`) is given
+    /// `"type": "object"`: every MCP version requires it, and tool arguments are objects.
+    pub fn tool_def<A, R, F, Fut>(mut self, mut tool: Tool, handler: F) -> Self
     where
         A: DeserializeOwned + Send + 'static,
         R: ToolOutput + 'static,
         F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
     {
+        if !tool.input_schema.contains_key("type") {
+            tool.input_schema.insert("type".into(), serde_json::Value::from("object"));
+        }
         let handler = Arc::new(handler);
         let name = tool.name.clone();
         let call: ToolFn = Arc::new(move |params: CallToolParams, context| {
@@ -374,6 +387,29 @@ impl Router {
         self
     }
 
+    /// Serves `tools/list`, `resources/list`, `resources/templates/list` and `prompts/list` in
+    /// pages of at most `size` items (default [`DEFAULT_PAGE_SIZE`]); `size` is clamped into
+    /// `1..=`[`MAX_PAGE_SIZE`]. The cursor of the next page is opaque to clients and carries a
+    /// fingerprint of the list, so a cursor from another list (a server restarted with other
+    /// tools, another node with another registry) is refused with -32602 instead of skipping
+    /// or repeating items.
+    ///
+    /// ```
+    /// use mcp_ws_driver::Router;
+    ///
+    /// let router = Router::new().page_size(0);
+    /// assert_eq!(router.page_size_in_use(), 1);
+    /// ```
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(mcp_ws_core::pagination::clamp_page_size(size));
+        self
+    }
+
+    /// The page size the list methods use.
+    pub fn page_size_in_use(&self) -> usize {
+        self.page_size.unwrap_or(DEFAULT_PAGE_SIZE)
+    }
+
     /// Answers every method the registry does not (completion, subscriptions, custom methods).
     pub fn fallback(mut self, handler: RequestHandler) -> Self {
         self.fallback = Some(handler);
@@ -434,10 +470,15 @@ impl Router {
         };
         let params = request.params.as_ref();
         match request.method.as_str() {
-            methods::TOOLS_LIST if !self.tools.is_empty() => ready(to_result(&ListToolsResult {
-                tools: self.tools.clone(),
-                ..Default::default()
-            })),
+            methods::TOOLS_LIST if !self.tools.is_empty() => ready(self.list_page(
+                methods::TOOLS_LIST,
+                params,
+                &self.tools,
+                |t| &t.name,
+                |page, next_cursor| {
+                    to_result(&ListToolsResult { tools: page, next_cursor, ..Default::default() })
+                },
+            )),
             methods::TOOLS_CALL if !self.tools.is_empty() => {
                 let call: CallToolParams = match parse_params(params) {
                     Ok(call) => call,
@@ -451,19 +492,32 @@ impl Router {
                     ))),
                 }
             }
-            methods::RESOURCES_LIST if self.serves_resources() => {
-                ready(to_result(&ListResourcesResult {
-                    resources: self.resources.clone(),
-                    ..Default::default()
-                }))
-            }
-            methods::RESOURCES_TEMPLATES_LIST if self.serves_resources() => {
-                let templates = self.templates.iter().map(|(t, _, _)| t.clone()).collect();
-                ready(to_result(&ListResourceTemplatesResult {
-                    resource_templates: templates,
-                    ..Default::default()
-                }))
-            }
+            methods::RESOURCES_LIST if self.serves_resources() => ready(self.list_page(
+                methods::RESOURCES_LIST,
+                params,
+                &self.resources,
+                |r| &r.uri,
+                |page, next_cursor| {
+                    to_result(&ListResourcesResult {
+                        resources: page,
+                        next_cursor,
+                        ..Default::default()
+                    })
+                },
+            )),
+            methods::RESOURCES_TEMPLATES_LIST if self.serves_resources() => ready(self.list_page(
+                methods::RESOURCES_TEMPLATES_LIST,
+                params,
+                &self.templates,
+                template_key,
+                |page, next_cursor| {
+                    to_result(&ListResourceTemplatesResult {
+                        resource_templates: page.into_iter().map(|(t, _, _)| t).collect(),
+                        next_cursor,
+                        ..Default::default()
+                    })
+                },
+            )),
             methods::RESOURCES_READ if self.serves_resources() => {
                 let read: ReadResourceParams = match parse_params(params) {
                     Ok(read) => read,
@@ -484,12 +538,19 @@ impl Router {
                 error.code = RESOURCE_NOT_FOUND;
                 ready(Err(error))
             }
-            methods::PROMPTS_LIST if !self.prompts.is_empty() => {
-                ready(to_result(&ListPromptsResult {
-                    prompts: self.prompts.clone(),
-                    ..Default::default()
-                }))
-            }
+            methods::PROMPTS_LIST if !self.prompts.is_empty() => ready(self.list_page(
+                methods::PROMPTS_LIST,
+                params,
+                &self.prompts,
+                |p| &p.name,
+                |page, next_cursor| {
+                    to_result(&ListPromptsResult {
+                        prompts: page,
+                        next_cursor,
+                        ..Default::default()
+                    })
+                },
+            )),
             methods::PROMPTS_GET if !self.prompts.is_empty() => {
                 let get: GetPromptParams = match parse_params(params) {
                     Ok(get) => get,
@@ -520,6 +581,10 @@ impl Router {
                 }
                 handler(arguments, context)
             }
+            // 2026-07-28 has no logging/setLevel: each request names its level in `_meta`.
+            methods::LOGGING_SET_LEVEL if context.era() == mcp_ws_core::Era::Modern => {
+                ready(Err(method_not_found(&request.method)))
+            }
             methods::LOGGING_SET_LEVEL => {
                 let set: SetLevelParams = match parse_params(params) {
                     Ok(set) => set,
@@ -535,7 +600,33 @@ impl Router {
         }
     }
 
+    /// One page of `items` for a `method` list request with `params` (its cursor), built by `build`
+    /// from the page's items and the next cursor. An invalid cursor gets -32602.
+    fn list_page<T: Clone>(
+        &self,
+        method: &str,
+        params: Option<&mcp_ws_core::RawJson>,
+        items: &[T],
+        key: impl Fn(&T) -> &str,
+        build: impl FnOnce(Vec<T>, Option<String>) -> HandlerResult,
+    ) -> HandlerResult {
+        let request: PaginatedParams = parse_params(params)?;
+        let page = mcp_ws_core::pagination::page(
+            method,
+            items,
+            key,
+            request.cursor.as_deref(),
+            self.page_size_in_use(),
+        )
+        .map_err(|e| e.to_error())?;
+        build(page.items.to_vec(), page.next_cursor)
+    }
+
     fn serves_resources(&self) -> bool {
         !self.resources.is_empty() || !self.templates.is_empty()
     }
+}
+
+fn template_key(entry: &(ResourceTemplate, UriTemplate, ReadFn)) -> &str {
+    &entry.0.uri_template
 }
