@@ -194,7 +194,8 @@ mod tests {
         assert!(requests.contains_key("roots"));
         let original = raw(json!({"name": "t", "requestState": "old", "_meta": {"k": 1}}));
         let responses = BTreeMap::from([("roots".to_string(), json!({"roots": []}))]);
-        let retry: Value = rounds.retry_params(Some(&original), responses).unwrap().parse().unwrap();
+        let retry: Value =
+            rounds.retry_params(Some(&original), responses).unwrap().parse().unwrap();
         assert_eq!(
             retry,
             json!({"name": "t", "_meta": {"k": 1}, "requestState": "s1",

@@ -127,8 +127,9 @@ impl InputRound {
                     "inputResponses.{name} answers nothing this server asked for"
                 )));
             };
-            check_shape(asked, response)
-                .map_err(|e| invalid(format!("inputResponses.{name} is not a {asked} result: {e}")))?;
+            check_shape(asked, response).map_err(|e| {
+                invalid(format!("inputResponses.{name} is not a {asked} result: {e}"))
+            })?;
         }
         round.round = state.round;
         round.answers = state.answers;

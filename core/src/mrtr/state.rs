@@ -240,7 +240,8 @@ mod tests {
 
     #[test]
     fn the_params_hash_ignores_meta_and_the_retry_members_and_member_order() {
-        let first: Value = serde_json::from_str(r#"{"name":"a","arguments":{"x":1,"y":2}}"#).unwrap();
+        let first: Value =
+            serde_json::from_str(r#"{"name":"a","arguments":{"x":1,"y":2}}"#).unwrap();
         let retry: Value = serde_json::from_str(
             r#"{"arguments":{"y":2,"x":1},"_meta":{"p":1},"requestState":"s","inputResponses":{},"name":"a"}"#,
         )
