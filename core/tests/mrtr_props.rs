@@ -65,8 +65,9 @@ fn serve(key: &StateKey, params: &RawJson, script: &[Vec<Ask>]) -> Result<RawJso
     run_handler(&mut round, script);
     match round.finish(key, 2_000)? {
         Some(asked) => Ok(RawJson::from_serialize(&asked).unwrap()),
-        None => Ok(RawJson::from_serialize(&json!({"content": [], "resultType": "complete"}))
-            .unwrap()),
+        None => {
+            Ok(RawJson::from_serialize(&json!({"content": [], "resultType": "complete"})).unwrap())
+        }
     }
 }
 
