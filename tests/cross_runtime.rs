@@ -45,8 +45,12 @@ fn client_config(era: EraPolicy) -> ClientConfig {
             })
         })
         .elicitation(|params: ElicitParams, _context| async move {
-            assert_eq!(params.message, "Your name?");
-            let content = json!({"name": "Ada"}).as_object().cloned();
+            // The name, or a confirmation of anything else (the demo's `confirm` form).
+            let content = match params.message.as_str() {
+                "Your name?" => json!({"name": "Ada"}),
+                _ => json!({"confirm": true}),
+            };
+            let content = content.as_object().cloned();
             Ok(ElicitResult {
                 action: ElicitAction::Accept,
                 content,
@@ -89,8 +93,11 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
         names,
         [
             "add",
+            "ask_all",
             "ask_model",
+            "ask_twice",
             "ask_user",
+            "confirm",
             "divide",
             "echo",
             "hold",
@@ -207,18 +214,29 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
     .await;
     assert_eq!(seen.as_deref(), Some("notifications/tools/list_changed"));
 
-    // Server-to-client requests: answered by the client in the legacy era; impossible in the
-    // modern era, where the tool reports the refusal as a tool error.
+    // What a handler asks of the client: the same handler code and the same answers in both
+    // eras (server requests in the legacy era, input_required round trips in 2026-07-28).
+    let runs_before = server.probe.asking_runs.load(Ordering::SeqCst);
     let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
-    let pong = client.call_tool("ping_client", json!({})).await.expect("ping_client");
     let model = client.call_tool("ask_model", json!({})).await.expect("ask_model");
     let user = client.call_tool("ask_user", json!({})).await.expect("ask_user");
+    let confirm = client.call_tool("confirm", json!({"question": "Deploy?"})).await.expect("confirm");
+    let all = client.call_tool("ask_all", json!({})).await.expect("ask_all");
+    let twice = client.call_tool("ask_twice", json!({})).await.expect("ask_twice");
+    assert_eq!(text_of(&roots), ROOT_URI);
+    assert_eq!(text_of(&model), "test-model said 4 (to 2+2?)");
+    assert_eq!(text_of(&user), r#"accept {"name":"Ada"}"#);
+    assert_eq!(text_of(&confirm), "confirmed: Deploy?");
+    assert_eq!(text_of(&all), r#"1 test-model "Ada""#);
+    assert_eq!(text_of(&twice), "Ada: accept");
+    assert!(![&roots, &model, &user, &confirm, &all, &twice].iter().any(|r| r.failed()));
+    let runs = server.probe.asking_runs.load(Ordering::SeqCst) - runs_before;
+    let pong = client.call_tool("ping_client", json!({})).await.expect("ping_client");
     match expect {
         Era::Legacy => {
-            assert_eq!(text_of(&roots), ROOT_URI);
+            // One run each: the handler awaits the client's answers.
+            assert_eq!(runs, 2);
             assert_eq!(text_of(&pong), "pong");
-            assert_eq!(text_of(&model), "test-model said 4 (to 2+2?)");
-            assert_eq!(text_of(&user), r#"accept {"name":"Ada"}"#);
             client.ping().await.expect("MCP ping in the legacy era");
             // logging/setLevel filters what a handler logs on this connection.
             let mut events = client.events();
@@ -251,8 +269,13 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
             assert!(capabilities.elicitation.is_some());
         }
         Era::Modern => {
-            assert!(roots.failed() && pong.failed() && model.failed() && user.failed());
+            // Re-invoked once per round: ask_all asks everything in one round (2 runs),
+            // ask_twice in two (3 runs).
+            assert_eq!(runs, 5);
+            assert!(pong.failed());
+            assert!(text_of(&pong).contains("only in the legacy era"), "{}", text_of(&pong));
             assert!(client.ping().await.is_err(), "the modern era has no MCP ping");
+            modern_round_checks(&client).await;
         }
     }
 
@@ -262,6 +285,60 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
         client.call_tool("add", json!({"a": 1, "b": 1})).await.unwrap_err(),
         CallError::Disconnected
     );
+}
+
+/// 2026-07-28 only: the rounds seen raw (the opt-out), and request states the server must
+/// refuse (forged, replayed against other params) or accept (the same state again).
+async fn modern_round_checks(client: &mcp_ws_driver::Client) {
+    let call = |params: serde_json::Value, options: CallOptions| {
+        let raw = RawJson::from_serialize(&params).expect("json");
+        client.request("tools/call", Some(raw), options)
+    };
+    let first = call(json!({"name": "list_roots"}), CallOptions::default().raw_input_required())
+        .await
+        .expect("the raw first round");
+    let first: serde_json::Value = first.parse().expect("json");
+    assert_eq!(first["resultType"], "input_required");
+    assert_eq!(first["inputRequests"]["roots"]["method"], "roots/list");
+    assert_eq!(first["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "mcp-ws-demo");
+    let state = first["requestState"].as_str().expect("a sealed state").to_string();
+    let roots = json!({"roots": {"roots": [{"uri": "file:///elsewhere"}]}});
+    let raw = CallOptions::default().raw_input_required();
+
+    // The genuine state with the answer completes, and may be sent again (stateless server).
+    for _ in 0..2 {
+        let done = call(
+            json!({"name": "list_roots", "inputResponses": roots, "requestState": state}),
+            raw,
+        )
+        .await
+        .expect("a genuine retry");
+        let done: serde_json::Value = done.parse().expect("json");
+        assert_eq!(done["resultType"], "complete");
+        assert_eq!(done["content"][0]["text"], "file:///elsewhere");
+    }
+    // The state alone, without the answer: asked again.
+    let again = call(json!({"name": "list_roots", "requestState": state}), raw).await.unwrap();
+    let again: serde_json::Value = again.parse().expect("json");
+    assert_eq!(again["resultType"], "input_required");
+
+    // Refused with -32602 before the handler runs.
+    let mut forged = state.clone();
+    forged.replace_range(forged.len() - 4.., "AAAA");
+    let refused = [
+        json!({"name": "list_roots", "inputResponses": roots, "requestState": forged}),
+        json!({"name": "confirm", "arguments": {"question": "x"}, "inputResponses": roots,
+               "requestState": state}),
+        json!({"name": "list_roots", "inputResponses": {"made-up": {"roots": []}},
+               "requestState": state}),
+        json!({"name": "list_roots", "inputResponses": roots}),
+    ];
+    for params in refused {
+        match call(params.clone(), raw).await {
+            Err(CallError::Rpc(error)) => assert_eq!(error.code, -32602, "{params}"),
+            other => panic!("{params} must get -32602, got {other:?}"),
+        }
+    }
 }
 
 fn case(client_rt: Rt, server_rt: Rt, era: EraPolicy, expect: Era) {
