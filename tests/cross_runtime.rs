@@ -220,7 +220,8 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
     let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
     let model = client.call_tool("ask_model", json!({})).await.expect("ask_model");
     let user = client.call_tool("ask_user", json!({})).await.expect("ask_user");
-    let confirm = client.call_tool("confirm", json!({"question": "Deploy?"})).await.expect("confirm");
+    let confirm =
+        client.call_tool("confirm", json!({"question": "Deploy?"})).await.expect("confirm");
     let all = client.call_tool("ask_all", json!({})).await.expect("ask_all");
     let twice = client.call_tool("ask_twice", json!({})).await.expect("ask_twice");
     assert_eq!(text_of(&roots), ROOT_URI);
@@ -383,6 +384,114 @@ fn a_dual_era_client_settles_on_the_modern_era_with_our_server() {
     let dual = EraPolicy::DualEra { fallback: ProtocolVersion::V2025_11_25 };
     case(Rt::Tokio, Rt::Smol, dual.clone(), Era::Modern);
     case(Rt::Smol, Rt::Tokio, dual, Era::Modern);
+}
+
+/// 2026-07-28 rounds across a reconnect and at their bounds, against `server`:
+/// - the connection is cut while the client answers a round: the retryable call's next round
+///   waits for the next connection and is re-issued there (new id, same answers and state) and
+///   the call completes;
+/// - a client allowing one round fails a two-round call with `InputRounds`;
+/// - a client with no elicitation handler fails a call that elicits, naming the method.
+async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, server: &TestServer) {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, Mutex};
+    let connections: Arc<Mutex<Vec<mcp_ws_driver::ConnectionHandle>>> = Arc::default();
+    let cut_once = Arc::new(AtomicBool::new(false));
+    let (to_cut, cut) = (connections.clone(), cut_once.clone());
+    let peer_requests = PeerRequests::default().elicitation(move |params: ElicitParams, _| {
+        // Cut the connection the first time the user is asked, before answering.
+        if !cut.swap(true, Ordering::SeqCst) {
+            for connection in to_cut.lock().unwrap().iter() {
+                connection.close(mcp_ws_driver::core::CloseReason::new(
+                    mcp_ws_driver::core::CloseCode::GOING_AWAY,
+                    "cut by the test",
+                ));
+            }
+        }
+        let content = match params.message.as_str() {
+            "Your name?" => json!({"name": "Ada"}),
+            _ => json!({"confirm": true}),
+        };
+        async move {
+            Ok(ElicitResult {
+                action: ElicitAction::Accept,
+                content: content.as_object().cloned(),
+                meta: None,
+                extra: Default::default(),
+            })
+        }
+    });
+    let config = ClientConfig::new(Implementation::new("rounds-client", "0.0.1"))
+        .era(EraPolicy::Modern)
+        .peer_requests(peer_requests.clone());
+    let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &server.url, config))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    *connections.lock().unwrap() = server.connections();
+    let mut events = client.events();
+    let twice = within(
+        &net,
+        LIMIT,
+        client.call_tool_with("ask_twice", json!({}), CallOptions::default().retryable()),
+    )
+    .await
+    .expect("the call ends in time")
+    .expect("ask_twice across a reconnect");
+    assert_eq!(text_of(&twice), "Ada: accept");
+    assert!(cut_once.load(Ordering::SeqCst));
+    let reconnected = next_event(&net, LIMIT, &mut events, |event| match event {
+        ClientEvent::Ready(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(reconnected.is_some(), "the client reconnected during the rounds");
+    client.close().await;
+
+    let mut one_round = ClientConfig::new(Implementation::new("rounds-client", "0.0.1"))
+        .era(EraPolicy::Modern)
+        .peer_requests(peer_requests)
+        .reconnect(None);
+    one_round.input_rounds = 1;
+    let client =
+        mcp_ws_driver::connect(net.clone(), &server.url, one_round).await.expect("connect");
+    match client.call_tool("ask_twice", json!({})).await {
+        Err(CallError::InputRounds(message)) => {
+            assert!(message.contains("after 1 rounds"), "{message}")
+        }
+        other => panic!("a second round must exceed the limit, got {other:?}"),
+    }
+    client.close().await;
+
+    let unanswering = ClientConfig::new(Implementation::new("rounds-client", "0.0.1"))
+        .era(EraPolicy::Modern)
+        .reconnect(None);
+    let client =
+        mcp_ws_driver::connect(net.clone(), &server.url, unanswering).await.expect("connect");
+    match client.call_tool("confirm", json!({"question": "Deploy?"})).await {
+        Err(CallError::InputRounds(message)) => {
+            assert!(message.contains("elicitation/create"), "{message}")
+        }
+        other => panic!("an unanswerable input request must fail the call, got {other:?}"),
+    }
+    client.close().await;
+}
+
+#[test]
+fn input_rounds_survive_a_reconnect_and_are_bounded_on_tokio_and_smol() {
+    for (client_rt, server_rt) in [(Rt::Tokio, Rt::Smol), (Rt::Smol, Rt::Tokio)] {
+        let server = TestServer::start(server_rt, server_config());
+        match client_rt {
+            Rt::Tokio => block_on(Rt::Tokio, async {
+                rounds_across_a_reconnect_and_at_their_bounds(Tokio::new(), &server).await
+            }),
+            Rt::Smol => block_on(
+                Rt::Smol,
+                rounds_across_a_reconnect_and_at_their_bounds(Smol::new(), &server),
+            ),
+        }
+        server.shutdown();
+    }
 }
 
 /// Serves a router whose `panic` tool panics, on `rt`, and calls it twice from a client on the

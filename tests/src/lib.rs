@@ -138,11 +138,7 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
                 .await;
                 let (roots, model, name) = (roots?, model?, name?);
                 let name = name.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
-                Ok(CallToolResult::text(format!(
-                    "{} {} {name}",
-                    roots.roots.len(),
-                    model.model
-                )))
+                Ok(CallToolResult::text(format!("{} {} {name}", roots.roots.len(), model.model)))
             }
         })
         // Asks a second question that depends on the first answer (two rounds in 2026-07-28).
