@@ -494,6 +494,56 @@ fn input_rounds_survive_a_reconnect_and_are_bounded_on_tokio_and_smol() {
     }
 }
 
+/// Two nodes that share a state key accept each other's request states (a load balancer may
+/// send the retry anywhere); a node with another key refuses them with -32602.
+async fn nodes_sharing_a_state_key<N: Network>(net: N, first: &str, twin: &str, other: &str) {
+    let connect = |url: String| {
+        let config = client_config(EraPolicy::Modern).reconnect(None);
+        let net = net.clone();
+        async move { mcp_ws_driver::connect(net, &url, config).await }
+    };
+    let (a, b, c) = (
+        connect(first.to_string()).await.expect("a"),
+        connect(twin.to_string()).await.expect("b"),
+        connect(other.to_string()).await.expect("c"),
+    );
+    let raw = CallOptions::default().raw_input_required();
+    let params = |value: serde_json::Value| Some(RawJson::from_serialize(&value).expect("json"));
+    let asked = a.request("tools/call", params(json!({"name": "list_roots"})), raw).await.unwrap();
+    let asked: serde_json::Value = asked.parse().expect("json");
+    let retry = json!({
+        "name": "list_roots",
+        "inputResponses": {"roots": {"roots": [{"uri": "file:///srv/project"}]}},
+        "requestState": asked["requestState"],
+    });
+    let done = b.request("tools/call", params(retry.clone()), raw).await.expect("the twin");
+    let done: serde_json::Value = done.parse().expect("json");
+    assert_eq!(done["content"][0]["text"], "file:///srv/project");
+    match c.request("tools/call", params(retry), raw).await {
+        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32602),
+        other => panic!("a node with another key must refuse the state, got {other:?}"),
+    }
+    for client in [a, b, c] {
+        client.close().await;
+    }
+}
+
+#[test]
+fn nodes_sharing_a_state_key_verify_each_others_states_on_tokio_and_smol() {
+    let shared = |secret: &[u8]| server_config().with_state_secret(secret).expect("a key");
+    let first = TestServer::start(Rt::Tokio, shared(b"one key for every node here"));
+    let twin = TestServer::start(Rt::Smol, shared(b"one key for every node here"));
+    let other = TestServer::start(Rt::Tokio, shared(b"another key, another cluster"));
+    let urls = (first.url.clone(), twin.url.clone(), other.url.clone());
+    block_on(Rt::Tokio, async {
+        nodes_sharing_a_state_key(Tokio::new(), &urls.0, &urls.1, &urls.2).await
+    });
+    block_on(Rt::Smol, nodes_sharing_a_state_key(Smol::new(), &urls.1, &urls.0, &urls.2));
+    for server in [first, twin, other] {
+        server.shutdown();
+    }
+}
+
 /// Serves a router whose `panic` tool panics, on `rt`, and calls it twice from a client on the
 /// same runtime: each call gets -32603 at once, and the connection keeps working.
 async fn a_panicking_handler_is_answered<N: Network>(net: N, url: String) {
