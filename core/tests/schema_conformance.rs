@@ -762,7 +762,7 @@ fn build(version: ProtocolVersion) -> Vec<Case> {
             .iter()
             .map(|(key, request)| {
                 let answer = match request.method.as_str() {
-                    methods::ROOTS_LIST => serde_json::to_value(&retry_roots()).unwrap(),
+                    methods::ROOTS_LIST => serde_json::to_value(retry_roots()).unwrap(),
                     methods::SAMPLING_CREATE_MESSAGE => json!({
                         "role": "assistant",
                         "content": {"type": "text", "text": "Paris"},
