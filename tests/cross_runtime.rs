@@ -45,8 +45,12 @@ fn client_config(era: EraPolicy) -> ClientConfig {
             })
         })
         .elicitation(|params: ElicitParams, _context| async move {
-            assert_eq!(params.message, "Your name?");
-            let content = json!({"name": "Ada"}).as_object().cloned();
+            // The name, or a confirmation of anything else (the demo's `confirm` form).
+            let content = match params.message.as_str() {
+                "Your name?" => json!({"name": "Ada"}),
+                _ => json!({"confirm": true}),
+            };
+            let content = content.as_object().cloned();
             Ok(ElicitResult {
                 action: ElicitAction::Accept,
                 content,
@@ -89,8 +93,11 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
         names,
         [
             "add",
+            "ask_all",
             "ask_model",
+            "ask_twice",
             "ask_user",
+            "confirm",
             "divide",
             "echo",
             "hold",
@@ -207,18 +214,30 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
     .await;
     assert_eq!(seen.as_deref(), Some("notifications/tools/list_changed"));
 
-    // Server-to-client requests: answered by the client in the legacy era; impossible in the
-    // modern era, where the tool reports the refusal as a tool error.
+    // What a handler asks of the client: the same handler code and the same answers in both
+    // eras (server requests in the legacy era, input_required round trips in 2026-07-28).
+    let runs_before = server.probe.asking_runs.load(Ordering::SeqCst);
     let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
-    let pong = client.call_tool("ping_client", json!({})).await.expect("ping_client");
     let model = client.call_tool("ask_model", json!({})).await.expect("ask_model");
     let user = client.call_tool("ask_user", json!({})).await.expect("ask_user");
+    let confirm =
+        client.call_tool("confirm", json!({"question": "Deploy?"})).await.expect("confirm");
+    let all = client.call_tool("ask_all", json!({})).await.expect("ask_all");
+    let twice = client.call_tool("ask_twice", json!({})).await.expect("ask_twice");
+    assert_eq!(text_of(&roots), ROOT_URI);
+    assert_eq!(text_of(&model), "test-model said 4 (to 2+2?)");
+    assert_eq!(text_of(&user), r#"accept {"name":"Ada"}"#);
+    assert_eq!(text_of(&confirm), "confirmed: Deploy?");
+    assert_eq!(text_of(&all), r#"1 test-model "Ada""#);
+    assert_eq!(text_of(&twice), "Ada: accept");
+    assert!(![&roots, &model, &user, &confirm, &all, &twice].iter().any(|r| r.failed()));
+    let runs = server.probe.asking_runs.load(Ordering::SeqCst) - runs_before;
+    let pong = client.call_tool("ping_client", json!({})).await.expect("ping_client");
     match expect {
         Era::Legacy => {
-            assert_eq!(text_of(&roots), ROOT_URI);
+            // One run each: the handler awaits the client's answers.
+            assert_eq!(runs, 2);
             assert_eq!(text_of(&pong), "pong");
-            assert_eq!(text_of(&model), "test-model said 4 (to 2+2?)");
-            assert_eq!(text_of(&user), r#"accept {"name":"Ada"}"#);
             client.ping().await.expect("MCP ping in the legacy era");
             // logging/setLevel filters what a handler logs on this connection.
             let mut events = client.events();
@@ -251,8 +270,13 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
             assert!(capabilities.elicitation.is_some());
         }
         Era::Modern => {
-            assert!(roots.failed() && pong.failed() && model.failed() && user.failed());
+            // Re-invoked once per round: ask_all asks everything in one round (2 runs),
+            // ask_twice in two (3 runs).
+            assert_eq!(runs, 5);
+            assert!(pong.failed());
+            assert!(text_of(&pong).contains("only in the legacy era"), "{}", text_of(&pong));
             assert!(client.ping().await.is_err(), "the modern era has no MCP ping");
+            modern_round_checks(&client).await;
         }
     }
 
@@ -262,6 +286,60 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
         client.call_tool("add", json!({"a": 1, "b": 1})).await.unwrap_err(),
         CallError::Disconnected
     );
+}
+
+/// 2026-07-28 only: the rounds seen raw (the opt-out), and request states the server must
+/// refuse (forged, replayed against other params) or accept (the same state again).
+async fn modern_round_checks(client: &mcp_ws_driver::Client) {
+    let call = |params: serde_json::Value, options: CallOptions| {
+        let raw = RawJson::from_serialize(&params).expect("json");
+        client.request("tools/call", Some(raw), options)
+    };
+    let first = call(json!({"name": "list_roots"}), CallOptions::default().raw_input_required())
+        .await
+        .expect("the raw first round");
+    let first: serde_json::Value = first.parse().expect("json");
+    assert_eq!(first["resultType"], "input_required");
+    assert_eq!(first["inputRequests"]["roots"]["method"], "roots/list");
+    assert_eq!(first["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "mcp-ws-demo");
+    let state = first["requestState"].as_str().expect("a sealed state").to_string();
+    let roots = json!({"roots": {"roots": [{"uri": "file:///elsewhere"}]}});
+    let raw = CallOptions::default().raw_input_required();
+
+    // The genuine state with the answer completes, and may be sent again (stateless server).
+    for _ in 0..2 {
+        let done = call(
+            json!({"name": "list_roots", "inputResponses": roots, "requestState": state}),
+            raw,
+        )
+        .await
+        .expect("a genuine retry");
+        let done: serde_json::Value = done.parse().expect("json");
+        assert_eq!(done["resultType"], "complete");
+        assert_eq!(done["content"][0]["text"], "file:///elsewhere");
+    }
+    // The state alone, without the answer: asked again.
+    let again = call(json!({"name": "list_roots", "requestState": state}), raw).await.unwrap();
+    let again: serde_json::Value = again.parse().expect("json");
+    assert_eq!(again["resultType"], "input_required");
+
+    // Refused with -32602 before the handler runs.
+    let mut forged = state.clone();
+    forged.replace_range(forged.len() - 4.., "AAAA");
+    let refused = [
+        json!({"name": "list_roots", "inputResponses": roots, "requestState": forged}),
+        json!({"name": "confirm", "arguments": {"question": "x"}, "inputResponses": roots,
+               "requestState": state}),
+        json!({"name": "list_roots", "inputResponses": {"made-up": {"roots": []}},
+               "requestState": state}),
+        json!({"name": "list_roots", "inputResponses": roots}),
+    ];
+    for params in refused {
+        match call(params.clone(), raw).await {
+            Err(CallError::Rpc(error)) => assert_eq!(error.code, -32602, "{params}"),
+            other => panic!("{params} must get -32602, got {other:?}"),
+        }
+    }
 }
 
 fn case(client_rt: Rt, server_rt: Rt, era: EraPolicy, expect: Era) {
@@ -306,6 +384,164 @@ fn a_dual_era_client_settles_on_the_modern_era_with_our_server() {
     let dual = EraPolicy::DualEra { fallback: ProtocolVersion::V2025_11_25 };
     case(Rt::Tokio, Rt::Smol, dual.clone(), Era::Modern);
     case(Rt::Smol, Rt::Tokio, dual, Era::Modern);
+}
+
+/// 2026-07-28 rounds across a reconnect and at their bounds, against `server`:
+/// - the connection is cut while the client answers a round: the retryable call's next round
+///   waits for the next connection and is re-issued there (new id, same answers and state) and
+///   the call completes;
+/// - a client allowing one round fails a two-round call with `InputRounds`;
+/// - a client with no elicitation handler fails a call that elicits, naming the method.
+async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, server: &TestServer) {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, Mutex};
+    let connections: Arc<Mutex<Vec<mcp_ws_driver::ConnectionHandle>>> = Arc::default();
+    let cut_once = Arc::new(AtomicBool::new(false));
+    let (to_cut, cut) = (connections.clone(), cut_once.clone());
+    let peer_requests = PeerRequests::default().elicitation(move |params: ElicitParams, _| {
+        // Cut the connection the first time the user is asked, before answering.
+        if !cut.swap(true, Ordering::SeqCst) {
+            for connection in to_cut.lock().unwrap().iter() {
+                connection.close(mcp_ws_driver::core::CloseReason::new(
+                    mcp_ws_driver::core::CloseCode::GOING_AWAY,
+                    "cut by the test",
+                ));
+            }
+        }
+        let content = match params.message.as_str() {
+            "Your name?" => json!({"name": "Ada"}),
+            _ => json!({"confirm": true}),
+        };
+        async move {
+            Ok(ElicitResult {
+                action: ElicitAction::Accept,
+                content: content.as_object().cloned(),
+                meta: None,
+                extra: Default::default(),
+            })
+        }
+    });
+    let config = ClientConfig::new(Implementation::new("rounds-client", "0.0.1"))
+        .era(EraPolicy::Modern)
+        .peer_requests(peer_requests.clone());
+    let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &server.url, config))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    *connections.lock().unwrap() = server.connections();
+    let mut events = client.events();
+    let twice = within(
+        &net,
+        LIMIT,
+        client.call_tool_with("ask_twice", json!({}), CallOptions::default().retryable()),
+    )
+    .await
+    .expect("the call ends in time")
+    .expect("ask_twice across a reconnect");
+    assert_eq!(text_of(&twice), "Ada: accept");
+    assert!(cut_once.load(Ordering::SeqCst));
+    let reconnected = next_event(&net, LIMIT, &mut events, |event| match event {
+        ClientEvent::Ready(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(reconnected.is_some(), "the client reconnected during the rounds");
+    client.close().await;
+
+    let mut one_round = ClientConfig::new(Implementation::new("rounds-client", "0.0.1"))
+        .era(EraPolicy::Modern)
+        .peer_requests(peer_requests)
+        .reconnect(None);
+    one_round.input_rounds = 1;
+    let client =
+        mcp_ws_driver::connect(net.clone(), &server.url, one_round).await.expect("connect");
+    match client.call_tool("ask_twice", json!({})).await {
+        Err(CallError::InputRounds(message)) => {
+            assert!(message.contains("after 1 rounds"), "{message}")
+        }
+        other => panic!("a second round must exceed the limit, got {other:?}"),
+    }
+    client.close().await;
+
+    let unanswering = ClientConfig::new(Implementation::new("rounds-client", "0.0.1"))
+        .era(EraPolicy::Modern)
+        .reconnect(None);
+    let client =
+        mcp_ws_driver::connect(net.clone(), &server.url, unanswering).await.expect("connect");
+    match client.call_tool("confirm", json!({"question": "Deploy?"})).await {
+        Err(CallError::InputRounds(message)) => {
+            assert!(message.contains("elicitation/create"), "{message}")
+        }
+        other => panic!("an unanswerable input request must fail the call, got {other:?}"),
+    }
+    client.close().await;
+}
+
+#[test]
+fn input_rounds_survive_a_reconnect_and_are_bounded_on_tokio_and_smol() {
+    for (client_rt, server_rt) in [(Rt::Tokio, Rt::Smol), (Rt::Smol, Rt::Tokio)] {
+        let server = TestServer::start(server_rt, server_config());
+        match client_rt {
+            Rt::Tokio => block_on(Rt::Tokio, async {
+                rounds_across_a_reconnect_and_at_their_bounds(Tokio::new(), &server).await
+            }),
+            Rt::Smol => block_on(
+                Rt::Smol,
+                rounds_across_a_reconnect_and_at_their_bounds(Smol::new(), &server),
+            ),
+        }
+        server.shutdown();
+    }
+}
+
+/// Two nodes that share a state key accept each other's request states (a load balancer may
+/// send the retry anywhere); a node with another key refuses them with -32602.
+async fn nodes_sharing_a_state_key<N: Network>(net: N, first: &str, twin: &str, other: &str) {
+    let connect = |url: String| {
+        let config = client_config(EraPolicy::Modern).reconnect(None);
+        let net = net.clone();
+        async move { mcp_ws_driver::connect(net, &url, config).await }
+    };
+    let (a, b, c) = (
+        connect(first.to_string()).await.expect("a"),
+        connect(twin.to_string()).await.expect("b"),
+        connect(other.to_string()).await.expect("c"),
+    );
+    let raw = CallOptions::default().raw_input_required();
+    let params = |value: serde_json::Value| Some(RawJson::from_serialize(&value).expect("json"));
+    let asked = a.request("tools/call", params(json!({"name": "list_roots"})), raw).await.unwrap();
+    let asked: serde_json::Value = asked.parse().expect("json");
+    let retry = json!({
+        "name": "list_roots",
+        "inputResponses": {"roots": {"roots": [{"uri": "file:///srv/project"}]}},
+        "requestState": asked["requestState"],
+    });
+    let done = b.request("tools/call", params(retry.clone()), raw).await.expect("the twin");
+    let done: serde_json::Value = done.parse().expect("json");
+    assert_eq!(done["content"][0]["text"], "file:///srv/project");
+    match c.request("tools/call", params(retry), raw).await {
+        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32602),
+        other => panic!("a node with another key must refuse the state, got {other:?}"),
+    }
+    for client in [a, b, c] {
+        client.close().await;
+    }
+}
+
+#[test]
+fn nodes_sharing_a_state_key_verify_each_others_states_on_tokio_and_smol() {
+    let shared = |secret: &[u8]| server_config().with_state_secret(secret).expect("a key");
+    let first = TestServer::start(Rt::Tokio, shared(b"one key for every node here"));
+    let twin = TestServer::start(Rt::Smol, shared(b"one key for every node here"));
+    let other = TestServer::start(Rt::Tokio, shared(b"another key, another cluster"));
+    let urls = (first.url.clone(), twin.url.clone(), other.url.clone());
+    block_on(Rt::Tokio, async {
+        nodes_sharing_a_state_key(Tokio::new(), &urls.0, &urls.1, &urls.2).await
+    });
+    block_on(Rt::Smol, nodes_sharing_a_state_key(Smol::new(), &urls.1, &urls.0, &urls.2));
+    for server in [first, twin, other] {
+        server.shutdown();
+    }
 }
 
 /// Serves a router whose `panic` tool panics, on `rt`, and calls it twice from a client on the

@@ -147,6 +147,7 @@ fn assert_page_worked(report: &Value) {
         report["tools"],
         json!([
             "add",
+            "confirm",
             "divide",
             "echo",
             "list_roots",

@@ -22,8 +22,17 @@ use serde_json::{Value, json};
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// The demo contract's tools, sorted (both demo servers, ours and the Python one, serve them).
-const DEMO_TOOLS: [&str; 8] =
-    ["add", "divide", "echo", "list_roots", "multiply", "ping_client", "slow_count", "subtract"];
+const DEMO_TOOLS: [&str; 9] = [
+    "add",
+    "confirm",
+    "divide",
+    "echo",
+    "list_roots",
+    "multiply",
+    "ping_client",
+    "slow_count",
+    "subtract",
+];
 
 /// A child process killed when the test ends, however it ends.
 struct Process {
@@ -176,8 +185,17 @@ fn text(result: &mcp_ws_driver::core::mcp::CallToolResult) -> String {
 /// Our client (either runtime, default dual-era policy) against the Python SDK server.
 async fn our_client_against_python<N: Network>(net: N, url: &str) {
     let roots = vec![Root { uri: "file:///tmp/ours".into(), ..Default::default() }];
-    let config = ClientConfig::new(Implementation::new("mcp-ws-interop", "0"))
-        .peer_requests(PeerRequests::default().roots(roots));
+    let peer_requests = PeerRequests::default().roots(roots).elicitation(|_, _| async {
+        let content = json!({"confirm": true}).as_object().cloned();
+        Ok(mcp_ws_driver::core::mcp::ElicitResult {
+            action: mcp_ws_driver::core::mcp::ElicitAction::Accept,
+            content,
+            meta: None,
+            extra: Default::default(),
+        })
+    });
+    let config =
+        ClientConfig::new(Implementation::new("mcp-ws-interop", "0")).peer_requests(peer_requests);
     let client = mcp_ws_driver::connect(net, url, config).await.expect("connect");
     // Dual-era: the server/discover probe fails on a 1.x server, so the client falls back.
     let info = client.ready_info().expect("ready");
@@ -220,6 +238,9 @@ async fn our_client_against_python<N: Network>(net: N, url: &str) {
     assert_eq!(text(&roots), "file:///tmp/ours");
     let pong = client.call_tool("ping_client", json!({})).await.expect("ping_client");
     assert_eq!(text(&pong), "pong");
+    let confirmed =
+        client.call_tool("confirm", json!({"question": "Deploy?"})).await.expect("confirm");
+    assert_eq!(text(&confirmed), "confirmed: Deploy?");
     client.ping().await.expect("ping");
 
     let readme = client.read_resource("demo://readme").await.expect("readme");

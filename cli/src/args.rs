@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use mcp_ws_driver::core::mcp::{ElicitAction, ElicitResult};
 use mcp_ws_driver::dial::Endpoint;
 use mcp_ws_driver::{ClientConfig, ClientTls};
 
@@ -95,6 +96,14 @@ pub struct ServeArgs {
     /// resources/templates/list and prompts/list (1 to 10000); clients follow `nextCursor`.
     #[arg(long, default_value_t = mcp_ws_driver::server::router::DEFAULT_PAGE_SIZE, value_name = "N", value_parser = page_size)]
     pub page_size: usize,
+    /// The secret (at least 16 bytes) that seals the requestState of input_required round
+    /// trips (2026-07-28). Nodes behind one load balancer must share it; default: a random
+    /// key per process.
+    #[arg(long, value_name = "SECRET", env = "MCP_WS_STATE_KEY", hide_env_values = true)]
+    pub state_key: Option<String>,
+    /// Seconds a client may take to answer an input_required round before its state expires.
+    #[arg(long, default_value_t = 1800, value_name = "SECS")]
+    pub input_state_ttl: u64,
     /// With --stdio: seconds a child may take to exit after SIGTERM before it gets SIGKILL.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub kill_grace: u64,
@@ -210,6 +219,37 @@ pub struct ClientArgs {
     /// A root to report when the server asks `roots/list` (repeatable; a `file://` URI).
     #[arg(long = "root", value_name = "URI")]
     pub roots: Vec<String>,
+    /// How to answer when the server asks the user (`elicitation/create`): `accept` (an empty
+    /// form), `accept:JSON` (the form's values, a JSON object), `decline` or `cancel`. Without
+    /// it the client declares no elicitation support.
+    #[arg(long, value_name = "ANSWER", value_parser = elicit_answer)]
+    pub elicit: Option<ElicitResult>,
+}
+
+/// Parses `--elicit`.
+fn elicit_answer(text: &str) -> Result<ElicitResult, String> {
+    let (action, content) = match text.split_once(':') {
+        Some((action, json)) => (action, Some(json)),
+        None => (text, None),
+    };
+    let action = match action {
+        "accept" => ElicitAction::Accept,
+        "decline" => ElicitAction::Decline,
+        "cancel" => ElicitAction::Cancel,
+        other => return Err(format!("{other}: expected accept[:JSON], decline or cancel")),
+    };
+    let content = match content {
+        None if action == ElicitAction::Accept => Some(Default::default()),
+        None => None,
+        Some(_) if action != ElicitAction::Accept => {
+            return Err("only accept takes form values".into());
+        }
+        Some(json) => match serde_json::from_str(json) {
+            Ok(serde_json::Value::Object(map)) => Some(map),
+            _ => return Err(format!("{json}: the form values must be a JSON object")),
+        },
+    };
+    Ok(ElicitResult { action, content, meta: None, extra: Default::default() })
 }
 
 /// Flags of `tools`.

@@ -11,8 +11,12 @@
 //!   message `step i`) one interval apart and answers `counted to {steps}`; cancelling it
 //!   stops it;
 //! - `list_roots` asks the client for `roots/list` and answers the root URIs, one per line;
-//!   `ping_client` pings the client and answers `pong` (legacy era only: 2026-07-28 servers
-//!   send no requests);
+//!   `confirm {question}` asks the client's user to confirm (`elicitation/create`, a form with
+//!   one boolean `confirm`) and answers `confirmed: {question}`, `not confirmed: {question}`,
+//!   `declined: {question}` or `cancelled: {question}`. Both work in both eras: a server
+//!   request in the legacy era, an `input_required` round trip in 2026-07-28;
+//! - `ping_client` pings the client and answers `pong` (legacy era only: 2026-07-28 has no
+//!   ping, and the tool says so with `isError: true`);
 //! - resource `demo://readme` (text), resource template `demo://echo/{text}`, and prompt
 //!   `greet {name}`.
 
@@ -22,9 +26,9 @@ use std::time::Duration;
 use mcp_ws_driver::core::mcp::common::Role as MessageRole;
 use mcp_ws_driver::core::mcp::methods;
 use mcp_ws_driver::core::mcp::{
-    CallToolResult, ContentBlock, GetPromptResult, Implementation, Prompt, PromptArgument,
-    PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
-    TextResourceContents, Tool,
+    CallToolResult, ContentBlock, ElicitAction, ElicitParams, GetPromptResult, Implementation,
+    Prompt, PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceContents,
+    ResourceTemplate, TextResourceContents, Tool,
 };
 use mcp_ws_driver::{CallOptions, Router, Runtime, ToolError};
 use serde::Deserialize;
@@ -52,6 +56,11 @@ pub fn format_number(value: f64) -> String {
 struct Operands {
     a: f64,
     b: f64,
+}
+
+#[derive(Deserialize)]
+struct ConfirmArgs {
+    question: String,
 }
 
 #[derive(Deserialize)]
@@ -195,8 +204,52 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
             },
         )
         .tool_def(
+            tool(
+                "confirm",
+                "Asks the user to confirm the question (elicitation) and answers what they chose.",
+                json!({
+                    "type": "object",
+                    "properties": { "question": { "type": "string" } },
+                    "required": ["question"]
+                }),
+            ),
+            |args: ConfirmArgs, context| async move {
+                let params: ElicitParams = serde_json::from_value(json!({
+                    "mode": "form",
+                    "message": args.question,
+                    "requestedSchema": {
+                        "type": "object",
+                        "properties": { "confirm": { "type": "boolean", "title": "Confirm" } },
+                        "required": ["confirm"]
+                    }
+                }))?;
+                let answer = context
+                    .elicit(&params)
+                    .await
+                    .map_err(|e| ToolError::msg(format!("elicitation/create failed: {e}")))?;
+                let confirmed = answer
+                    .content
+                    .as_ref()
+                    .and_then(|content| content.get("confirm"))
+                    .and_then(serde_json::Value::as_bool);
+                let verdict = match (answer.action, confirmed) {
+                    (ElicitAction::Accept, Some(true)) => "confirmed",
+                    (ElicitAction::Accept, _) => "not confirmed",
+                    (ElicitAction::Decline, _) => "declined",
+                    _ => "cancelled",
+                };
+                Ok(CallToolResult::text(format!("{verdict}: {}", args.question)))
+            },
+        )
+        .tool_def(
             tool("ping_client", "Pings the client and answers pong.", json!({ "type": "object" })),
             |_args: serde_json::Value, context| async move {
+                if context.in_input_round() {
+                    return Err(ToolError::msg(
+                        "ping_client works only in the legacy era: 2026-07-28 has no ping \
+                         (servers send no requests there)",
+                    ));
+                }
                 context
                     .connection()
                     .request(methods::PING, None, CallOptions::timeout(Duration::from_secs(10)))

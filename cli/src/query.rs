@@ -17,14 +17,23 @@ use crate::args::{CallArgs, ClientArgs, ToolsArgs};
 async fn open(args: &ClientArgs) -> Result<Client, String> {
     let mut config =
         ClientConfig::new(Implementation::new("mcp-ws", env!("CARGO_PKG_VERSION"))).reconnect(None);
+    let mut peer_requests = PeerRequests::default();
     if !args.roots.is_empty() {
         let roots = args
             .roots
             .iter()
             .map(|uri| Root { uri: uri.clone(), name: None, meta: None, extra: Default::default() })
             .collect();
-        config = config.peer_requests(PeerRequests::default().roots(roots));
+        peer_requests = peer_requests.roots(roots);
     }
+    if let Some(answer) = &args.elicit {
+        let answer = answer.clone();
+        peer_requests = peer_requests.elicitation(move |_params, _context| {
+            let answer = answer.clone();
+            async move { Ok(answer) }
+        });
+    }
+    config = config.peer_requests(peer_requests);
     if let Some(version) = &args.protocol_version {
         let version = ProtocolVersion::parse(version)
             .ok_or_else(|| format!("unknown protocol version {version}"))?;

@@ -45,6 +45,11 @@ pub fn server_config(
         list if list.iter().any(|h| h == "*") => HostPolicy::Any,
         list => HostPolicy::List(list.to_vec()),
     };
+    if let Some(secret) = &args.state_key {
+        config =
+            config.with_state_secret(secret.as_bytes()).map_err(|e| format!("--state-key: {e}"))?;
+    }
+    config.input_state_ttl = Duration::from_secs(args.input_state_ttl.max(1));
     if args.inspector {
         config.plain_http = Some(crate::inspect::direct_page(&args.path));
     }

@@ -45,22 +45,108 @@ fn call_reads_a_large_argument_from_a_file_and_from_stdin() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The protocol versions of the two eras.
+const ERAS: [&str; 2] = ["2025-11-25", "2026-07-28"];
+
 #[test]
-fn call_answers_roots_list_with_the_roots_given() {
+fn call_answers_roots_list_with_the_roots_given_in_both_eras() {
     let served = support::serve(&[]);
-    let output = run(&[
-        "call",
-        &served.url,
-        "list_roots",
-        "--protocol-version",
-        "2025-11-25",
-        "--root",
-        "file:///srv/project",
-        "--root",
-        "file:///srv/other",
-    ]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    assert_eq!(text(&output.stdout).trim(), "file:///srv/project\nfile:///srv/other");
+    for version in ERAS {
+        // The command line of the issue, as written.
+        let one = run(&[
+            "call",
+            "--protocol-version",
+            version,
+            &served.url,
+            "list_roots",
+            "--root",
+            "file:///srv/project",
+        ]);
+        assert!(one.status.success(), "{version}: {}", text(&one.stderr));
+        assert_eq!(text(&one.stdout).trim(), "file:///srv/project", "{version}");
+        let two = run(&[
+            "call",
+            &served.url,
+            "list_roots",
+            "--protocol-version",
+            version,
+            "--root",
+            "file:///srv/project",
+            "--root",
+            "file:///srv/other",
+        ]);
+        assert!(two.status.success(), "{version}: {}", text(&two.stderr));
+        assert_eq!(text(&two.stdout).trim(), "file:///srv/project\nfile:///srv/other");
+    }
+}
+
+#[test]
+fn call_answers_the_confirm_elicitation_with_elicit_in_both_eras() {
+    let served = support::serve(&[]);
+    let question = r#"{"question": "Deploy?"}"#;
+    for version in ERAS {
+        let call = |elicit: &[&str]| {
+            let mut args = vec!["call", "--protocol-version", version, &served.url, "confirm"];
+            args.push(question);
+            args.extend_from_slice(elicit);
+            run(&args)
+        };
+        for (elicit, expected) in [
+            (r#"accept:{"confirm":true}"#, "confirmed: Deploy?"),
+            (r#"accept:{"confirm":false}"#, "not confirmed: Deploy?"),
+            ("decline", "declined: Deploy?"),
+            ("cancel", "cancelled: Deploy?"),
+        ] {
+            let output = call(&["--elicit", elicit]);
+            assert!(output.status.success(), "{version} {elicit}: {}", text(&output.stderr));
+            assert_eq!(text(&output.stdout).trim(), expected, "{version} {elicit}");
+        }
+        // Without --elicit the client cannot answer: the call fails and says why.
+        let unanswered = call(&[]);
+        assert_eq!(unanswered.status.code(), Some(1), "{version}");
+        assert!(text(&unanswered.stderr).contains("elicitation/create"), "{version}");
+    }
+    let bad = run(&["call", &served.url, "confirm", question, "--elicit", "maybe"]);
+    assert_eq!(bad.status.code(), Some(2), "a malformed --elicit is a usage error");
+}
+
+#[test]
+fn ping_client_works_in_the_legacy_era_and_says_why_not_in_2026_07_28() {
+    let served = support::serve(&[]);
+    let legacy = run(&["call", "--protocol-version", ERAS[0], &served.url, "ping_client"]);
+    assert!(legacy.status.success(), "{}", text(&legacy.stderr));
+    assert_eq!(text(&legacy.stdout).trim(), "pong");
+    let modern = run(&["call", "--protocol-version", ERAS[1], &served.url, "ping_client"]);
+    assert_eq!(modern.status.code(), Some(1));
+    assert!(text(&modern.stderr).contains("only in the legacy era"), "{}", text(&modern.stderr));
+}
+
+#[test]
+fn serve_refuses_a_state_key_too_short_to_be_a_secret() {
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--state-key", "short"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mcp-ws serve");
+    // Bounded: a server that started anyway is killed (and the test fails).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = status.expect("serve must refuse a short --state-key and exit");
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("--state-key"), "{stderr}");
 }
 
 #[test]

@@ -20,6 +20,8 @@
 //! - [`bridge`]: the connect bridge: a stdio client carried over reconnecting WebSocket
 //!   connections, exactly one answer per request.
 //! - [`relay`]: the stdio relay: one WebSocket client carried to one stdio server process.
+//! - [`mrtr`]: `input_required` round trips (2026-07-28): the sealed request state, the
+//!   server's round, the client's round machine.
 //! - [`malformed`]: the malformed-input policy (error replies, the budget, the 1008 close).
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
@@ -33,6 +35,7 @@ mod json_object;
 pub mod malformed;
 pub mod mcp;
 pub mod message;
+pub mod mrtr;
 pub mod pagination;
 pub mod raw;
 pub mod reconnect;

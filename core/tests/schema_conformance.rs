@@ -674,6 +674,55 @@ fn build(version: ProtocolVersion) -> Vec<Case> {
             "CallToolRequest",
         );
 
+        // What the server's input round and the client's round machine really produce: the
+        // router's input_required result (sealed state, derived keys) and the client's retry.
+        let state_key = mcp_ws_core::mrtr::StateKey::new(&[9; 32]).unwrap();
+        let first_call = CallToolParams { meta: b.request_meta(), ..call.clone() };
+        let first_raw = raw(&first_call);
+        let mut round = mcp_ws_core::mrtr::InputRound::begin(
+            &state_key,
+            methods::TOOLS_CALL,
+            Some(&first_raw),
+            1_000,
+        )
+        .unwrap();
+        for request in [
+            InputRequest::list_roots(),
+            InputRequest::create_message(&sampling).unwrap(),
+            InputRequest::elicit(&elicit).unwrap(),
+        ] {
+            assert!(round.answer_or_ask(request).is_err());
+        }
+        let mut produced = round.finish(&state_key, 2_000).unwrap().expect("input is missing");
+        produced.meta = b.result_meta();
+        b.result("input_required result of an input round", &produced, "InputRequiredResult");
+        let mut rounds = mcp_ws_core::mrtr::InputRounds::new(8);
+        let step = rounds.on_result(raw(&produced)).unwrap();
+        let mcp_ws_core::mrtr::RoundStep::Answer(requests) = step else { panic!("{step:?}") };
+        let answers: BTreeMap<String, Value> = requests
+            .iter()
+            .map(|(key, request)| {
+                let answer = match request.method.as_str() {
+                    methods::ROOTS_LIST => serde_json::to_value(retry_roots()).unwrap(),
+                    methods::SAMPLING_CREATE_MESSAGE => json!({
+                        "role": "assistant",
+                        "content": {"type": "text", "text": "Paris"},
+                        "model": "m"
+                    }),
+                    _ => json!({"action": "accept", "content": {"name": "octocat"}}),
+                };
+                (key.clone(), answer)
+            })
+            .collect();
+        let retry_params = rounds.retry_params(Some(&first_raw), answers).unwrap();
+        let retry_params: Value = retry_params.parse().unwrap();
+        b.request(
+            "tools/call retry built by the client's round machine",
+            methods::TOOLS_CALL,
+            Some(&retry_params),
+            "CallToolRequest",
+        );
+
         // Subscriptions.
         let listen = SubscriptionsListenParams {
             notifications: SubscriptionFilter {
@@ -808,7 +857,7 @@ fn every_message_built_for_2025_11_25_matches_its_schema() {
 
 #[test]
 fn every_message_built_for_2026_07_28_matches_its_schema() {
-    assert_version_conforms(ProtocolVersion::V2026_07_28, 34);
+    assert_version_conforms(ProtocolVersion::V2026_07_28, 36);
 }
 
 #[test]
@@ -835,7 +884,7 @@ fn modern_requests_carry_the_three_meta_keys_and_results_carry_server_info() {
             _ => {}
         }
     }
-    assert_eq!((requests, results), (12, 12));
+    assert_eq!((requests, results), (13, 13));
     let call = cases.iter().find(|c| c.label == "tools/call request").unwrap();
     let value: Value = serde_json::from_str(&encode(&call.message)).unwrap();
     assert_eq!(value["params"]["_meta"][PROGRESS_TOKEN_KEY], "tok-1");
@@ -865,4 +914,11 @@ fn a_modern_request_without_meta_and_a_result_without_result_type_fail_validatio
     let result = CallToolResult { content: vec![ContentBlock::text("x")], ..Default::default() };
     let untyped = Message::Result(ResultResponse::new(RequestId::from(1_i64), raw(&result)));
     assert!(!spec.errors(&untyped, Check::Result("CallToolResult")).is_empty());
+}
+
+fn retry_roots() -> ListRootsResult {
+    ListRootsResult {
+        roots: vec![Root { uri: "file:///srv/project".into(), ..Default::default() }],
+        ..Default::default()
+    }
 }

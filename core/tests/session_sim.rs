@@ -419,3 +419,123 @@ fn a_server_that_accepts_then_drops_sees_the_client_back_off_further_each_time()
     // Each gap is 30 ms of connection plus a doubling delay: it never resets.
     assert_eq!(gaps, [280, 530, 1_030, 2_030, 4_030, 8_030]);
 }
+
+/// A modern server whose handler asks for the client's roots and a confirmation in one round
+/// (the driver's input round, run by hand), answering retries after `retry_delay`.
+fn asking_server(
+    retry_delay: Duration,
+    retries_seen: std::rc::Rc<std::cell::Cell<usize>>,
+) -> sim::ServerApp {
+    use mcp_ws_core::mcp::{ElicitParams, InputRequest};
+    use mcp_ws_core::mrtr::{InputRound, StateKey};
+    let key = StateKey::new(&[5; 32]).unwrap();
+    Box::new(move |request| {
+        let retry = request.params.as_ref().is_some_and(|p| p.get().contains("requestState"));
+        let mut round =
+            match InputRound::begin(&key, &request.method, request.params.as_ref(), 1_000) {
+                Ok(round) => round,
+                Err(error) => return Reply::Now(Err(error)),
+            };
+        let roots = round.answer_or_ask(InputRequest::list_roots());
+        let confirm = ElicitParams { message: "Deploy?".into(), ..Default::default() };
+        let confirmed = round.answer_or_ask(InputRequest::elicit(&confirm).unwrap());
+        let answer = match round.finish(&key, 2_000) {
+            Err(error) => Err(error),
+            Ok(Some(asked)) => Ok(mcp_ws_core::RawJson::from_serialize(&asked).unwrap()),
+            Ok(None) => {
+                let text = format!(
+                    "{} {}",
+                    roots.unwrap()["roots"][0]["uri"],
+                    confirmed.unwrap()["action"]
+                );
+                Ok(raw(
+                    &serde_json::json!({"content": [{"type": "text", "text": text}]}).to_string()
+                ))
+            }
+        };
+        if retry {
+            retries_seen.set(retries_seen.get() + 1);
+            Reply::After(retry_delay, answer)
+        } else {
+            Reply::Now(answer)
+        }
+    })
+}
+
+#[test]
+fn an_input_required_round_cut_by_a_reconnect_is_reissued_with_a_new_id_and_the_state_it_holds() {
+    use mcp_ws_core::mrtr::{InputRounds, RoundStep};
+    let retries_seen = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut pair = Pair::new(client(EraPolicy::Modern), server(), LinkConfig::default());
+    pair.server_app = asking_server(ms(200), retries_seen.clone());
+    let original = raw(r#"{"name":"deploy","arguments":{}}"#);
+    let mut rounds = InputRounds::new(8);
+    let first = pair
+        .client
+        .send_request(pair.now, "tools/call", Some(original.clone()), RequestOptions::default())
+        .unwrap();
+    pair.run_for(ms(50));
+    let Some((id, Outcome::Result(result), _)) = pair.client_outcomes().pop() else {
+        panic!("no answer to the first request: {:?}", pair.client_outcomes())
+    };
+    assert_eq!(id, first);
+    let Ok(RoundStep::Answer(requests)) = rounds.on_result(result) else {
+        panic!("the server asked for nothing")
+    };
+    assert_eq!(requests.len(), 2, "both questions in one round");
+    let responses = requests
+        .iter()
+        .map(|(key, request)| {
+            let answer = match request.method.as_str() {
+                "roots/list" => serde_json::json!({"roots": [{"uri": "file:///srv/project"}]}),
+                _ => serde_json::json!({"action": "accept"}),
+            };
+            (key.clone(), answer)
+        })
+        .collect();
+    let retry = rounds.retry_params(Some(&original), responses).unwrap();
+
+    // The retry reaches the server, but the link is cut before its answer comes back.
+    let cut_id = pair
+        .client
+        .send_request(pair.now, "tools/call", Some(retry.clone()), RequestOptions::default())
+        .unwrap();
+    pair.run_for(ms(50));
+    assert_eq!(retries_seen.get(), 1, "the server saw the retry before the cut");
+    pair.cut();
+    assert!(
+        matches!(pair.client_outcomes().pop(), Some((id, Outcome::Disconnected, _)) if id == cut_id)
+    );
+    assert!(!rounds.is_finished(), "a lost round does not end the call");
+
+    // A new connection, a new session on both sides (nothing kept on the server): the client
+    // re-issues the round with a new id and the answers and state it holds.
+    pair.redial();
+    let reissued = pair
+        .client
+        .send_request(pair.now, "tools/call", Some(retry), RequestOptions::default())
+        .unwrap();
+    assert_eq!(pair.connections, 2);
+    pair.run_for(ms(500));
+    assert_eq!(retries_seen.get(), 2, "the same state was accepted again for the same params");
+    let Some((id, Outcome::Result(result), _)) = pair.client_outcomes().pop() else {
+        panic!("no answer to the re-issued round")
+    };
+    assert_eq!(id, reissued);
+    let Ok(RoundStep::Complete(done)) = rounds.on_result(result) else {
+        panic!("the re-issued round did not complete")
+    };
+    let done = json(done.get());
+    assert_eq!(done["content"][0]["text"], "\"file:///srv/project\" \"accept\"");
+    assert_eq!(done["resultType"], "complete");
+    assert!(rounds.is_finished());
+    let sent_ids: Vec<_> = pair
+        .client_sent
+        .iter()
+        .map(|t| json(t))
+        .filter(|m| m["method"] == "tools/call")
+        .map(|m| m["id"].clone())
+        .collect();
+    assert_eq!(sent_ids.len(), 3);
+    assert_ne!(sent_ids[1], sent_ids[2], "the re-issued round has a new id");
+}

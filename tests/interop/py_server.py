@@ -20,6 +20,9 @@ The demo contract (the Rust demo server implements the same one):
           echo(text) -> text. slow_count(steps=3, interval_ms=200) -> progress 1..steps
           (total=steps, message "step i"), then "counted to {steps}"; stops when cancelled.
           list_roots() -> the client's root URIs joined by "\\n" (server sends roots/list).
+          confirm(question) -> asks the user (elicitation/create, a form with one boolean
+          "confirm") and answers "confirmed: {question}", "not confirmed: ...", "declined: ..."
+          or "cancelled: ...".
           ping_client() -> "pong" (server sends ping to the client).
   resource demo://readme (text/plain, name "readme"): "This is the mcp-ws demo server."
   prompt   greet(name) -> one user message "Say hello to {name}."
@@ -41,6 +44,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 import anyio  # noqa: E402
 from mcp.server.fastmcp import Context, FastMCP  # noqa: E402
 from mcp.types import CallToolResult, TextContent  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
 
 log = logging.getLogger("py_server")
 
@@ -102,6 +106,22 @@ async def slow_count(ctx: Context, steps: int = 3, interval_ms: int = 200) -> Ca
 async def list_roots(ctx: Context) -> CallToolResult:
     result = await ctx.session.list_roots()
     return text_result("\n".join(str(root.uri) for root in result.roots))
+
+
+class ConfirmForm(BaseModel):
+    confirm: bool = Field(title="Confirm")
+
+
+@mcp.tool(description="Ask the user to confirm the question and answer what they chose")
+async def confirm(ctx: Context, question: str) -> CallToolResult:
+    answer = await ctx.elicit(message=question, schema=ConfirmForm)
+    if answer.action == "accept":
+        verdict = "confirmed" if answer.data.confirm else "not confirmed"
+    elif answer.action == "decline":
+        verdict = "declined"
+    else:
+        verdict = "cancelled"
+    return text_result(f"{verdict}: {question}")
 
 
 @mcp.tool(description="Send a ping to the client; returns pong")

@@ -38,6 +38,8 @@ pub struct Probe {
     pub started: AtomicUsize,
     /// Handlers whose future was dropped before finishing.
     pub cancelled: AtomicUsize,
+    /// Runs of the `ask_all` and `ask_twice` handlers (2026-07-28 runs them once per round).
+    pub asking_runs: AtomicUsize,
 }
 
 /// Increments `cancelled` when dropped unless disarmed.
@@ -63,6 +65,12 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
         Tool { name: "ask_user".into(), input_schema: Default::default(), ..Default::default() };
     let log_three =
         Tool { name: "log_three".into(), input_schema: Default::default(), ..Default::default() };
+    let ask_all =
+        Tool { name: "ask_all".into(), input_schema: Default::default(), ..Default::default() };
+    let ask_twice =
+        Tool { name: "ask_twice".into(), input_schema: Default::default(), ..Default::default() };
+    let all_probe = probe.clone();
+    let twice_probe = probe.clone();
     mcp_ws_cli::demo::router(runtime.clone())
         .tool_def(hold, move |_: serde_json::Value, _context| {
             let probe = probe.clone();
@@ -106,6 +114,48 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
                 .map_err(|e| ToolError::msg(format!("elicitation failed: {e}")))?;
             let content = serde_json::to_string(&result.content).unwrap_or_default();
             Ok(CallToolResult::text(format!("{} {content}", result.action.as_str())))
+        })
+        // Asks for roots, a sampling and an elicitation at once (one round in 2026-07-28).
+        .tool_def(ask_all, move |_: serde_json::Value, context| {
+            all_probe.asking_runs.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let sampling = CreateMessageParams {
+                    messages: vec![SamplingMessage {
+                        role: MessageRole::User,
+                        content: SamplingContent::Single(ContentBlock::text("2+2?")),
+                        meta: None,
+                        extra: Default::default(),
+                    }],
+                    max_tokens: 10,
+                    ..Default::default()
+                };
+                let user = ElicitParams { message: "Your name?".into(), ..Default::default() };
+                let (roots, model, name) = futures_util::future::join3(
+                    context.list_roots(),
+                    context.create_message(&sampling),
+                    context.elicit(&user),
+                )
+                .await;
+                let (roots, model, name) = (roots?, model?, name?);
+                let name = name.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
+                Ok(CallToolResult::text(format!("{} {} {name}", roots.roots.len(), model.model)))
+            }
+        })
+        // Asks a second question that depends on the first answer (two rounds in 2026-07-28).
+        .tool_def(ask_twice, move |_: serde_json::Value, context| {
+            twice_probe.asking_runs.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let first = ElicitParams { message: "Your name?".into(), ..Default::default() };
+                let answer = context.elicit(&first).await?;
+                let name = answer
+                    .content
+                    .and_then(|c| c.get("name").and_then(|n| n.as_str().map(str::to_owned)))
+                    .unwrap_or_default();
+                let second =
+                    ElicitParams { message: format!("Confirm {name}?"), ..Default::default() };
+                let confirmed = context.elicit(&second).await?;
+                Ok(CallToolResult::text(format!("{name}: {}", confirmed.action.as_str())))
+            }
         })
         // Logs one entry at each of three levels; the connection's logging/setLevel filters them.
         .tool_def(log_three, |_: serde_json::Value, context| async move {

@@ -18,7 +18,8 @@ struct State<T> {
     capacity: usize,
     /// Items dropped since the receiver last heard of it.
     missed: u64,
-    sender_alive: bool,
+    /// How many senders are alive (a call's rounds share one progress queue).
+    senders: usize,
     receiver_alive: bool,
     waker: Option<Waker>,
 }
@@ -38,7 +39,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         items: VecDeque::new(),
         capacity: capacity.max(1),
         missed: 0,
-        sender_alive: true,
+        senders: 1,
         receiver_alive: true,
         waker: None,
     })));
@@ -67,10 +68,20 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.0.lock().senders += 1;
+        Sender(self.0.clone())
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
-        state.sender_alive = false;
+        state.senders -= 1;
+        if state.senders > 0 {
+            return;
+        }
         if let Some(waker) = state.waker.take() {
             waker.wake();
         }
@@ -99,7 +110,7 @@ impl<T> Stream for Receiver<T> {
         }
         match state.items.pop_front() {
             Some(item) => Poll::Ready(Some(Received::Item(item))),
-            None if !state.sender_alive => Poll::Ready(None),
+            None if state.senders == 0 => Poll::Ready(None),
             None => {
                 state.waker = Some(cx.waker().clone());
                 Poll::Pending
@@ -134,6 +145,21 @@ mod tests {
             got,
             vec![Received::Missed(7), Received::Item(7), Received::Item(8), Received::Item(9)]
         );
+    }
+
+    #[test]
+    fn the_stream_ends_only_when_the_last_sender_is_gone() {
+        let (sender, mut receiver) = channel(2);
+        let second = sender.clone();
+        drop(sender);
+        second.send(1).unwrap();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let next = Pin::new(&mut receiver).poll_next(&mut cx);
+        assert_eq!(next, Poll::Ready(Some(Received::Item(1))));
+        assert_eq!(Pin::new(&mut receiver).poll_next(&mut cx), Poll::Pending);
+        drop(second);
+        assert_eq!(Pin::new(&mut receiver).poll_next(&mut cx), Poll::Ready(None));
     }
 
     #[test]

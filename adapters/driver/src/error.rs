@@ -25,6 +25,18 @@ pub enum CallError {
     /// The result did not have the expected shape.
     #[error("invalid result: {0}")]
     InvalidResult(String),
+    /// (Server handlers, 2026-07-28.) The client has not answered this question yet: the
+    /// request ends with `input_required` and the handler runs again with the answer. Pass it
+    /// on with `?`; see [`crate::peer_calls`].
+    #[error("input {key} is required from the client; the handler runs again with the answer")]
+    InputRequired {
+        /// The key the question travels under in `inputRequests`.
+        key: String,
+    },
+    /// (Clients.) A round of `input_required` could not be completed: too many rounds, a
+    /// malformed result, or an input request this client has no answer for.
+    #[error("input_required round failed: {0}")]
+    InputRounds(String),
 }
 
 impl CallError {

@@ -91,11 +91,15 @@ pub struct CallOptions {
     /// again (with a new id) on the next connection instead of failing with
     /// [`CallError::Disconnected`]. Only for requests that are safe to repeat.
     pub retryable: bool,
+    /// On a client: hand an `input_required` result (2026-07-28) to the caller as it is,
+    /// instead of answering its input requests and retrying (the default; see
+    /// [`crate::Client::request`]).
+    pub raw_input_required: bool,
 }
 
 impl From<RequestOptions> for CallOptions {
     fn from(request: RequestOptions) -> Self {
-        CallOptions { request, retryable: false }
+        CallOptions { request, ..CallOptions::default() }
     }
 }
 
@@ -104,8 +108,15 @@ impl CallOptions {
     pub fn timeout(timeout: std::time::Duration) -> Self {
         CallOptions {
             request: RequestOptions { timeout: Some(timeout), ..RequestOptions::default() },
-            retryable: false,
+            ..CallOptions::default()
         }
+    }
+
+    /// These options, handing `input_required` results to the caller instead of answering
+    /// them (to see, or drive, the rounds yourself).
+    pub fn raw_input_required(mut self) -> Self {
+        self.raw_input_required = true;
+        self
     }
 
     /// These options, marked retryable.
@@ -196,12 +207,12 @@ impl ConnectionHandle {
     ) -> (RequestFuture, ProgressStream) {
         let mut options = options.into();
         options.request.progress = true;
-        let (sender, receiver) = bounded::channel(PROGRESS_QUEUE);
+        let (sender, stream) = ProgressStream::channel();
         let future = self.start_request(method.into(), params, options, Some(sender));
-        (future, ProgressStream { receiver, missed: 0 })
+        (future, stream)
     }
 
-    fn start_request(
+    pub(crate) fn start_request(
         &self,
         method: String,
         params: Option<RawJson>,
@@ -346,6 +357,12 @@ pub struct ProgressStream {
 }
 
 impl ProgressStream {
+    /// A stream and the driver's end of it.
+    pub(crate) fn channel() -> (ProgressSender, ProgressStream) {
+        let (sender, receiver) = bounded::channel(PROGRESS_QUEUE);
+        (sender, ProgressStream { receiver, missed: 0 })
+    }
+
     /// How many reports were dropped because the stream was read too slowly.
     pub fn missed(&self) -> u64 {
         self.missed

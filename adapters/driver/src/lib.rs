@@ -9,7 +9,8 @@
 //! - [`handle`]: the application's handle to a connection and the future of one request.
 //! - [`tasks`]: abortable handler tasks for the peer's requests.
 //! - [`handler`]: the handler function type and its helpers.
-//! - [`peer_calls`]: typed requests a server handler sends to its client.
+//! - [`peer_calls`]: what a server handler asks of its client (roots, sampling, elicitation),
+//!   one API for both eras (requests in legacy, `input_required` rounds in 2026-07-28).
 //! - [`client`]: the client with reconnect supervision and typed calls.
 //! - [`server`]: the server with its router, accept loop, embedding and shutdown.
 //! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
@@ -59,7 +60,10 @@ pub use server::auth::{
 pub use server::handshake::{
     HostPolicy, OriginPolicy, PlainHttp, PlainResponse, Refusal, RequestHead,
 };
-pub use server::{Listening, Router, Server, ServerConfig, Structured, ToolError, ToolOutput};
+pub use server::{
+    DEFAULT_INPUT_STATE_TTL, Listening, Router, Server, ServerConfig, Structured, ToolError,
+    ToolOutput,
+};
 pub use tasks::{HandlerTasks, RequestContext};
 pub use tls::{ClientTls, ServerTls, TlsError, TlsFailure};
 pub use transport::Transport;

@@ -64,9 +64,29 @@ pub struct RequestContext {
     pub(crate) principal: Option<crate::server::auth::Principal>,
     /// The router's shared states (set by the router for its handlers).
     pub(crate) states: crate::state::States,
+    /// The `input_required` round this request runs in (server, 2026-07-28 only).
+    pub(crate) input: Option<Arc<Mutex<mcp_ws_core::mrtr::InputRound>>>,
 }
 
 impl RequestContext {
+    /// The context of a request that did not come over a connection: an input request of an
+    /// `input_required` result, answered by the client's handlers.
+    pub(crate) fn detached(id: RequestId, handle: ConnectionHandle) -> RequestContext {
+        RequestContext {
+            id,
+            wants_progress: false,
+            handle,
+            cancelled: Arc::default(),
+            // Input requests exist only in 2026-07-28; they carry no log level of their own.
+            era: Era::Modern,
+            log_level: None,
+            connection_log_level: Arc::default(),
+            principal: None,
+            states: Default::default(),
+            input: None,
+        }
+    }
+
     /// The peer's id of the request being handled.
     pub fn request_id(&self) -> &RequestId {
         &self.id
@@ -197,6 +217,7 @@ impl HandlerTasks {
             connection_log_level: self.connection_log_level.clone(),
             principal: None,
             states: Default::default(),
+            input: None,
         };
         let (abort, registration) = AbortHandle::new_pair();
         let work = Abortable::new(

@@ -44,7 +44,13 @@ pub struct ClientConfig {
     pub tls: Option<ClientTls>,
     /// Extra headers on every handshake, in order (`Authorization`, a proxy's API key...).
     pub headers: Vec<(String, String)>,
+    /// How many `input_required` rounds (2026-07-28) one call may take before it fails with
+    /// [`crate::CallError::InputRounds`]; each is answered with [`ClientConfig::peer_requests`].
+    pub input_rounds: u32,
 }
+
+/// The default [`ClientConfig::input_rounds`].
+pub const DEFAULT_INPUT_ROUNDS: u32 = 8;
 
 impl ClientConfig {
     /// Defaults: dual-era (probe 2026-07-28, fall back to 2025-11-25), reconnect with the
@@ -59,6 +65,7 @@ impl ClientConfig {
             peer_requests: PeerRequests::default(),
             tls: None,
             headers: Vec::new(),
+            input_rounds: DEFAULT_INPUT_ROUNDS,
         }
     }
 

@@ -12,9 +12,12 @@
 //! - `supervisor` (private): the reconnect loop.
 //! - [`api`]: the typed MCP calls.
 //! - [`peer_requests`]: answering the server's requests (roots, sampling, elicitation).
+//! - `input_rounds` (private): answering `input_required` results (2026-07-28) with the same
+//!   handlers, and retrying.
 
 pub mod api;
 pub mod config;
+mod input_rounds;
 pub mod peer_requests;
 mod supervisor;
 
@@ -36,7 +39,8 @@ use crate::bounded::{self, Received};
 use crate::connection::{ConnectionEnded, EventSink, spawn_connection};
 use crate::dial::{DialError, SubprotocolMemory, dial};
 use crate::error::CallError;
-use crate::handle::{CallOptions, ConnectionHandle, ProgressStream, RequestFuture};
+use crate::handle::{CallOptions, ConnectionHandle, ProgressSender, ProgressStream};
+use crate::runtime::BoxFuture;
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
 use crate::ws_config::websocket_config;
@@ -141,6 +145,9 @@ pub struct Client {
     handle: ConnectionHandle,
     shared: Arc<ClientShared>,
     finished: Shared<oneshot::Receiver<()>>,
+    /// What answers `input_required` rounds, and how many a call may take.
+    peer_requests: PeerRequests,
+    input_rounds: u32,
 }
 
 impl std::fmt::Debug for Client {
@@ -182,6 +189,8 @@ pub async fn connect<N: Network>(
     let (connection, ended) =
         start_session(&net, &config.session, &config, &shared, dialed.ws, Some(first_ready));
     let (commands, command_receiver) = mpsc::unbounded();
+    let peer_requests = config.peer_requests.clone();
+    let input_rounds = config.input_rounds;
     let (finished_sender, finished) = oneshot::channel();
     let supervisor = supervisor::Supervisor {
         net: net.clone(),
@@ -195,8 +204,13 @@ pub async fn connect<N: Network>(
         supervisor.run(command_receiver).await;
         let _ = finished_sender.send(());
     });
-    let client =
-        Client { handle: ConnectionHandle::new(commands), shared, finished: finished.shared() };
+    let client = Client {
+        handle: ConnectionHandle::new(commands),
+        shared,
+        finished: finished.shared(),
+        peer_requests,
+        input_rounds,
+    };
     match first_ready_receiver.await {
         Ok(Ok(())) => Ok(client),
         Ok(Err(reason)) => {
@@ -311,24 +325,58 @@ impl Client {
         })
     }
 
-    /// Sends a raw request; see [`ConnectionHandle::request`].
+    /// Sends a raw request and resolves with its final result.
+    ///
+    /// A 2026-07-28 server that needs input answers with `resultType: "input_required"`; the
+    /// client then answers each of its input requests with [`ClientConfig::peer_requests`]
+    /// (the handlers that answer legacy server requests), retries the request with
+    /// `inputResponses` and the server's `requestState`, and repeats for up to
+    /// [`ClientConfig::input_rounds`] rounds. Each round is a new request with these options
+    /// (its timeout counts per round). With [`CallOptions::raw_input_required`] the first
+    /// result is returned as it is. Dropping the future cancels the round in flight.
     pub fn request(
         &self,
         method: impl Into<String>,
         params: Option<RawJson>,
         options: impl Into<CallOptions>,
-    ) -> RequestFuture {
-        self.handle.request(method, params, options)
+    ) -> BoxFuture<'static, Result<RawJson, CallError>> {
+        self.start(method.into(), params, options.into(), None)
     }
 
-    /// Sends a raw request asking for progress; see [`ConnectionHandle::request_with_progress`].
+    /// [`Client::request`] asking for progress: the reports of every round arrive on the
+    /// returned stream, which ends when the call does.
     pub fn request_with_progress(
         &self,
         method: impl Into<String>,
         params: Option<RawJson>,
         options: impl Into<CallOptions>,
-    ) -> (RequestFuture, ProgressStream) {
-        self.handle.request_with_progress(method, params, options)
+    ) -> (BoxFuture<'static, Result<RawJson, CallError>>, ProgressStream) {
+        let mut options = options.into();
+        options.request.progress = true;
+        let (sender, stream) = ProgressStream::channel();
+        (self.start(method.into(), params, options, Some(sender)), stream)
+    }
+
+    fn start(
+        &self,
+        method: String,
+        params: Option<RawJson>,
+        options: CallOptions,
+        progress: Option<ProgressSender>,
+    ) -> BoxFuture<'static, Result<RawJson, CallError>> {
+        if options.raw_input_required {
+            return Box::pin(self.handle.start_request(method, params, options, progress));
+        }
+        let round_trip = input_rounds::RoundTrip {
+            handle: self.handle.clone(),
+            peer_requests: self.peer_requests.clone(),
+            limit: self.input_rounds,
+            method,
+            params,
+            options,
+            progress,
+        };
+        Box::pin(round_trip.run())
     }
 
     /// Sends a notification to the server. Fails with [`CallError::Disconnected`] while the

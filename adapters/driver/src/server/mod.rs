@@ -39,14 +39,16 @@ use futures_channel::oneshot;
 use futures_util::future::{Either, FutureExt, Shared, select};
 use futures_util::io::{AsyncRead, AsyncWrite};
 use mcp_ws_core::mcp::Implementation;
+use mcp_ws_core::mrtr::{InputRound, StateError, StateKey};
 use mcp_ws_core::session::{Event, ReadyInfo, Role, Session, SessionConfig};
-use mcp_ws_core::{CloseCode, CloseReason, ErrorCode, ErrorObject};
+use mcp_ws_core::{CloseCode, CloseReason, Era, ErrorCode, ErrorObject};
 
 pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, connection};
 use crate::handle::ConnectionHandle;
-use crate::runtime::Network;
+use crate::handler::{HandlerResult, to_result};
+use crate::runtime::{BoxFuture, Network};
 use crate::tasks::HandlerTasks;
 use crate::tls::ServerTls;
 use crate::ws_config::websocket_config;
@@ -83,6 +85,26 @@ pub struct ServerConfig {
     /// Answers plain HTTP GETs on the same listener (a page, a probe), after the `Host` and
     /// `Origin` checks; `None` answers them 404 or 426. See [`handshake::PlainHttp`].
     pub plain_http: Option<PlainHttp>,
+    /// The key that seals the `requestState` of `input_required` round trips (2026-07-28; see
+    /// [`crate::peer_calls`]). Random per process by default; nodes behind one load balancer
+    /// must share one ([`ServerConfig::with_state_secret`]) so any of them can verify a state
+    /// another made.
+    pub state_key: StateKey,
+    /// How long a client may take to answer an `input_required` round (the sealed state
+    /// expires after it; a later retry gets -32602 and must start over).
+    pub input_state_ttl: Duration,
+}
+
+/// The default [`ServerConfig::input_state_ttl`]: long enough for a person to answer an
+/// elicitation.
+pub const DEFAULT_INPUT_STATE_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// A random 32-byte state key from the operating system's generator.
+fn random_state_key() -> StateKey {
+    use ring::rand::SecureRandom;
+    let mut secret = [0u8; 32];
+    ring::rand::SystemRandom::new().fill(&mut secret).expect("the system random generator works");
+    StateKey::new(&secret).expect("32 bytes make a key")
 }
 
 impl ServerConfig {
@@ -102,7 +124,16 @@ impl ServerConfig {
             max_head_bytes: 16 * 1024,
             limits: ConnectionLimits::default(),
             plain_http: None,
+            state_key: random_state_key(),
+            input_state_ttl: DEFAULT_INPUT_STATE_TTL,
         }
+    }
+
+    /// Seals request states with a key made from `secret` (at least 16 bytes), shared by every
+    /// node that serves the same clients.
+    pub fn with_state_secret(mut self, secret: &[u8]) -> Result<Self, StateError> {
+        self.state_key = StateKey::new(secret)?;
+        Ok(self)
     }
 
     /// What the handshake of every connection is checked against.
@@ -308,6 +339,7 @@ impl<N: Network> Server<N> {
         let tasks = HandlerTasks::default();
         let peer = Arc::new(Mutex::new(None));
         let sink = ServerSink {
+            config: self.config.clone(),
             net: self.net.clone(),
             router: self.router.clone(),
             tasks: tasks.clone(),
@@ -431,6 +463,35 @@ impl<N: Network> Listening<N> {
     }
 }
 
+/// The wall clock in Unix seconds (request states expire on it, across nodes).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Runs a 2026-07-28 handler to its end, then answers `input_required` if it asked the client
+/// for something it did not get (whatever the handler returned), else with its own answer.
+async fn end_input_round(
+    answer: BoxFuture<'static, HandlerResult>,
+    round: Arc<Mutex<InputRound>>,
+    config: Arc<ServerConfig>,
+) -> HandlerResult {
+    let answer = answer.await;
+    let round = {
+        let round = round.lock().expect("lock");
+        if !round.is_missing_input() {
+            return answer;
+        }
+        round.clone()
+    };
+    let expires = unix_now().saturating_add(config.input_state_ttl.as_secs().max(1));
+    match round.finish(&config.state_key, expires)? {
+        Some(input_required) => to_result(&input_required),
+        None => answer,
+    }
+}
+
 /// Removes a connection from the tracked ones when dropped.
 struct Untrack {
     state: Arc<ServerState>,
@@ -445,6 +506,7 @@ impl Drop for Untrack {
 
 /// Receives one server connection's events.
 struct ServerSink<N: Network> {
+    config: Arc<ServerConfig>,
     net: N,
     router: Arc<Router>,
     tasks: HandlerTasks,
@@ -466,9 +528,33 @@ impl<N: Network> EventSink for ServerSink<N> {
                 }
                 let router = self.router.clone();
                 let principal = self.principal.clone();
+                let modern =
+                    self.peer.lock().expect("lock").as_ref().map(|p| p.era) == Some(Era::Modern);
+                if !modern {
+                    self.tasks.start(&self.net, handle, request, move |request, mut context| {
+                        context.principal = principal;
+                        router.dispatch(request, context)
+                    });
+                    return;
+                }
+                let config = self.config.clone();
+                let round = match InputRound::begin(
+                    &config.state_key,
+                    &request.method,
+                    request.params.as_ref(),
+                    unix_now(),
+                ) {
+                    Ok(round) => Arc::new(Mutex::new(round)),
+                    Err(error) => {
+                        handle.respond(request.id, Err(error));
+                        return;
+                    }
+                };
                 self.tasks.start(&self.net, handle, request, move |request, mut context| {
                     context.principal = principal;
-                    router.dispatch(request, context)
+                    context.input = Some(round.clone());
+                    let answer = router.dispatch(request, context);
+                    end_input_round(answer, round, config)
                 });
             }
             Event::Cancelled { id, .. } => self.tasks.cancel(&id),
