@@ -122,14 +122,20 @@ pub fn accept_outcome(error: &AcceptError) -> &'static str {
         AcceptError::Dropped(_) => "dropped",
         AcceptError::Busy(busy) => busy_outcome(busy),
         AcceptError::Answered { .. } => "http",
-        AcceptError::Refused { status, .. } => match status {
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            // The handshake answers 503 only while draining; the gate's 503 is counted apart.
-            503 => "draining",
-            _ => "bad_request",
-        },
+        AcceptError::Refused { status, .. } => refusal_outcome(*status),
+    }
+}
+
+/// The `outcome` label of a handshake refused with `status` by
+/// [`crate::server::handshake::decide`] (which answers 503 only while draining; the
+/// connection gate's 503 is [`busy_outcome`]).
+pub fn refusal_outcome(status: u16) -> &'static str {
+    match status {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        503 => "draining",
+        _ => "bad_request",
     }
 }
 
