@@ -326,9 +326,21 @@ async fn upgrade_from(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusted_proxies_key_the_per_address_cap_on_the_forwarded_client() {
-    let served =
-        serve(&["--max-connections-per-ip", "1", "--trust-proxy", "127.0.0.1"], Stdio::null());
+    forwarded_clients_are_capped_apart(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stdio_keys_its_per_address_cap_on_the_forwarded_client_too() {
+    forwarded_clients_are_capped_apart(&["--stdio", "--", "cat"]).await;
+}
+
+async fn forwarded_clients_are_capped_apart(mode: &[&str]) {
+    let mut args = vec!["--max-connections-per-ip", "1", "--trust-proxy", "127.0.0.1"];
+    args.extend_from_slice(mode);
+    let served = serve(&args, Stdio::null());
     let to = served.addr;
+    let health = tokio::task::spawn_blocking(move || get(to, "/healthz", &[]).0);
+    assert_eq!(health.await.expect("probe"), 200, "both modes serve /healthz");
     let (first, _held) = upgrade_from("127.0.0.1", to, "203.0.113.1").await;
     assert_eq!(first, 101);
     let (same_client, _) = upgrade_from("127.0.0.1", to, "6.6.6.6, 203.0.113.1").await;
