@@ -22,10 +22,11 @@
 //! Only server connections are counted (those of [`crate::Server`], the axum handler
 //! included); the client's connections are not.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use mcp_ws_core::mcp::methods;
-use metrics::{Counter, counter, gauge, histogram};
+use metrics::{Counter, Key, Label, Level, Metadata, counter, gauge};
 
 use crate::server::accept::AcceptError;
 use crate::server::limits::Busy;
@@ -92,7 +93,7 @@ const CLIENT_METHODS: &[&str] = &[
 /// The `method` label of a request: the method's name when MCP defines it as a client
 /// request, `other` for anything else (a peer cannot grow the label set).
 pub fn method_label(method: &str) -> &'static str {
-    CLIENT_METHODS.iter().find(|known| **known == method).copied().unwrap_or("other")
+    CLIENT_METHODS.get(method_index(method)).copied().unwrap_or("other")
 }
 
 /// The `code` label of a close code.
@@ -157,11 +158,6 @@ pub(crate) fn count_close(code: u16) {
     counter!(CLOSES_TOTAL, "code" => close_code_label(code)).increment(1);
 }
 
-/// Counts a request refused at once (the server is shutting down).
-pub(crate) fn count_refused_request(method: &str) {
-    counter!(REQUESTS_TOTAL, "method" => method_label(method), "outcome" => "refused").increment(1);
-}
-
 /// One open connection in [`CONNECTIONS_ACTIVE`], until dropped.
 pub(crate) struct ActiveConnection(());
 
@@ -218,22 +214,80 @@ impl ConnectionMetrics {
     }
 }
 
+/// The `outcome` labels of [`REQUESTS_TOTAL`].
+const REQUEST_OUTCOMES: [&str; 5] = ["ok", "error", "cancelled", "panicked", "refused"];
+const OK: usize = 0;
+const ERROR: usize = 1;
+const CANCELLED: usize = 2;
+const PANICKED: usize = 3;
+const REFUSED: usize = 4;
+
+/// The keys of the per-request metrics, built once: every method label with every outcome
+/// (a `counter!` whose label values are not literals builds its key, a vector of labels, on
+/// every call, recorder or not).
+struct RequestKeys {
+    /// `[method][outcome]`, methods in [`CLIENT_METHODS`] order, then `other`.
+    requests: Vec<[Key; REQUEST_OUTCOMES.len()]>,
+    /// `[method]`.
+    durations: Vec<Key>,
+}
+
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
+
+fn request_keys() -> &'static RequestKeys {
+    static KEYS: OnceLock<RequestKeys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let methods = CLIENT_METHODS.iter().copied().chain(["other"]);
+        let labels = |method: &'static str| vec![Label::from_static_parts("method", method)];
+        RequestKeys {
+            requests: methods
+                .clone()
+                .map(|method| {
+                    REQUEST_OUTCOMES.map(|outcome| {
+                        let mut labels = labels(method);
+                        labels.push(Label::from_static_parts("outcome", outcome));
+                        Key::from_parts(REQUESTS_TOTAL, labels)
+                    })
+                })
+                .collect(),
+            durations: methods
+                .map(|method| Key::from_parts(REQUEST_DURATION_SECONDS, labels(method)))
+                .collect(),
+        }
+    })
+}
+
+/// The index of a method in [`RequestKeys`] (`other` last).
+fn method_index(method: &str) -> usize {
+    CLIENT_METHODS.iter().position(|known| *known == method).unwrap_or(CLIENT_METHODS.len())
+}
+
+fn count_request(method: usize, outcome: usize) {
+    let key = &request_keys().requests[method][outcome];
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
+}
+
+/// Counts a request refused at once (the server is shutting down).
+pub(crate) fn count_refused_request(method: &str) {
+    count_request(method_index(method), REFUSED);
+}
+
 /// One request being handled: recorded in [`REQUESTS_TOTAL`] and
 /// [`REQUEST_DURATION_SECONDS`] when dropped, with the outcome [`Self::finished`] set
 /// (`cancelled` if none was: its future was dropped; `panicked` while unwinding).
 pub(crate) struct RequestRecord {
-    method: &'static str,
+    method: usize,
     started: Instant,
-    outcome: Option<&'static str>,
+    outcome: Option<usize>,
 }
 
 impl RequestRecord {
     pub(crate) fn start(method: &str) -> Self {
-        RequestRecord { method: method_label(method), started: Instant::now(), outcome: None }
+        RequestRecord { method: method_index(method), started: Instant::now(), outcome: None }
     }
 
     pub(crate) fn finished<T, E>(&mut self, answer: &Result<T, E>) {
-        self.outcome = Some(if answer.is_ok() { "ok" } else { "error" });
+        self.outcome = Some(if answer.is_ok() { OK } else { ERROR });
     }
 }
 
@@ -241,12 +295,15 @@ impl Drop for RequestRecord {
     fn drop(&mut self) {
         let outcome = match self.outcome {
             Some(outcome) => outcome,
-            None if std::thread::panicking() => "panicked",
-            None => "cancelled",
+            None if std::thread::panicking() => PANICKED,
+            None => CANCELLED,
         };
-        counter!(REQUESTS_TOTAL, "method" => self.method, "outcome" => outcome).increment(1);
-        histogram!(REQUEST_DURATION_SECONDS, "method" => self.method)
-            .record(self.started.elapsed().as_secs_f64());
+        count_request(self.method, outcome);
+        let key = &request_keys().durations[self.method];
+        let seconds = self.started.elapsed().as_secs_f64();
+        metrics::with_recorder(|recorder| {
+            recorder.register_histogram(key, &METADATA).record(seconds);
+        });
     }
 }
 
@@ -267,5 +324,11 @@ mod tests {
         assert_eq!(accept_outcome(&refused(503)), "draining");
         assert_eq!(accept_outcome(&refused(431)), "bad_request");
         assert_eq!(busy_outcome(&Busy::Full { limit: 1 }), "busy");
+        let keys = request_keys();
+        let key = &keys.requests[method_index("tools/call")][ERROR];
+        let labels: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
+        assert_eq!(labels, [("method", "tools/call"), ("outcome", "error")]);
+        let other = &keys.durations[method_index("x")];
+        assert_eq!(other.labels().next().map(|l| l.value()), Some("other"));
     }
 }
