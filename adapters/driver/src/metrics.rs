@@ -6,8 +6,10 @@
 //! `mcp-ws` binary installs `metrics-exporter-prometheus` and serves it on `GET /metrics`; an
 //! axum application can install the same, or any other `metrics` recorder). Without a
 //! recorder every recording is a call into the facade's no-op recorder: no allocation, no
-//! lock. The connection loop registers its four counters once per connection and then only
-//! adds to them; a request costs a clock read, one counter and one histogram lookup.
+//! lock. The connection loop registers its four counters once per connection and publishes
+//! its local totals to them once per batch of frames; a request costs a clock read and, with
+//! handles looked up once per connection and method, one counter add and one histogram
+//! record.
 //!
 //! | name | kind | labels |
 //! |---|---|---|
@@ -22,11 +24,11 @@
 //! Only server connections are counted (those of [`crate::Server`], the axum handler
 //! included); the client's connections are not.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use mcp_ws_core::mcp::methods;
-use metrics::{Counter, Key, Label, Level, Metadata, counter, gauge};
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, counter, gauge};
 
 use crate::server::accept::AcceptError;
 use crate::server::limits::Busy;
@@ -174,12 +176,16 @@ impl Drop for ActiveConnection {
     }
 }
 
-/// One connection's message and byte counters, registered once.
+/// One connection's message and byte counters, registered once. The loop adds to local
+/// totals and publishes them to the shared counters once per batch ([`Self::publish`]), so
+/// connections on different threads do not contend on the counters' cache lines per message.
 pub(crate) struct ConnectionMetrics {
     messages_in: Counter,
     messages_out: Counter,
     bytes_in: Counter,
     bytes_out: Counter,
+    /// Not yet published: messages in, bytes in, messages out, bytes out.
+    pending: [u64; 4],
 }
 
 impl ConnectionMetrics {
@@ -190,6 +196,7 @@ impl ConnectionMetrics {
             messages_out: counter!(MESSAGES_TOTAL, "direction" => "out"),
             bytes_in: counter!(BYTES_TOTAL, "direction" => "in"),
             bytes_out: counter!(BYTES_TOTAL, "direction" => "out"),
+            pending: [0; 4],
         }
     }
 
@@ -200,17 +207,30 @@ impl ConnectionMetrics {
             messages_out: Counter::noop(),
             bytes_in: Counter::noop(),
             bytes_out: Counter::noop(),
+            pending: [0; 4],
         }
     }
 
-    pub(crate) fn received(&self, bytes: usize) {
-        self.messages_in.increment(1);
-        self.bytes_in.increment(bytes as u64);
+    pub(crate) fn received(&mut self, bytes: usize) {
+        self.pending[0] += 1;
+        self.pending[1] += bytes as u64;
     }
 
-    pub(crate) fn sent(&self, bytes: usize) {
-        self.messages_out.increment(1);
-        self.bytes_out.increment(bytes as u64);
+    pub(crate) fn sent(&mut self, bytes: usize) {
+        self.pending[2] += 1;
+        self.pending[3] += bytes as u64;
+    }
+
+    /// Adds what was counted since the last call to the shared counters.
+    pub(crate) fn publish(&mut self) {
+        if self.pending == [0; 4] {
+            return;
+        }
+        let [messages_in, bytes_in, messages_out, bytes_out] = std::mem::take(&mut self.pending);
+        self.messages_in.increment(messages_in);
+        self.bytes_in.increment(bytes_in);
+        self.messages_out.increment(messages_out);
+        self.bytes_out.increment(bytes_out);
     }
 }
 
@@ -272,20 +292,43 @@ pub(crate) fn count_refused_request(method: &str) {
     count_request(method_index(method), REFUSED);
 }
 
+/// One method's handles, registered on first use on a connection.
+#[derive(Default)]
+struct MethodHandles {
+    outcomes: [OnceLock<Counter>; REQUEST_OUTCOMES.len()],
+    duration: OnceLock<Histogram>,
+}
+
+/// One connection's request handles: each (method, outcome) is looked up in the recorder
+/// once per connection, not once per request. Bounded by the method labels.
+#[derive(Default)]
+pub(crate) struct RequestMetrics {
+    methods: Vec<Option<Arc<MethodHandles>>>,
+}
+
+impl RequestMetrics {
+    /// Starts recording one request of `method`.
+    pub(crate) fn start(&mut self, method: &str) -> RequestRecord {
+        let index = method_index(method);
+        if self.methods.is_empty() {
+            self.methods.resize_with(CLIENT_METHODS.len() + 1, || None);
+        }
+        let handles = self.methods[index].get_or_insert_with(Arc::default).clone();
+        RequestRecord { method: index, handles, started: Instant::now(), outcome: None }
+    }
+}
+
 /// One request being handled: recorded in [`REQUESTS_TOTAL`] and
 /// [`REQUEST_DURATION_SECONDS`] when dropped, with the outcome [`Self::finished`] set
 /// (`cancelled` if none was: its future was dropped; `panicked` while unwinding).
 pub(crate) struct RequestRecord {
     method: usize,
+    handles: Arc<MethodHandles>,
     started: Instant,
     outcome: Option<usize>,
 }
 
 impl RequestRecord {
-    pub(crate) fn start(method: &str) -> Self {
-        RequestRecord { method: method_index(method), started: Instant::now(), outcome: None }
-    }
-
     pub(crate) fn finished<T, E>(&mut self, answer: &Result<T, E>) {
         self.outcome = Some(if answer.is_ok() { OK } else { ERROR });
     }
@@ -298,12 +341,17 @@ impl Drop for RequestRecord {
             None if std::thread::panicking() => PANICKED,
             None => CANCELLED,
         };
-        count_request(self.method, outcome);
-        let key = &request_keys().durations[self.method];
-        let seconds = self.started.elapsed().as_secs_f64();
-        metrics::with_recorder(|recorder| {
-            recorder.register_histogram(key, &METADATA).record(seconds);
+        let keys = request_keys();
+        let counter = self.handles.outcomes[outcome].get_or_init(|| {
+            let key = &keys.requests[self.method][outcome];
+            metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA))
         });
+        counter.increment(1);
+        let duration = self.handles.duration.get_or_init(|| {
+            let key = &keys.durations[self.method];
+            metrics::with_recorder(|recorder| recorder.register_histogram(key, &METADATA))
+        });
+        duration.record(self.started.elapsed().as_secs_f64());
     }
 }
 

@@ -51,7 +51,7 @@ pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, connection};
 use crate::handle::ConnectionHandle;
-use crate::metrics::{self, ActiveConnection, ConnectionMetrics, RequestRecord};
+use crate::metrics::{self, ActiveConnection, ConnectionMetrics, RequestMetrics};
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
 use crate::tls::ServerTls;
@@ -356,6 +356,7 @@ impl<N: Network> Server<N> {
             state: self.state.clone(),
             peer: peer.clone(),
             principal,
+            requests: RequestMetrics::default(),
         };
         // The driver runs in the task that awaits this future (the one that accepted the
         // connection): one task per connection. It is untracked once its session has ended
@@ -504,6 +505,7 @@ struct ServerSink<N: Network> {
     state: Arc<ServerState>,
     peer: Arc<Mutex<Option<ReadyInfo>>>,
     principal: Option<Principal>,
+    requests: RequestMetrics,
 }
 
 impl<N: Network> EventSink for ServerSink<N> {
@@ -520,7 +522,7 @@ impl<N: Network> EventSink for ServerSink<N> {
                 }
                 let router = self.router.clone();
                 let principal = self.principal.clone();
-                let mut record = RequestRecord::start(&request.method);
+                let mut record = self.requests.start(&request.method);
                 self.tasks.start(&self.net, handle, request, move |request, mut context| {
                     context.principal = principal;
                     let answering = router.dispatch(request, context);
