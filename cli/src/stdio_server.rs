@@ -109,7 +109,9 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     }
     // Graceful shutdown: every relay closes its client with 1001 and stops its child.
     tracing::info!(connections = connections.len(), "shutting down");
-    config.drain.start();
+    if let Some(drain) = &config.drain {
+        drain.start();
+    }
     let _ = stop.send(true);
     let all_done = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, all_done).await.is_err() {

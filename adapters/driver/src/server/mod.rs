@@ -91,9 +91,11 @@ pub struct ServerConfig {
     /// Answers plain HTTP GETs on the same listener (a page, a probe), after the `Host` and
     /// `Origin` checks; `None` answers them 404 or 426. See [`handshake::PlainHttp`].
     pub plain_http: Option<PlainHttp>,
-    /// The draining flag [`Server::shutdown`] sets; share a clone with whatever reports the
-    /// server's health (a `/healthz` in [`Self::plain_http`]).
-    pub drain: Drain,
+    /// The draining flag [`Server::shutdown`] sets. `None` (the default): each server makes
+    /// its own. Set it to share the flag with whatever reports the server's health (a
+    /// `/healthz` in [`Self::plain_http`]); the server then stores it here, so a config taken
+    /// from [`Server::config`] or given a flag carries it to every server built from it.
+    pub drain: Option<Drain>,
     /// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Host` are believed (for the
     /// per-address cap, the logs and the `Host` check); none by default.
     pub proxies: TrustedProxies,
@@ -116,7 +118,7 @@ impl ServerConfig {
             max_head_bytes: 16 * 1024,
             limits: ConnectionLimits::default(),
             plain_http: None,
-            drain: Drain::new(),
+            drain: None,
             proxies: TrustedProxies::none(),
         }
     }
@@ -131,7 +133,7 @@ impl ServerConfig {
                 hosts: self.hosts.clone(),
                 auth: self.auth.clone(),
                 plain: self.plain_http.clone(),
-                drain: self.drain.clone(),
+                drain: self.drain.clone().unwrap_or_default(),
                 proxies: self.proxies.clone(),
             },
             tls: self.tls.clone(),
@@ -204,7 +206,7 @@ impl<N: Network> Server<N> {
             }
         }
         let (stop, stopped) = oneshot::channel();
-        let draining = config.drain.clone();
+        let draining = config.drain.get_or_insert_with(Drain::new).clone();
         Server {
             net,
             router: Arc::new(router),
