@@ -21,7 +21,7 @@ use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
-use mcp_ws_driver::server::limits::ConnectionGate;
+use mcp_ws_driver::server::limits::{ConnectionGate, Permit};
 use mcp_ws_driver::ws_io::{
     Inbound, WebSocketIo, classify, close_handshake, sleep_until_deadline, write_by,
 };
@@ -53,7 +53,9 @@ struct Relay {
 /// Serves `command` until Ctrl-C.
 pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, String> {
     let identity = Implementation::new("mcp-ws", env!("CARGO_PKG_VERSION"));
+    let mut signals = crate::operate::StopSignals::new();
     let config = crate::serve::server_config(args, identity)?;
+    crate::serve::start_metrics_listener(args, &config).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -85,16 +87,16 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     let mut gated = Gated::new(listener, addr, gate, relay.handshake.clone());
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = signals.next() => break,
             incoming = gated.next() => {
                 // None: accepting failed (and backed off); the loop goes on.
                 if let Some(incoming) = incoming {
                     incoming.spawn_into(&mut connections, {
                         let relay = relay.clone();
                         let id = next_id.fetch_add(1, Ordering::Relaxed);
-                        move |stream, peer| async move {
+                        move |stream, peer, mut permit| async move {
                             tracing::info!(connection = id, %peer, "connection accepted");
-                            if let Err(error) = relay.serve(id, stream, peer).await {
+                            if let Err(error) = relay.serve(id, stream, peer, &mut permit).await {
                                 tracing::info!(connection = id, "connection failed: {error}");
                             }
                         }
@@ -107,6 +109,9 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     }
     // Graceful shutdown: every relay closes its client with 1001 and stops its child.
     tracing::info!(connections = connections.len(), "shutting down");
+    if let Some(drain) = &config.drain {
+        drain.start();
+    }
     let _ = stop.send(true);
     let all_done = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, all_done).await.is_err() {
@@ -198,12 +203,15 @@ impl Relay {
         id: u64,
         stream: TcpStream,
         peer: std::net::SocketAddr,
+        permit: &mut Permit,
     ) -> Result<(), String> {
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let addrs = ConnectionAddrs { peer: Some(peer), local: Some(self.local) };
-        let accepted = accept::accept(&self.net, TokioAdapter::new(stream), addrs, &self.handshake)
-            .await
-            .map_err(|e| format!("upgrade failed: {e}"))?;
+        let stream = TokioAdapter::new(stream);
+        let accepted =
+            accept::accept_admitted(&self.net, stream, addrs, &self.handshake, Some(permit))
+                .await
+                .map_err(|e| format!("upgrade failed: {e}"))?;
         tracing::debug!(connection = id, principal = ?accepted.principal, "upgraded");
         let mut ws = accepted.ws;
         let mut command = Command::new(&self.command[0]);

@@ -24,7 +24,9 @@
 //! - `LOAD_IDLE` (default `1000,10000`; empty skips): idle session counts
 //! - `LOAD_SERVERS` (default `floor,tokio,floor-smol,smol`): `floor-smol` is the same bare echo
 //!   server on smol's executor and reactor; the `rt` columns compare each server with the floor
-//!   on its own runtime, which tells the runtime's cost from ours
+//!   on its own runtime, which tells the runtime's cost from ours. `tokio-metrics` is mcp-ws on
+//!   tokio with a Prometheus recorder installed, as the `mcp-ws` binary runs, to price the
+//!   recording
 //! - `LOAD_SERVER_THREADS` (2): worker threads of every server (tokio workers, `SMOL_THREADS`)
 
 use std::collections::HashMap;
@@ -150,7 +152,13 @@ where
 fn serve(kind: &str, threads: usize) {
     let info = Implementation::new("load", "0");
     match kind {
-        "floor" | "tokio" => {
+        "floor" | "tokio" | "tokio-metrics" => {
+            if kind == "tokio-metrics" {
+                // Installed for the process's life; nobody scrapes during the run.
+                metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .install_recorder()
+                    .expect("the only recorder");
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads)
                 .enable_all()
