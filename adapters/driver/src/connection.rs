@@ -556,7 +556,7 @@ fn apply(
                 }
             }
         }
-        Command::Notify { method, params, reply } => {
+        Command::Notify { method, params, reply, .. } => {
             let _ = reply.send(session.send_notification(method, params));
         }
         Command::Respond { id, response } => {

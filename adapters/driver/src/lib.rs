@@ -11,7 +11,8 @@
 //! - [`handler`]: the handler function type and its helpers.
 //! - [`peer_calls`]: typed requests a server handler sends to its client.
 //! - [`client`]: the client with reconnect supervision and typed calls.
-//! - [`server`]: the server with its router, accept loop, embedding and shutdown.
+//! - [`server`]: the server with its router, accept loop, embedding and shutdown, and the
+//!   change notifications it fans out to subscribed sessions on every node.
 //! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
 //! - [`tls`]: rustls for `wss://`, both sides, over futures-io streams.
 //! - [`transport`]: the plain-or-TLS byte stream under every WebSocket.
@@ -56,10 +57,14 @@ pub use server::accept::{AcceptError, Accepted, ConnectionAddrs, HandshakeConfig
 pub use server::auth::{
     AuthCheck, AuthDecision, AuthRequest, Authenticator, Principal, StaticToken,
 };
+pub use server::fanout::{Deliver, Fanout, LocalBus, LocalNode};
 pub use server::handshake::{
     HostPolicy, OriginPolicy, PlainHttp, PlainResponse, Refusal, RequestHead,
 };
-pub use server::{Listening, Router, Server, ServerConfig, Structured, ToolError, ToolOutput};
+pub use server::subscriptions::{ChangeEvent, ListKind, SubscriptionLimits};
+pub use server::{
+    Listening, Notifier, Router, Server, ServerConfig, Structured, ToolError, ToolOutput,
+};
 pub use tasks::{HandlerTasks, RequestContext};
 pub use tls::{ClientTls, ServerTls, TlsError, TlsFailure};
 pub use transport::Transport;

@@ -60,6 +60,10 @@ pub struct RequestContext {
     pub(crate) principal: Option<crate::server::auth::Principal>,
     /// The router's shared states (set by the router for its handlers).
     pub(crate) states: crate::state::States,
+    /// The connection's subscriptions (set by the server for its handlers).
+    pub(crate) subscriptions: Option<Arc<Mutex<crate::server::subscriptions::Subscriptions>>>,
+    /// The server's publisher of change notifications (set by the server for its handlers).
+    pub(crate) notifier: Option<crate::server::Notifier>,
 }
 
 impl RequestContext {
@@ -72,6 +76,12 @@ impl RequestContext {
     /// the client side).
     pub fn principal(&self) -> Option<&crate::server::auth::Principal> {
         self.principal.as_ref()
+    }
+
+    /// The server's publisher of change notifications (`None` on the client side): a handler
+    /// that changes a resource tells every subscribed session, on every node, with it.
+    pub fn notifier(&self) -> Option<&crate::server::Notifier> {
+        self.notifier.as_ref()
     }
 
     /// Whether the peer asked for progress on this request.
@@ -173,6 +183,8 @@ impl HandlerTasks {
             log_threshold: self.log_threshold.clone(),
             principal: None,
             states: Default::default(),
+            subscriptions: None,
+            notifier: None,
         };
         let (abort, registration) = AbortHandle::new_pair();
         let work = Abortable::new(
