@@ -14,7 +14,10 @@
 //!   `ping_client` pings the client and answers `pong` (legacy era only: 2026-07-28 servers
 //!   send no requests);
 //! - resource `demo://readme` (text), resource template `demo://echo/{text}`, and prompt
-//!   `greet {name}`.
+//!   `greet {name}`;
+//! - `touch {uri}` publishes `notifications/resources/updated` for `uri` to every session
+//!   subscribed to it (legacy `resources/subscribe` or a 2026-07-28 `subscriptions/listen`),
+//!   on every node when the server runs with `--redis`, and answers `touched {uri}`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -57,6 +60,11 @@ struct Operands {
 #[derive(Deserialize)]
 struct EchoArgs {
     text: String,
+}
+
+#[derive(Deserialize)]
+struct TouchArgs {
+    uri: String,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +200,24 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                     .map_err(|e| ToolError::msg(format!("roots/list failed: {e}")))?;
                 let uris: Vec<String> = roots.roots.into_iter().map(|root| root.uri).collect();
                 Ok(CallToolResult::text(uris.join("\n")))
+            },
+        )
+        .tool_def(
+            tool(
+                "touch",
+                "Tells every client subscribed to the resource at `uri` that it changed.",
+                json!({
+                    "type": "object",
+                    "properties": { "uri": { "type": "string" } },
+                    "required": ["uri"]
+                }),
+            ),
+            |args: TouchArgs, context| async move {
+                let notifier = context
+                    .notifier()
+                    .ok_or_else(|| ToolError::msg("touch needs a server to publish from"))?;
+                notifier.notify_resource_updated(args.uri.clone());
+                Ok(CallToolResult::text(format!("touched {}", args.uri)))
             },
         )
         .tool_def(

@@ -152,6 +152,26 @@ impl TestServer {
 
     /// Starts the test router on `rt` at `addr`.
     pub fn start_at(rt: Rt, config: ServerConfig, addr: SocketAddr) -> TestServer {
+        Self::start_with(rt, config, addr, None)
+    }
+
+    /// Starts the test router on `rt` at `addr`, fanning change notifications out with
+    /// `fanout` (a node of a [`mcp_ws_driver::LocalBus`], say) when given.
+    pub fn start_with(
+        rt: Rt,
+        config: ServerConfig,
+        addr: SocketAddr,
+        fanout: Option<Arc<dyn mcp_ws_driver::Fanout>>,
+    ) -> TestServer {
+        fn with<N: Network>(
+            server: Server<N>,
+            fanout: &Option<Arc<dyn mcp_ws_driver::Fanout>>,
+        ) -> Server<N> {
+            match fanout.clone() {
+                Some(fanout) => server.with_fanout(fanout),
+                None => server,
+            }
+        }
         let probe = Arc::new(Probe::default());
         match rt {
             Rt::Tokio => {
@@ -163,6 +183,7 @@ impl TestServer {
                 let (server, url, addr) = runtime.block_on(async {
                     let net = Tokio::new();
                     let server = Server::new(net.clone(), test_router(net, probe.clone()), config);
+                    let server = with(server, &fanout);
                     let listening = server.listen(addr).await.expect("bind");
                     let (url, addr) = (listening.url(), listening.local_addr());
                     tokio::spawn(listening.run());
@@ -173,6 +194,7 @@ impl TestServer {
             Rt::Smol => {
                 let net = Smol::new();
                 let server = Server::new(net.clone(), test_router(net, probe.clone()), config);
+                let server = with(server, &fanout);
                 let listening = smol::block_on(server.listen(addr)).expect("bind");
                 let (url, addr) = (listening.url(), listening.local_addr());
                 smol::spawn(listening.run()).detach();
@@ -192,6 +214,14 @@ impl TestServer {
             }
         }
         sent
+    }
+
+    /// The server's publisher of change notifications.
+    pub fn notifier(&self) -> mcp_ws_driver::Notifier {
+        match &self.host {
+            Host::Tokio { server, .. } => server.notifier(),
+            Host::Smol { server } => server.notifier(),
+        }
     }
 
     /// Handles to the server's connections.

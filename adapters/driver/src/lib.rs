@@ -43,7 +43,8 @@ pub mod ws_io;
 
 pub use async_tungstenite;
 pub use client::{
-    Client, ClientConfig, ClientConfigError, ClientEvent, ConnectError, PeerRequests, connect,
+    Client, ClientConfig, ClientConfigError, ClientEvent, ConnectError, Listen, PeerRequests,
+    connect,
 };
 pub use connection::{ConnectionEnd, ConnectionEnded, EventSink, spawn_connection};
 pub use dial::{DialError, UrlError};
