@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use mcp_ws_driver::dial::Endpoint;
-use mcp_ws_driver::{ClientConfig, ClientTls};
+use mcp_ws_driver::{ClientConfig, ClientTls, TrustedProxies};
 
 /// MCP over WebSocket: serve, bridge and call MCP servers.
 #[derive(Debug, Parser)]
@@ -15,9 +15,22 @@ pub struct Cli {
     /// More logging on stderr (-v, -vv); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// How log lines are written on stderr: `text` for people, `json` (one JSON object per
+    /// line: timestamp, level, target, fields) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The formats of the log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Plain text, coloured on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.
@@ -91,6 +104,22 @@ pub struct ServeArgs {
     /// Also serve the browser inspector page at `/` (same origin; it connects to the endpoint).
     #[arg(long)]
     pub inspector: bool,
+    /// Seconds a shutdown (SIGTERM or Ctrl-C) lets in-flight calls finish before every session
+    /// is closed with 1001; meanwhile /healthz answers 503 and new upgrades get 503 with
+    /// Retry-After. A second signal exits at once.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub shutdown_grace: u64,
+    /// Serve /metrics (and /healthz) on this address of its own, without the token; meant
+    /// for a loopback address. Without it /metrics is on the endpoint's listener and needs
+    /// the --auth-token when one is set.
+    #[arg(long, value_name = "ADDR", value_parser = listen_address)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Behind a reverse proxy: believe X-Forwarded-For and X-Forwarded-Host from these peers
+    /// (comma-separated addresses or CIDR blocks, e.g. `127.0.0.1,10.0.0.0/8`). The client's
+    /// address (logs, --max-connections-per-ip) is then the right-most forwarded address
+    /// that is not one of them. Without it those headers are ignored.
+    #[arg(long, value_name = "ADDRS", value_parser = trusted_proxies)]
+    pub trust_proxy: Option<TrustedProxies>,
     /// With --stdio: seconds a child may take to exit after SIGTERM before it gets SIGKILL.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub kill_grace: u64,
@@ -265,6 +294,15 @@ pub fn listen_address(given: &str) -> Result<SocketAddr, String> {
         .or_else(|| addrs.first())
         .copied()
         .ok_or_else(|| format!("{given} resolves to no address"))
+}
+
+/// Parses `--trust-proxy`.
+pub fn trusted_proxies(given: &str) -> Result<TrustedProxies, String> {
+    let proxies = TrustedProxies::parse_list(given).map_err(|e| e.to_string())?;
+    if proxies.is_empty() {
+        return Err("expected addresses or CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8".into());
+    }
+    Ok(proxies)
 }
 
 /// Checks an endpoint path: it must start with `/` (a path like `mcp` would make the URL

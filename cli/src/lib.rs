@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod demo;
 pub mod inspect;
 pub mod listener;
+pub mod operate;
 pub mod query;
 pub mod serve;
 pub mod stdio_server;

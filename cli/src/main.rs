@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use mcp_ws_cli::args::{Cli, Command};
+use mcp_ws_cli::args::{Cli, Command, LogFormat};
 use mcp_ws_cli::{bridge, inspect, query, serve, stdio_server};
 
 /// mimalloc instead of glibc's malloc: after a burst of large messages glibc keeps the freed
@@ -33,7 +33,7 @@ fn tune_allocator() {
 fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn,mcp_ws_cli=info",
@@ -74,11 +74,13 @@ fn init_logging(verbose: u8) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    // Colours only for a terminal: logs captured by tests or files stay plain text.
-    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colours)
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => {
+            // Colours only for a terminal: logs captured by tests or files stay plain text.
+            let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            logs.with_ansi(colours).init()
+        }
+    }
 }

@@ -1,12 +1,14 @@
-//! `mcp-ws serve`: the built-in demo server on WebSocket, until Ctrl-C (then a graceful
-//! shutdown: 1001 to every client after in-flight calls finish).
+//! `mcp-ws serve`: the built-in demo server on WebSocket, until SIGTERM or Ctrl-C (then it
+//! drains: `/healthz` turns 503, new upgrades get 503 with `Retry-After`, in-flight calls
+//! finish within `--shutdown-grace`, every client gets 1001, and the process exits 0; a
+//! second signal exits at once with status 1).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use mcp_ws_driver::server::limits::ConnectionLimits;
 use mcp_ws_driver::{
-    AuthCheck, HostPolicy, OriginPolicy, Server, ServerConfig, ServerTls, StaticToken,
+    AuthCheck, HostPolicy, OriginPolicy, PlainHttp, Server, ServerConfig, ServerTls, StaticToken,
 };
 use mcp_ws_tokio::Tokio;
 
@@ -25,6 +27,10 @@ pub fn server_config(
     config.session.idle_timeout = args.idle();
     config.session.limits.max_message_bytes = args.max_message_bytes;
     config.handshake_timeout = Duration::from_secs(args.handshake_timeout.max(1));
+    config.shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    if let Some(proxies) = &args.trust_proxy {
+        config.proxies = proxies.clone();
+    }
     config.limits = connection_limits(args, 10_000, 1);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(ServerTls::from_pem_files(cert, key).map_err(|e| format!("TLS: {e}"))?);
@@ -45,9 +51,18 @@ pub fn server_config(
         list if list.iter().any(|h| h == "*") => HostPolicy::Any,
         list => HostPolicy::List(list.to_vec()),
     };
-    if args.inspector {
-        config.plain_http = Some(crate::inspect::direct_page(&args.path));
-    }
+    // /healthz, and /metrics unless it has a listener of its own (then it needs no token).
+    let metrics = args
+        .metrics_listen
+        .is_none()
+        .then(|| (crate::operate::metrics_handle(), config.auth.clone()));
+    let operate = crate::operate::endpoints(config.drain.clone(), metrics);
+    config.plain_http = Some(if args.inspector {
+        let page = crate::inspect::direct_page(&args.path);
+        PlainHttp::new(move |head| operate.answer(head).or_else(|| page.answer(head)))
+    } else {
+        operate
+    });
     Ok(config)
 }
 
@@ -123,15 +138,27 @@ pub fn log_security(config: &ServerConfig) {
         auth = config.auth.is_some(),
         origins = ?config.origins,
         hosts = ?config.hosts,
+        trusted_proxies = %config.proxies,
         "handshake checks"
     );
+}
+
+/// Starts the `--metrics-listen` listener, when asked for.
+pub async fn start_metrics_listener(args: &ServeArgs, config: &ServerConfig) -> Result<(), String> {
+    if let Some(addr) = args.metrics_listen {
+        let handle = crate::operate::metrics_handle();
+        crate::operate::serve_metrics(addr, config.drain.clone(), handle).await?;
+    }
+    Ok(())
 }
 
 /// Runs the demo server.
 pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
     let net = Tokio::new();
+    let mut signals = crate::operate::StopSignals::new();
     let config = server_config(args, demo::implementation())?;
     log_security(&config);
+    start_metrics_listener(args, &config).await?;
     if let Some(tls) = &config.tls {
         reload_on_hangup(tls.clone());
     }
@@ -147,9 +174,17 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
     }
     tracing::info!(url = %listening.url(), "serving the demo MCP server");
     let accept = tokio::spawn(listening.run());
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
-    server.shutdown().await;
+    let signal = signals.next().await;
+    let grace = server.config().shutdown_grace;
+    tracing::info!(signal, ?grace, "draining: new connections get 503, then every session 1001");
+    tokio::select! {
+        () = server.shutdown() => {}
+        signal = signals.next() => {
+            tracing::warn!(signal, "a second signal: exiting without draining");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let _ = accept.await;
+    tracing::info!("shut down");
     Ok(ExitCode::SUCCESS)
 }

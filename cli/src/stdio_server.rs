@@ -53,7 +53,9 @@ struct Relay {
 /// Serves `command` until Ctrl-C.
 pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, String> {
     let identity = Implementation::new("mcp-ws", env!("CARGO_PKG_VERSION"));
+    let mut signals = crate::operate::StopSignals::new();
     let config = crate::serve::server_config(args, identity)?;
+    crate::serve::start_metrics_listener(args, &config).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -85,7 +87,7 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     let mut gated = Gated::new(listener, addr, gate, relay.handshake.clone());
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = signals.next() => break,
             incoming = gated.next() => {
                 // None: accepting failed (and backed off); the loop goes on.
                 if let Some(incoming) = incoming {
@@ -107,6 +109,7 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     }
     // Graceful shutdown: every relay closes its client with 1001 and stops its child.
     tracing::info!(connections = connections.len(), "shutting down");
+    config.drain.start();
     let _ = stop.send(true);
     let all_done = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, all_done).await.is_err() {

@@ -30,6 +30,7 @@ use std::task::{Context, Poll};
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message as WsMessage};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use mcp_ws_core::codec::Payload;
 use mcp_ws_core::session::{
     Action, ClosedBy, Event, LifecycleFailure, Outcome, RequestOptions, Session, SessionError,
 };
@@ -38,6 +39,7 @@ use mcp_ws_core::{CloseCode, CloseReason, RawJson, RequestId};
 
 use crate::handle::{CallToken, Command, ConnectionHandle, ProgressSender};
 use crate::handler::HandlerResult;
+use crate::metrics::ConnectionMetrics;
 use crate::runtime::{Alarm, Runtime};
 use crate::tasks::{LocalHandlers, LoopHandlers};
 use crate::ws_io::{Inbound, WebSocketIo, WriteFailed, classify, close_handshake, write_by};
@@ -153,21 +155,24 @@ where
     E: EventSink,
 {
     let (ended_sender, ended) = oneshot::channel();
-    let (handle, task) = connection(runtime.clone(), ws, session, events, move |end| {
-        let _ = ended_sender.send(end);
-    });
+    let (handle, task) =
+        connection(runtime.clone(), ws, session, events, ConnectionMetrics::none(), move |end| {
+            let _ = ended_sender.send(end);
+        });
     runtime.spawn(task);
     (handle, ConnectionEnded(ended))
 }
 
 /// The driver of one connection, to be run by the caller (the server runs it in the task that
 /// accepted the connection, so each connection is one task): its handle and the loop's future,
-/// which calls `on_end` once the session has ended (before the close handshake).
+/// which calls `on_end` once the session has ended (before the close handshake). `counters`
+/// count its messages and bytes.
 pub(crate) fn connection<R, S, E, F>(
     runtime: R,
     ws: S,
     session: Session,
     events: E,
+    counters: ConnectionMetrics,
     on_end: F,
 ) -> (ConnectionHandle, impl Future<Output = ()> + Send + 'static)
 where
@@ -182,8 +187,17 @@ where
     // Boxed: the session is the largest part of the loop's state, and an async fn's argument
     // may be laid out twice in its future (once as the argument, once as the local).
     let session = Box::new(session);
-    let task =
-        run_connection(runtime, ws, session, receiver, events, handle.clone(), local, on_end);
+    let task = run_connection(
+        runtime,
+        ws,
+        session,
+        receiver,
+        events,
+        handle.clone(),
+        local,
+        counters,
+        on_end,
+    );
     (handle, task)
 }
 
@@ -278,6 +292,7 @@ async fn run_connection<R, S, E, F>(
     mut events: E,
     handle: ConnectionHandle,
     local: Arc<LocalHandlers>,
+    counters: ConnectionMetrics,
     on_end: F,
 ) where
     R: Runtime,
@@ -313,7 +328,10 @@ async fn run_connection<R, S, E, F>(
         local.set_delivering(true);
         while let Some(action) = session.poll_action() {
             let outgoing = match action {
-                Action::SendText(text) => WsMessage::text(text),
+                Action::SendText(text) => {
+                    counters.sent(text.len());
+                    WsMessage::text(text)
+                }
                 Action::SendPing => WsMessage::Ping(Bytes::new()),
                 Action::Close(reason) => {
                     close_reason = Some(reason);
@@ -412,7 +430,11 @@ async fn run_connection<R, S, E, F>(
         let now = runtime.now();
         match wake {
             Wake::Frame(read) => match classify(&read) {
-                Inbound::Payload(payload) => session.handle_payload(now, payload),
+                Inbound::Payload(payload) => {
+                    let (Payload::Text(bytes) | Payload::Binary(bytes)) = payload;
+                    counters.received(bytes.len());
+                    session.handle_payload(now, payload)
+                }
                 Inbound::Activity => session.handle_transport_activity(now),
                 Inbound::PeerClosed(reason) => session.handle_peer_close(reason),
                 Inbound::Violation(reason) => {

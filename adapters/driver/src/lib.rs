@@ -19,6 +19,7 @@
 //! - [`ws_config`]: the tungstenite buffer settings.
 //! - [`ws_io`]: bounded WebSocket writes and the close handshake, shared with the CLI relays.
 //! - [`error`]: errors of calls.
+//! - [`metrics`]: what the server counts (names, labels), through the `metrics` facade.
 //!
 //! Handlers read shared state with [`RequestContext::state`] (see [`Router::with_state`]).
 #![deny(missing_docs, unused_must_use)]
@@ -31,6 +32,7 @@ pub mod dial;
 pub mod error;
 pub mod handle;
 pub mod handler;
+pub mod metrics;
 pub mod peer_calls;
 pub mod runtime;
 pub mod server;
@@ -58,10 +60,12 @@ pub use server::accept::{AcceptError, Accepted, ConnectionAddrs, HandshakeConfig
 pub use server::auth::{
     AuthCheck, AuthDecision, AuthRequest, Authenticator, Principal, StaticToken,
 };
+pub use server::drain::Drain;
 pub use server::fanout::{Deliver, Fanout, LocalBus, LocalNode};
 pub use server::handshake::{
     HostPolicy, OriginPolicy, PlainHttp, PlainResponse, Refusal, RequestHead,
 };
+pub use server::proxy::TrustedProxies;
 pub use server::subscriptions::{ChangeEvent, ListKind, SubscriptionLimits};
 pub use server::{
     Listening, Notifier, Router, Server, ServerConfig, Structured, ToolError, ToolOutput,

@@ -20,6 +20,7 @@ use super::auth::Principal;
 use super::handshake::{
     Decision, HandshakeRules, HeadParse, PlainResponse, Refusal, RequestHead, decide, parse_head,
 };
+use super::limits::Permit;
 use crate::runtime::Runtime;
 use crate::tls::ServerTls;
 use crate::transport::{Sniffed, Transport};
@@ -84,6 +85,9 @@ pub enum AcceptError {
     /// The server was over its connection cap with too many refusals under way: the
     /// connection was closed unanswered.
     Dropped(super::limits::Busy),
+    /// The client behind a trusted proxy holds its maximum of connections: refused with 503
+    /// and `Retry-After` (already sent).
+    Busy(super::limits::Busy),
     /// A plain GET was answered by [`HandshakeRules::plain`] (already sent to the client).
     Answered {
         /// The HTTP status sent.
@@ -101,6 +105,7 @@ impl fmt::Display for AcceptError {
             AcceptError::Io(e) => write!(f, "the connection failed during the handshake: {e}"),
             AcceptError::Refused { status, reason } => write!(f, "refused with {status}: {reason}"),
             AcceptError::Dropped(busy) => write!(f, "closed unanswered: {busy}"),
+            AcceptError::Busy(busy) => write!(f, "refused with 503: {busy}"),
             AcceptError::Answered { status, path } => {
                 write!(f, "answered a plain GET of {path} with {status}")
             }
@@ -112,7 +117,7 @@ impl std::error::Error for AcceptError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             AcceptError::Tls(e) | AcceptError::Io(e) => Some(e),
-            AcceptError::Dropped(busy) => Some(busy),
+            AcceptError::Dropped(busy) | AcceptError::Busy(busy) => Some(busy),
             _ => None,
         }
     }
@@ -129,8 +134,25 @@ where
     R: Runtime,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    accept_admitted(runtime, stream, addrs, config, None).await
+}
+
+/// [`accept`] for a connection holding `permit` under the connection caps: when the peer is
+/// a trusted proxy ([`HandshakeRules::proxies`]), the permit is moved to the forwarded client
+/// address once the head is read, and a client at its per-address cap gets 503.
+pub async fn accept_admitted<R, S>(
+    runtime: &R,
+    stream: S,
+    addrs: ConnectionAddrs,
+    config: &HandshakeConfig,
+    permit: Option<&mut Permit>,
+) -> Result<Accepted<S>, AcceptError>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let deadline = runtime.now() + config.timeout;
-    let work = handshake(stream, addrs, config, None);
+    let work = handshake(stream, addrs, config, None, permit);
     let result = match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(AcceptError::TimedOut),
@@ -138,6 +160,7 @@ where
     match &result {
         Ok(accepted) => tracing::info!(
             peer = ?addrs.peer,
+            client = ?config.rules.proxies.client_ip(&accepted.head),
             subprotocol = accepted.subprotocol.as_deref(),
             "connection opened"
         ),
@@ -164,7 +187,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let deadline = runtime.now() + config.timeout;
-    let work = handshake(stream, addrs, config, Some(refusal));
+    let work = handshake(stream, addrs, config, Some(refusal), None);
     match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
         Either::Left((Err(error), _)) => error,
         // Not reached: a forced refusal never upgrades. Had it, the client got a WebSocket
@@ -182,6 +205,7 @@ async fn handshake<S>(
     addrs: ConnectionAddrs,
     config: &HandshakeConfig,
     forced: Option<Refusal>,
+    permit: Option<&mut Permit>,
 ) -> Result<Accepted<S>, AcceptError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -215,6 +239,15 @@ where
     head.local = addrs.local;
     if let Some(refusal) = forced {
         return Err(refuse(&mut transport, refusal).await);
+    }
+    if let Some(permit) = permit.filter(|_| config.rules.proxies.forwarded(&head)) {
+        if let Some(client) = config.rules.proxies.client_ip(&head) {
+            if let Err(busy) = permit.rekey(client) {
+                let refusal = permit.refusal(&busy);
+                refuse(&mut transport, refusal).await;
+                return Err(AcceptError::Busy(busy));
+            }
+        }
     }
     match decide(&head, &config.rules) {
         Decision::Refuse(refusal) => Err(refuse(&mut transport, refusal).await),

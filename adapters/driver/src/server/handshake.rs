@@ -19,6 +19,7 @@
 //! | no `Upgrade: websocket` / `Connection: upgrade` | 426 with `Upgrade: websocket` |
 //! | `Sec-WebSocket-Version` other than 13 | 426 with `Sec-WebSocket-Version: 13` |
 //! | a missing or malformed `Sec-WebSocket-Key` | 400 |
+//! | the server is draining ([`HandshakeRules::drain`]) | 503 with `Retry-After` |
 //! | the [`super::auth::Authenticator`] refuses | its answer (401 for a bad token) |
 //!
 //! Plain HTTP ([`PlainHttp`]) is the one hook for pages and probes on the same listener: it is
@@ -37,6 +38,8 @@ use mcp_ws_core::ProtocolVersion;
 use mcp_ws_core::subprotocol;
 
 use super::auth::{AuthCheck, AuthDecision, AuthRequest, Principal};
+use super::drain::Drain;
+use super::proxy::TrustedProxies;
 
 /// The most headers a request head may carry.
 pub const MAX_HEADERS: usize = 64;
@@ -342,6 +345,12 @@ pub struct HandshakeRules {
     pub auth: Option<AuthCheck>,
     /// Answers plain GETs (pages, probes); `None` answers them 404 or 426.
     pub plain: Option<PlainHttp>,
+    /// Set while the server shuts down: upgrades get 503 with `Retry-After` (plain GETs are
+    /// still answered by [`Self::plain`]).
+    pub drain: Drain,
+    /// The reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Host` are believed; none
+    /// by default (the headers are then ignored).
+    pub proxies: TrustedProxies,
 }
 
 /// The verdict on one request.
@@ -468,7 +477,7 @@ fn check(
         return Err(Refusal::new(405, format!("{NOT_WEBSOCKET}; it answers only GET"))
             .header("Allow", "GET"));
     }
-    let Some(host) = head.header("host") else {
+    let Some(host) = rules.proxies.host(head) else {
         return Err(Refusal::new(400, "the request has no Host header"));
     };
     if !host_allowed(host, &rules.hosts, head.local) {
@@ -502,6 +511,9 @@ fn check(
         Some(key) if valid_key(key) => key.trim(),
         _ => return Err(Refusal::new(400, "missing or malformed Sec-WebSocket-Key")),
     };
+    if rules.drain.is_draining() {
+        return Err(Drain::refusal());
+    }
     let offers: Vec<&str> = head.headers_named("sec-websocket-protocol").collect();
     let subprotocol = subprotocol::server_select(&offers, &rules.versions);
     let principal = match &rules.auth {
@@ -532,6 +544,8 @@ mod tests {
             hosts: HostPolicy::Default,
             auth: None,
             plain: None,
+            drain: Drain::new(),
+            proxies: TrustedProxies::none(),
         }
     }
 
@@ -723,6 +737,34 @@ mod tests {
         let mut post = h.clone();
         post.method = "POST".into();
         assert_eq!(refusal(&post, &r).status(), 405);
+    }
+
+    #[test]
+    fn while_draining_upgrades_get_503_with_retry_after_and_plain_gets_their_answer() {
+        let mut r = rules();
+        r.plain = Some(PlainHttp::routes([(
+            "/healthz".to_string(),
+            PlainResponse::ok("text/plain", "ok"),
+        )]));
+        upgrade(&head(&[]), &r);
+        r.drain.start();
+        let refused = refusal(&head(&[]), &r);
+        assert_eq!(refused.status(), 503);
+        assert!(refused.headers().contains(&("Retry-After".into(), "1".into())));
+        let mut probe = head(&[("upgrade", ""), ("connection", "")]);
+        probe.target = "/healthz".into();
+        assert!(matches!(decide(&probe, &r), Decision::Respond(p) if p.status == 200));
+    }
+
+    #[test]
+    fn a_trusted_proxy_forwards_the_host_that_is_checked() {
+        let mut r = rules();
+        r.hosts = HostPolicy::List(vec!["mcp.example.com".into()]);
+        let mut h = head(&[("host", "127.0.0.1:8765"), ("x-forwarded-host", "mcp.example.com")]);
+        h.peer = Some("127.0.0.1:5000".parse().unwrap());
+        assert_eq!(refusal(&h, &r).status(), 403, "the header is ignored from anyone");
+        r.proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+        upgrade(&h, &r);
     }
 
     #[test]

@@ -169,6 +169,13 @@ impl ConnectionGate {
         }
     }
 
+    /// The answer to a connection over a cap: 503 with `Retry-After` (whole seconds, at
+    /// least 1).
+    pub fn refusal(&self, busy: &Busy) -> Refusal {
+        let seconds = self.limits.retry_after.as_secs().max(1);
+        Refusal::new(503, busy.to_string()).header("Retry-After", seconds.to_string())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
         // The counts stay consistent even if a holder panicked: every update is one step.
         self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -182,17 +189,49 @@ pub struct Permit {
     ip: Option<IpAddr>,
 }
 
+impl Permit {
+    /// The answer to a connection over a cap of this permit's gate (see
+    /// [`ConnectionGate::refusal`]).
+    pub fn refusal(&self, busy: &Busy) -> Refusal {
+        self.gate.refusal(busy)
+    }
+
+    /// Moves this connection's place under the per-address cap to `ip` (the client behind a
+    /// trusted proxy, known once the request head is read), unless `ip` is at its cap.
+    pub fn rekey(&mut self, ip: IpAddr) -> Result<(), Busy> {
+        if self.ip == Some(ip) {
+            return Ok(());
+        }
+        if let Some(limit) = self.gate.limits.max_per_ip {
+            let mut counts = self.gate.lock();
+            if counts.per_ip.get(&ip).copied().unwrap_or(0) >= limit {
+                return Err(Busy::PerAddress { ip, limit });
+            }
+            *counts.per_ip.entry(ip).or_default() += 1;
+            if let Some(old) = self.ip {
+                release(&mut counts, old);
+            }
+        }
+        self.ip = Some(ip);
+        Ok(())
+    }
+}
+
+fn release(counts: &mut Counts, ip: IpAddr) {
+    if let Some(n) = counts.per_ip.get_mut(&ip) {
+        *n -= 1;
+        if *n == 0 {
+            counts.per_ip.remove(&ip);
+        }
+    }
+}
+
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut counts = self.gate.lock();
         counts.active = counts.active.saturating_sub(1);
         if let Some(ip) = self.ip.filter(|_| self.gate.limits.max_per_ip.is_some()) {
-            if let Some(n) = counts.per_ip.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    counts.per_ip.remove(&ip);
-                }
-            }
+            release(&mut counts, ip);
         }
     }
 }
@@ -212,8 +251,7 @@ impl Refusing {
 
     /// The answer: 503 with `Retry-After` (whole seconds, at least 1).
     pub fn refusal(&self) -> Refusal {
-        let seconds = self.gate.limits.retry_after.as_secs().max(1);
-        Refusal::new(503, self.busy.to_string()).header("Retry-After", seconds.to_string())
+        self.gate.refusal(&self.busy)
     }
 }
 
@@ -301,6 +339,24 @@ mod tests {
         assert_eq!(waits, vec![5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
         backoff.succeeded();
         assert_eq!(backoff.failed(&error), AcceptBackoff::MIN);
+    }
+
+    #[test]
+    fn a_permit_moves_to_the_forwarded_client_within_its_cap() {
+        let limits = ConnectionLimits { max_per_ip: Some(1), ..ConnectionLimits::default() };
+        let gate = ConnectionGate::new(limits);
+        // Two connections from a trusted proxy, admitted without an address...
+        let Admission::Admitted(mut first) = gate.admit(None) else { panic!("first") };
+        let Admission::Admitted(mut second) = gate.admit(None) else { panic!("second") };
+        // ...then keyed on the clients behind it: the same client twice is over its cap.
+        first.rekey(ip(7).unwrap()).expect("first client");
+        let busy = second.rekey(ip(7).unwrap()).unwrap_err();
+        assert_eq!(busy, Busy::PerAddress { ip: ip(7).unwrap(), limit: 1 });
+        second.rekey(ip(8).unwrap()).expect("another client");
+        drop(first);
+        assert!(matches!(gate.admit(ip(7)), Admission::Admitted(_)));
+        drop(second);
+        assert!(gate.lock().per_ip.is_empty(), "every place was given back");
     }
 
     #[test]

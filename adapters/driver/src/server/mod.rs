@@ -5,8 +5,11 @@
 //! - [`Server::serve_tcp`] serves one already accepted TCP stream (upgrade included), and
 //!   [`Server::serve_websocket`] one already upgraded WebSocket: the two ways to mount the
 //!   endpoint inside an existing HTTP server.
-//! - [`Server::shutdown`] stops accepting, lets in-flight handlers finish up to a deadline,
-//!   then closes every session with 1001 and cancels what is left.
+//! - [`Server::shutdown`] drains: upgrades get 503 with `Retry-After` (the listener stays open
+//!   meanwhile, so a proxy sees a clean refusal), in-flight handlers finish up to a deadline,
+//!   then every session closes with 1001, what is left is cancelled, and the listener stops.
+//!
+//! What the server counts goes to the [`metrics`](crate::metrics) facade.
 //!
 //! - [`Server::notify_resource_updated`] and [`Server::notify_list_changed`] (or a
 //!   [`Notifier`], which handlers reach through their context) tell every subscribed session
@@ -21,9 +24,11 @@
 
 pub mod accept;
 pub mod auth;
+pub mod drain;
 pub mod fanout;
 pub mod handshake;
 pub mod limits;
+pub mod proxy;
 pub mod router;
 pub mod subscriptions;
 pub mod typed;
@@ -35,7 +40,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,15 +59,18 @@ pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, connection};
 use crate::handle::ConnectionHandle;
+use crate::metrics::{self, ActiveConnection, ConnectionMetrics, RequestRecord};
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
 use crate::tls::ServerTls;
 use crate::ws_config::websocket_config;
 use accept::{ConnectionAddrs, HandshakeConfig};
 use auth::{AuthCheck, Principal};
+use drain::Drain;
 use fanout::{Fanout, LocalBus};
 use handshake::{HandshakeRules, HostPolicy, OriginPolicy, PlainHttp};
 use limits::{AcceptBackoff, Admission, ConnectionGate, ConnectionLimits};
+use proxy::TrustedProxies;
 use subscriptions::{ChangeEvent, ListKind, SubscriptionLimits, Subscriptions};
 
 /// The configuration of a [`Server`].
@@ -95,6 +103,12 @@ pub struct ServerConfig {
     pub plain_http: Option<PlainHttp>,
     /// How much each session may subscribe to (resource URIs, open listens).
     pub subscriptions: SubscriptionLimits,
+    /// The draining flag [`Server::shutdown`] sets; share a clone with whatever reports the
+    /// server's health (a `/healthz` in [`Self::plain_http`]).
+    pub drain: Drain,
+    /// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Host` are believed (for the
+    /// per-address cap, the logs and the `Host` check); none by default.
+    pub proxies: TrustedProxies,
 }
 
 impl ServerConfig {
@@ -115,6 +129,8 @@ impl ServerConfig {
             limits: ConnectionLimits::default(),
             plain_http: None,
             subscriptions: SubscriptionLimits::default(),
+            drain: Drain::new(),
+            proxies: TrustedProxies::none(),
         }
     }
 
@@ -128,6 +144,8 @@ impl ServerConfig {
                 hosts: self.hosts.clone(),
                 auth: self.auth.clone(),
                 plain: self.plain_http.clone(),
+                drain: self.drain.clone(),
+                proxies: self.proxies.clone(),
             },
             tls: self.tls.clone(),
             timeout: self.handshake_timeout,
@@ -155,7 +173,7 @@ struct ServerState {
     dropped_notifications: AtomicU64,
     connections: Mutex<HashMap<u64, Tracked>>,
     next_connection: AtomicU64,
-    draining: AtomicBool,
+    draining: Drain,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     stopped: Shared<oneshot::Receiver<()>>,
 }
@@ -207,6 +225,7 @@ impl<N: Network> Server<N> {
             }
         }
         let (stop, stopped) = oneshot::channel();
+        let draining = config.drain.clone();
         Server {
             net,
             router: Arc::new(router),
@@ -218,7 +237,7 @@ impl<N: Network> Server<N> {
                 dropped_notifications: AtomicU64::new(0),
                 connections: Mutex::new(HashMap::new()),
                 next_connection: AtomicU64::new(1),
-                draining: AtomicBool::new(false),
+                draining,
                 stop: Mutex::new(Some(stop)),
                 stopped: stopped.shared(),
             }),
@@ -261,22 +280,45 @@ impl<N: Network> Server<N> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        // The permit is held until the session ends.
-        let _permit = match self.gate.admit(addrs.peer.map(|peer| peer.ip())) {
+        // The permit is held until the session ends. A trusted proxy's connections are keyed
+        // on the client behind it once its head is read.
+        let proxies = &self.handshake.rules.proxies;
+        let key = addrs.peer.map(|peer| peer.ip()).filter(|ip| !proxies.trusts(*ip));
+        let mut permit = match self.gate.admit(key) {
             Admission::Admitted(permit) => permit,
             Admission::Refuse(refusing) => {
+                metrics::count_connection(metrics::busy_outcome(refusing.busy()));
                 let refusal = refusing.refusal();
                 let error = accept::refuse_with(&self.net, stream, addrs, &self.handshake, refusal);
                 return Err(error.await);
             }
-            Admission::Drop(busy) => return Err(accept::AcceptError::Dropped(busy)),
+            Admission::Drop(busy) => {
+                metrics::count_connection("dropped");
+                return Err(accept::AcceptError::Dropped(busy));
+            }
         };
         let serving = {
-            let accepted = accept::accept(&self.net, stream, addrs, &self.handshake).await?;
+            let accepted = accept::accept_admitted(
+                &self.net,
+                stream,
+                addrs,
+                &self.handshake,
+                Some(&mut permit),
+            )
+            .await;
+            let accepted = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    metrics::count_connection(metrics::accept_outcome(&error));
+                    return Err(error);
+                }
+            };
+            metrics::count_connection("accepted");
             // The request head and the rest are dropped here, not held for the session's life.
             self.serve_session(accepted.ws, accepted.principal)
         };
         serving.await;
+        drop(permit);
         Ok(())
     }
 
@@ -346,22 +388,24 @@ impl<N: Network> Server<N> {
         // connection): one task per connection. It is untracked once its session has ended
         // (before the close handshake).
         let state = self.state.clone();
-        let (handle, driver) = connection(self.net.clone(), ws, session, sink, move |_end| {
-            state.connections.lock().expect("lock").remove(&id);
-        });
+        let counters = ConnectionMetrics::registered();
+        let (handle, driver) =
+            connection(self.net.clone(), ws, session, sink, counters, move |_end| {
+                state.connections.lock().expect("lock").remove(&id);
+            });
         // Registered and checked under one lock, which `shutdown` also takes after setting
         // `draining`: either shutdown sees this connection or this sees the draining flag.
         let draining = {
             let mut connections = self.state.connections.lock().expect("lock");
             let tracked = Tracked { handle: handle.clone(), tasks, listens, subscriptions, peer };
             connections.insert(id, tracked);
-            self.state.draining.load(Ordering::SeqCst)
+            self.state.draining.is_draining()
         };
         if draining {
             handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
         }
         // Untracked too if the caller drops this future before the session ends.
-        let untrack = Untrack { state: self.state.clone(), id };
+        let untrack = Untrack { state: self.state.clone(), id, _active: ActiveConnection::open() };
         Box::pin(async move {
             let _untrack = untrack;
             driver.await;
@@ -379,16 +423,20 @@ impl<N: Network> Server<N> {
         connections.values().filter_map(|c| c.peer.lock().expect("lock").clone()).collect()
     }
 
-    /// Shuts down: stops every listener accepting, waits up to `shutdown_grace` for in-flight
-    /// handlers (new requests get an error meanwhile), closes every session with 1001, cancels
-    /// the handlers still running, and waits (within the same grace) for the connections to end.
+    /// Whether [`Server::shutdown`] has begun.
+    pub fn is_draining(&self) -> bool {
+        self.state.draining.is_draining()
+    }
+
+    /// Shuts down: starts draining (upgrades get 503 with `Retry-After`, new requests on open
+    /// connections an error, plain GETs their usual answer: a health check can report it),
+    /// waits up to `shutdown_grace` for in-flight handlers, closes every session with 1001,
+    /// cancels the handlers still running, waits (within the same grace) for the connections
+    /// to end, and only then stops every listener accepting.
     pub async fn shutdown(&self) {
         {
             let _registering = self.state.connections.lock().expect("lock");
-            self.state.draining.store(true, Ordering::SeqCst);
-        }
-        if let Some(stop) = self.state.stop.lock().expect("lock").take() {
-            let _ = stop.send(());
+            self.state.draining.start();
         }
         let deadline = self.net.now() + self.config.shutdown_grace;
         let tick = Duration::from_millis(10);
@@ -405,6 +453,9 @@ impl<N: Network> Server<N> {
         while self.net.now() < deadline && !self.state.connections.lock().expect("lock").is_empty()
         {
             self.net.sleep_until(self.net.now() + tick).await;
+        }
+        if let Some(stop) = self.state.stop.lock().expect("lock").take() {
+            let _ = stop.send(());
         }
     }
 
@@ -461,7 +512,8 @@ impl<N: Network> Listening<N> {
         &self.server
     }
 
-    /// Accepts connections until [`Server::shutdown`]; each is served on its own task.
+    /// Accepts connections until [`Server::shutdown`] has closed the sessions (while it drains,
+    /// upgrades are answered 503); each is served on its own task.
     pub async fn run(self) {
         let Listening { server, listener, local_addr } = self;
         let mut stopped = server.state.stopped.clone();
@@ -555,6 +607,7 @@ impl ServerState {
 struct Untrack {
     state: Arc<ServerState>,
     id: u64,
+    _active: ActiveConnection,
 }
 
 impl Drop for Untrack {
@@ -583,7 +636,8 @@ impl<N: Network> EventSink for ServerSink<N> {
                 *self.peer.lock().expect("lock") = Some(*info);
             }
             Event::Request(request) => {
-                if self.state.draining.load(Ordering::Relaxed) {
+                if self.state.draining.is_draining() {
+                    metrics::count_refused_request(&request.method);
                     let error =
                         ErrorObject::new(ErrorCode::InternalError, "the server is shutting down");
                     handle.respond(request.id, Err(error));
@@ -597,11 +651,17 @@ impl<N: Network> EventSink for ServerSink<N> {
                     methods::SUBSCRIPTIONS_LISTEN => &self.listens,
                     _ => &self.tasks,
                 };
+                let mut record = RequestRecord::start(&request.method);
                 tasks.start(&self.net, handle, request, move |request, mut context| {
                     context.principal = principal;
                     context.subscriptions = Some(subscriptions);
                     context.notifier = Some(notifier);
-                    router.dispatch(request, context)
+                    let answering = router.dispatch(request, context);
+                    async move {
+                        let answer = answering.await;
+                        record.finished(&answer);
+                        answer
+                    }
                 });
             }
             Event::Cancelled { id, .. } => {
@@ -609,7 +669,8 @@ impl<N: Network> EventSink for ServerSink<N> {
                 self.listens.cancel(&id);
             }
             Event::Notification(notification) => self.router.notification(notification, handle),
-            Event::Closed { .. } => {
+            Event::Closed { reason, .. } => {
+                metrics::count_close(reason.code.0);
                 self.tasks.cancel_all();
                 self.listens.cancel_all();
             }
