@@ -11,6 +11,7 @@ use mcp_ws_driver::{
     AuthCheck, HostPolicy, OriginPolicy, PlainHttp, Server, ServerConfig, ServerTls, StaticToken,
 };
 use mcp_ws_tokio::Tokio;
+use mcp_ws_tokio::redis_fanout::{RedisFanout, RedisFanoutConfig};
 
 use crate::args::ServeArgs;
 use crate::demo;
@@ -162,7 +163,14 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
     if let Some(tls) = &config.tls {
         reload_on_hangup(tls.clone());
     }
-    let server = Server::new(net.clone(), demo::router(net), config);
+    let mut server = Server::new(net.clone(), demo::router(net), config);
+    if let Some(url) = &args.redis {
+        let mut fanout = RedisFanoutConfig::new(url.clone());
+        fanout.channel = args.redis_channel.clone();
+        let fanout = RedisFanout::start(fanout).map_err(|e| format!("--redis: {e}"))?;
+        tracing::info!(node = fanout.node_id(), channel = %args.redis_channel, "fanning out through Redis");
+        server = server.with_fanout(std::sync::Arc::new(fanout));
+    }
     let listening = server
         .listen(args.listen)
         .await
