@@ -9,7 +9,7 @@
 //! with jitter, reset after a stable connection), for as long as the fan-out lives; the
 //! server's local delivery is unaffected meanwhile. Pub/sub is fire-and-forget: events
 //! published while a node's subscriber is down do not reach that node, and events published
-//! while its publisher is down wait in the queue.
+//! while its publisher is down wait in the queue (the one whose `PUBLISH` failed included).
 //!
 //! Wire format, one JSON text per message: `{"node": "<id>", "event": {"kind":
 //! "resourceUpdated", "uri": "…"}}` or `{"node": "<id>", "event": {"kind": "listChanged",
@@ -292,19 +292,28 @@ fn publish_task(
     receiver: mpsc::Receiver<String>,
     counters: Arc<Counters>,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+    // The queue, and the event whose PUBLISH failed (sent first on the next connection).
+    let state = Arc::new(tokio::sync::Mutex::new((receiver, None::<String>)));
     let channel = config.channel.clone();
     let dial = move || {
         let client = client.clone();
         async move { client.get_multiplexed_async_connection().await }
     };
     let run = move |mut connection: redis::aio::MultiplexedConnection| {
-        let receiver = receiver.clone();
+        let state = state.clone();
         let channel = channel.clone();
         let counters = counters.clone();
         async move {
-            let mut receiver = receiver.lock().await;
-            while let Some(text) = receiver.recv().await {
+            let mut state = state.lock().await;
+            let (receiver, unsent) = &mut *state;
+            loop {
+                let text = match unsent.take() {
+                    Some(text) => text,
+                    None => match receiver.recv().await {
+                        Some(text) => text,
+                        None => return "the fan-out was dropped".to_string(),
+                    },
+                };
                 let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
                     .arg(&channel)
                     .arg(&text)
@@ -315,12 +324,11 @@ fn publish_task(
                         counters.published.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(error) => {
-                        counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        *unsent = Some(text);
                         return format!("PUBLISH failed: {error}");
                     }
                 }
             }
-            "the fan-out was dropped".to_string()
         }
     };
     keep_connected(net, "publisher", config.reconnect, seed, dial, run)
