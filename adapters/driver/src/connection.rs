@@ -19,7 +19,10 @@
 //!
 //! Every call ends once: with its outcome, or, when it is retryable and the connection is
 //! lost (even in the race between the session's close and the loop's end), by going back to
-//! the reconnecting client in [`ConnectionEnd::retry`].
+//! the reconnecting client in [`ConnectionEnd::retry`]. A reconnecting client's call that the
+//! server refused unprocessed because it is draining ([`crate::error::is_not_processed`]) goes
+//! back too, retryable or not: it waits (within its deadline) for this connection to end and
+//! is issued on the next one.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -64,12 +67,15 @@ struct Waiter {
     token: CallToken,
     reply: oneshot::Sender<Result<Outcome, SessionError>>,
     progress: Option<ProgressSender>,
-    /// What is needed to issue the call again, when the caller marked it retryable.
+    /// What is needed to issue the call again: kept for a reconnecting client's calls (those
+    /// with a total deadline).
     retry: Option<Retry>,
 }
 
-/// What a retryable call needs to be issued again on the next connection.
+/// What a call needs to be issued again on the next connection.
 struct Retry {
+    /// Issue it again when the connection is lost (the caller said it is safe to repeat).
+    retryable: bool,
     method: String,
     params: Option<RawJson>,
     options: RequestOptions,
@@ -362,8 +368,9 @@ async fn run_connection<R, S, E, F>(
             closing = (!broken).then_some(close_reason);
             break;
         }
-        // 2. Re-arm the timer at the session's next deadline.
-        alarm.arm(&runtime, session.poll_timeout());
+        // 2. Re-arm the timer at the session's next deadline, or a parked call's.
+        let parked = end.retry.iter().filter_map(total_deadline).min();
+        alarm.arm(&runtime, [session.poll_timeout(), parked].into_iter().flatten().min());
         // 3. Take the next input that is ready now; only when none is (or a batch is full) flush
         //    what this batch wrote, in one write, and wait. Answers of handlers that finished in
         //    the meantime ride in the same write.
@@ -473,6 +480,7 @@ async fn run_connection<R, S, E, F>(
             Wake::Timer => {
                 if alarm.take_due(now) {
                     session.handle_timeout(now);
+                    expire_parked(&mut end.retry, now);
                 }
             }
         }
@@ -484,10 +492,10 @@ async fn run_connection<R, S, E, F>(
     // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
     for (_, waiter) in waiters.drain() {
         match waiter.retry {
-            Some(retry) => {
+            Some(retry) if retry.retryable => {
                 end.retry.push(retry_command(waiter.token, retry, waiter.reply, waiter.progress))
             }
-            None => {
+            _ => {
                 let _ = waiter.reply.send(Ok(Outcome::Disconnected));
             }
         }
@@ -517,7 +525,28 @@ async fn run_connection<R, S, E, F>(
     }
 }
 
-/// The request command that issues a retryable call again.
+/// A request command's total deadline.
+fn total_deadline(command: &Command) -> Option<Instant> {
+    match command {
+        Command::Request { deadline, .. } => *deadline,
+        _ => None,
+    }
+}
+
+/// Ends the parked calls (waiting for the next connection) whose total deadline has passed.
+fn expire_parked(parked: &mut Vec<Command>, now: Instant) {
+    if parked.iter().filter_map(total_deadline).all(|deadline| now < deadline) {
+        return;
+    }
+    for command in std::mem::take(parked) {
+        match total_deadline(&command) {
+            Some(deadline) if now >= deadline => command.end(Outcome::TimedOut),
+            _ => parked.push(command),
+        }
+    }
+}
+
+/// The request command that issues a call again.
 fn retry_command(
     token: CallToken,
     retry: Retry,
@@ -532,7 +561,7 @@ fn retry_command(
         deadline: retry.deadline,
         reply,
         progress,
-        retryable: true,
+        retryable: retry.retryable,
     }
 }
 
@@ -555,7 +584,8 @@ fn apply(
             progress,
             retryable,
         } => {
-            let retry = retryable.then(|| Retry {
+            let retry = (retryable || deadline.is_some()).then(|| Retry {
+                retryable,
                 method: method.clone(),
                 params: params.clone(),
                 options,
@@ -611,7 +641,18 @@ fn deliver<E: EventSink>(
                 tracing::debug!(id = %id, outcome = outcome_kind(&outcome), "request ended");
                 calls.remove(&waiter.token);
                 match (outcome, waiter.retry) {
-                    (Outcome::Disconnected, Some(retry)) => {
+                    (Outcome::Error(error), Some(retry))
+                        if crate::error::is_not_processed(&error) =>
+                    {
+                        tracing::debug!(id = %id, "refused unprocessed by a draining server");
+                        end.retry.push(retry_command(
+                            waiter.token,
+                            retry,
+                            waiter.reply,
+                            waiter.progress,
+                        ));
+                    }
+                    (Outcome::Disconnected, Some(retry)) if retry.retryable => {
                         end.retry.push(retry_command(
                             waiter.token,
                             retry,

@@ -1,7 +1,7 @@
 //! Errors the adapter API returns.
 
-use mcp_ws_core::ErrorObject;
 use mcp_ws_core::session::{Outcome, SessionError};
+use mcp_ws_core::{ErrorCode, ErrorObject, RawJson};
 
 /// Why a call did not produce a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -46,4 +46,27 @@ impl From<SessionError> for CallError {
             other => CallError::Refused(other),
         }
     }
+}
+
+/// The `data` member marking an error answer as "refused without processing the request"
+/// (a draining server): `{"notProcessed": true}`. Such a request is safe to issue again
+/// elsewhere, whatever it does; a reconnecting [`crate::Client`] does so on its next
+/// connection.
+pub const NOT_PROCESSED_KEY: &str = "notProcessed";
+
+/// The -32603 error a server answers a request it refuses without processing it (it is
+/// shutting down), marked with [`NOT_PROCESSED_KEY`].
+pub fn not_processed(message: impl Into<String>) -> ErrorObject {
+    let mut error = ErrorObject::new(ErrorCode::InternalError, message);
+    error.data = RawJson::from_serialize(&serde_json::json!({ NOT_PROCESSED_KEY: true })).ok();
+    error
+}
+
+/// Whether `error` says the request was not processed ([`not_processed`]).
+pub fn is_not_processed(error: &ErrorObject) -> bool {
+    error
+        .data
+        .as_ref()
+        .and_then(|data| data.parse::<serde_json::Value>().ok())
+        .is_some_and(|data| data[NOT_PROCESSED_KEY] == serde_json::Value::Bool(true))
 }

@@ -53,7 +53,7 @@ use futures_util::io::{AsyncRead, AsyncWrite};
 use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::session::{Event, ReadyInfo, Role, Session, SessionConfig};
-use mcp_ws_core::{CloseCode, CloseReason, Era, ErrorCode, ErrorObject};
+use mcp_ws_core::{CloseCode, CloseReason, Era};
 
 pub use router::{Router, Structured, ToolError, ToolOutput};
 
@@ -638,8 +638,9 @@ impl<N: Network> EventSink for ServerSink<N> {
             Event::Request(request) => {
                 if self.state.draining.is_draining() {
                     metrics::count_refused_request(&request.method);
-                    let error =
-                        ErrorObject::new(ErrorCode::InternalError, "the server is shutting down");
+                    // Marked unprocessed: a reconnecting client issues it on its next
+                    // connection (to another node) instead of failing the call.
+                    let error = crate::error::not_processed("the server is shutting down");
                     handle.respond(request.id, Err(error));
                     return;
                 }
