@@ -181,7 +181,7 @@ impl Fanout for RedisFanout {
 fn seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(0x7265_6469_73);
+    hasher.write_u64(0x0072_6564_6973);
     hasher.finish()
 }
 
