@@ -21,7 +21,9 @@ members = set(meta["workspace_members"])
 
 
 def version(text):
-    return tuple(int(part) for part in text.split("."))
+    # "1.85" and "1.85.0" are the same version: pad to three parts before comparing.
+    parts = [int(part) for part in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 published = [pid for pid in members if packages[pid].get("publish") != []]
