@@ -496,20 +496,14 @@ fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus) {
 }
 
 #[test]
-fn sigterm_to_one_node_moves_its_clients_to_the_others_and_the_drained_node_exits_0() {
+fn sigterm_to_one_node_moves_its_clients_to_the_others_without_a_failed_call() {
     let (calls, status) = one_node_goes_away("-TERM");
     assert!(status.success(), "the drained node exited with {status}");
+    // No caller, retryable or not, sees a failure: calls the draining node refused
+    // unprocessed, and calls that reached it after its drained close, were issued again on
+    // another node.
     let errors = calls.errors.lock().unwrap();
-    // Calls the draining node refused (unprocessed) were issued again on another node: none
-    // failed with its -32603. What can still fail, and only for callers that did not mark
-    // their calls retryable, is a call sent in the instant the node's 1001 close was on its
-    // way (it reaches a closed session): at most one per client of the drained node. The
-    // README's "Running several nodes" says so.
-    for (caller, retryable, error) in errors.iter() {
-        assert!(!retryable, "retryable caller {caller} failed: {error:?}");
-        assert_eq!(*error, CallError::Disconnected, "caller {caller}");
-    }
-    assert!(errors.len() <= 2, "more calls failed than raced the close: {:?}", *errors);
+    assert!(errors.is_empty(), "calls failed: {:?}", *errors);
     assert!(calls.ok_after_stop.load(Ordering::Relaxed) > 0, "nobody called after the drain");
 }
 

@@ -94,6 +94,9 @@ pub struct ConnectionEnd {
     /// Retryable calls that were in flight when the connection was lost; their callers are
     /// still waiting. A reconnecting client issues them again on the next connection.
     pub(crate) retry: Vec<Command>,
+    /// The peer closed saying nothing of ours was in progress ([`crate::error::drained_close`]):
+    /// the calls still in flight were not processed and go back to the client too.
+    pub(crate) unprocessed: bool,
 }
 
 impl std::fmt::Debug for ConnectionEnd {
@@ -120,6 +123,7 @@ impl Future for ConnectionEnded {
                 by: ClosedBy::Transport,
                 lifecycle_failure: None,
                 retry: Vec::new(),
+                unprocessed: false,
             })
         })
     }
@@ -323,6 +327,7 @@ async fn run_connection<R, S, E, F>(
         by: ClosedBy::Transport,
         lifecycle_failure: None,
         retry: Vec::new(),
+        unprocessed: false,
     };
     loop {
         // 1. Perform every action the session has queued, writing frames into the WebSocket's
@@ -443,7 +448,10 @@ async fn run_connection<R, S, E, F>(
                     session.handle_payload(now, payload)
                 }
                 Inbound::Activity => session.handle_transport_activity(now),
-                Inbound::PeerClosed(reason) => session.handle_peer_close(reason),
+                Inbound::PeerClosed(reason) => {
+                    end.unprocessed = reason.as_ref().is_some_and(crate::error::is_drained_close);
+                    session.handle_peer_close(reason)
+                }
                 Inbound::Violation(reason) => {
                     let _ = session.close(reason);
                 }
@@ -492,7 +500,7 @@ async fn run_connection<R, S, E, F>(
     // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
     for (_, waiter) in waiters.drain() {
         match waiter.retry {
-            Some(retry) if retry.retryable => {
+            Some(retry) if retry.retryable || end.unprocessed => {
                 end.retry.push(retry_command(waiter.token, retry, waiter.reply, waiter.progress))
             }
             _ => {
@@ -652,7 +660,7 @@ fn deliver<E: EventSink>(
                             waiter.progress,
                         ));
                     }
-                    (Outcome::Disconnected, Some(retry)) if retry.retryable => {
+                    (Outcome::Disconnected, Some(retry)) if retry.retryable || end.unprocessed => {
                         end.retry.push(retry_command(
                             waiter.token,
                             retry,

@@ -70,3 +70,19 @@ pub fn is_not_processed(error: &ErrorObject) -> bool {
         .and_then(|data| data.parse::<serde_json::Value>().ok())
         .is_some_and(|data| data[NOT_PROCESSED_KEY] == serde_json::Value::Bool(true))
 }
+
+/// The close reason of a draining server's 1001 to a connection on which nothing was in
+/// progress: the requests the client still has in flight were not processed (they reached the
+/// server after its close, or were refused with [`not_processed`]). A reconnecting
+/// [`crate::Client`] issues them again on its next connection, retryable or not.
+pub const DRAINED_CLOSE_REASON: &str = "the server is shutting down; nothing was in progress";
+
+/// The 1001 close with [`DRAINED_CLOSE_REASON`].
+pub fn drained_close() -> mcp_ws_core::CloseReason {
+    mcp_ws_core::CloseReason::new(mcp_ws_core::CloseCode::GOING_AWAY, DRAINED_CLOSE_REASON)
+}
+
+/// Whether a peer's close is [`drained_close`].
+pub fn is_drained_close(reason: &mcp_ws_core::CloseReason) -> bool {
+    reason.code == mcp_ws_core::CloseCode::GOING_AWAY && reason.reason == DRAINED_CLOSE_REASON
+}

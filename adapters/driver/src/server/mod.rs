@@ -402,7 +402,7 @@ impl<N: Network> Server<N> {
             self.state.draining.is_draining()
         };
         if draining {
-            handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
+            handle.close(crate::error::drained_close());
         }
         // Untracked too if the caller drops this future before the session ends.
         let untrack = Untrack { state: self.state.clone(), id, _active: ActiveConnection::open() };
@@ -445,9 +445,16 @@ impl<N: Network> Server<N> {
         }
         let reason = CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down");
         for connection in self.state.connections.lock().expect("lock").values() {
+            // Nothing running (and new requests refused unprocessed since the drain began):
+            // whatever the client has in flight was not processed, which the drained close
+            // reason tells it (it issues those requests again on its next connection).
+            let reason = match connection.tasks.is_empty() {
+                true => crate::error::drained_close(),
+                false => reason.clone(),
+            };
             connection.tasks.cancel_all();
             connection.listens.cancel_all();
-            connection.handle.close(reason.clone());
+            connection.handle.close(reason);
         }
         let deadline = self.net.now() + self.config.shutdown_grace;
         while self.net.now() < deadline && !self.state.connections.lock().expect("lock").is_empty()
