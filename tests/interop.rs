@@ -22,8 +22,17 @@ use serde_json::{Value, json};
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// The demo contract's tools, sorted (both demo servers, ours and the Python one, serve them).
-const DEMO_TOOLS: [&str; 8] =
-    ["add", "divide", "echo", "list_roots", "multiply", "ping_client", "slow_count", "subtract"];
+const DEMO_TOOLS: [&str; 9] = [
+    "add",
+    "divide",
+    "echo",
+    "list_roots",
+    "multiply",
+    "ping_client",
+    "slow_count",
+    "subtract",
+    "touch",
+];
 
 /// A child process killed when the test ends, however it ends.
 struct Process {

@@ -17,7 +17,8 @@
 //!   `greet {name}`;
 //! - `touch {uri}` publishes `notifications/resources/updated` for `uri` to every session
 //!   subscribed to it (legacy `resources/subscribe` or a 2026-07-28 `subscriptions/listen`),
-//!   on every node when the server runs with `--redis`, and answers `touched {uri}`.
+//!   on every node when the server runs with `--redis`, and answers `touched {uri}` (the
+//!   Python demo, which has no cross-session publish, tells the calling session only).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

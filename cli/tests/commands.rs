@@ -47,6 +47,7 @@ fn tools_lists_the_demo_tools_as_text_and_as_json() {
             "echo",
             "slow_count",
             "list_roots",
+            "touch",
             "ping_client"
         ]
     );

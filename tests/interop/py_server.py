@@ -41,6 +41,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 import anyio  # noqa: E402
 from mcp.server.fastmcp import Context, FastMCP  # noqa: E402
 from mcp.types import CallToolResult, TextContent  # noqa: E402
+from pydantic import AnyUrl  # noqa: E402
 
 log = logging.getLogger("py_server")
 
@@ -102,6 +103,13 @@ async def slow_count(ctx: Context, steps: int = 3, interval_ms: int = 200) -> Ca
 async def list_roots(ctx: Context) -> CallToolResult:
     result = await ctx.session.list_roots()
     return text_result("\n".join(str(root.uri) for root in result.roots))
+
+
+@mcp.tool(description="Tell the calling client that the resource at `uri` changed")
+async def touch(ctx: Context, uri: str) -> CallToolResult:
+    # One process, one session to tell: the Python SDK has no cross-session publish.
+    await ctx.session.send_resource_updated(AnyUrl(uri))
+    return text_result(f"touched {uri}")
 
 
 @mcp.tool(description="Send a ping to the client; returns pong")
