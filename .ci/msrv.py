@@ -21,7 +21,7 @@ members = set(meta["workspace_members"])
 
 
 def version(text):
-    # "1.85" and "1.85.0" are the same version: pad to three parts before comparing.
+    # "1.85" and "1.85.0" are the same version: compare three parts.
     parts = [int(part) for part in text.split(".")]
     return tuple(parts + [0] * (3 - len(parts)))
 

@@ -942,17 +942,19 @@ async fn a_shutting_down_server_sends_1001_and_waits_for_the_clients_close_answe
     within(&net, Duration::from_secs(5), accept).await.expect("accept loop ended").expect("task");
 }
 
-/// Item 9 of #10, the guarantee around shutdown's draining: while shutdown waits for a
-/// long-running handler, a connection the listener had accepted but whose upgrade completes
-/// only now, and one an embedding application accepts and hands to `serve_tcp` now, are both
-/// closed with 1001 at once (not left open until the grace ends); a new connection to the
-/// listener is refused; shutdown completes with no connection left.
+/// Item 9 of #10 and the drain of #14, the guarantees around shutdown's draining: while
+/// shutdown waits for a long-running handler, the listener stays open and every upgrade gets
+/// 503 with `Retry-After` (a new connection, one the listener had accepted but whose upgrade
+/// request comes only now, and one an embedding application hands to `serve_tcp` now); a
+/// WebSocket an embedder upgraded itself and hands to `serve_websocket` now is closed with 1001
+/// at once (not left open until the grace ends); shutdown completes with no connection left
+/// and only then stops the listener.
 ///
-/// The race the fix closes (registration between shutdown's flag and its sweep of the
-/// connections) has no await point inside it, so this test cannot hit it deterministically; it
-/// checks the observable guarantee on both sides of it.
+/// The race the registration lock closes (registration between shutdown's flag and its sweep
+/// of the connections) has no await point inside it, so this test cannot hit it
+/// deterministically; it checks the observable guarantee on both sides of it.
 #[tokio::test(start_paused = true)]
-async fn connections_arriving_while_shutdown_drains_are_closed_with_1001_and_shutdown_completes() {
+async fn connections_arriving_while_shutdown_drains_get_503_or_1001_and_shutdown_completes() {
     let net = Tokio::new();
     let probe = std::sync::Arc::new(mcp_ws_tests::Probe::default());
     let mut config = server_config();
@@ -961,7 +963,8 @@ async fn connections_arriving_while_shutdown_drains_are_closed_with_1001_and_shu
     let listening = server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
     let (url, addr) = (listening.url(), listening.local_addr());
     let accept = tokio::spawn(listening.run());
-    // An application's own listener that mounts the endpoint with `serve_tcp`.
+    // An application's own listener that mounts the endpoint with `serve_tcp`, and one that
+    // upgrades by itself and hands the WebSocket to `serve_websocket`.
     let embedding = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let embedded_url = format!("ws://{}/mcp", embedding.local_addr().expect("addr"));
     let embedder = tokio::spawn({
@@ -971,6 +974,21 @@ async fn connections_arriving_while_shutdown_drains_are_closed_with_1001_and_shu
                 let (stream, _) = embedding.accept().await.expect("accept");
                 let server = server.clone();
                 tokio::spawn(async move { mcp_ws_tokio::serve_tcp(&server, stream).await });
+            }
+        }
+    });
+    let upgrading = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let upgraded_url = format!("ws://{}/mcp", upgrading.local_addr().expect("addr"));
+    let upgrader = tokio::spawn({
+        let server = server.clone();
+        async move {
+            loop {
+                let (stream, _) = upgrading.accept().await.expect("accept");
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let ws = async_tungstenite::accept_async(TokioAdapter::new(stream)).await;
+                    server.serve_websocket(ws.expect("the embedder's upgrade")).await;
+                });
             }
         }
     });
@@ -998,29 +1016,41 @@ async fn connections_arriving_while_shutdown_drains_are_closed_with_1001_and_shu
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!shutdown.is_finished(), "shutdown must still be waiting for the held handler");
 
-    assert!(TcpStream::connect(addr).await.is_err(), "the listener must refuse new connections");
-
+    let refused_for_draining = |result: Result<_, WsError>, what: &str| match result {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503, "{what}");
+            let retry = response.headers().get("retry-after").map(|v| v.as_bytes().to_vec());
+            assert_eq!(retry.as_deref(), Some(&b"1"[..]), "{what}: Retry-After");
+        }
+        Err(other) => panic!("{what}: {other}"),
+        Ok(_) => panic!("{what}: upgraded while draining"),
+    };
+    let fresh = raw_client(&url, Some("mcp")).await.map(|_| ());
+    refused_for_draining(fresh, "a new connection to the listener");
     let request = url.as_str().into_client_request().expect("request");
-    let (mut upgraded, _) = client_async(request, early).await.expect("the accepted upgrade");
-    let code = within(&net, Duration::from_secs(1), close_code(&mut upgraded)).await;
-    assert_eq!(code, Some(1001), "a connection upgraded while draining must be closed at once");
+    let late = client_async(request, early).await.map(|_| ());
+    refused_for_draining(late, "a connection accepted before the drain");
+    let embedded = raw_client(&embedded_url, Some("mcp")).await.map(|_| ());
+    refused_for_draining(embedded, "a connection handed to serve_tcp");
 
-    let (mut embedded, _) = raw_client(&embedded_url, Some("mcp")).await.expect("upgrade");
-    let code = within(&net, Duration::from_secs(1), close_code(&mut embedded)).await;
-    assert_eq!(code, Some(1001), "a connection served while draining must be closed at once");
+    let (mut upgraded, _) = raw_client(&upgraded_url, None).await.expect("upgrade");
+    let code = within(&net, Duration::from_secs(1), close_code(&mut upgraded)).await;
+    assert_eq!(code, Some(1001), "a WebSocket served while draining must be closed at once");
     assert!(
         shutdown_started.elapsed() < Duration::from_secs(2) && !shutdown.is_finished(),
-        "both were closed during the grace, not at its end ({:?})",
+        "all were answered during the grace, not at its end ({:?})",
         shutdown_started.elapsed()
     );
-    drop((upgraded, embedded));
+    drop(upgraded);
 
     within(&net, Duration::from_secs(15), shutdown).await.expect("shutdown in time").expect("task");
     assert!(server.connections().is_empty(), "shutdown left connections open");
     let held = within(&net, Duration::from_secs(5), held).await.expect("the held call ends");
     assert!(held.expect("task").is_err(), "the held call was cancelled by shutdown");
     within(&net, Duration::from_secs(5), accept).await.expect("accept loop ended").expect("task");
+    assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed after the drain");
     embedder.abort();
+    upgrader.abort();
 }
 
 /// A subscriber that does not read its events keeps only the newest `EVENT_QUEUE`, is told

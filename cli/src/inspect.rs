@@ -134,7 +134,10 @@ pub async fn run(args: &InspectArgs) -> Result<ExitCode, String> {
                 if let Some(incoming) = incoming {
                     incoming.spawn_into(&mut connections, {
                         let relay = relay.clone();
-                        move |stream, peer| async move { relay.serve(stream, peer).await }
+                        move |stream, peer, permit| async move {
+                            relay.serve(stream, peer).await;
+                            drop(permit);
+                        }
                     });
                 }
             }

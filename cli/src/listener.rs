@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
-use mcp_ws_driver::server::limits::{AcceptBackoff, Admission, ConnectionGate};
+use mcp_ws_driver::server::limits::{AcceptBackoff, Admission, ConnectionGate, Permit};
 use mcp_ws_tokio::Tokio;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -54,7 +54,10 @@ impl Gated {
             }
         };
         self.backoff.succeeded();
-        let admission = self.gate.admit(Some(peer.ip()));
+        // A trusted proxy's connections are keyed on the client behind it once its head is
+        // read (see `accept::accept_admitted`).
+        let proxies = &self.refusals.handshake.rules.proxies;
+        let admission = self.gate.admit(Some(peer.ip()).filter(|ip| !proxies.trusts(*ip)));
         Some(Incoming { stream, peer, admission, refusals: self.refusals.clone() })
     }
 }
@@ -68,20 +71,18 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    /// Hands the connection to `serve` as a task in `connections` (holding its place under
-    /// the cap until `serve` ends), or answers its refusal there, or drops it.
+    /// Hands the connection to `serve` as a task in `connections` with its place under the
+    /// cap (to hold until it ends, and to pass to `accept::accept_admitted`), or answers its
+    /// refusal there, or drops it.
     pub fn spawn_into<F, Fut>(self, connections: &mut JoinSet<()>, serve: F)
     where
-        F: FnOnce(TcpStream, SocketAddr) -> Fut + Send + 'static,
+        F: FnOnce(TcpStream, SocketAddr, Permit) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let Incoming { stream, peer, admission, refusals } = self;
         match admission {
             Admission::Admitted(permit) => {
-                connections.spawn(async move {
-                    serve(stream, peer).await;
-                    drop(permit);
-                });
+                connections.spawn(serve(stream, peer, permit));
             }
             Admission::Refuse(refusing) => {
                 connections.spawn(async move {

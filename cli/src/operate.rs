@@ -151,7 +151,8 @@ pub async fn serve_metrics(
                 incoming = gated.next() => {
                     let Some(incoming) = incoming else { continue };
                     let (net, handshake) = (net.clone(), handshake.clone());
-                    incoming.spawn_into(&mut connections, move |stream, peer| async move {
+                    incoming.spawn_into(&mut connections, move |stream, peer, permit| async move {
+                        let _permit = permit;
                         let addrs = mcp_ws_driver::ConnectionAddrs {
                             peer: Some(peer),
                             local: Some(local),

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use mcp_ws_driver::server::limits::ConnectionLimits;
 use mcp_ws_driver::{
-    AuthCheck, HostPolicy, OriginPolicy, PlainHttp, Server, ServerConfig, ServerTls, StaticToken,
+    AuthCheck, Drain, HostPolicy, OriginPolicy, PlainHttp, Server, ServerConfig, ServerTls,
+    StaticToken,
 };
 use mcp_ws_tokio::Tokio;
 use mcp_ws_tokio::redis_fanout::{RedisFanout, RedisFanoutConfig};
@@ -57,7 +58,9 @@ pub fn server_config(
         .metrics_listen
         .is_none()
         .then(|| (crate::operate::metrics_handle(), config.auth.clone()));
-    let operate = crate::operate::endpoints(config.drain.clone(), metrics);
+    let drain = Drain::new();
+    config.drain = Some(drain.clone());
+    let operate = crate::operate::endpoints(drain, metrics);
     config.plain_http = Some(if args.inspector {
         let page = crate::inspect::direct_page(&args.path);
         PlainHttp::new(move |head| operate.answer(head).or_else(|| page.answer(head)))
@@ -148,7 +151,8 @@ pub fn log_security(config: &ServerConfig) {
 pub async fn start_metrics_listener(args: &ServeArgs, config: &ServerConfig) -> Result<(), String> {
     if let Some(addr) = args.metrics_listen {
         let handle = crate::operate::metrics_handle();
-        crate::operate::serve_metrics(addr, config.drain.clone(), handle).await?;
+        let drain = config.drain.clone().unwrap_or_default();
+        crate::operate::serve_metrics(addr, drain, handle).await?;
     }
     Ok(())
 }

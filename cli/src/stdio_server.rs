@@ -21,7 +21,7 @@ use mcp_ws_driver::core::mcp::Implementation;
 use mcp_ws_driver::core::relay::{RelayAction, RelayConfig, StdioRelay};
 use mcp_ws_driver::core::{CloseCode, CloseReason};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
-use mcp_ws_driver::server::limits::ConnectionGate;
+use mcp_ws_driver::server::limits::{ConnectionGate, Permit};
 use mcp_ws_driver::ws_io::{
     Inbound, WebSocketIo, classify, close_handshake, sleep_until_deadline, write_by,
 };
@@ -94,9 +94,9 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
                     incoming.spawn_into(&mut connections, {
                         let relay = relay.clone();
                         let id = next_id.fetch_add(1, Ordering::Relaxed);
-                        move |stream, peer| async move {
+                        move |stream, peer, mut permit| async move {
                             tracing::info!(connection = id, %peer, "connection accepted");
-                            if let Err(error) = relay.serve(id, stream, peer).await {
+                            if let Err(error) = relay.serve(id, stream, peer, &mut permit).await {
                                 tracing::info!(connection = id, "connection failed: {error}");
                             }
                         }
@@ -109,7 +109,9 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     }
     // Graceful shutdown: every relay closes its client with 1001 and stops its child.
     tracing::info!(connections = connections.len(), "shutting down");
-    config.drain.start();
+    if let Some(drain) = &config.drain {
+        drain.start();
+    }
     let _ = stop.send(true);
     let all_done = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, all_done).await.is_err() {
@@ -201,12 +203,15 @@ impl Relay {
         id: u64,
         stream: TcpStream,
         peer: std::net::SocketAddr,
+        permit: &mut Permit,
     ) -> Result<(), String> {
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let addrs = ConnectionAddrs { peer: Some(peer), local: Some(self.local) };
-        let accepted = accept::accept(&self.net, TokioAdapter::new(stream), addrs, &self.handshake)
-            .await
-            .map_err(|e| format!("upgrade failed: {e}"))?;
+        let stream = TokioAdapter::new(stream);
+        let accepted =
+            accept::accept_admitted(&self.net, stream, addrs, &self.handshake, Some(permit))
+                .await
+                .map_err(|e| format!("upgrade failed: {e}"))?;
         tracing::debug!(connection = id, principal = ?accepted.principal, "upgraded");
         let mut ws = accepted.ws;
         let mut command = Command::new(&self.command[0]);

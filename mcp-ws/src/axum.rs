@@ -33,6 +33,10 @@
 //! or with `ConnectInfo<SocketAddr>` (peer only; then set explicit
 //! [`OriginPolicy`](crate::OriginPolicy) and [`HostPolicy`](crate::HostPolicy) lists for
 //! browsers).
+//!
+//! Metrics: the handler and the connections it serves record the same
+//! [`metrics`](mcp_ws_driver::metrics) as the driver's own listener; install any `metrics`
+//! recorder (e.g. `metrics-exporter-prometheus`) and serve its page on a route of yours.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,6 +51,7 @@ use axum::serve::IncomingStream;
 use mcp_ws_driver::async_tungstenite::WebSocketStream;
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::Role;
+use mcp_ws_driver::metrics;
 use mcp_ws_driver::server::accept::{ConnectionAddrs, HandshakeConfig};
 use mcp_ws_driver::server::handshake::{Decision, Refusal, RequestHead, decide};
 use mcp_ws_tokio::Tokio;
@@ -89,9 +94,18 @@ fn answer(
 ) -> Response<Body> {
     let head = request_head(&request, &handshake.rules.path);
     let upgrade = match decide(&head, &handshake.rules) {
-        Decision::Refuse(refusal) => return refusal_response(&refusal),
-        Decision::Respond(plain) => return plain_response(plain),
-        Decision::Upgrade(upgrade) => upgrade,
+        Decision::Refuse(refusal) => {
+            metrics::count_connection(metrics::refusal_outcome(refusal.status()));
+            return refusal_response(&refusal);
+        }
+        Decision::Respond(plain) => {
+            metrics::count_connection("http");
+            return plain_response(plain);
+        }
+        Decision::Upgrade(upgrade) => {
+            metrics::count_connection("accepted");
+            upgrade
+        }
     };
     let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
         // HTTP/2 or a server without upgrade support.

@@ -302,7 +302,7 @@ async fn run_connection<R, S, E, F>(
     mut events: E,
     handle: ConnectionHandle,
     local: Arc<LocalHandlers>,
-    counters: ConnectionMetrics,
+    mut counters: ConnectionMetrics,
     on_end: F,
 ) where
     R: Runtime,
@@ -406,6 +406,7 @@ async fn run_connection<R, S, E, F>(
             }
             None => {
                 batched = 0;
+                counters.publish();
                 if unflushed && !broken {
                     unflushed = false;
                     match flush_bounded(&runtime, write_timeout, &mut ws).await {
@@ -493,6 +494,7 @@ async fn run_connection<R, S, E, F>(
             }
         }
     }
+    counters.publish();
     // Handlers still running are dropped with their futures (their answers are not wanted).
     drop(handlers);
     end.lifecycle_failure = session.lifecycle_failure();

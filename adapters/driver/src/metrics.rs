@@ -6,8 +6,10 @@
 //! `mcp-ws` binary installs `metrics-exporter-prometheus` and serves it on `GET /metrics`; an
 //! axum application can install the same, or any other `metrics` recorder). Without a
 //! recorder every recording is a call into the facade's no-op recorder: no allocation, no
-//! lock. The connection loop registers its four counters once per connection and then only
-//! adds to them; a request costs a clock read, one counter and one histogram lookup.
+//! lock. The connection loop registers its four counters once per connection and publishes
+//! its local totals to them once per batch of frames; a request costs a clock read and, with
+//! handles looked up once per connection and method, one counter add and one histogram
+//! record.
 //!
 //! | name | kind | labels |
 //! |---|---|---|
@@ -22,10 +24,11 @@
 //! Only server connections are counted (those of [`crate::Server`], the axum handler
 //! included); the client's connections are not.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use mcp_ws_core::mcp::methods;
-use metrics::{Counter, counter, gauge, histogram};
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, counter, gauge};
 
 use crate::server::accept::AcceptError;
 use crate::server::limits::Busy;
@@ -92,7 +95,7 @@ const CLIENT_METHODS: &[&str] = &[
 /// The `method` label of a request: the method's name when MCP defines it as a client
 /// request, `other` for anything else (a peer cannot grow the label set).
 pub fn method_label(method: &str) -> &'static str {
-    CLIENT_METHODS.iter().find(|known| **known == method).copied().unwrap_or("other")
+    CLIENT_METHODS.get(method_index(method)).copied().unwrap_or("other")
 }
 
 /// The `code` label of a close code.
@@ -122,14 +125,20 @@ pub fn accept_outcome(error: &AcceptError) -> &'static str {
         AcceptError::Dropped(_) => "dropped",
         AcceptError::Busy(busy) => busy_outcome(busy),
         AcceptError::Answered { .. } => "http",
-        AcceptError::Refused { status, .. } => match status {
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            // The handshake answers 503 only while draining; the gate's 503 is counted apart.
-            503 => "draining",
-            _ => "bad_request",
-        },
+        AcceptError::Refused { status, .. } => refusal_outcome(*status),
+    }
+}
+
+/// The `outcome` label of a handshake refused with `status` by
+/// [`crate::server::handshake::decide`] (which answers 503 only while draining; the
+/// connection gate's 503 is [`busy_outcome`]).
+pub fn refusal_outcome(status: u16) -> &'static str {
+    match status {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        503 => "draining",
+        _ => "bad_request",
     }
 }
 
@@ -151,11 +160,6 @@ pub(crate) fn count_close(code: u16) {
     counter!(CLOSES_TOTAL, "code" => close_code_label(code)).increment(1);
 }
 
-/// Counts a request refused at once (the server is shutting down).
-pub(crate) fn count_refused_request(method: &str) {
-    counter!(REQUESTS_TOTAL, "method" => method_label(method), "outcome" => "refused").increment(1);
-}
-
 /// One open connection in [`CONNECTIONS_ACTIVE`], until dropped.
 pub(crate) struct ActiveConnection(());
 
@@ -172,12 +176,16 @@ impl Drop for ActiveConnection {
     }
 }
 
-/// One connection's message and byte counters, registered once.
+/// One connection's message and byte counters, registered once. The loop adds to local
+/// totals and publishes them to the shared counters once per batch ([`Self::publish`]), so
+/// connections on different threads do not contend on the counters' cache lines per message.
 pub(crate) struct ConnectionMetrics {
     messages_in: Counter,
     messages_out: Counter,
     bytes_in: Counter,
     bytes_out: Counter,
+    /// Not yet published: messages in, bytes in, messages out, bytes out.
+    pending: [u64; 4],
 }
 
 impl ConnectionMetrics {
@@ -188,6 +196,7 @@ impl ConnectionMetrics {
             messages_out: counter!(MESSAGES_TOTAL, "direction" => "out"),
             bytes_in: counter!(BYTES_TOTAL, "direction" => "in"),
             bytes_out: counter!(BYTES_TOTAL, "direction" => "out"),
+            pending: [0; 4],
         }
     }
 
@@ -198,17 +207,114 @@ impl ConnectionMetrics {
             messages_out: Counter::noop(),
             bytes_in: Counter::noop(),
             bytes_out: Counter::noop(),
+            pending: [0; 4],
         }
     }
 
-    pub(crate) fn received(&self, bytes: usize) {
-        self.messages_in.increment(1);
-        self.bytes_in.increment(bytes as u64);
+    pub(crate) fn received(&mut self, bytes: usize) {
+        self.pending[0] += 1;
+        self.pending[1] += bytes as u64;
     }
 
-    pub(crate) fn sent(&self, bytes: usize) {
-        self.messages_out.increment(1);
-        self.bytes_out.increment(bytes as u64);
+    pub(crate) fn sent(&mut self, bytes: usize) {
+        self.pending[2] += 1;
+        self.pending[3] += bytes as u64;
+    }
+
+    /// Adds what was counted since the last call to the shared counters.
+    pub(crate) fn publish(&mut self) {
+        if self.pending == [0; 4] {
+            return;
+        }
+        let [messages_in, bytes_in, messages_out, bytes_out] = std::mem::take(&mut self.pending);
+        self.messages_in.increment(messages_in);
+        self.bytes_in.increment(bytes_in);
+        self.messages_out.increment(messages_out);
+        self.bytes_out.increment(bytes_out);
+    }
+}
+
+/// The `outcome` labels of [`REQUESTS_TOTAL`].
+const REQUEST_OUTCOMES: [&str; 5] = ["ok", "error", "cancelled", "panicked", "refused"];
+const OK: usize = 0;
+const ERROR: usize = 1;
+const CANCELLED: usize = 2;
+const PANICKED: usize = 3;
+const REFUSED: usize = 4;
+
+/// The keys of the per-request metrics, built once: every method label with every outcome
+/// (a `counter!` whose label values are not literals builds its key, a vector of labels, on
+/// every call, recorder or not).
+struct RequestKeys {
+    /// `[method][outcome]`, methods in [`CLIENT_METHODS`] order, then `other`.
+    requests: Vec<[Key; REQUEST_OUTCOMES.len()]>,
+    /// `[method]`.
+    durations: Vec<Key>,
+}
+
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
+
+fn request_keys() -> &'static RequestKeys {
+    static KEYS: OnceLock<RequestKeys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let methods = CLIENT_METHODS.iter().copied().chain(["other"]);
+        let labels = |method: &'static str| vec![Label::from_static_parts("method", method)];
+        RequestKeys {
+            requests: methods
+                .clone()
+                .map(|method| {
+                    REQUEST_OUTCOMES.map(|outcome| {
+                        let mut labels = labels(method);
+                        labels.push(Label::from_static_parts("outcome", outcome));
+                        Key::from_parts(REQUESTS_TOTAL, labels)
+                    })
+                })
+                .collect(),
+            durations: methods
+                .map(|method| Key::from_parts(REQUEST_DURATION_SECONDS, labels(method)))
+                .collect(),
+        }
+    })
+}
+
+/// The index of a method in [`RequestKeys`] (`other` last).
+fn method_index(method: &str) -> usize {
+    CLIENT_METHODS.iter().position(|known| *known == method).unwrap_or(CLIENT_METHODS.len())
+}
+
+fn count_request(method: usize, outcome: usize) {
+    let key = &request_keys().requests[method][outcome];
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
+}
+
+/// Counts a request refused at once (the server is shutting down).
+pub(crate) fn count_refused_request(method: &str) {
+    count_request(method_index(method), REFUSED);
+}
+
+/// One method's handles, registered on first use on a connection.
+#[derive(Default)]
+struct MethodHandles {
+    outcomes: [OnceLock<Counter>; REQUEST_OUTCOMES.len()],
+    duration: OnceLock<Histogram>,
+}
+
+/// One connection's request handles: each (method, outcome) is looked up in the recorder
+/// once per connection, not once per request. Bounded by the method labels.
+#[derive(Default)]
+pub(crate) struct RequestMetrics {
+    methods: Vec<Option<Arc<MethodHandles>>>,
+}
+
+impl RequestMetrics {
+    /// Starts recording one request of `method`.
+    pub(crate) fn start(&mut self, method: &str) -> RequestRecord {
+        let index = method_index(method);
+        if self.methods.is_empty() {
+            self.methods.resize_with(CLIENT_METHODS.len() + 1, || None);
+        }
+        let handles = self.methods[index].get_or_insert_with(Arc::default).clone();
+        RequestRecord { method: index, handles, started: Instant::now(), outcome: None }
     }
 }
 
@@ -216,18 +322,15 @@ impl ConnectionMetrics {
 /// [`REQUEST_DURATION_SECONDS`] when dropped, with the outcome [`Self::finished`] set
 /// (`cancelled` if none was: its future was dropped; `panicked` while unwinding).
 pub(crate) struct RequestRecord {
-    method: &'static str,
+    method: usize,
+    handles: Arc<MethodHandles>,
     started: Instant,
-    outcome: Option<&'static str>,
+    outcome: Option<usize>,
 }
 
 impl RequestRecord {
-    pub(crate) fn start(method: &str) -> Self {
-        RequestRecord { method: method_label(method), started: Instant::now(), outcome: None }
-    }
-
     pub(crate) fn finished<T, E>(&mut self, answer: &Result<T, E>) {
-        self.outcome = Some(if answer.is_ok() { "ok" } else { "error" });
+        self.outcome = Some(if answer.is_ok() { OK } else { ERROR });
     }
 }
 
@@ -235,12 +338,20 @@ impl Drop for RequestRecord {
     fn drop(&mut self) {
         let outcome = match self.outcome {
             Some(outcome) => outcome,
-            None if std::thread::panicking() => "panicked",
-            None => "cancelled",
+            None if std::thread::panicking() => PANICKED,
+            None => CANCELLED,
         };
-        counter!(REQUESTS_TOTAL, "method" => self.method, "outcome" => outcome).increment(1);
-        histogram!(REQUEST_DURATION_SECONDS, "method" => self.method)
-            .record(self.started.elapsed().as_secs_f64());
+        let keys = request_keys();
+        let counter = self.handles.outcomes[outcome].get_or_init(|| {
+            let key = &keys.requests[self.method][outcome];
+            metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA))
+        });
+        counter.increment(1);
+        let duration = self.handles.duration.get_or_init(|| {
+            let key = &keys.durations[self.method];
+            metrics::with_recorder(|recorder| recorder.register_histogram(key, &METADATA))
+        });
+        duration.record(self.started.elapsed().as_secs_f64());
     }
 }
 
@@ -261,5 +372,11 @@ mod tests {
         assert_eq!(accept_outcome(&refused(503)), "draining");
         assert_eq!(accept_outcome(&refused(431)), "bad_request");
         assert_eq!(busy_outcome(&Busy::Full { limit: 1 }), "busy");
+        let keys = request_keys();
+        let key = &keys.requests[method_index("tools/call")][ERROR];
+        let labels: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
+        assert_eq!(labels, [("method", "tools/call"), ("outcome", "error")]);
+        let other = &keys.durations[method_index("x")];
+        assert_eq!(other.labels().next().map(|l| l.value()), Some("other"));
     }
 }

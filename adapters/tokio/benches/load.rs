@@ -22,7 +22,8 @@
 //! - `LOAD_WARMUP_MS` (500), `LOAD_DURATION_MS` (2000): per scenario and server
 //! - `LOAD_RUNS` (1): runs per scenario and server; the median run by throughput is reported
 //! - `LOAD_IDLE` (default `1000,10000`; empty skips): idle session counts
-//! - `LOAD_SERVERS` (default `floor,tokio,smol`)
+//! - `LOAD_SERVERS` (default `floor,tokio,smol`; `tokio-metrics` is mcp-ws on tokio with a
+//!   Prometheus recorder installed, as the `mcp-ws` binary runs, to price the recording)
 //! - `LOAD_SERVER_THREADS` (2): worker threads of every server (tokio workers, `SMOL_THREADS`)
 
 use std::collections::HashMap;
@@ -129,7 +130,13 @@ async fn floor_connection(stream: TcpStream) {
 fn serve(kind: &str, threads: usize) {
     let info = Implementation::new("load", "0");
     match kind {
-        "floor" | "tokio" => {
+        "floor" | "tokio" | "tokio-metrics" => {
+            if kind == "tokio-metrics" {
+                // Installed for the process's life; nobody scrapes during the run.
+                metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .install_recorder()
+                    .expect("the only recorder");
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads)
                 .enable_all()

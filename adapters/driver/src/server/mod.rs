@@ -59,7 +59,7 @@ pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, connection};
 use crate::handle::ConnectionHandle;
-use crate::metrics::{self, ActiveConnection, ConnectionMetrics, RequestRecord};
+use crate::metrics::{self, ActiveConnection, ConnectionMetrics, RequestMetrics};
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
 use crate::tls::ServerTls;
@@ -103,9 +103,11 @@ pub struct ServerConfig {
     pub plain_http: Option<PlainHttp>,
     /// How much each session may subscribe to (resource URIs, open listens).
     pub subscriptions: SubscriptionLimits,
-    /// The draining flag [`Server::shutdown`] sets; share a clone with whatever reports the
-    /// server's health (a `/healthz` in [`Self::plain_http`]).
-    pub drain: Drain,
+    /// The draining flag [`Server::shutdown`] sets. `None` (the default): each server makes
+    /// its own. Set it to share the flag with whatever reports the server's health (a
+    /// `/healthz` in [`Self::plain_http`]); the server then stores it here, so a config taken
+    /// from [`Server::config`] or given a flag carries it to every server built from it.
+    pub drain: Option<Drain>,
     /// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Host` are believed (for the
     /// per-address cap, the logs and the `Host` check); none by default.
     pub proxies: TrustedProxies,
@@ -129,7 +131,7 @@ impl ServerConfig {
             limits: ConnectionLimits::default(),
             plain_http: None,
             subscriptions: SubscriptionLimits::default(),
-            drain: Drain::new(),
+            drain: None,
             proxies: TrustedProxies::none(),
         }
     }
@@ -144,7 +146,7 @@ impl ServerConfig {
                 hosts: self.hosts.clone(),
                 auth: self.auth.clone(),
                 plain: self.plain_http.clone(),
-                drain: self.drain.clone(),
+                drain: self.drain.clone().unwrap_or_default(),
                 proxies: self.proxies.clone(),
             },
             tls: self.tls.clone(),
@@ -225,7 +227,7 @@ impl<N: Network> Server<N> {
             }
         }
         let (stop, stopped) = oneshot::channel();
-        let draining = config.drain.clone();
+        let draining = config.drain.get_or_insert_with(Drain::new).clone();
         Server {
             net,
             router: Arc::new(router),
@@ -383,6 +385,7 @@ impl<N: Network> Server<N> {
             state: self.state.clone(),
             peer: peer.clone(),
             principal,
+            requests: RequestMetrics::default(),
         };
         // The driver runs in the task that awaits this future (the one that accepted the
         // connection): one task per connection. It is untracked once its session has ended
@@ -633,6 +636,7 @@ struct ServerSink<N: Network> {
     state: Arc<ServerState>,
     peer: Arc<Mutex<Option<ReadyInfo>>>,
     principal: Option<Principal>,
+    requests: RequestMetrics,
 }
 
 impl<N: Network> EventSink for ServerSink<N> {
@@ -659,7 +663,7 @@ impl<N: Network> EventSink for ServerSink<N> {
                     methods::SUBSCRIPTIONS_LISTEN => &self.listens,
                     _ => &self.tasks,
                 };
-                let mut record = RequestRecord::start(&request.method);
+                let mut record = self.requests.start(&request.method);
                 tasks.start(&self.net, handle, request, move |request, mut context| {
                     context.principal = principal;
                     context.subscriptions = Some(subscriptions);

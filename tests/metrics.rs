@@ -1,0 +1,98 @@
+//! The library's metrics, without the CLI: an embedder installs a `metrics` recorder (here
+//! `metrics-util`'s `DebuggingRecorder`) and a server of the driver records into it: the
+//! connection and its close, each request by method and outcome with its duration, and the
+//! messages and bytes both ways. One test in this binary: the recorder is process-global.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use mcp_ws_driver::core::mcp::Implementation;
+use mcp_ws_driver::metrics as names;
+use mcp_ws_driver::{ClientConfig, ServerConfig};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use serde_json::json;
+
+type Sample =
+    (metrics_util::CompositeKey, Option<metrics::Unit>, Option<metrics::SharedString>, DebugValue);
+
+fn value<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Option<&'a DebugValue> {
+    let wanted: HashSet<(String, String)> =
+        labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    samples.iter().find_map(|(key, _, _, value)| {
+        let key = key.key();
+        let labels: HashSet<(String, String)> =
+            key.labels().map(|l| (l.key().to_string(), l.value().to_string())).collect();
+        (key.name() == name && labels == wanted).then_some(value)
+    })
+}
+
+fn counter(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
+    match value(samples, name, labels) {
+        Some(DebugValue::Counter(n)) => *n,
+        other => panic!("{name} {labels:?}: {other:?} in {samples:#?}"),
+    }
+}
+
+async fn snapshot_when<F: Fn(&Snapshotter) -> bool>(snapshotter: &Snapshotter, ready: F) {
+    for _ in 0..200 {
+        if ready(snapshotter) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_records_into_the_embedders_recorder() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().expect("the only recorder of this process");
+
+    let net = mcp_ws_tokio::Tokio::new();
+    let router = mcp_ws_cli::demo::router(net.clone());
+    let server = mcp_ws_tokio::server(router, ServerConfig::new(Implementation::new("t", "1")));
+    let listening = server.listen("127.0.0.1:0".parse().unwrap()).await.expect("bind");
+    let url = listening.url();
+    let run = tokio::spawn(listening.run());
+    let config = ClientConfig::new(Implementation::new("c", "1")).reconnect(None);
+    let client = mcp_ws_tokio::connect(&url, config).await.expect("connect");
+    for i in 0..3 {
+        let result = client.call_tool("echo", json!({"text": format!("hi {i}")})).await;
+        assert_eq!(result.expect("echo").joined_text(), format!("hi {i}"));
+    }
+    let unknown =
+        client.request("no/such/method", None, mcp_ws_driver::CallOptions::default()).await;
+    assert!(unknown.is_err(), "{unknown:?}");
+    client.close().await;
+    // The server sees the close a moment after the client has sent it.
+    snapshot_when(&snapshotter, |_| server.connections().is_empty()).await;
+    let samples = snapshotter.snapshot().into_vec();
+    server.shutdown().await;
+    run.await.expect("accept loop ends");
+
+    let call = [("method", "tools/call"), ("outcome", "ok")];
+    assert_eq!(counter(&samples, names::REQUESTS_TOTAL, &call), 3);
+    let other = [("method", "other"), ("outcome", "error")];
+    assert_eq!(counter(&samples, names::REQUESTS_TOTAL, &other), 1, "unknown methods are `other`");
+    match value(&samples, names::REQUEST_DURATION_SECONDS, &[("method", "tools/call")]) {
+        Some(DebugValue::Histogram(durations)) => {
+            assert_eq!(durations.len(), 3);
+            assert!(durations.iter().all(|d| d.0 > 0.0 && d.0 < 5.0), "{durations:?}");
+        }
+        other => panic!("durations: {other:?}"),
+    }
+    assert_eq!(counter(&samples, names::CONNECTIONS_TOTAL, &[("outcome", "accepted")]), 1);
+    assert_eq!(counter(&samples, names::CLOSES_TOTAL, &[("code", "1000")]), 1);
+    assert_eq!(
+        value(&samples, names::CONNECTIONS_ACTIVE, &[]),
+        Some(&DebugValue::Gauge(0.0.into())),
+        "opened once and closed once"
+    );
+    // The handshake of the era, 4 requests and their answers at least, both ways.
+    let messages_in = counter(&samples, names::MESSAGES_TOTAL, &[("direction", "in")]);
+    let messages_out = counter(&samples, names::MESSAGES_TOTAL, &[("direction", "out")]);
+    assert!(messages_in >= 4 && messages_out >= 4, "{messages_in} in, {messages_out} out");
+    let bytes_in = counter(&samples, names::BYTES_TOTAL, &[("direction", "in")]);
+    let bytes_out = counter(&samples, names::BYTES_TOTAL, &[("direction", "out")]);
+    assert!(bytes_in > 4 * 40 && bytes_out > 4 * 40, "{bytes_in} in, {bytes_out} out");
+}
