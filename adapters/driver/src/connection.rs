@@ -510,12 +510,15 @@ async fn run_connection<R, S, E, F>(
             }
         }
     }
-    // Commands that raced the close: retryable requests go back to the client too; the rest
-    // are refused.
+    // Commands that raced the close (never sent): requests that can be issued again go back to
+    // the client too; the rest are refused.
     commands.close();
     while let Ok(command) = commands.try_recv() {
         match command {
-            retryable @ Command::Request { retryable: true, .. } => end.retry.push(retryable),
+            // Never sent, so safe to issue again: retryable requests, and every request of a
+            // reconnecting client (those with a total deadline).
+            unsent @ (Command::Request { retryable: true, .. }
+            | Command::Request { deadline: Some(_), .. }) => end.retry.push(unsent),
             other => other.end(Outcome::Disconnected),
         }
     }
