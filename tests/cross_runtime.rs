@@ -106,7 +106,8 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
             "multiply",
             "ping_client",
             "slow_count",
-            "subtract"
+            "subtract",
+            "touch"
         ]
     );
     let sum = client.call_tool("add", json!({"a": 2, "b": 3})).await.expect("add");

@@ -154,7 +154,8 @@ fn assert_page_worked(report: &Value) {
             "multiply",
             "ping_client",
             "slow_count",
-            "subtract"
+            "subtract",
+            "touch"
         ])
     );
     assert_eq!(report["subprotocol"], "mcp");

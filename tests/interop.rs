@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// The demo contract's tools, sorted (both demo servers, ours and the Python one, serve them).
-const DEMO_TOOLS: [&str; 9] = [
+const DEMO_TOOLS: [&str; 10] = [
     "add",
     "confirm",
     "divide",
@@ -32,6 +32,7 @@ const DEMO_TOOLS: [&str; 9] = [
     "ping_client",
     "slow_count",
     "subtract",
+    "touch",
 ];
 
 /// A child process killed when the test ends, however it ends.

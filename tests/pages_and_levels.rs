@@ -242,7 +242,7 @@ async fn log_levels<N: Network>(net: N, server: &TestServer, era: Era) {
 
 fn case(client_rt: Rt, server_rt: Rt) {
     let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
-    let server = TestServer::start_with(server_rt, server_config(), any_port, paged);
+    let server = TestServer::start_with(server_rt, server_config(), any_port, paged, None);
     for era in [Era::Legacy, Era::Modern] {
         match client_rt {
             Rt::Tokio => block_on(Rt::Tokio, async {

@@ -205,7 +205,8 @@ async fn conforms(url: &str, version: ProtocolVersion) {
 #[test]
 fn what_the_router_sends_conforms_to_the_schema_of_every_version() {
     let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
-    let server = TestServer::start_with(Rt::Tokio, server_config(), any_port, |r| r.page_size(2));
+    let server =
+        TestServer::start_with(Rt::Tokio, server_config(), any_port, |r| r.page_size(2), None);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
     for version in ProtocolVersion::ALL {
         runtime.block_on(conforms(&server.url, version));

@@ -133,6 +133,16 @@ pub struct ServeArgs {
     /// that is not one of them. Without it those headers are ignored.
     #[arg(long, value_name = "ADDRS", value_parser = trusted_proxies)]
     pub trust_proxy: Option<TrustedProxies>,
+    /// Fan change notifications (the demo's `touch`, resource updates, list changes) out to
+    /// every node of this server through Redis pub/sub at this URL (`redis://host:port/`):
+    /// run several `serve --redis` nodes behind a load balancer and a subscriber on any node
+    /// hears a change published on any other. A lost Redis connection is retried with
+    /// backoff; local notifications go on meanwhile.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// The Redis pub/sub channel of --redis (one per server; every node of it uses the same).
+    #[arg(long, value_name = "NAME", default_value = "mcp-ws:changes", requires = "redis")]
+    pub redis_channel: String,
     /// With --stdio: seconds a child may take to exit after SIGTERM before it gets SIGKILL.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub kill_grace: u64,

@@ -18,7 +18,11 @@
 //! - `ping_client` pings the client and answers `pong` (legacy era only: 2026-07-28 has no
 //!   ping, and the tool says so with `isError: true`);
 //! - resource `demo://readme` (text), resource template `demo://echo/{text}`, and prompt
-//!   `greet {name}`.
+//!   `greet {name}`;
+//! - `touch {uri}` publishes `notifications/resources/updated` for `uri` to every session
+//!   subscribed to it (legacy `resources/subscribe` or a 2026-07-28 `subscriptions/listen`),
+//!   on every node when the server runs with `--redis`, and answers `touched {uri}` (the
+//!   Python demo, which has no cross-session publish, tells the calling session only).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -66,6 +70,11 @@ struct ConfirmArgs {
 #[derive(Deserialize)]
 struct EchoArgs {
     text: String,
+}
+
+#[derive(Deserialize)]
+struct TouchArgs {
+    uri: String,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +248,24 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                     _ => "cancelled",
                 };
                 Ok(CallToolResult::text(format!("{verdict}: {}", args.question)))
+            },
+        )
+        .tool_def(
+            tool(
+                "touch",
+                "Tells every client subscribed to the resource at `uri` that it changed.",
+                json!({
+                    "type": "object",
+                    "properties": { "uri": { "type": "string" } },
+                    "required": ["uri"]
+                }),
+            ),
+            |args: TouchArgs, context| async move {
+                let notifier = context
+                    .notifier()
+                    .ok_or_else(|| ToolError::msg("touch needs a server to publish from"))?;
+                notifier.notify_resource_updated(args.uri.clone());
+                Ok(CallToolResult::text(format!("touched {}", args.uri)))
             },
         )
         .tool_def(

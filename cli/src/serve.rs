@@ -12,6 +12,7 @@ use mcp_ws_driver::{
     StaticToken,
 };
 use mcp_ws_tokio::Tokio;
+use mcp_ws_tokio::redis_fanout::{RedisFanout, RedisFanoutConfig};
 
 use crate::args::ServeArgs;
 use crate::demo;
@@ -172,7 +173,14 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
         reload_on_hangup(tls.clone());
     }
     let router = demo::router(net.clone()).page_size(args.page_size);
-    let server = Server::new(net.clone(), router, config);
+    let mut server = Server::new(net.clone(), router, config);
+    if let Some(url) = &args.redis {
+        let mut fanout = RedisFanoutConfig::new(url.clone());
+        fanout.channel = args.redis_channel.clone();
+        let fanout = RedisFanout::start(fanout).map_err(|e| format!("--redis: {e}"))?;
+        tracing::info!(node = fanout.node_id(), channel = %args.redis_channel, "fanning out through Redis");
+        server = server.with_fanout(std::sync::Arc::new(fanout));
+    }
     let listening = server
         .listen(args.listen)
         .await

@@ -48,6 +48,7 @@ fn tools_lists_the_demo_tools_as_text_and_as_json() {
             "slow_count",
             "list_roots",
             "confirm",
+            "touch",
             "ping_client"
         ]
     );

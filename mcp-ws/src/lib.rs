@@ -53,6 +53,8 @@ pub use mcp_ws_core as core;
 pub use mcp_ws_driver as driver;
 pub use serde_json;
 
+#[cfg(feature = "redis")]
+pub use mcp_ws_tokio::redis_fanout;
 #[cfg(feature = "tokio")]
 pub use mcp_ws_tokio::{Tokio, connect, serve_tcp, server};
 

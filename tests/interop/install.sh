@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the interop peers: a Python venv (.venv) with the `mcp` 1.x SDK and
 # node_modules with `@modelcontextprotocol/sdk` 1.x + `ws` (+ esbuild and playwright-core for
-# the browser tests), and Debian's chromium (apt-get, when root and missing).
+# the browser tests), and Debian's chromium, nginx and redis-server (apt-get, when root and
+# missing).
 # Idempotent: each half is skipped when its stamp file holds the hash of its
 # inputs (requirements.txt / package.json, plus the interpreter version).
 # Usage: bash tests/interop/install.sh [--force]
@@ -55,16 +56,27 @@ else
   echo "$js_hash" > "$js_stamp"
 fi
 
-# ---------- Chromium (the browser tests; playwright-core never downloads one) ----------
-if [[ -x /usr/bin/chromium ]]; then
-  log "chromium present"
-elif [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  log "installing Debian's chromium"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq </dev/null >&2
-  apt-get install -y -qq chromium </dev/null >&2
-else
-  log "warning: /usr/bin/chromium is missing (apt-get install chromium); the browser tests will fail"
+# ---------- Debian packages: chromium (the browser tests; playwright-core never downloads
+# one), nginx and redis-server (the scale-out test). Installed when root and missing, with one
+# apt-get update.
+missing=()
+for pair in chromium:/usr/bin/chromium nginx:/usr/sbin/nginx redis-server:/usr/bin/redis-server; do
+  package="${pair%%:*}" binary="${pair#*:}"
+  if [[ -x "$binary" ]]; then
+    log "$package present"
+  else
+    missing+=("$package")
+  fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing Debian's ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq </dev/null >&2
+    apt-get install -y -qq "${missing[@]}" </dev/null >&2
+  else
+    log "warning: missing ${missing[*]} (apt-get install ${missing[*]}); the tests that need them will fail"
+  fi
 fi
 
 log "ok"

@@ -44,7 +44,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 import anyio  # noqa: E402
 from mcp.server.fastmcp import Context, FastMCP  # noqa: E402
 from mcp.types import CallToolResult, TextContent  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
+from pydantic import AnyUrl, BaseModel, Field  # noqa: E402
 
 log = logging.getLogger("py_server")
 
@@ -122,6 +122,13 @@ async def confirm(ctx: Context, question: str) -> CallToolResult:
     else:
         verdict = "cancelled"
     return text_result(f"{verdict}: {question}")
+
+
+@mcp.tool(description="Tell the calling client that the resource at `uri` changed")
+async def touch(ctx: Context, uri: str) -> CallToolResult:
+    # One process, one session to tell: the Python SDK has no cross-session publish.
+    await ctx.session.send_resource_updated(AnyUrl(uri))
+    return text_result(f"touched {uri}")
 
 
 @mcp.tool(description="Send a ping to the client; returns pong")

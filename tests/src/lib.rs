@@ -202,17 +202,28 @@ impl TestServer {
 
     /// Starts the test router on `rt` at `addr`.
     pub fn start_at(rt: Rt, config: ServerConfig, addr: SocketAddr) -> TestServer {
-        Self::start_with(rt, config, addr, |router| router)
+        Self::start_with(rt, config, addr, |router| router, None)
     }
 
     /// Starts the test router, changed by `customize` (a page size, more tools), on `rt` at
-    /// `addr`.
+    /// `addr`, fanning change notifications out with `fanout` (a node of a
+    /// [`mcp_ws_driver::LocalBus`], say) when given.
     pub fn start_with(
         rt: Rt,
         config: ServerConfig,
         addr: SocketAddr,
         customize: fn(Router) -> Router,
+        fanout: Option<Arc<dyn mcp_ws_driver::Fanout>>,
     ) -> TestServer {
+        fn with<N: Network>(
+            server: Server<N>,
+            fanout: &Option<Arc<dyn mcp_ws_driver::Fanout>>,
+        ) -> Server<N> {
+            match fanout.clone() {
+                Some(fanout) => server.with_fanout(fanout),
+                None => server,
+            }
+        }
         let probe = Arc::new(Probe::default());
         match rt {
             Rt::Tokio => {
@@ -228,6 +239,7 @@ impl TestServer {
                         customize(test_router(net, probe.clone())),
                         config,
                     );
+                    let server = with(server, &fanout);
                     let listening = server.listen(addr).await.expect("bind");
                     let (url, addr) = (listening.url(), listening.local_addr());
                     tokio::spawn(listening.run());
@@ -239,6 +251,7 @@ impl TestServer {
                 let net = Smol::new();
                 let server =
                     Server::new(net.clone(), customize(test_router(net, probe.clone())), config);
+                let server = with(server, &fanout);
                 let listening = smol::block_on(server.listen(addr)).expect("bind");
                 let (url, addr) = (listening.url(), listening.local_addr());
                 smol::spawn(listening.run()).detach();
@@ -258,6 +271,14 @@ impl TestServer {
             }
         }
         sent
+    }
+
+    /// The server's publisher of change notifications.
+    pub fn notifier(&self) -> mcp_ws_driver::Notifier {
+        match &self.host {
+            Host::Tokio { server, .. } => server.notifier(),
+            Host::Smol { server } => server.notifier(),
+        }
     }
 
     /// Handles to the server's connections.

@@ -19,7 +19,10 @@
 //!
 //! Every call ends once: with its outcome, or, when it is retryable and the connection is
 //! lost (even in the race between the session's close and the loop's end), by going back to
-//! the reconnecting client in [`ConnectionEnd::retry`].
+//! the reconnecting client in [`ConnectionEnd::retry`]. A reconnecting client's call that the
+//! server refused unprocessed because it is draining ([`crate::error::is_not_processed`]) goes
+//! back too, retryable or not: it waits (within its deadline) for this connection to end and
+//! is issued on the next one.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -64,12 +67,15 @@ struct Waiter {
     token: CallToken,
     reply: oneshot::Sender<Result<Outcome, SessionError>>,
     progress: Option<ProgressSender>,
-    /// What is needed to issue the call again, when the caller marked it retryable.
+    /// What is needed to issue the call again: kept for a reconnecting client's calls (those
+    /// with a total deadline).
     retry: Option<Retry>,
 }
 
-/// What a retryable call needs to be issued again on the next connection.
+/// What a call needs to be issued again on the next connection.
 struct Retry {
+    /// Issue it again when the connection is lost (the caller said it is safe to repeat).
+    retryable: bool,
     method: String,
     params: Option<RawJson>,
     options: RequestOptions,
@@ -88,6 +94,9 @@ pub struct ConnectionEnd {
     /// Retryable calls that were in flight when the connection was lost; their callers are
     /// still waiting. A reconnecting client issues them again on the next connection.
     pub(crate) retry: Vec<Command>,
+    /// The peer closed saying nothing of ours was in progress ([`crate::error::drained_close`]):
+    /// the calls still in flight were not processed and go back to the client too.
+    pub(crate) unprocessed: bool,
 }
 
 impl std::fmt::Debug for ConnectionEnd {
@@ -114,6 +123,7 @@ impl Future for ConnectionEnded {
                 by: ClosedBy::Transport,
                 lifecycle_failure: None,
                 retry: Vec::new(),
+                unprocessed: false,
             })
         })
     }
@@ -288,6 +298,7 @@ where
 /// Runs the driver loop to the end of the session (see the module docs), reports the end to
 /// `on_end`, then completes the close handshake.
 #[allow(clippy::too_many_arguments, reason = "one connection's parts, moved in once")]
+#[allow(clippy::manual_async_fn, reason = "an async fn would hold every argument twice")]
 fn run_connection<R, S, E, F>(
     runtime: R,
     mut ws: S,
@@ -326,6 +337,7 @@ where
             by: ClosedBy::Transport,
             lifecycle_failure: None,
             retry: Vec::new(),
+            unprocessed: false,
         };
         loop {
             // 1. Perform every action the session has queued, writing frames into the WebSocket's
@@ -371,8 +383,9 @@ where
                 closing = (!broken).then_some(close_reason);
                 break;
             }
-            // 2. Re-arm the timer at the session's next deadline.
-            alarm.arm(&runtime, session.poll_timeout());
+            // 2. Re-arm the timer at the session's next deadline, or a parked call's.
+            let parked = end.retry.iter().filter_map(total_deadline).min();
+            alarm.arm(&runtime, [session.poll_timeout(), parked].into_iter().flatten().min());
             // 3. Take the next input that is ready now; only when none is (or a batch is full) flush
             //    what this batch wrote, in one write, and wait. Answers of handlers that finished in
             //    the meantime ride in the same write.
@@ -446,7 +459,11 @@ where
                         session.handle_payload(now, payload)
                     }
                     Inbound::Activity => session.handle_transport_activity(now),
-                    Inbound::PeerClosed(reason) => session.handle_peer_close(reason),
+                    Inbound::PeerClosed(reason) => {
+                        end.unprocessed =
+                            reason.as_ref().is_some_and(crate::error::is_drained_close);
+                        session.handle_peer_close(reason)
+                    }
                     Inbound::Violation(reason) => {
                         let _ = session.close(reason);
                     }
@@ -484,6 +501,7 @@ where
                 Wake::Timer => {
                     if alarm.take_due(now) {
                         session.handle_timeout(now);
+                        expire_parked(&mut end.retry, now);
                     }
                 }
             }
@@ -496,23 +514,26 @@ where
         // connection was lost: retryable ones go back to the client, the rest fail as disconnected.
         for (_, waiter) in waiters.drain() {
             match waiter.retry {
-                Some(retry) => end.retry.push(retry_command(
+                Some(retry) if retry.retryable || end.unprocessed => end.retry.push(retry_command(
                     waiter.token,
                     retry,
                     waiter.reply,
                     waiter.progress,
                 )),
-                None => {
+                _ => {
                     let _ = waiter.reply.send(Ok(Outcome::Disconnected));
                 }
             }
         }
-        // Commands that raced the close: retryable requests go back to the client too; the rest
-        // are refused.
+        // Commands that raced the close (never sent): requests that can be issued again go back to
+        // the client too; the rest are refused.
         commands.close();
         while let Ok(command) = commands.try_recv() {
             match command {
-                retryable @ Command::Request { retryable: true, .. } => end.retry.push(retryable),
+                // Never sent, so safe to issue again: retryable requests, and every request of a
+                // reconnecting client (those with a total deadline).
+                unsent @ (Command::Request { retryable: true, .. }
+                | Command::Request { deadline: Some(_), .. }) => end.retry.push(unsent),
                 other => other.end(Outcome::Disconnected),
             }
         }
@@ -535,7 +556,28 @@ where
     }
 }
 
-/// The request command that issues a retryable call again.
+/// A request command's total deadline.
+fn total_deadline(command: &Command) -> Option<Instant> {
+    match command {
+        Command::Request { deadline, .. } => *deadline,
+        _ => None,
+    }
+}
+
+/// Ends the parked calls (waiting for the next connection) whose total deadline has passed.
+fn expire_parked(parked: &mut Vec<Command>, now: Instant) {
+    if parked.iter().filter_map(total_deadline).all(|deadline| now < deadline) {
+        return;
+    }
+    for command in std::mem::take(parked) {
+        match total_deadline(&command) {
+            Some(deadline) if now >= deadline => command.end(Outcome::TimedOut),
+            _ => parked.push(command),
+        }
+    }
+}
+
+/// The request command that issues a call again.
 fn retry_command(
     token: CallToken,
     retry: Retry,
@@ -550,7 +592,7 @@ fn retry_command(
         deadline: retry.deadline,
         reply,
         progress,
-        retryable: true,
+        retryable: retry.retryable,
     }
 }
 
@@ -573,7 +615,8 @@ fn apply(
             progress,
             retryable,
         } => {
-            let retry = retryable.then(|| Retry {
+            let retry = (retryable || deadline.is_some()).then(|| Retry {
+                retryable,
                 method: method.clone(),
                 params: params.clone(),
                 options,
@@ -596,7 +639,7 @@ fn apply(
                 }
             }
         }
-        Command::Notify { method, params, reply } => {
+        Command::Notify { method, params, reply, .. } => {
             let _ = reply.send(session.send_notification(method, params));
         }
         Command::Respond { id, response } => {
@@ -629,7 +672,18 @@ fn deliver<E: EventSink>(
                 tracing::debug!(id = %id, outcome = outcome_kind(&outcome), "request ended");
                 calls.remove(&waiter.token);
                 match (outcome, waiter.retry) {
-                    (Outcome::Disconnected, Some(retry)) => {
+                    (Outcome::Error(error), Some(retry))
+                        if crate::error::is_not_processed(&error) =>
+                    {
+                        tracing::debug!(id = %id, "refused unprocessed by a draining server");
+                        end.retry.push(retry_command(
+                            waiter.token,
+                            retry,
+                            waiter.reply,
+                            waiter.progress,
+                        ));
+                    }
+                    (Outcome::Disconnected, Some(retry)) if retry.retryable || end.unprocessed => {
                         end.retry.push(retry_command(
                             waiter.token,
                             retry,

@@ -1,7 +1,7 @@
 //! Errors the adapter API returns.
 
-use mcp_ws_core::ErrorObject;
 use mcp_ws_core::session::{Outcome, SessionError};
+use mcp_ws_core::{ErrorCode, ErrorObject, RawJson};
 
 /// Why a call did not produce a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -58,4 +58,43 @@ impl From<SessionError> for CallError {
             other => CallError::Refused(other),
         }
     }
+}
+
+/// The `data` member marking an error answer as "refused without processing the request"
+/// (a draining server): `{"notProcessed": true}`. Such a request is safe to issue again
+/// elsewhere, whatever it does; a reconnecting [`crate::Client`] does so on its next
+/// connection.
+pub const NOT_PROCESSED_KEY: &str = "notProcessed";
+
+/// The -32603 error a server answers a request it refuses without processing it (it is
+/// shutting down), marked with [`NOT_PROCESSED_KEY`].
+pub fn not_processed(message: impl Into<String>) -> ErrorObject {
+    let mut error = ErrorObject::new(ErrorCode::InternalError, message);
+    error.data = RawJson::from_serialize(&serde_json::json!({ NOT_PROCESSED_KEY: true })).ok();
+    error
+}
+
+/// Whether `error` says the request was not processed ([`not_processed`]).
+pub fn is_not_processed(error: &ErrorObject) -> bool {
+    error
+        .data
+        .as_ref()
+        .and_then(|data| data.parse::<serde_json::Value>().ok())
+        .is_some_and(|data| data[NOT_PROCESSED_KEY] == serde_json::Value::Bool(true))
+}
+
+/// The close reason of a draining server's 1001 to a connection on which nothing was in
+/// progress: the requests the client still has in flight were not processed (they reached the
+/// server after its close, or were refused with [`not_processed`]). A reconnecting
+/// [`crate::Client`] issues them again on its next connection, retryable or not.
+pub const DRAINED_CLOSE_REASON: &str = "the server is shutting down; nothing was in progress";
+
+/// The 1001 close with [`DRAINED_CLOSE_REASON`].
+pub fn drained_close() -> mcp_ws_core::CloseReason {
+    mcp_ws_core::CloseReason::new(mcp_ws_core::CloseCode::GOING_AWAY, DRAINED_CLOSE_REASON)
+}
+
+/// Whether a peer's close is [`drained_close`].
+pub fn is_drained_close(reason: &mcp_ws_core::CloseReason) -> bool {
+    reason.code == mcp_ws_core::CloseCode::GOING_AWAY && reason.reason == DRAINED_CLOSE_REASON
 }

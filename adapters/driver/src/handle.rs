@@ -47,6 +47,8 @@ pub(crate) enum Command {
         method: String,
         params: Option<RawJson>,
         reply: oneshot::Sender<Result<(), SessionError>>,
+        /// For a change notification: its place among those waiting for the loop.
+        _slot: Option<QueueSlot>,
     },
     Respond {
         id: RequestId,
@@ -58,7 +60,7 @@ pub(crate) enum Command {
         total: Option<f64>,
         message: Option<String>,
         /// Its place among the progress reports waiting for the loop (freed when dropped).
-        _slot: ProgressSlot,
+        _slot: QueueSlot,
     },
     Close(CloseReason),
 }
@@ -130,13 +132,28 @@ impl CallOptions {
 /// dropped (the loop is held up by a slow peer, and the latest report is what counts).
 pub const MAX_QUEUED_PROGRESS: usize = 256;
 
-/// One progress report's place in the queue to the loop; dropping it frees the place.
-pub(crate) struct ProgressSlot(Arc<AtomicUsize>);
+/// How many change notifications (resource updates, list changes: see
+/// [`crate::server::Notifier`]) may wait for one connection's loop; more are dropped and
+/// counted (the loop is held up by a slow peer, which is closed once its writes time out).
+pub const MAX_QUEUED_NOTIFICATIONS: usize = 1024;
 
-impl Drop for ProgressSlot {
+/// One queued command's place in a bounded queue to the loop (progress reports, change
+/// notifications); dropping it frees the place.
+pub(crate) struct QueueSlot(Arc<AtomicUsize>);
+
+impl Drop for QueueSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// A place in the queue that `queued` counts, unless `limit` are taken.
+fn take_slot(queued: &Arc<AtomicUsize>, limit: usize) -> Option<QueueSlot> {
+    if queued.load(Ordering::Relaxed) >= limit {
+        return None;
+    }
+    queued.fetch_add(1, Ordering::Relaxed);
+    Some(QueueSlot(queued.clone()))
 }
 
 /// A cloneable handle to one live connection.
@@ -146,6 +163,8 @@ pub struct ConnectionHandle {
     next_token: Arc<AtomicU64>,
     /// Progress reports sent and not yet applied by the loop.
     progress_queued: Arc<AtomicUsize>,
+    /// Change notifications sent and not yet applied by the loop.
+    notifications_queued: Arc<AtomicUsize>,
     /// Where handlers for the peer's requests go to run inside the connection's own task
     /// (`None` for a handle no connection loop drives, such as the client's).
     pub(crate) local: Option<Arc<crate::tasks::LocalHandlers>>,
@@ -163,6 +182,7 @@ impl ConnectionHandle {
             commands,
             next_token: Arc::new(AtomicU64::new(1)),
             progress_queued: Arc::default(),
+            notifications_queued: Arc::default(),
             local: None,
         }
     }
@@ -247,12 +267,30 @@ impl ConnectionHandle {
         params: Option<RawJson>,
     ) -> Result<(), CallError> {
         let (reply, receiver) = oneshot::channel();
-        let command = Command::Notify { method: method.into(), params, reply };
+        let command = Command::Notify { method: method.into(), params, reply, _slot: None };
         self.commands.unbounded_send(command).map_err(|_| CallError::Disconnected)?;
         match receiver.await {
             Ok(result) => result.map_err(CallError::from),
             Err(_) => Err(CallError::Disconnected),
         }
+    }
+
+    /// Queues a change notification without waiting for the session to take it; `false` when
+    /// it was dropped because [`MAX_QUEUED_NOTIFICATIONS`] already wait (or the connection
+    /// has ended).
+    pub(crate) fn notify_queued(&self, notification: mcp_ws_core::message::Notification) -> bool {
+        let slot = match take_slot(&self.notifications_queued, MAX_QUEUED_NOTIFICATIONS) {
+            Some(slot) => slot,
+            None => return false,
+        };
+        let (reply, _) = oneshot::channel();
+        let command = Command::Notify {
+            method: notification.method,
+            params: notification.params,
+            reply,
+            _slot: Some(slot),
+        };
+        self.commands.unbounded_send(command).is_ok()
     }
 
     /// Answers the peer's request `id` (used by handler tasks).
@@ -270,11 +308,7 @@ impl ConnectionHandle {
     ) {
         // Progress is advisory: while the loop is held up (a peer reading slowly), reports
         // beyond the bound are dropped rather than queued without limit.
-        if self.progress_queued.load(Ordering::Relaxed) >= MAX_QUEUED_PROGRESS {
-            return;
-        }
-        self.progress_queued.fetch_add(1, Ordering::Relaxed);
-        let _slot = ProgressSlot(self.progress_queued.clone());
+        let Some(_slot) = take_slot(&self.progress_queued, MAX_QUEUED_PROGRESS) else { return };
         let _ =
             self.commands.unbounded_send(Command::Progress { id, progress, total, message, _slot });
     }

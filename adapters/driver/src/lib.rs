@@ -12,7 +12,8 @@
 //! - [`peer_calls`]: what a server handler asks of its client (roots, sampling, elicitation),
 //!   one API for both eras (requests in legacy, `input_required` rounds in 2026-07-28).
 //! - [`client`]: the client with reconnect supervision and typed calls.
-//! - [`server`]: the server with its router, accept loop, embedding and shutdown.
+//! - [`server`]: the server with its router, accept loop, embedding and shutdown, and the
+//!   change notifications it fans out to subscribed sessions on every node.
 //! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
 //! - [`tls`]: rustls for `wss://`, both sides, over futures-io streams.
 //! - [`transport`]: the plain-or-TLS byte stream under every WebSocket.
@@ -45,7 +46,8 @@ pub mod ws_io;
 
 pub use async_tungstenite;
 pub use client::{
-    Client, ClientConfig, ClientConfigError, ClientEvent, ConnectError, PeerRequests, connect,
+    Client, ClientConfig, ClientConfigError, ClientEvent, ConnectError, Listen, PeerRequests,
+    connect,
 };
 pub use connection::{ConnectionEnd, ConnectionEnded, EventSink, spawn_connection};
 pub use dial::{DialError, UrlError};
@@ -60,13 +62,15 @@ pub use server::auth::{
     AuthCheck, AuthDecision, AuthRequest, Authenticator, Principal, StaticToken,
 };
 pub use server::drain::Drain;
+pub use server::fanout::{Deliver, Fanout, LocalBus, LocalNode};
 pub use server::handshake::{
     HostPolicy, OriginPolicy, PlainHttp, PlainResponse, Refusal, RequestHead,
 };
 pub use server::proxy::TrustedProxies;
+pub use server::subscriptions::{ChangeEvent, ListKind, SubscriptionLimits};
 pub use server::{
-    DEFAULT_INPUT_STATE_TTL, Listening, Router, Server, ServerConfig, Structured, ToolError,
-    ToolOutput,
+    DEFAULT_INPUT_STATE_TTL, Listening, Notifier, Router, Server, ServerConfig, Structured,
+    ToolError, ToolOutput,
 };
 pub use tasks::{HandlerTasks, RequestContext};
 pub use tls::{ClientTls, ServerTls, TlsError, TlsFailure};

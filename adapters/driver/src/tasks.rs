@@ -66,6 +66,10 @@ pub struct RequestContext {
     pub(crate) states: crate::state::States,
     /// The `input_required` round this request runs in (server, 2026-07-28 only).
     pub(crate) input: Option<Arc<Mutex<mcp_ws_core::mrtr::InputRound>>>,
+    /// The connection's subscriptions (set by the server for its handlers).
+    pub(crate) subscriptions: Option<Arc<Mutex<crate::server::subscriptions::Subscriptions>>>,
+    /// The server's publisher of change notifications (set by the server for its handlers).
+    pub(crate) notifier: Option<crate::server::Notifier>,
 }
 
 impl RequestContext {
@@ -84,6 +88,8 @@ impl RequestContext {
             principal: None,
             states: Default::default(),
             input: None,
+            subscriptions: None,
+            notifier: None,
         }
     }
 
@@ -107,6 +113,12 @@ impl RequestContext {
     /// `None` there means no log messages for it, and always `None` in the legacy era).
     pub fn requested_log_level(&self) -> Option<&LoggingLevel> {
         self.log_level.as_ref()
+    }
+
+    /// The server's publisher of change notifications (`None` on the client side): a handler
+    /// that changes a resource tells every subscribed session, on every node, with it.
+    pub fn notifier(&self) -> Option<&crate::server::Notifier> {
+        self.notifier.as_ref()
     }
 
     /// Whether the peer asked for progress on this request.
@@ -218,6 +230,8 @@ impl HandlerTasks {
             principal: None,
             states: Default::default(),
             input: None,
+            subscriptions: None,
+            notifier: None,
         };
         let (abort, registration) = AbortHandle::new_pair();
         let work = Abortable::new(

@@ -32,6 +32,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub use mcp_ws_driver::*;
 
+#[cfg(feature = "redis")]
+pub mod redis_fanout;
+
 /// The tokio runtime seam. Must be created inside a tokio runtime.
 #[derive(Clone, Debug)]
 pub struct Tokio {

@@ -1,8 +1,17 @@
-//! The typed MCP calls of a [`Client`]: tools, resources, prompts, completion and ping. Each is
-//! a thin layer over [`Client::request`] that builds the params and parses the result with the
-//! core's typed views; anything else goes through [`Client::request`] directly.
+//! The typed MCP calls of a [`Client`]: tools, resources, prompts, completion, ping and
+//! subscriptions. Each is a thin layer over [`Client::request`] that builds the params and
+//! parses the result with the core's typed views; anything else goes through
+//! [`Client::request`] directly.
+//!
+//! Subscriptions deliver their notifications on [`Client::events`]: legacy
+//! [`Client::subscribe_resource`] is remembered and sent again on every new session after a
+//! reconnect; a 2026-07-28 [`Client::listen`] is a long-lived retryable request, issued again
+//! with a new id on the next connection (its notifications then carry the new subscription
+//! id).
 
 use std::collections::BTreeMap;
+
+use std::time::Duration;
 
 use mcp_ws_core::RawJson;
 use mcp_ws_core::mcp::methods;
@@ -10,8 +19,10 @@ use mcp_ws_core::mcp::{
     CallToolParams, CallToolResult, CompleteParams, CompleteResult, GetPromptParams,
     GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
     ListToolsResult, PaginatedParams, Prompt, ReadResourceParams, ReadResourceResult, Resource,
-    ResourceTemplate, Tool,
+    ResourceTemplate, SubscribeParams, SubscriptionFilter, SubscriptionsListenParams,
+    SubscriptionsListenResult, Tool,
 };
+use mcp_ws_core::session::RequestOptions;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -19,6 +30,38 @@ use serde_json::Value;
 use super::Client;
 use crate::error::CallError;
 use crate::handle::{CallOptions, ProgressStream};
+
+/// How long a [`Listen`] may stay open: a year, so in practice until it is cancelled, its
+/// client closes, or the server ends it.
+pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// An open `subscriptions/listen` stream (2026-07-28). Its notifications (the
+/// acknowledgement first) arrive on [`Client::events`]. Dropping it, or [`Listen::cancel`],
+/// cancels the listen (`notifications/cancelled`).
+#[must_use = "a listen is cancelled when dropped"]
+pub struct Listen {
+    future: crate::runtime::BoxFuture<'static, Result<RawJson, CallError>>,
+}
+
+impl std::fmt::Debug for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listen").finish_non_exhaustive()
+    }
+}
+
+impl Listen {
+    /// Cancels the listen.
+    pub fn cancel(self) {
+        drop(self);
+    }
+
+    /// Waits until the server ends the listen (with its result), or the listen fails
+    /// (refused by the server, the client closed, the connection lost without reconnect).
+    pub async fn ended(self) -> Result<SubscriptionsListenResult, CallError> {
+        let raw = self.future.await?;
+        raw.parse().map_err(|e| CallError::InvalidResult(format!("subscriptions/listen: {e}")))
+    }
+}
 
 /// The most pages a `list_all_*` call follows before it stops with an error (a server whose
 /// cursors never end must not hang the client).
@@ -193,6 +236,42 @@ impl Client {
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, CallError> {
         let request = ReadResourceParams { uri: uri.to_string(), ..Default::default() };
         self.typed(methods::RESOURCES_READ, &request, CallOptions::default().retryable()).await
+    }
+
+    /// Legacy `resources/subscribe`: `notifications/resources/updated` for `uri` will arrive
+    /// on [`Client::events`]. The client subscribes again after each reconnect.
+    pub async fn subscribe_resource(&self, uri: &str) -> Result<(), CallError> {
+        let request = SubscribeParams { uri: uri.to_string(), ..Default::default() };
+        let options = CallOptions::default().retryable();
+        let _: serde_json::Value =
+            self.typed(methods::RESOURCES_SUBSCRIBE, &request, options).await?;
+        self.shared.resources.lock().expect("lock").insert(uri.to_string());
+        Ok(())
+    }
+
+    /// Legacy `resources/unsubscribe`: no more updates for `uri`.
+    pub async fn unsubscribe_resource(&self, uri: &str) -> Result<(), CallError> {
+        self.shared.resources.lock().expect("lock").remove(uri);
+        let request = SubscribeParams { uri: uri.to_string(), ..Default::default() };
+        let options = CallOptions::default().retryable();
+        let _: serde_json::Value =
+            self.typed(methods::RESOURCES_UNSUBSCRIBE, &request, options).await?;
+        Ok(())
+    }
+
+    /// Opens a `subscriptions/listen` stream (2026-07-28) for the notifications `filter`
+    /// asks for. The server's acknowledgement and then the notifications arrive on
+    /// [`Client::events`], each with `_meta["io.modelcontextprotocol/subscriptionId"]`. The
+    /// listen is sent again, with a new id, after each reconnect.
+    pub fn listen(&self, filter: SubscriptionFilter) -> Result<Listen, CallError> {
+        let request = SubscriptionsListenParams { notifications: filter, ..Default::default() };
+        let options = CallOptions {
+            request: RequestOptions { timeout: Some(LISTEN_TIMEOUT), ..Default::default() },
+            retryable: true,
+            raw_input_required: false,
+        };
+        let future = self.request(methods::SUBSCRIPTIONS_LISTEN, params(&request)?, options);
+        Ok(Listen { future })
     }
 
     /// One page of `prompts/list`.

@@ -21,6 +21,7 @@ mod input_rounds;
 pub mod peer_requests;
 mod supervisor;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use futures_channel::{mpsc, oneshot};
@@ -32,6 +33,7 @@ use mcp_ws_core::reconnect::{Failure, GiveUpReason};
 use mcp_ws_core::session::{ClosedBy, Event, PeerDescription, ReadyInfo, Session, SessionConfig};
 use mcp_ws_core::{CloseCode, CloseReason, Era, ProtocolVersion, RawJson};
 
+pub use api::Listen;
 pub use config::{ClientConfig, ClientConfigError};
 pub use peer_requests::PeerRequests;
 
@@ -110,6 +112,9 @@ struct ClientShared {
     /// dual-era client does not probe again on every reconnect.
     settled: Mutex<Option<(Era, ProtocolVersion)>>,
     subscribers: Mutex<Vec<bounded::Sender<ClientEvent>>>,
+    /// The resources subscribed to with `resources/subscribe` (legacy era), subscribed again
+    /// on every new session: the server forgets them with the connection.
+    resources: Mutex<BTreeSet<String>>,
 }
 
 impl ClientShared {
@@ -184,6 +189,7 @@ pub async fn connect<N: Network>(
         ready: Mutex::new(None),
         settled: Mutex::new(None),
         subscribers: Mutex::new(Vec::new()),
+        resources: Mutex::new(BTreeSet::new()),
     });
     let (first_ready, first_ready_receiver) = oneshot::channel();
     let (connection, ended) =
@@ -256,14 +262,45 @@ struct ClientSink<N: Network> {
     first_ready: Option<oneshot::Sender<Result<(), CloseReason>>>,
 }
 
+impl<N: Network> ClientSink<N> {
+    /// Sends `resources/subscribe` again for every resource the client follows (a new legacy
+    /// session after a reconnect; the old server session forgot them). Listens (2026-07-28)
+    /// need nothing here: they are retryable requests, issued again by the supervisor.
+    fn subscribe_again(&self, handle: &ConnectionHandle) {
+        let uris: Vec<String> =
+            self.shared.resources.lock().expect("lock").iter().cloned().collect();
+        for uri in uris {
+            let params = mcp_ws_core::mcp::SubscribeParams { uri, ..Default::default() };
+            let Ok(params) = RawJson::from_serialize(&params) else { continue };
+            let call = handle.request(
+                mcp_ws_core::mcp::methods::RESOURCES_SUBSCRIBE,
+                Some(params),
+                CallOptions::default(),
+            );
+            self.net.spawn(async move {
+                if let Err(error) = call.await {
+                    tracing::warn!(%error, "subscribing again after a reconnect failed");
+                }
+            });
+        }
+    }
+}
+
 impl<N: Network> EventSink for ClientSink<N> {
     fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
         match event {
             Event::Ready(info) => {
                 *self.shared.ready.lock().expect("lock") = Some((*info).clone());
                 *self.shared.settled.lock().expect("lock") = Some((info.era, info.version));
-                if let Some(first) = self.first_ready.take() {
-                    let _ = first.send(Ok(()));
+                let reconnected = match self.first_ready.take() {
+                    Some(first) => {
+                        let _ = first.send(Ok(()));
+                        false
+                    }
+                    None => true,
+                };
+                if reconnected && info.era == Era::Legacy {
+                    self.subscribe_again(handle);
                 }
                 self.shared.emit(ClientEvent::Ready(info));
             }
@@ -316,7 +353,7 @@ impl Client {
     /// server notifications. Each call makes an independent subscription; dropping the stream
     /// unsubscribes. A subscription read too slowly keeps the latest [`EVENT_QUEUE`] events and
     /// says how many it dropped with [`ClientEvent::Lagged`].
-    pub fn events(&self) -> impl Stream<Item = ClientEvent> + Send + Unpin + 'static {
+    pub fn events(&self) -> impl Stream<Item = ClientEvent> + Send + Unpin + use<> {
         let (sender, receiver) = bounded::channel(EVENT_QUEUE);
         self.shared.subscribers.lock().expect("lock").push(sender);
         receiver.map(|received| match received {

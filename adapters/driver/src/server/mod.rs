@@ -11,6 +11,11 @@
 //!
 //! What the server counts goes to the [`metrics`](crate::metrics) facade.
 //!
+//! - [`Server::notify_resource_updated`] and [`Server::notify_list_changed`] (or a
+//!   [`Notifier`], which handlers reach through their context) tell every subscribed session
+//!   of a change, on this node at once and on the other nodes through the [`fanout::Fanout`]
+//!   set with [`Server::with_fanout`]; see [`subscriptions`] for who gets what.
+//!
 //! Each connection is one task: the one that accepted it (or the caller's, for
 //! [`Server::serve_tcp`] and [`Server::serve_websocket`]) runs the handshake and then the driver
 //! loop, and the loop runs the request handlers itself (see [`crate::tasks`]; a handler that
@@ -20,10 +25,12 @@
 pub mod accept;
 pub mod auth;
 pub mod drain;
+pub mod fanout;
 pub mod handshake;
 pub mod limits;
 pub mod proxy;
 pub mod router;
+pub mod subscriptions;
 pub mod typed;
 pub mod upgrade;
 pub mod uri_template;
@@ -44,9 +51,10 @@ use futures_channel::oneshot;
 use futures_util::future::{Either, FutureExt, Shared, select};
 use futures_util::io::{AsyncRead, AsyncWrite};
 use mcp_ws_core::mcp::Implementation;
+use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mrtr::{InputRound, StateError, StateKey};
 use mcp_ws_core::session::{Event, ReadyInfo, Role, Session, SessionConfig};
-use mcp_ws_core::{CloseCode, CloseReason, Era, ErrorCode, ErrorObject};
+use mcp_ws_core::{CloseCode, CloseReason, Era};
 
 pub use router::{Router, Structured, ToolError, ToolOutput};
 
@@ -61,9 +69,11 @@ use crate::ws_config::websocket_config;
 use accept::{ConnectionAddrs, HandshakeConfig};
 use auth::{AuthCheck, Principal};
 use drain::Drain;
+use fanout::{Fanout, LocalBus};
 use handshake::{HandshakeRules, HostPolicy, OriginPolicy, PlainHttp};
 use limits::{AcceptBackoff, Admission, ConnectionGate, ConnectionLimits};
 use proxy::TrustedProxies;
+use subscriptions::{ChangeEvent, ListKind, SubscriptionLimits, Subscriptions};
 
 /// The configuration of a [`Server`].
 #[derive(Debug, Clone)]
@@ -101,6 +111,8 @@ pub struct ServerConfig {
     /// How long a client may take to answer an `input_required` round (the sealed state
     /// expires after it; a later retry gets -32602 and must start over).
     pub input_state_ttl: Duration,
+    /// How much each session may subscribe to (resource URIs, open listens).
+    pub subscriptions: SubscriptionLimits,
     /// The draining flag [`Server::shutdown`] sets. `None` (the default): each server makes
     /// its own. Set it to share the flag with whatever reports the server's health (a
     /// `/healthz` in [`Self::plain_http`]); the server then stores it here, so a config taken
@@ -142,6 +154,7 @@ impl ServerConfig {
             plain_http: None,
             state_key: random_state_key(),
             input_state_ttl: DEFAULT_INPUT_STATE_TTL,
+            subscriptions: SubscriptionLimits::default(),
             drain: None,
             proxies: TrustedProxies::none(),
         }
@@ -179,10 +192,18 @@ impl ServerConfig {
 struct Tracked {
     handle: ConnectionHandle,
     tasks: HandlerTasks,
+    /// Its open `subscriptions/listen` streams: handlers too, but not in flight in the sense
+    /// of shutdown's grace (they end only when cancelled).
+    listens: HandlerTasks,
+    subscriptions: Arc<Mutex<Subscriptions>>,
     peer: Arc<Mutex<Option<ReadyInfo>>>,
 }
 
 struct ServerState {
+    /// Carries this node's change events to the other nodes.
+    fanout: Mutex<Arc<dyn Fanout>>,
+    /// Change notifications dropped because a connection had too many waiting.
+    dropped_notifications: AtomicU64,
     connections: Mutex<HashMap<u64, Tracked>>,
     next_connection: AtomicU64,
     draining: Drain,
@@ -245,6 +266,8 @@ impl<N: Network> Server<N> {
             gate: ConnectionGate::new(config.limits.clone()),
             config: Arc::new(config),
             state: Arc::new(ServerState {
+                fanout: Mutex::new(Arc::new(LocalBus::new().node())),
+                dropped_notifications: AtomicU64::new(0),
                 connections: Mutex::new(HashMap::new()),
                 next_connection: AtomicU64::new(1),
                 draining,
@@ -381,12 +404,16 @@ impl<N: Network> Server<N> {
         };
         let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
         let tasks = HandlerTasks::default();
+        let listens = HandlerTasks::default();
+        let subscriptions = Arc::new(Mutex::new(Subscriptions::new(self.config.subscriptions)));
         let peer = Arc::new(Mutex::new(None));
         let sink = ServerSink {
             config: self.config.clone(),
             net: self.net.clone(),
             router: self.router.clone(),
             tasks: tasks.clone(),
+            listens: listens.clone(),
+            subscriptions: subscriptions.clone(),
             state: self.state.clone(),
             peer: peer.clone(),
             principal,
@@ -405,11 +432,12 @@ impl<N: Network> Server<N> {
         // `draining`: either shutdown sees this connection or this sees the draining flag.
         let draining = {
             let mut connections = self.state.connections.lock().expect("lock");
-            connections.insert(id, Tracked { handle: handle.clone(), tasks, peer });
+            let tracked = Tracked { handle: handle.clone(), tasks, listens, subscriptions, peer };
+            connections.insert(id, tracked);
             self.state.draining.is_draining()
         };
         if draining {
-            handle.close(CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"));
+            handle.close(crate::error::drained_close());
         }
         // Untracked too if the caller drops this future before the session ends.
         let untrack = Untrack { state: self.state.clone(), id, _active: ActiveConnection::open() };
@@ -452,8 +480,16 @@ impl<N: Network> Server<N> {
         }
         let reason = CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down");
         for connection in self.state.connections.lock().expect("lock").values() {
+            // Nothing running (and new requests refused unprocessed since the drain began):
+            // whatever the client has in flight was not processed, which the drained close
+            // reason tells it (it issues those requests again on its next connection).
+            let reason = match connection.tasks.is_empty() {
+                true => crate::error::drained_close(),
+                false => reason.clone(),
+            };
             connection.tasks.cancel_all();
-            connection.handle.close(reason.clone());
+            connection.listens.cancel_all();
+            connection.handle.close(reason);
         }
         let deadline = self.net.now() + self.config.shutdown_grace;
         while self.net.now() < deadline && !self.state.connections.lock().expect("lock").is_empty()
@@ -463,6 +499,37 @@ impl<N: Network> Server<N> {
         if let Some(stop) = self.state.stop.lock().expect("lock").take() {
             let _ = stop.send(());
         }
+    }
+
+    /// The publisher of this server's change notifications (for code that has no
+    /// [`RequestContext`](crate::RequestContext) at hand; handlers have
+    /// [`RequestContext::notifier`](crate::RequestContext::notifier)).
+    pub fn notifier(&self) -> Notifier {
+        Notifier { state: self.state.clone() }
+    }
+
+    /// Tells every session subscribed to `uri`, on every node, that it changed.
+    pub fn notify_resource_updated(&self, uri: impl Into<String>) {
+        self.notifier().notify_resource_updated(uri);
+    }
+
+    /// Tells every session following the `list`, on every node, that it changed.
+    pub fn notify_list_changed(&self, list: ListKind) {
+        self.notifier().notify_list_changed(list);
+    }
+
+    /// Carries this server's change events to other nodes with `fanout` (instead of its own
+    /// in-process [`LocalBus`] node, which reaches no other server), and delivers theirs here.
+    /// Set it before serving.
+    pub fn with_fanout(self, fanout: Arc<dyn Fanout>) -> Self {
+        let state = Arc::downgrade(&self.state);
+        fanout.attach(Arc::new(move |event| {
+            if let Some(state) = state.upgrade() {
+                state.deliver(&event);
+            }
+        }));
+        *self.state.fanout.lock().expect("lock") = fanout;
+        self
     }
 
     fn handlers_running(&self) -> usize {
@@ -547,6 +614,66 @@ async fn end_input_round(
     }
 }
 
+/// Publishes a server's change notifications: to its own subscribed sessions at once, and to
+/// the other nodes' through its [`fanout::Fanout`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Notifier {
+    state: Arc<ServerState>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").finish_non_exhaustive()
+    }
+}
+
+impl Notifier {
+    /// Tells every session subscribed to `uri`, on every node, that it changed
+    /// (`notifications/resources/updated`).
+    pub fn notify_resource_updated(&self, uri: impl Into<String>) {
+        self.publish(ChangeEvent::ResourceUpdated { uri: uri.into() });
+    }
+
+    /// Tells every session following `list`, on every node, that it changed
+    /// (`notifications/{tools,resources,prompts}/list_changed`).
+    pub fn notify_list_changed(&self, list: ListKind) {
+        self.publish(ChangeEvent::ListChanged { list });
+    }
+
+    /// Publishes `event` here and to the other nodes.
+    pub fn publish(&self, event: ChangeEvent) {
+        self.state.deliver(&event);
+        let fanout = self.state.fanout.lock().expect("lock").clone();
+        fanout.publish(&event);
+    }
+
+    /// How many change notifications this server dropped because a connection already had
+    /// [`MAX_QUEUED_NOTIFICATIONS`](crate::handle::MAX_QUEUED_NOTIFICATIONS) waiting.
+    pub fn dropped(&self) -> u64 {
+        self.state.dropped_notifications.load(Ordering::Relaxed)
+    }
+}
+
+impl ServerState {
+    /// Sends `event` to this node's sessions that follow it.
+    fn deliver(&self, event: &ChangeEvent) {
+        let connections = self.connections.lock().expect("lock");
+        let mut dropped = 0u64;
+        for connection in connections.values() {
+            let subscriptions = connection.subscriptions.lock().expect("lock");
+            for notification in subscriptions.notifications_for(event) {
+                if !connection.handle.notify_queued(notification) && connection.handle.is_open() {
+                    dropped += 1;
+                }
+            }
+        }
+        if dropped > 0 {
+            self.dropped_notifications.fetch_add(dropped, Ordering::Relaxed);
+            tracing::warn!(dropped, "change notifications dropped for connections that lag");
+        }
+    }
+}
+
 /// Removes a connection from the tracked ones when dropped.
 struct Untrack {
     state: Arc<ServerState>,
@@ -566,6 +693,8 @@ struct ServerSink<N: Network> {
     net: N,
     router: Arc<Router>,
     tasks: HandlerTasks,
+    listens: HandlerTasks,
+    subscriptions: Arc<Mutex<Subscriptions>>,
     state: Arc<ServerState>,
     peer: Arc<Mutex<Option<ReadyInfo>>>,
     principal: Option<Principal>,
@@ -575,23 +704,36 @@ struct ServerSink<N: Network> {
 impl<N: Network> EventSink for ServerSink<N> {
     fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
         match event {
-            Event::Ready(info) => *self.peer.lock().expect("lock") = Some(*info),
+            Event::Ready(info) => {
+                self.subscriptions.lock().expect("lock").set_legacy(info.era == Era::Legacy);
+                *self.peer.lock().expect("lock") = Some(*info);
+            }
             Event::Request(request) => {
                 if self.state.draining.is_draining() {
                     metrics::count_refused_request(&request.method);
-                    let error =
-                        ErrorObject::new(ErrorCode::InternalError, "the server is shutting down");
+                    // Marked unprocessed: a reconnecting client issues it on its next
+                    // connection (to another node) instead of failing the call.
+                    let error = crate::error::not_processed("the server is shutting down");
                     handle.respond(request.id, Err(error));
                     return;
                 }
                 let router = self.router.clone();
                 let principal = self.principal.clone();
+                let subscriptions = self.subscriptions.clone();
+                let notifier = Notifier { state: self.state.clone() };
+                let tasks = match request.method.as_str() {
+                    methods::SUBSCRIPTIONS_LISTEN => &self.listens,
+                    _ => &self.tasks,
+                };
                 let mut record = self.requests.start(&request.method);
                 let modern =
                     self.peer.lock().expect("lock").as_ref().map(|p| p.era) == Some(Era::Modern);
-                if !modern {
-                    self.tasks.start(&self.net, handle, request, move |request, mut context| {
+                // A listen never asks the client for input: it needs no round.
+                if !modern || request.method == methods::SUBSCRIPTIONS_LISTEN {
+                    tasks.start(&self.net, handle, request, move |request, mut context| {
                         context.principal = principal;
+                        context.subscriptions = Some(subscriptions);
+                        context.notifier = Some(notifier);
                         let answering = router.dispatch(request, context);
                         async move {
                             let answer = answering.await;
@@ -616,8 +758,10 @@ impl<N: Network> EventSink for ServerSink<N> {
                         return;
                     }
                 };
-                self.tasks.start(&self.net, handle, request, move |request, mut context| {
+                tasks.start(&self.net, handle, request, move |request, mut context| {
                     context.principal = principal;
+                    context.subscriptions = Some(subscriptions);
+                    context.notifier = Some(notifier);
                     context.input = Some(round.clone());
                     let answering =
                         end_input_round(router.dispatch(request, context), round, config);
@@ -628,11 +772,15 @@ impl<N: Network> EventSink for ServerSink<N> {
                     }
                 });
             }
-            Event::Cancelled { id, .. } => self.tasks.cancel(&id),
+            Event::Cancelled { id, .. } => {
+                self.tasks.cancel(&id);
+                self.listens.cancel(&id);
+            }
             Event::Notification(notification) => self.router.notification(notification, handle),
             Event::Closed { reason, .. } => {
                 metrics::count_close(reason.code.0);
                 self.tasks.cancel_all();
+                self.listens.cancel_all();
             }
             Event::RequestEnded { .. }
             | Event::Progress { .. }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mcp_ws_core::mcp::PaginatedParams;
 use mcp_ws_core::mcp::methods;
@@ -15,8 +15,8 @@ use mcp_ws_core::mcp::{
     CallToolParams, GetPromptParams, GetPromptResult, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, Prompt, PromptsCapability,
     ReadResourceParams, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
-    ResourcesCapability, ServerCapabilities, SetLevelParams, TextResourceContents, Tool,
-    ToolsCapability,
+    ResourcesCapability, ServerCapabilities, SetLevelParams, SubscribeParams,
+    SubscriptionsListenParams, TextResourceContents, Tool, ToolsCapability,
 };
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::session::IncomingRequest;
@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 
 pub use mcp_ws_core::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
+use super::subscriptions::{Offered, Subscriptions};
 pub use super::typed::{Structured, ToolError, ToolOutput};
 use super::typed::{object_schema, prompt_arguments};
 use super::uri_template::UriTemplate;
@@ -34,6 +35,18 @@ use crate::handler::{HandlerResult, RequestHandler, method_not_found, parse_para
 use crate::runtime::BoxFuture;
 use crate::state::States;
 use crate::tasks::RequestContext;
+
+/// Closes its listen when dropped.
+struct OpenListen {
+    subscriptions: Arc<Mutex<Subscriptions>>,
+    id: mcp_ws_core::RequestId,
+}
+
+impl Drop for OpenListen {
+    fn drop(&mut self) {
+        self.subscriptions.lock().expect("lock").end_listen(&self.id);
+    }
+}
 
 /// The JSON-RPC error code MCP uses for an unknown resource.
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
@@ -436,7 +449,7 @@ impl Router {
         if !self.resources.is_empty() || !self.templates.is_empty() {
             capabilities.resources = Some(ResourcesCapability {
                 list_changed: Some(true),
-                subscribe: Some(false),
+                subscribe: Some(true),
                 ..Default::default()
             });
         }
@@ -469,6 +482,8 @@ impl Router {
             Box::pin(async move { answer })
         };
         let params = request.params.as_ref();
+        // The era of a server session's subscriptions (`None` outside a server).
+        let legacy = context.subscriptions.as_ref().map(|s| s.lock().expect("lock").is_legacy());
         match request.method.as_str() {
             methods::TOOLS_LIST if !self.tools.is_empty() => ready(self.list_page(
                 methods::TOOLS_LIST,
@@ -585,6 +600,16 @@ impl Router {
             methods::LOGGING_SET_LEVEL if context.era() == mcp_ws_core::Era::Modern => {
                 ready(Err(method_not_found(&request.method)))
             }
+            methods::RESOURCES_SUBSCRIBE | methods::RESOURCES_UNSUBSCRIBE
+                if self.serves_resources() && legacy == Some(true) =>
+            {
+                let subscriptions = context.subscriptions.as_ref().expect("legacy is Some");
+                ready(Self::subscribe(subscriptions, &request.method, params))
+            }
+            methods::SUBSCRIPTIONS_LISTEN if legacy == Some(false) => {
+                let subscriptions = context.subscriptions.clone().expect("legacy is Some");
+                self.listen(subscriptions, params, context)
+            }
             methods::LOGGING_SET_LEVEL => {
                 let set: SetLevelParams = match parse_params(params) {
                     Ok(set) => set,
@@ -620,6 +645,57 @@ impl Router {
         )
         .map_err(|e| e.to_error())?;
         build(page.items.to_vec(), page.next_cursor)
+    }
+
+    /// What this registry can announce changes of.
+    pub(crate) fn offered(&self) -> Offered {
+        Offered {
+            tools: !self.tools.is_empty(),
+            resources: self.serves_resources(),
+            prompts: !self.prompts.is_empty(),
+        }
+    }
+
+    /// `resources/subscribe` and `resources/unsubscribe` (legacy era).
+    fn subscribe(
+        subscriptions: &Mutex<Subscriptions>,
+        method: &str,
+        params: Option<&mcp_ws_core::RawJson>,
+    ) -> HandlerResult {
+        let subscribe: SubscribeParams = parse_params(params)?;
+        let mut subscriptions = subscriptions.lock().expect("lock");
+        if method == methods::RESOURCES_SUBSCRIBE {
+            subscriptions.subscribe(&subscribe.uri)?;
+        } else {
+            subscriptions.unsubscribe(&subscribe.uri);
+        }
+        Ok(mcp_ws_core::RawJson::empty_object())
+    }
+
+    /// `subscriptions/listen` (2026-07-28): acknowledges, then stays open (sending nothing
+    /// itself: the server's deliveries carry the notifications) until the client cancels it
+    /// or the connection ends, when its future is dropped and the listen closed.
+    fn listen(
+        &self,
+        subscriptions: Arc<Mutex<Subscriptions>>,
+        params: Option<&mcp_ws_core::RawJson>,
+        context: RequestContext,
+    ) -> BoxFuture<'static, HandlerResult> {
+        let offered = self.offered();
+        let listen: Result<SubscriptionsListenParams, _> = parse_params(params);
+        Box::pin(async move {
+            let listen = listen?;
+            let id = context.request_id().clone();
+            {
+                // Acknowledged under the lock the deliveries take: nothing for this listen
+                // can be queued before its acknowledgement.
+                let mut locked = subscriptions.lock().expect("lock");
+                let acknowledgement = locked.listen(id.clone(), &listen.notifications, offered)?;
+                context.connection().notify_queued(acknowledgement);
+            }
+            let _open = OpenListen { subscriptions, id };
+            std::future::pending::<HandlerResult>().await
+        })
     }
 
     fn serves_resources(&self) -> bool {

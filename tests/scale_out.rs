@@ -1,0 +1,554 @@
+//! Several nodes behind a real nginx, fanned out through a real Redis, all on loopback and
+//! started (and stopped, also on failure) by the tests: redis-server with a temporary config,
+//! three `mcp-ws serve --redis …` nodes, and nginx in front of them with the config the
+//! README's "Running several nodes" shows. Clients (the library's, on tokio) connect through
+//! nginx, which spreads them round-robin over the nodes.
+//!
+//! - a `touch` on one node reaches the subscribed clients on all three, legacy and modern;
+//! - SIGTERM to one node: its clients reconnect through nginx to the others and go on, no
+//!   call fails, the drained node exits 0;
+//! - SIGKILL to one node: the same, except that calls in flight fail as disconnected (or are
+//!   issued again when marked retryable);
+//! - Redis stopped and restarted: local notifications keep flowing, cross-node ones resume.
+//!
+//! nginx and redis-server must be installed (`bash tests/interop/install.sh` does it as root);
+//! without them these tests fail, saying so.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mcp_ws_driver::core::ProtocolVersion;
+use mcp_ws_driver::core::mcp::{Implementation, SubscriptionFilter};
+use mcp_ws_driver::core::reconnect::ReconnectConfig;
+use mcp_ws_driver::core::session::EraPolicy;
+use mcp_ws_driver::{CallError, CallOptions, Client, ClientConfig, ClientEvent, Listen};
+use mcp_ws_tests::next_event;
+use mcp_ws_tests::peers::{lines_of, mcp_ws};
+use mcp_ws_tokio::Tokio;
+use serde_json::{Value, json};
+
+const NGINX: &str = "/usr/sbin/nginx";
+const REDIS: &str = "/usr/bin/redis-server";
+const LIMIT: Duration = Duration::from_secs(15);
+const LEGACY: EraPolicy = EraPolicy::Legacy(ProtocolVersion::V2025_11_25);
+const CHANNEL: &str = "mcp-ws:changes";
+
+/// A child process stopped and reaped when dropped: SIGTERM first when `graceful` (nginx's
+/// master stops its workers then; killed, it would leave them running), SIGKILL after 5 s or
+/// at once.
+struct Guarded {
+    child: Child,
+    graceful: bool,
+}
+
+impl Guarded {
+    fn spawn(command: &mut Command) -> Guarded {
+        let child = command
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        Guarded { child, graceful: false }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
+    /// The exit status, within `limit`.
+    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the process did not exit within {limit:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if self.graceful && matches!(self.child.try_wait(), Ok(None)) {
+            let pid = self.child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("mcp-ws-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `port` accepts TCP connections.
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + LIMIT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on port {port} in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn require(binary: &str, package: &str) {
+    assert!(
+        Path::new(binary).exists(),
+        "{binary} is missing: the scale-out tests need Debian's {package} \
+         (bash tests/interop/install.sh installs it when run as root)"
+    );
+}
+
+/// One inline Redis command over RESP; its raw answer.
+fn redis_command(port: u16, command: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
+    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    stream.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).unwrap_or(0);
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+/// A plain GET on a node; the body.
+fn http_get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+/// How many sessions a node holds, from its /metrics.
+fn sessions_on(port: u16) -> u64 {
+    http_get(port, "/metrics")
+        .lines()
+        .find(|line| line.starts_with("mcp_ws_connections_active"))
+        .and_then(|line| line.split_whitespace().last())
+        .and_then(|value| value.parse::<f64>().ok())
+        .map_or(0, |value| value as u64)
+}
+
+/// The nginx configuration: an upstream of the nodes, the WebSocket proxy headers, a read
+/// timeout above the nodes' 20 s ping interval, and the next node tried when one refuses or
+/// is draining (503). The README's "Running several nodes" shows the same lines.
+fn nginx_conf(dir: &Path, port: u16, nodes: &[u16]) -> String {
+    let d = dir.display();
+    let servers: String =
+        nodes.iter().map(|p| format!("        server 127.0.0.1:{p} max_fails=0;\n")).collect();
+    let user = if is_root() { "user root;\n" } else { "" };
+    format!(
+        "{user}worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream mcp {{
+{servers}    }}
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ''      close;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /mcp {{
+            proxy_pass http://mcp;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_read_timeout 120s;
+            proxy_connect_timeout 2s;
+            proxy_next_upstream error timeout http_503;
+        }}
+    }}
+}}
+"
+    )
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// One `mcp-ws serve --redis` node.
+struct Node {
+    process: Guarded,
+    port: u16,
+}
+
+/// Redis, three nodes and nginx; stopped in reverse order when dropped.
+struct Cluster {
+    _nginx: Guarded,
+    nodes: Vec<Node>,
+    redis: Option<Guarded>,
+    redis_port: u16,
+    url: String,
+    dir: TempDir,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        require(NGINX, "nginx");
+        require(REDIS, "redis-server");
+        let dir = TempDir::new("scale-out");
+        let redis_port = free_port();
+        let redis = start_redis(&dir.0, redis_port);
+        let nodes: Vec<Node> = (0..3).map(|_| start_node(redis_port)).collect();
+        let nginx_port = free_port();
+        let conf = dir.0.join("nginx.conf");
+        let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+        std::fs::write(&conf, nginx_conf(&dir.0, nginx_port, &ports)).unwrap();
+        let mut nginx = Guarded::spawn(
+            Command::new(NGINX)
+                .arg("-c")
+                .arg(&conf)
+                .args(["-p", &dir.0.display().to_string(), "-g", "daemon off;"])
+                .stderr(Stdio::inherit()),
+        );
+        nginx.graceful = true;
+        wait_for_port(nginx_port, "nginx");
+        let cluster = Cluster {
+            _nginx: nginx,
+            nodes,
+            redis: Some(redis),
+            redis_port,
+            url: format!("ws://127.0.0.1:{nginx_port}/mcp"),
+            dir,
+        };
+        cluster.wait_for_subscribers(3);
+        cluster
+    }
+
+    /// Waits until `n` nodes are subscribed to the channel.
+    fn wait_for_subscribers(&self, n: usize) {
+        let deadline = Instant::now() + LIMIT;
+        let expected = format!(":{n}\r\n");
+        loop {
+            let answer = redis_command(self.redis_port, &format!("PUBSUB NUMSUB {CHANNEL}"));
+            if answer.ends_with(&expected) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{n} nodes did not subscribe in time: {answer:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn start_redis(dir: &Path, port: u16) -> Guarded {
+    let conf = dir.join("redis.conf");
+    let text = format!(
+        "port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndaemonize no\ndir {}\n",
+        dir.display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    let redis = Guarded::spawn(Command::new(REDIS).arg(&conf).stdout(Stdio::null()));
+    wait_for_port(port, "redis-server");
+    redis
+}
+
+fn start_node(redis_port: u16) -> Node {
+    let port = free_port();
+    let redis = format!("redis://127.0.0.1:{redis_port}/");
+    let mut process = Guarded::spawn(
+        Command::new(mcp_ws())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--redis", &redis])
+            .args(["--shutdown-grace", "3"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit()),
+    );
+    let lines = lines_of(process.child.stdout.take().expect("stdout"));
+    let url = lines.recv_timeout(LIMIT).expect("the node's URL line");
+    assert!(url.ends_with(&format!(":{port}/mcp")), "unexpected first line {url:?}");
+    Node { process, port }
+}
+
+fn client_config(era: EraPolicy) -> ClientConfig {
+    let reconnect = ReconnectConfig {
+        initial_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(500),
+        ..Default::default()
+    };
+    ClientConfig::new(Implementation::new("scale-out-test", "0.0.1"))
+        .era(era)
+        .reconnect(Some(reconnect))
+}
+
+/// A client through nginx with its subscription to `uris`: legacy `resources/subscribe` or
+/// a modern listen (acknowledged before this returns).
+struct Subscriber {
+    client: Client,
+    events: Box<dyn futures_util::Stream<Item = ClientEvent> + Send + Unpin>,
+    _listen: Option<Listen>,
+}
+
+async fn subscriber(net: &Tokio, url: &str, legacy: bool, uris: &[&str]) -> Subscriber {
+    let era = if legacy { LEGACY } else { EraPolicy::Modern };
+    let connecting = mcp_ws_driver::connect(net.clone(), url, client_config(era));
+    let client =
+        mcp_ws_tests::within(net, LIMIT, connecting).await.expect("in time").expect("connect");
+    let mut events = client.events();
+    let listen = if legacy {
+        for uri in uris {
+            client.subscribe_resource(uri).await.expect("subscribe");
+        }
+        None
+    } else {
+        let filter: SubscriptionFilter =
+            serde_json::from_value(json!({ "resourceSubscriptions": uris })).unwrap();
+        let listen = client.listen(filter).expect("listen");
+        let acknowledged = next_event(net, LIMIT, &mut events, |event| match event {
+            ClientEvent::Notification(n)
+                if n.method == "notifications/subscriptions/acknowledged" =>
+            {
+                Some(())
+            }
+            _ => None,
+        });
+        assert!(acknowledged.await.is_some(), "the listen was not acknowledged");
+        Some(listen)
+    };
+    Subscriber { client, events: Box::new(events), _listen: listen }
+}
+
+/// Six subscribers, legacy and modern in turn; nginx puts two on each node.
+async fn six_subscribers(net: &Tokio, cluster: &Cluster, uris: &[&str]) -> Vec<Subscriber> {
+    let mut subscribers = Vec::new();
+    for i in 0..6 {
+        subscribers.push(subscriber(net, &cluster.url, i % 2 == 0, uris).await);
+    }
+    subscribers
+}
+
+/// Waits until `subscriber` hears that `uri` was updated.
+async fn hears(net: &Tokio, subscriber: &mut Subscriber, uri: &str) -> bool {
+    next_event(net, LIMIT, &mut subscriber.events, |event| match event {
+        ClientEvent::Notification(n) if n.method == "notifications/resources/updated" => {
+            let params: Value = n.params.as_ref().map_or(Value::Null, |p| p.parse().unwrap());
+            (params["uri"] == uri).then_some(())
+        }
+        _ => None,
+    })
+    .await
+    .is_some()
+}
+
+async fn touch(client: &Client, uri: &str) {
+    let answer = client.call_tool("touch", json!({ "uri": uri })).await.expect("touch");
+    assert_eq!(answer.joined_text(), format!("touched {uri}"));
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+#[test]
+fn a_touch_on_one_node_reaches_the_subscribers_on_all_three_in_both_eras() {
+    let cluster = Cluster::start();
+    runtime().block_on(async {
+        let net = Tokio::new();
+        let mut subscribers = six_subscribers(&net, &cluster, &["demo://shared"]).await;
+        for node in &cluster.nodes {
+            assert_eq!(sessions_on(node.port), 2, "nginx did not spread the clients");
+        }
+        // From a legacy client on the first node, then from a modern one on the second.
+        for (from, uri) in [(0, "demo://shared"), (1, "demo://shared")] {
+            touch(&subscribers[from].client, uri).await;
+            for (i, subscriber) in subscribers.iter_mut().enumerate() {
+                assert!(hears(&net, subscriber, uri).await, "subscriber {i} missed the touch");
+            }
+        }
+        for subscriber in subscribers {
+            subscriber.client.close().await;
+        }
+    });
+}
+
+/// What the callers of one scenario saw.
+#[derive(Default)]
+struct Calls {
+    ok_after_stop: AtomicUsize,
+    errors: Mutex<Vec<(usize, bool, CallError)>>,
+}
+
+/// Calls `add` in a loop on every subscriber's client (odd ones marked retryable) until
+/// `stop`, recording failures; `stopped` marks when the node went away.
+fn start_callers(
+    subscribers: &[Subscriber],
+    stop: &Arc<AtomicBool>,
+    stopped: &Arc<AtomicBool>,
+    calls: &Arc<Calls>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    subscribers
+        .iter()
+        .enumerate()
+        .map(|(i, subscriber)| {
+            let client = subscriber.client.clone();
+            let (stop, stopped, calls) = (stop.clone(), stopped.clone(), calls.clone());
+            tokio::spawn(async move {
+                let retryable = i % 2 == 1;
+                let mut n = 0u64;
+                while !stop.load(Ordering::SeqCst) && n < 100_000 {
+                    n += 1;
+                    let mut options = CallOptions::timeout(LIMIT);
+                    if retryable {
+                        options = options.retryable();
+                    }
+                    let arguments = json!({ "a": n, "b": 1 });
+                    match client.call_tool_with("add", arguments, options).await {
+                        Ok(result) => {
+                            assert_eq!(result.joined_text(), (n + 1).to_string());
+                            if stopped.load(Ordering::SeqCst) {
+                                calls.ok_after_stop.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(error) => calls.errors.lock().unwrap().push((i, retryable, error)),
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// The SIGTERM and SIGKILL scenarios: six subscribers calling in a loop, node 0 stopped with
+/// `signal`, then everyone goes on and still hears a touch.
+fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus) {
+    let mut cluster = Cluster::start();
+    let rt = runtime();
+    let net = rt.block_on(async { Tokio::new() });
+    let mut subscribers = rt.block_on(six_subscribers(&net, &cluster, &["demo://after"]));
+    assert_eq!(sessions_on(cluster.nodes[0].port), 2);
+    let (stop, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let calls = Arc::new(Calls::default());
+    let callers = {
+        let _entered = rt.enter();
+        start_callers(&subscribers, &stop, &stopped, &calls)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let node = &mut cluster.nodes[0];
+    node.process.signal(signal);
+    let status = node.process.wait(LIMIT);
+    stopped.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::SeqCst);
+    rt.block_on(async {
+        for caller in callers {
+            caller.await.expect("a caller panicked");
+        }
+        for node in &cluster.nodes[1..] {
+            assert_eq!(sessions_on(node.port), 3, "the clients did not move to the other nodes");
+        }
+        touch(&subscribers[0].client, "demo://after").await;
+        for (i, subscriber) in subscribers.iter_mut().enumerate() {
+            assert!(hears(&net, subscriber, "demo://after").await, "subscriber {i} went deaf");
+        }
+        for subscriber in subscribers {
+            subscriber.client.close().await;
+        }
+    });
+    (calls, status)
+}
+
+#[test]
+fn sigterm_to_one_node_moves_its_clients_to_the_others_without_a_failed_call() {
+    let (calls, status) = one_node_goes_away("-TERM");
+    assert!(status.success(), "the drained node exited with {status}");
+    // No caller, retryable or not, sees a failure: calls the draining node refused
+    // unprocessed, and calls that reached it after its drained close, were issued again on
+    // another node.
+    let errors = calls.errors.lock().unwrap();
+    assert!(errors.is_empty(), "calls failed: {:?}", *errors);
+    assert!(calls.ok_after_stop.load(Ordering::Relaxed) > 0, "nobody called after the drain");
+}
+
+#[test]
+fn sigkill_to_one_node_fails_only_calls_in_flight_and_retries_the_retryable_ones() {
+    let (calls, _status) = one_node_goes_away("-KILL");
+    let errors = calls.errors.lock().unwrap();
+    for (caller, retryable, error) in errors.iter() {
+        assert!(!retryable, "retryable caller {caller} failed: {error:?}");
+        assert_eq!(*error, CallError::Disconnected, "caller {caller}");
+    }
+    // Each of the two callers on the killed node had at most one call in flight.
+    assert!(errors.len() <= 2, "more calls failed than were in flight: {:?}", *errors);
+    assert!(calls.ok_after_stop.load(Ordering::Relaxed) > 0, "nobody called after the kill");
+}
+
+#[test]
+fn with_redis_stopped_local_notifications_flow_and_cross_node_ones_resume_after_a_restart() {
+    let mut cluster = Cluster::start();
+    runtime().block_on(async {
+        let net = Tokio::new();
+        let uris = ["demo://during", "demo://after"];
+        let mut subscribers = six_subscribers(&net, &cluster, &uris).await;
+        drop(cluster.redis.take());
+        // Subscribers 0 and 3 share the first node: a touch there still reaches both.
+        touch(&subscribers[0].client, "demo://during").await;
+        for i in [0, 3] {
+            assert!(hears(&net, &mut subscribers[i], "demo://during").await, "local {i} missed it");
+        }
+        cluster.redis = Some(start_redis(&cluster.dir.0, cluster.redis_port));
+        let (redis_port, deadline) = (cluster.redis_port, Instant::now() + LIMIT);
+        loop {
+            let answer = redis_command(redis_port, &format!("PUBSUB NUMSUB {CHANNEL}"));
+            if answer.ends_with(":3\r\n") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the nodes did not subscribe again: {answer:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        touch(&subscribers[1].client, "demo://after").await;
+        for (i, subscriber) in subscribers.iter_mut().enumerate() {
+            assert!(hears(&net, subscriber, "demo://after").await, "subscriber {i} missed it");
+        }
+        for subscriber in subscribers {
+            subscriber.client.close().await;
+        }
+    });
+}
