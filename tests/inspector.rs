@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, python};
+use mcp_ws_tests::peers::{self, interop_dir, lines_of, mcp_ws, python};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -143,21 +143,7 @@ fn drive(page_url: &str, test: &str, mut restart: impl FnMut(bool)) -> Value {
 fn assert_page_worked(report: &Value) {
     assert_eq!(report["error"], Value::Null, "{report}");
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(
-        report["tools"],
-        json!([
-            "add",
-            "confirm",
-            "divide",
-            "echo",
-            "list_roots",
-            "multiply",
-            "ping_client",
-            "slow_count",
-            "subtract",
-            "touch"
-        ])
-    );
+    assert_eq!(report["tools"], json!(peers::DEMO_TOOLS));
     assert_eq!(report["subprotocol"], "mcp");
     assert_eq!((&report["add_outcome"], &report["add"]), (&json!("ok"), &json!("5")));
     assert_eq!(report["divide_outcome"], "tool-error");

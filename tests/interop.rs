@@ -14,26 +14,12 @@ use mcp_ws_driver::core::mcp::{ContentBlock, Implementation, ResourceContents, R
 use mcp_ws_driver::core::{Era, ProtocolVersion};
 use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests};
 use mcp_ws_smol::Smol;
-use mcp_ws_tests::peers::{interop_dir, lines_of, mcp_ws, node_client, python};
+use mcp_ws_tests::peers::{self, interop_dir, lines_of, mcp_ws, node_client, python};
 use mcp_ws_tests::{Rt, block_on};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// The demo contract's tools, sorted (both demo servers, ours and the Python one, serve them).
-const DEMO_TOOLS: [&str; 10] = [
-    "add",
-    "confirm",
-    "divide",
-    "echo",
-    "list_roots",
-    "multiply",
-    "ping_client",
-    "slow_count",
-    "subtract",
-    "touch",
-];
 
 /// A child process killed when the test ends, however it ends.
 struct Process {
@@ -123,7 +109,7 @@ fn report(command: &mut Command) -> Value {
 fn assert_demo_report(report: &Value, server_name: &str, progress_exact: bool) {
     assert_eq!(report["server_name"], server_name);
     assert_eq!(report["protocol_version"], "2025-11-25");
-    assert_eq!(report["tools"], json!(DEMO_TOOLS));
+    assert_eq!(report["tools"], json!(peers::DEMO_TOOLS));
     assert_eq!(
         report["results"],
         json!({"add": "5", "subtract": "-1", "multiply": "10", "divide": "0.25"})
@@ -206,7 +192,7 @@ async fn our_client_against_python<N: Network>(net: N, url: &str) {
     let mut names: Vec<String> =
         client.list_all_tools().await.expect("tools").into_iter().map(|t| t.name).collect();
     names.sort();
-    assert_eq!(names, DEMO_TOOLS);
+    assert_eq!(names, peers::DEMO_TOOLS);
     for (tool, args, expected) in [
         ("add", json!({"a": 2, "b": 3}), "5"),
         ("subtract", json!({"a": 2, "b": 3}), "-1"),

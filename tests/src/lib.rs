@@ -85,16 +85,7 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
         })
         // Sends sampling/createMessage to the client and answers with the model's text.
         .tool_def(ask_model, |_: serde_json::Value, context| async move {
-            let params = CreateMessageParams {
-                messages: vec![SamplingMessage {
-                    role: MessageRole::User,
-                    content: SamplingContent::Single(ContentBlock::text("2+2?")),
-                    meta: None,
-                    extra: Default::default(),
-                }],
-                max_tokens: 10,
-                ..Default::default()
-            };
+            let params = two_plus_two();
             let result = context
                 .create_message(&params)
                 .await
@@ -119,16 +110,7 @@ pub fn test_router<R: Runtime>(runtime: R, probe: Arc<Probe>) -> Router {
         .tool_def(ask_all, move |_: serde_json::Value, context| {
             all_probe.asking_runs.fetch_add(1, Ordering::SeqCst);
             async move {
-                let sampling = CreateMessageParams {
-                    messages: vec![SamplingMessage {
-                        role: MessageRole::User,
-                        content: SamplingContent::Single(ContentBlock::text("2+2?")),
-                        meta: None,
-                        extra: Default::default(),
-                    }],
-                    max_tokens: 10,
-                    ..Default::default()
-                };
+                let sampling = two_plus_two();
                 let user = ElicitParams { message: "Your name?".into(), ..Default::default() };
                 let (roots, model, name) = futures_util::future::join3(
                     context.list_roots(),
@@ -379,4 +361,18 @@ pub async fn next_event<N: Network, T>(
         None
     };
     within(net, limit, search).await.flatten()
+}
+
+/// The sampling request the test router's tools send: a model asked "2+2?".
+fn two_plus_two() -> CreateMessageParams {
+    CreateMessageParams {
+        messages: vec![SamplingMessage {
+            role: MessageRole::User,
+            content: SamplingContent::Single(ContentBlock::text("2+2?")),
+            meta: None,
+            extra: Default::default(),
+        }],
+        max_tokens: 10,
+        ..Default::default()
+    }
 }

@@ -51,3 +51,17 @@ pub fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
     });
     receiver
 }
+
+/// The demo contract's tools, sorted (both demo servers, ours and the Python one, serve them).
+pub const DEMO_TOOLS: [&str; 10] = [
+    "add",
+    "confirm",
+    "divide",
+    "echo",
+    "list_roots",
+    "multiply",
+    "ping_client",
+    "slow_count",
+    "subtract",
+    "touch",
+];

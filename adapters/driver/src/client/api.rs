@@ -268,7 +268,9 @@ impl Client {
         let options = CallOptions {
             request: RequestOptions { timeout: Some(LISTEN_TIMEOUT), ..Default::default() },
             retryable: true,
-            raw_input_required: false,
+            // A listen is never answered `input_required`; this also sends it at once (the
+            // rounds' future is lazy, and a `Listen` is not polled until `ended`).
+            raw_input_required: true,
         };
         let future = self.request(methods::SUBSCRIPTIONS_LISTEN, params(&request)?, options);
         Ok(Listen { future })
