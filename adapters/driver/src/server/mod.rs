@@ -726,45 +726,40 @@ impl<N: Network> EventSink for ServerSink<N> {
                     _ => &self.tasks,
                 };
                 let mut record = self.requests.start(&request.method);
-                let modern =
-                    self.peer.lock().expect("lock").as_ref().map(|p| p.era) == Some(Era::Modern);
-                // A listen never asks the client for input: it needs no round.
-                if !modern || request.method == methods::SUBSCRIPTIONS_LISTEN {
-                    tasks.start(&self.net, handle, request, move |request, mut context| {
-                        context.principal = principal;
-                        context.subscriptions = Some(subscriptions);
-                        context.notifier = Some(notifier);
-                        let answering = router.dispatch(request, context);
-                        async move {
-                            let answer = answering.await;
-                            record.finished(&answer);
-                            answer
+                // A 2026-07-28 request may be answered `input_required`; a listen never asks
+                // the client for input, so it needs no round.
+                let round = if request.era == Era::Modern
+                    && request.method != methods::SUBSCRIPTIONS_LISTEN
+                {
+                    match InputRound::begin(
+                        &self.config.state_key,
+                        &request.method,
+                        request.params.as_ref(),
+                        unix_now(),
+                    ) {
+                        Ok(round) => Some((Arc::new(Mutex::new(round)), self.config.clone())),
+                        Err(error) => {
+                            let refused: HandlerResult = Err(error);
+                            record.finished(&refused);
+                            handle.respond(request.id, refused);
+                            return;
                         }
-                    });
-                    return;
-                }
-                let config = self.config.clone();
-                let round = match InputRound::begin(
-                    &config.state_key,
-                    &request.method,
-                    request.params.as_ref(),
-                    unix_now(),
-                ) {
-                    Ok(round) => Arc::new(Mutex::new(round)),
-                    Err(error) => {
-                        let refused: HandlerResult = Err(error);
-                        record.finished(&refused);
-                        handle.respond(request.id, refused);
-                        return;
                     }
+                } else {
+                    None
                 };
                 tasks.start(&self.net, handle, request, move |request, mut context| {
                     context.principal = principal;
                     context.subscriptions = Some(subscriptions);
                     context.notifier = Some(notifier);
-                    context.input = Some(round.clone());
-                    let answering =
-                        end_input_round(router.dispatch(request, context), round, config);
+                    let answering = match round {
+                        Some((round, config)) => {
+                            context.input = Some(round.clone());
+                            let answer = router.dispatch(request, context);
+                            Box::pin(end_input_round(answer, round, config))
+                        }
+                        None => router.dispatch(request, context),
+                    };
                     async move {
                         let answer = answering.await;
                         record.finished(&answer);
