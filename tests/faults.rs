@@ -1087,3 +1087,79 @@ fn a_slow_events_subscriber_is_told_it_lagged_and_keeps_only_the_newest_events()
     });
     server.shutdown();
 }
+
+/// #20 bug 5: a call the caller stopped waiting for is not issued again after a reconnect.
+/// The raw server refuses the call unprocessed (as a draining server does), which parks it on
+/// the connection for the next one; the caller then drops its future; the server closes. The
+/// next connection must not see the call.
+#[tokio::test(start_paused = true)]
+async fn an_abandoned_call_is_not_issued_again_after_a_reconnect() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+    let (refused_sender, refused) = tokio::sync::oneshot::channel::<()>();
+    let (close_sender, close) = tokio::sync::oneshot::channel::<()>();
+    let (seen_sender, mut seen) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let server = tokio::spawn(async move {
+        // The first connection: refuse the call unprocessed, close when told.
+        let (stream, _) = listener.accept().await.expect("accept");
+        let mut ws = upgrade(stream).await;
+        let initialize = next_message(&mut ws).await.expect("initialize");
+        ws.send(legacy_initialize_result(&initialize["id"])).await.expect("send");
+        while let Some(message) = next_message(&mut ws).await {
+            if message["method"] == "tools/call" {
+                let error = json!({"jsonrpc": "2.0", "id": message["id"], "error": {
+                    "code": -32603, "message": "the server is shutting down",
+                    "data": {"notProcessed": true}}});
+                ws.send(text(error)).await.expect("send");
+                break;
+            }
+        }
+        let _ = refused_sender.send(());
+        let _ = close.await;
+        let _ = ws.close(None).await;
+        drop(ws);
+        // The second connection: report every method it receives.
+        let (stream, _) = listener.accept().await.expect("accept");
+        let mut ws = upgrade(stream).await;
+        let initialize = next_message(&mut ws).await.expect("initialize");
+        ws.send(legacy_initialize_result(&initialize["id"])).await.expect("send");
+        while let Some(message) = next_message(&mut ws).await {
+            if let Some(method) = message["method"].as_str() {
+                let _ = seen_sender.send(method.to_string());
+            }
+        }
+    });
+    let client = mcp_ws_tokio::connect(&url, client_config()).await.expect("connect");
+    let mut events = client.events();
+    let call = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let options = CallOptions::timeout(Duration::from_secs(30));
+            client.call_tool_with("add", json!({"a": 1, "b": 2}), options).await
+        })
+    };
+    within(&Tokio::new(), Duration::from_secs(10), refused).await.expect("refused").expect("sent");
+    // The paused clock moves only once every task is idle: the client has taken the refusal.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    call.abort();
+    assert!(call.await.expect_err("aborted").is_cancelled());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    close_sender.send(()).expect("the server waits");
+    let ready = next_event(&Tokio::new(), Duration::from_secs(10), &mut events, |event| {
+        matches!(event, ClientEvent::Ready(_)).then_some(())
+    })
+    .await;
+    assert_eq!(ready, Some(()), "the client did not reconnect");
+    // Two seconds (of the paused clock) for anything the client still had to send.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut methods = Vec::new();
+    while let Ok(method) = seen.try_recv() {
+        methods.push(method);
+    }
+    assert!(
+        !methods.iter().any(|m| m == "tools/call"),
+        "the abandoned call was issued again: {methods:?}"
+    );
+    client.close().await;
+    server.abort();
+}

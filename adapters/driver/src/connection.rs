@@ -60,6 +60,13 @@ pub trait EventSink: Send + 'static {
     fn on_answer_refused(&mut self, id: RequestId, error: SessionError, handle: &ConnectionHandle) {
         let _ = (id, error, handle);
     }
+
+    /// How many of the peer's requests now in flight run until cancelled (a server's
+    /// subscription listens): a drain does not wait for them, and they do not count as work in
+    /// progress when it decides how to close. None by default.
+    fn lasting_requests(&self) -> usize {
+        0
+    }
 }
 
 /// A call waiting for its outcome.
@@ -152,7 +159,9 @@ const MAX_INPUTS_PER_FLUSH: usize = 128;
 /// of how it ended.
 ///
 /// The driver task ends when the session closes; the WebSocket is closed and dropped then.
-/// The peer's requests are answered inside this one task (see [`crate::tasks`]).
+/// The peer's requests are answered inside this one task (see [`crate::tasks`]). The returned
+/// handle owns the connection: when it and all its clones are dropped, the connection closes
+/// with 1000 (handles handed to the event sink and to handlers do not keep it open).
 pub fn spawn_connection<R, S, E>(
     runtime: &R,
     ws: S,
@@ -170,7 +179,9 @@ where
             let _ = ended_sender.send(end);
         });
     runtime.spawn(task);
-    (handle, ConnectionEnded(ended))
+    // The application owns this connection: once it has dropped every clone of this handle,
+    // the connection closes with 1000.
+    (handle.owned(), ConnectionEnded(ended))
 }
 
 /// The driver of one connection, to be run by the caller (the server runs it in the task that
@@ -326,6 +337,13 @@ where
         let mut alarm = Alarm::<R>::new();
         let mut commands_open = true;
         let mut turn = 0u8;
+        // The loop's own state besides the session: a drain under way (its deadline), a
+        // finished answer held until the progress before it is flushed, and a close that
+        // arrived with that answer (it goes after it).
+        let mut draining: Option<Instant> = None;
+        let mut progress_unflushed = false;
+        let mut held_answer: Option<(RequestId, HandlerResult)> = None;
+        let mut held_close: Option<CloseReason> = None;
         let mut broken = false;
         // Frames written to the WebSocket's buffer since the last flush, and inputs handled since.
         let mut unflushed = false;
@@ -383,9 +401,46 @@ where
                 closing = (!broken).then_some(close_reason);
                 break;
             }
-            // 2. Re-arm the timer at the session's next deadline, or a parked call's.
+            // A finished answer whose request reported progress in this batch: the progress is
+            // flushed first, in a write of its own, so the result never shares a read with the
+            // progress before it (a client that handles both from one read may drop the last
+            // report: the TypeScript SDK does). Then the answer, then a close that came with it.
+            if let Some((id, answer)) = held_answer.take() {
+                if unflushed && !broken {
+                    unflushed = false;
+                    if flush_bounded(&runtime, write_timeout, &mut ws).await.is_err() {
+                        broken = true;
+                        session.handle_transport_lost(
+                            "the WebSocket failed or stalled while sending",
+                        );
+                    }
+                }
+                progress_unflushed = false;
+                answer_now(&mut session, id, answer, &mut events, &handle);
+                if let Some(reason) = held_close.take() {
+                    let _ = session.close(reason);
+                }
+                continue;
+            }
+            // A drain under way ends once no request of the peer's is in progress (everything
+            // it sent was answered: what it still has in flight was never processed, which the
+            // drained close tells it), or at its deadline with whatever still runs cancelled.
+            if let Some(deadline) = draining {
+                let in_progress =
+                    session.incoming_requests().saturating_sub(events.lasting_requests());
+                if in_progress == 0 || runtime.now() >= deadline {
+                    draining = None;
+                    let _ = session.close(match in_progress {
+                        0 => crate::error::drained_close(),
+                        _ => CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down"),
+                    });
+                    continue;
+                }
+            }
+            // 2. Re-arm the timer at the session's next deadline, a parked call's, or the drain's.
             let parked = end.retry.iter().filter_map(total_deadline).min();
-            alarm.arm(&runtime, [session.poll_timeout(), parked].into_iter().flatten().min());
+            let next = [session.poll_timeout(), parked, draining].into_iter().flatten().min();
+            alarm.arm(&runtime, next);
             // 3. Take the next input that is ready now; only when none is (or a batch is full) flush
             //    what this batch wrote, in one write, and wait. Answers of handlers that finished in
             //    the meantime ride in the same write.
@@ -419,6 +474,7 @@ where
                     counters.publish();
                     if unflushed && !broken {
                         unflushed = false;
+                        progress_unflushed = false;
                         match flush_bounded(&runtime, write_timeout, &mut ws).await {
                             Ok(at_once) => just_polled &= at_once,
                             Err(_) => {
@@ -472,28 +528,53 @@ where
                 Wake::Answer(id, answer) => {
                     // What the handler sent through the handle before it finished (its progress,
                     // say) is already queued: it goes first, as it would have over one channel.
+                    // A close among it waits until the answer is out.
                     while let Ok(command) = commands.try_recv() {
-                        if let Err((id, error)) =
-                            apply(command, now, &mut session, &mut waiters, &mut calls)
-                        {
+                        if let Command::Close(reason) = command {
+                            held_close.get_or_insert(reason);
+                            continue;
+                        }
+                        let mut looped = LoopCommand {
+                            session: &mut session,
+                            waiters: &mut waiters,
+                            calls: &mut calls,
+                            parked: &mut end.retry,
+                            draining: &mut draining,
+                            progress_unflushed: &mut progress_unflushed,
+                        };
+                        if let Err((id, error)) = looped.apply(command, now) {
                             events.on_answer_refused(id, error, &handle);
                         }
                     }
-                    // Unknown (cancelled) requests and a closed session: the answer is not wanted.
-                    if let Err(error @ SessionError::NotAnObject) =
-                        session.respond(id.clone(), answer)
-                    {
-                        events.on_answer_refused(id, error, &handle);
+                    if progress_unflushed {
+                        held_answer = Some((id, answer));
+                        continue;
+                    }
+                    answer_now(&mut session, id, answer, &mut events, &handle);
+                    if let Some(reason) = held_close.take() {
+                        let _ = session.close(reason);
                     }
                 }
+                Wake::Command(Some(Command::Respond { id, response })) if progress_unflushed => {
+                    held_answer = Some((id, response));
+                }
                 Wake::Command(Some(command)) => {
-                    if let Err((id, error)) =
-                        apply(command, now, &mut session, &mut waiters, &mut calls)
-                    {
+                    let mut looped = LoopCommand {
+                        session: &mut session,
+                        waiters: &mut waiters,
+                        calls: &mut calls,
+                        parked: &mut end.retry,
+                        draining: &mut draining,
+                        progress_unflushed: &mut progress_unflushed,
+                    };
+                    if let Err((id, error)) = looped.apply(command, now) {
                         events.on_answer_refused(id, error, &handle);
                     }
                 }
                 Wake::Command(None) => {
+                    // Unreachable while the loop holds its own handle (it does, for its sink):
+                    // a connection whose application handles are all dropped is closed by
+                    // them (see `ConnectionHandle::owned`). Kept as the same close for safety.
                     commands_open = false;
                     let _ = session
                         .close(CloseReason::new(CloseCode::NORMAL, "the client was dropped"));
@@ -596,66 +677,102 @@ fn retry_command(
     }
 }
 
-/// Applies one application command to the session; gives back an answer the session refused.
-fn apply(
-    command: Command,
-    now: Instant,
+/// Answers the peer's request `id`; a refused answer (not a JSON object in 2026-07-28) goes to
+/// the sink. Unknown (cancelled) requests and a closed session: the answer is not wanted.
+fn answer_now<E: EventSink>(
     session: &mut Session,
-    waiters: &mut HashMap<RequestId, Waiter>,
-    calls: &mut HashMap<CallToken, RequestId>,
-) -> Result<(), (RequestId, SessionError)> {
-    match command {
-        Command::Request {
-            token,
-            method,
-            params,
-            options,
-            deadline,
-            reply,
-            progress,
-            retryable,
-        } => {
-            let retry = (retryable || deadline.is_some()).then(|| Retry {
-                retryable,
-                method: method.clone(),
-                params: params.clone(),
+    id: RequestId,
+    answer: HandlerResult,
+    events: &mut E,
+    handle: &ConnectionHandle,
+) {
+    if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), answer) {
+        events.on_answer_refused(id, error, handle);
+    }
+}
+
+/// What one application command may change in the loop.
+struct LoopCommand<'a> {
+    session: &'a mut Session,
+    waiters: &'a mut HashMap<RequestId, Waiter>,
+    calls: &'a mut HashMap<CallToken, RequestId>,
+    /// Calls parked for the next connection (a reconnecting client's).
+    parked: &'a mut Vec<Command>,
+    draining: &'a mut Option<Instant>,
+    /// Set when a progress report was queued for writing since the last flush.
+    progress_unflushed: &'a mut bool,
+}
+
+impl LoopCommand<'_> {
+    /// Applies one application command; gives back an answer the session refused.
+    fn apply(&mut self, command: Command, now: Instant) -> Result<(), (RequestId, SessionError)> {
+        let LoopCommand { session, waiters, calls, parked, draining, progress_unflushed } = self;
+        match command {
+            Command::Request {
+                token,
+                method,
+                params,
                 options,
                 deadline,
-            });
-            match session.send_request(now, method, params, options) {
-                Ok(id) => {
-                    calls.insert(token, id.clone());
-                    waiters.insert(id, Waiter { token, reply, progress, retry });
-                }
-                Err(error) => {
-                    let _ = reply.send(Err(error));
+                reply,
+                progress,
+                retryable,
+            } => {
+                let retry = (retryable || deadline.is_some()).then(|| Retry {
+                    retryable,
+                    method: method.clone(),
+                    params: params.clone(),
+                    options,
+                    deadline,
+                });
+                match session.send_request(now, method, params, options) {
+                    Ok(id) => {
+                        calls.insert(token, id.clone());
+                        waiters.insert(id, Waiter { token, reply, progress, retry });
+                    }
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                    }
                 }
             }
-        }
-        Command::Abandon { token } => {
-            if let Some(id) = calls.remove(&token) {
-                if waiters.remove(&id).is_some() {
-                    let _ = session.cancel(&id, Some("the caller stopped waiting"));
+            Command::Abandon { token } => match calls.remove(&token) {
+                Some(id) => {
+                    if waiters.remove(&id).is_some() {
+                        let _ = session.cancel(&id, Some("the caller stopped waiting"));
+                    }
+                }
+                // Parked for the next connection (refused unprocessed by a draining server):
+                // the caller is gone, so it is not issued again.
+                None => parked.retain(|command| {
+                    !matches!(command, Command::Request { token: t, .. } if *t == token)
+                }),
+            },
+            Command::Notify { method, params, reply, .. } => {
+                let _ = reply.send(session.send_notification(method, params));
+            }
+            Command::Respond { id, response } => {
+                // Unknown (cancelled) requests and a closed session: the answer is not wanted.
+                if let Err(error @ SessionError::NotAnObject) =
+                    session.respond(id.clone(), response)
+                {
+                    return Err((id, error));
                 }
             }
-        }
-        Command::Notify { method, params, reply, .. } => {
-            let _ = reply.send(session.send_notification(method, params));
-        }
-        Command::Respond { id, response } => {
-            // Unknown (cancelled) requests and a closed session: the answer is not wanted.
-            if let Err(error @ SessionError::NotAnObject) = session.respond(id.clone(), response) {
-                return Err((id, error));
+            Command::Progress { id, progress, total, message, .. } => {
+                if session.notify_progress(&id, progress, total, message).is_ok() {
+                    **progress_unflushed = true;
+                }
+            }
+            Command::Drain { deadline } => {
+                let earlier = draining.map_or(deadline, |at| at.min(deadline));
+                **draining = Some(earlier);
+            }
+            Command::Close(reason) => {
+                let _ = session.close(reason);
             }
         }
-        Command::Progress { id, progress, total, message, .. } => {
-            let _ = session.notify_progress(&id, progress, total, message);
-        }
-        Command::Close(reason) => {
-            let _ = session.close(reason);
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn deliver<E: EventSink>(

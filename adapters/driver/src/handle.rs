@@ -15,13 +15,23 @@ use futures_util::Stream;
 use mcp_ws_core::mcp::ProgressNotificationParams;
 use mcp_ws_core::session::{Outcome, RequestOptions, SessionError};
 use mcp_ws_core::time::Instant;
-use mcp_ws_core::{CloseReason, ErrorObject, RawJson, RequestId};
+use mcp_ws_core::{CloseCode, CloseReason, ErrorObject, RawJson, RequestId};
 
 use crate::bounded::{self, Received};
 use crate::error::CallError;
 
 /// A token naming one call before the session has given it an id.
 pub(crate) type CallToken = u64;
+
+/// The one allocator of call tokens, shared by every handle in the process: a client's calls
+/// and its connections' own calls (a legacy resubscription after a reconnect) meet in one
+/// connection's table of calls, so their tokens must never collide.
+static NEXT_CALL_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// A call token no other call in this process has.
+fn next_call_token() -> CallToken {
+    NEXT_CALL_TOKEN.fetch_add(1, Ordering::Relaxed)
+}
 
 /// What the application asks of a connection's driver.
 pub(crate) enum Command {
@@ -63,9 +73,21 @@ pub(crate) enum Command {
         _slot: QueueSlot,
     },
     Close(CloseReason),
+    /// Drain the connection (a server shutting down): close it once no request of the peer's
+    /// is in progress (with [`crate::error::drained_close`]), or at `deadline` with 1001 and
+    /// whatever still runs cancelled. The loop decides, from its own session.
+    Drain {
+        deadline: Instant,
+    },
 }
 
 impl Command {
+    /// Whether this is a request whose caller has stopped waiting (dropped its future): it is
+    /// not to be issued again.
+    pub(crate) fn caller_gone(&self) -> bool {
+        matches!(self, Command::Request { reply, .. } if reply.is_canceled())
+    }
+
     /// Ends a command that will not reach a session: a request gets `outcome`, a notification
     /// is refused as closed, the rest are dropped.
     pub(crate) fn end(self, outcome: Outcome) {
@@ -79,6 +101,7 @@ impl Command {
             Command::Abandon { .. }
             | Command::Respond { .. }
             | Command::Progress { .. }
+            | Command::Drain { .. }
             | Command::Close(_) => {}
         }
     }
@@ -160,7 +183,6 @@ fn take_slot(queued: &Arc<AtomicUsize>, limit: usize) -> Option<QueueSlot> {
 #[derive(Clone)]
 pub struct ConnectionHandle {
     commands: mpsc::UnboundedSender<Command>,
-    next_token: Arc<AtomicU64>,
     /// Progress reports sent and not yet applied by the loop.
     progress_queued: Arc<AtomicUsize>,
     /// Change notifications sent and not yet applied by the loop.
@@ -168,6 +190,19 @@ pub struct ConnectionHandle {
     /// Where handlers for the peer's requests go to run inside the connection's own task
     /// (`None` for a handle no connection loop drives, such as the client's).
     pub(crate) local: Option<Arc<crate::tasks::LocalHandlers>>,
+    /// Set on the handles the application owns (those [`crate::spawn_connection`] returns):
+    /// when the last of them is dropped, the connection closes with 1000.
+    owner: Option<Arc<Owner>>,
+}
+
+/// Closes a connection when the last handle its application owns is dropped.
+struct Owner(mpsc::UnboundedSender<Command>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let reason = CloseReason::new(CloseCode::NORMAL, "every handle to the connection was dropped");
+        let _ = self.0.unbounded_send(Command::Close(reason));
+    }
 }
 
 impl std::fmt::Debug for ConnectionHandle {
@@ -180,11 +215,23 @@ impl ConnectionHandle {
     pub(crate) fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
         ConnectionHandle {
             commands,
-            next_token: Arc::new(AtomicU64::new(1)),
             progress_queued: Arc::default(),
             notifications_queued: Arc::default(),
             local: None,
+            owner: None,
         }
+    }
+
+    /// This handle, owning its connection: once it and every clone of it are dropped, the
+    /// connection closes with 1000.
+    pub(crate) fn owned(mut self) -> Self {
+        self.owner = Some(Arc::new(Owner(self.commands.clone())));
+        self
+    }
+
+    /// Asks the connection's loop to drain by `deadline` (see [`Command::Drain`]).
+    pub(crate) fn drain(&self, deadline: Instant) {
+        let _ = self.commands.unbounded_send(Command::Drain { deadline });
     }
 
     /// A handle whose connection loop runs the handlers started with it (see
@@ -239,7 +286,7 @@ impl ConnectionHandle {
         options: CallOptions,
         progress: Option<ProgressSender>,
     ) -> RequestFuture {
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = next_call_token();
         let (reply, receiver) = oneshot::channel();
         let command = Command::Request {
             token,
@@ -437,5 +484,27 @@ mod tests {
         assert_eq!(queued(&mut receiver), MAX_QUEUED_PROGRESS);
         handle.progress(RequestId::from(1i64), 1_000.0, None, None);
         assert_eq!(queued(&mut receiver), 1);
+    }
+
+    fn token_of(receiver: &mut mpsc::UnboundedReceiver<Command>) -> CallToken {
+        match receiver.try_recv() {
+            Ok(Command::Request { token, .. }) => token,
+            _ => panic!("no request was sent"),
+        }
+    }
+
+    #[test]
+    fn calls_made_through_different_handles_never_share_a_token() {
+        // A client's handle and a connection's own handle feed one connection's calls: the
+        // first call of each must not be named alike.
+        let (client_sender, mut client_receiver) = mpsc::unbounded();
+        let (connection_sender, mut connection_receiver) = mpsc::unbounded();
+        let client = ConnectionHandle::new(client_sender);
+        let connection = ConnectionHandle::new(connection_sender);
+        let first = client.request("tools/call", None, CallOptions::default());
+        let resubscribe = connection.request("resources/subscribe", None, CallOptions::default());
+        let (a, b) = (token_of(&mut client_receiver), token_of(&mut connection_receiver));
+        assert_ne!(a, b, "two calls got token {a}");
+        drop((first, resubscribe));
     }
 }

@@ -24,14 +24,14 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
-use futures_util::future::{AbortHandle, Abortable};
+use futures_util::future::{AbortHandle, Abortable, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 use mcp_ws_core::mcp::{LoggingLevel, LoggingMessageParams, log_allowed, methods};
@@ -234,10 +234,13 @@ impl HandlerTasks {
             notifier: None,
         };
         let (abort, registration) = AbortHandle::new_pair();
-        let work = Abortable::new(
-            AssertUnwindSafe(handler(request, context)).catch_unwind(),
-            registration,
-        );
+        // One guard over the whole handler: its synchronous part (what runs before its first
+        // `.await`, such as `ctx.state::<S>()` of a state never shared) and its future.
+        let work = match catch_unwind(AssertUnwindSafe(|| handler(request, context))) {
+            Ok(future) => Either::Left(AssertUnwindSafe(future).catch_unwind()),
+            Err(panic) => Either::Right(futures_util::future::ready(Err(panic))),
+        };
+        let work = Abortable::new(work, registration);
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let entry = Running { token, abort, cancelled };
         if let Some(replaced) = self.running.lock().expect("lock").insert(id.clone(), entry) {
@@ -313,6 +316,18 @@ impl HandlerTasks {
     /// Whether no handler is running.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Runs a synchronous handler entry point (a notification hook, say) so that a panic in it is
+/// logged and swallowed instead of ending the connection's task; `None` when it panicked.
+pub(crate) fn guarded<T>(what: &'static str, entry: impl FnOnce() -> T) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(entry)) {
+        Ok(value) => Some(value),
+        Err(_panic) => {
+            tracing::warn!(handler = what, "a handler panicked; the connection goes on");
+            None
+        }
     }
 }
 
@@ -468,5 +483,26 @@ mod tests {
         runtime.run_all();
         assert_eq!(answers(&mut commands), vec![(RequestId::from(7i64), false)]);
         assert!(tasks.is_empty());
+    }
+
+    #[test]
+    fn a_handler_that_panics_before_returning_its_future_is_answered_with_an_internal_error() {
+        let runtime = QueuedTasks::default();
+        let (sender, mut commands) = mpsc::unbounded();
+        let handle = ConnectionHandle::new(sender);
+        let tasks = HandlerTasks::default();
+        // The synchronous part panics (as `ctx.state::<Missing>()` before `async move` does).
+        tasks.start(&runtime, &handle, request(9), |_, _| -> futures_util::future::Ready<_> {
+            panic!("handler bug before its future")
+        });
+        runtime.run_all();
+        let answered: Vec<_> = std::iter::from_fn(|| commands.try_recv().ok())
+            .filter_map(|command| match command {
+                Command::Respond { id, response: Err(error) } => Some((id, error.code)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(answered, vec![(RequestId::from(9i64), ErrorCode::InternalError)]);
+        assert!(tasks.is_empty(), "{} handler entries leaked", tasks.len());
     }
 }

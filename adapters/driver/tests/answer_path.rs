@@ -18,9 +18,10 @@ use mcp_ws_core::session::{
 };
 use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseCode, CloseReason, ProtocolVersion, RawJson, RequestId};
+use mcp_ws_core::session::IncomingRequest;
 use mcp_ws_driver::{
-    CallOptions, ConnectionEnded, ConnectionHandle, EventSink, HandlerTasks, Runtime,
-    spawn_connection,
+    BoxFuture, CallOptions, ConnectionEnded, ConnectionHandle, EventSink, HandlerResult,
+    HandlerTasks, RequestContext, Runtime, spawn_connection,
 };
 
 /// A clock that moves only when the driver reads a frame (1 ms each).
@@ -65,6 +66,10 @@ struct Wire {
     /// While set, the driver's writes wait (a peer that stopped reading).
     writes_blocked: bool,
     writer: Option<Waker>,
+    /// Every text frame the driver wrote (`Some`) and every flush after a write (`None`), in
+    /// order: which frames left in one write.
+    writes: Vec<Option<String>>,
+    unflushed: bool,
 }
 
 /// The driver's end of the in-memory WebSocket.
@@ -103,10 +108,19 @@ impl Sink<WsMessage> for Pipe {
     }
     fn start_send(self: Pin<&mut Self>, item: WsMessage) -> Result<(), WsError> {
         let now = self.clock.now();
-        self.wire.lock().unwrap().from_driver.push_back((now, item));
+        let mut wire = self.wire.lock().unwrap();
+        if let WsMessage::Text(text) = &item {
+            wire.writes.push(Some(text.as_str().to_string()));
+        }
+        wire.unflushed = true;
+        wire.from_driver.push_back((now, item));
         Ok(())
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        let mut wire = self.wire.lock().unwrap();
+        if std::mem::take(&mut wire.unflushed) {
+            wire.writes.push(None);
+        }
         Poll::Ready(Ok(()))
     }
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
@@ -288,4 +302,160 @@ fn a_modern_result_that_is_not_an_object_answers_internal_error_and_is_reported(
     assert_eq!((answer["id"].as_i64(), answer["error"]["code"].as_i64()), (Some(9), Some(-32603)));
     let refusal = refusals.recv_timeout(Duration::from_secs(5)).expect("the server is told");
     assert_eq!(refusal, (RequestId::from(9i64), SessionError::NotAnObject));
+}
+
+/// A 2026-07-28 server whose every request is handled by `answer` (through [`HandlerTasks`],
+/// so inside the loop).
+struct Handled<F> {
+    clock: VirtualClock,
+    tasks: HandlerTasks,
+    answer: F,
+}
+
+impl<F> EventSink for Handled<F>
+where
+    F: Fn(IncomingRequest, RequestContext) -> BoxFuture<'static, HandlerResult> + Send + 'static,
+{
+    fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
+        if let Event::Request(request) = event {
+            let answer = &self.answer;
+            self.tasks.start(&self.clock, handle, request, |request, context| {
+                answer(request, context)
+            });
+        }
+    }
+}
+
+fn modern_server<F>(clock: &VirtualClock, answer: F) -> (ConnectionHandle, ConnectionEnded, Peer)
+where
+    F: Fn(IncomingRequest, RequestContext) -> BoxFuture<'static, HandlerResult> + Send + 'static,
+{
+    let info = Implementation { name: "srv".into(), version: "1".into(), ..Default::default() };
+    let session = Session::new(quiet(SessionConfig::server(info)), clock.now()).unwrap();
+    let (ws, peer) = pipe(clock);
+    let sink = Handled { clock: clock.clone(), tasks: HandlerTasks::default(), answer };
+    let (handle, ended) = spawn_connection(clock, ws, session, sink);
+    (handle, ended, peer)
+}
+
+/// A 2026-07-28 request (with a progress token when `progress`).
+fn modern_request(id: i64, method: &str, progress: bool) -> serde_json::Value {
+    let mut meta = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    if progress {
+        meta["progressToken"] = serde_json::json!("p");
+    }
+    serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {"_meta": meta}})
+}
+
+fn empty_object() -> RawJson {
+    RawJson::from_string("{}".into()).unwrap()
+}
+
+/// #20 bug 2: a handler that panics before it returns its future (as `ctx.state::<S>()` of a
+/// state never shared does) is answered -32603, and the connection goes on.
+#[test]
+fn a_handler_panicking_before_its_future_is_answered_internal_error_and_the_connection_lives() {
+    let clock = VirtualClock::default();
+    let (_handle, _ended, peer) = modern_server(&clock, |request, _| {
+        if request.method == "boom" {
+            panic!("a handler bug before its first await");
+        }
+        Box::pin(async { Ok(empty_object()) })
+    });
+    peer.send_json(modern_request(1, "boom", false));
+    let (_, answer) = peer.next_json();
+    assert_eq!((answer["id"].as_i64(), answer["error"]["code"].as_i64()), (Some(1), Some(-32603)));
+    peer.send_json(modern_request(2, "fine", false));
+    let (_, answer) = peer.next_json();
+    assert_eq!(answer["id"].as_i64(), Some(2), "the connection died: {answer}");
+    assert!(answer["result"].is_object(), "{answer}");
+}
+
+/// #20 bug 1: a handler that finishes while a close is queued (here: it queues the close
+/// itself, then answers) gets its answer written before the close.
+#[test]
+fn a_finished_answer_is_written_before_a_close_queued_with_it() {
+    let clock = VirtualClock::default();
+    let (_handle, _ended, peer) = modern_server(&clock, |_, context| {
+        let connection = context.connection().clone();
+        Box::pin(async move {
+            connection.close(CloseReason::new(CloseCode::NORMAL, "done"));
+            Ok(empty_object())
+        })
+    });
+    peer.send_json(modern_request(1, "tools/list", false));
+    match peer.next_frame().1 {
+        WsMessage::Text(text) => {
+            let answer: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+            assert_eq!(answer["id"].as_i64(), Some(1), "{answer}");
+            assert!(answer["result"].is_object(), "{answer}");
+        }
+        other => panic!("the answer was lost; the driver wrote {other:?} first"),
+    }
+    match peer.next_frame().1 {
+        WsMessage::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected the close after the answer, got {other:?}"),
+    }
+}
+
+/// #25 point 8: a request's progress leaves in a write (a flush) of its own before the result,
+/// so a client that reads both at once (the TypeScript SDK drops the last report then) sees
+/// the progress first.
+#[test]
+fn progress_is_flushed_in_a_write_before_the_result_of_its_request() {
+    let clock = VirtualClock::default();
+    let (_handle, _ended, peer) = modern_server(&clock, |_, context| {
+        context.progress(1.0, Some(2.0), None);
+        Box::pin(async move {
+            context.progress(2.0, Some(2.0), Some("done".into()));
+            Ok(empty_object())
+        })
+    });
+    peer.send_json(modern_request(1, "tools/list", true));
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let (_, frame) = peer.next_json();
+        seen.push(frame);
+    }
+    assert_eq!(seen[0]["method"], "notifications/progress");
+    assert_eq!(seen[1]["method"], "notifications/progress");
+    assert_eq!(seen[1]["params"]["progress"], 2.0);
+    assert_eq!(seen[2]["id"].as_i64(), Some(1));
+    let writes = peer.wire.lock().unwrap().writes.clone();
+    let last_progress = writes
+        .iter()
+        .rposition(|w| w.as_deref().is_some_and(|t| t.contains("notifications/progress")))
+        .expect("progress written");
+    let result = writes
+        .iter()
+        .position(|w| w.as_deref().is_some_and(|t| t.contains("\"result\"")))
+        .expect("result written");
+    assert!(
+        writes[last_progress..result].contains(&None),
+        "the last progress and the result left in one write: {writes:?}"
+    );
+}
+
+/// #20 item 7: a connection whose application handles are all dropped closes with 1000.
+#[test]
+fn a_connection_whose_handles_are_all_dropped_closes_with_1000() {
+    let clock = VirtualClock::default();
+    let (handle, ended, peer) = ready_client(&clock);
+    let clone = handle.clone();
+    drop(handle);
+    // One clone still held: the connection stays open and usable.
+    let call = clone.request("tools/list", None, CallOptions::default());
+    assert_eq!(peer.next_json().1["method"], "tools/list", "it sends while a clone is held");
+    drop(call);
+    assert_eq!(peer.next_json().1["method"], "notifications/cancelled");
+    drop(clone);
+    match peer.next_frame().1 {
+        WsMessage::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected a 1000 close, got {other:?}"),
+    }
+    let end = futures_executor::block_on(ended);
+    assert_eq!(end.reason.code, CloseCode::NORMAL, "{end:?}");
 }

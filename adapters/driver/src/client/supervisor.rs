@@ -8,6 +8,8 @@
 //!
 //! - A call's timeout is total: its deadline is fixed when the supervisor first sees it and
 //!   travels with it across queues and connections (each connection gets what remains).
+//! - A call whose caller has dropped its future is never issued again: neither when it comes
+//!   back from an ended connection nor when the queue goes to a new one.
 //! - The timer is polled before commands and connection ends, so a flood of calls cannot
 //!   postpone the expiry of queued ones or a redial.
 //! - A lifecycle failure ends reconnecting only when the server's version cannot be spoken; an
@@ -161,6 +163,11 @@ impl<N: Network> Supervisor<N> {
                 Wake::Ended(mut end) => {
                     self.current = None;
                     for command in std::mem::take(&mut end.retry).into_iter().rev() {
+                        // A caller that stopped waiting (its abandon may have reached the
+                        // ended connection too late) does not get its call issued again.
+                        if command.caller_gone() {
+                            continue;
+                        }
                         let command = stamp_deadline(command, now, &self.config.session);
                         let deadline = deadline_of(&command).unwrap_or(now);
                         queue.push_front(Queued { command, deadline });
@@ -199,6 +206,9 @@ impl<N: Network> Supervisor<N> {
                             );
                             let _ = machine.on_connected(now);
                             for queued in queue.drain(..) {
+                                if queued.command.caller_gone() {
+                                    continue;
+                                }
                                 if let Some(command) = with_remaining_time(queued.command, now) {
                                     forward(&connection, command);
                                 }

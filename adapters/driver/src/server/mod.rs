@@ -191,10 +191,6 @@ impl ServerConfig {
 /// One live connection, as the server tracks it.
 struct Tracked {
     handle: ConnectionHandle,
-    tasks: HandlerTasks,
-    /// Its open `subscriptions/listen` streams: handlers too, but not in flight in the sense
-    /// of shutdown's grace (they end only when cancelled).
-    listens: HandlerTasks,
     subscriptions: Arc<Mutex<Subscriptions>>,
     peer: Arc<Mutex<Option<ReadyInfo>>>,
 }
@@ -205,6 +201,9 @@ struct ServerState {
     /// Change notifications dropped because a connection had too many waiting.
     dropped_notifications: AtomicU64,
     connections: Mutex<HashMap<u64, Tracked>>,
+    /// Woken (and emptied) when the last tracked connection is untracked: a shutdown waits on
+    /// it instead of polling.
+    all_ended: Mutex<Vec<oneshot::Sender<()>>>,
     next_connection: AtomicU64,
     draining: Drain,
     stop: Mutex<Option<oneshot::Sender<()>>>,
@@ -269,6 +268,7 @@ impl<N: Network> Server<N> {
                 fanout: Mutex::new(Arc::new(LocalBus::new().node())),
                 dropped_notifications: AtomicU64::new(0),
                 connections: Mutex::new(HashMap::new()),
+                all_ended: Mutex::new(Vec::new()),
                 next_connection: AtomicU64::new(1),
                 draining,
                 stop: Mutex::new(Some(stop)),
@@ -403,16 +403,14 @@ impl<N: Network> Server<N> {
             }
         };
         let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
-        let tasks = HandlerTasks::default();
-        let listens = HandlerTasks::default();
         let subscriptions = Arc::new(Mutex::new(Subscriptions::new(self.config.subscriptions)));
         let peer = Arc::new(Mutex::new(None));
         let sink = ServerSink {
             config: self.config.clone(),
             net: self.net.clone(),
             router: self.router.clone(),
-            tasks: tasks.clone(),
-            listens: listens.clone(),
+            tasks: HandlerTasks::default(),
+            listens: HandlerTasks::default(),
             subscriptions: subscriptions.clone(),
             state: self.state.clone(),
             peer: peer.clone(),
@@ -426,18 +424,19 @@ impl<N: Network> Server<N> {
         let counters = ConnectionMetrics::registered();
         let (handle, driver) =
             connection(self.net.clone(), ws, session, sink, counters, move |_end| {
-                state.connections.lock().expect("lock").remove(&id);
+                state.untrack(id);
             });
         // Registered and checked under one lock, which `shutdown` also takes after setting
         // `draining`: either shutdown sees this connection or this sees the draining flag.
         let draining = {
             let mut connections = self.state.connections.lock().expect("lock");
-            let tracked = Tracked { handle: handle.clone(), tasks, listens, subscriptions, peer };
+            let tracked = Tracked { handle: handle.clone(), subscriptions, peer };
             connections.insert(id, tracked);
             self.state.draining.is_draining()
         };
         if draining {
-            handle.close(crate::error::drained_close());
+            // Nothing can be in progress yet: the loop closes it drained at once.
+            handle.drain(self.net.now() + self.config.shutdown_grace);
         }
         // Untracked too if the caller drops this future before the session ends.
         let untrack = Untrack { state: self.state.clone(), id, _active: ActiveConnection::open() };
@@ -465,36 +464,35 @@ impl<N: Network> Server<N> {
 
     /// Shuts down: starts draining (upgrades get 503 with `Retry-After`, new requests on open
     /// connections an error, plain GETs their usual answer: a health check can report it),
-    /// waits up to `shutdown_grace` for in-flight handlers, closes every session with 1001,
-    /// cancels the handlers still running, waits (within the same grace) for the connections
-    /// to end, and only then stops every listener accepting.
+    /// and asks every connection's loop to drain: each closes with 1001 as soon as none of its
+    /// client's requests is in progress (the drained close: what the client still has in flight
+    /// was not processed), or when `shutdown_grace` runs out, cancelling the handlers still
+    /// running. Then it waits (within the same grace again, for the close handshakes) for the
+    /// connections to end, and only then stops every listener accepting.
     pub async fn shutdown(&self) {
         {
             let _registering = self.state.connections.lock().expect("lock");
             self.state.draining.start();
         }
-        let deadline = self.net.now() + self.config.shutdown_grace;
-        let tick = Duration::from_millis(10);
-        while self.net.now() < deadline && self.handlers_running() > 0 {
-            self.net.sleep_until(self.net.now() + tick).await;
-        }
-        let reason = CloseReason::new(CloseCode::GOING_AWAY, "the server is shutting down");
-        for connection in self.state.connections.lock().expect("lock").values() {
-            // Nothing running (and new requests refused unprocessed since the drain began):
-            // whatever the client has in flight was not processed, which the drained close
-            // reason tells it (it issues those requests again on its next connection).
-            let reason = match connection.tasks.is_empty() {
-                true => crate::error::drained_close(),
-                false => reason.clone(),
-            };
-            connection.tasks.cancel_all();
-            connection.listens.cancel_all();
-            connection.handle.close(reason);
-        }
-        let deadline = self.net.now() + self.config.shutdown_grace;
-        while self.net.now() < deadline && !self.state.connections.lock().expect("lock").is_empty()
-        {
-            self.net.sleep_until(self.net.now() + tick).await;
+        let grace = self.config.shutdown_grace;
+        let deadline = self.net.now() + grace;
+        let all_ended = {
+            let connections = self.state.connections.lock().expect("lock");
+            for connection in connections.values() {
+                connection.handle.drain(deadline);
+            }
+            let (sender, receiver) = oneshot::channel();
+            match connections.is_empty() {
+                true => None,
+                false => {
+                    self.state.all_ended.lock().expect("lock").push(sender);
+                    Some(receiver)
+                }
+            }
+        };
+        if let Some(all_ended) = all_ended {
+            let give_up = self.net.sleep_until(deadline + grace);
+            let _ = select(all_ended, Box::pin(give_up)).await;
         }
         if let Some(stop) = self.state.stop.lock().expect("lock").take() {
             let _ = stop.send(());
@@ -532,9 +530,6 @@ impl<N: Network> Server<N> {
         self
     }
 
-    fn handlers_running(&self) -> usize {
-        self.state.connections.lock().expect("lock").values().map(|c| c.tasks.len()).sum()
-    }
 }
 
 impl<N: Network> Listening<N> {
@@ -655,14 +650,19 @@ impl Notifier {
 }
 
 impl ServerState {
-    /// Sends `event` to this node's sessions that follow it.
+    /// Sends `event` to this node's sessions that follow it. The connections are snapshotted
+    /// under the lock and the fan-out runs outside it, so a large fan-out does not hold up
+    /// connections opening and closing (nor another fan-out).
     fn deliver(&self, event: &ChangeEvent) {
-        let connections = self.connections.lock().expect("lock");
+        let targets: Vec<(ConnectionHandle, Arc<Mutex<Subscriptions>>)> = {
+            let connections = self.connections.lock().expect("lock");
+            connections.values().map(|c| (c.handle.clone(), c.subscriptions.clone())).collect()
+        };
         let mut dropped = 0u64;
-        for connection in connections.values() {
-            let subscriptions = connection.subscriptions.lock().expect("lock");
-            for notification in subscriptions.notifications_for(event) {
-                if !connection.handle.notify_queued(notification) && connection.handle.is_open() {
+        for (handle, subscriptions) in targets {
+            let notifications = subscriptions.lock().expect("lock").notifications_for(event);
+            for notification in notifications {
+                if !handle.notify_queued(notification) && handle.is_open() {
                     dropped += 1;
                 }
             }
@@ -670,6 +670,16 @@ impl ServerState {
         if dropped > 0 {
             self.dropped_notifications.fetch_add(dropped, Ordering::Relaxed);
             tracing::warn!(dropped, "change notifications dropped for connections that lag");
+        }
+    }
+
+    /// Stops tracking connection `id`; wakes a waiting shutdown when it was the last.
+    fn untrack(&self, id: u64) {
+        let mut connections = self.connections.lock().expect("lock");
+        if connections.remove(&id).is_some() && connections.is_empty() {
+            for waiter in self.all_ended.lock().expect("lock").drain(..) {
+                let _ = waiter.send(());
+            }
         }
     }
 }
@@ -683,7 +693,7 @@ struct Untrack {
 
 impl Drop for Untrack {
     fn drop(&mut self) {
-        self.state.connections.lock().expect("lock").remove(&self.id);
+        self.state.untrack(self.id);
     }
 }
 
@@ -702,6 +712,10 @@ struct ServerSink<N: Network> {
 }
 
 impl<N: Network> EventSink for ServerSink<N> {
+    fn lasting_requests(&self) -> usize {
+        self.listens.len()
+    }
+
     fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
         match event {
             Event::Ready(info) => {

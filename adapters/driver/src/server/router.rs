@@ -467,7 +467,7 @@ impl Router {
 
     pub(crate) fn notification(&self, notification: Notification, handle: &ConnectionHandle) {
         if let Some(hook) = &self.on_notification {
-            hook(notification, handle.clone());
+            crate::tasks::guarded("on_notification", || hook(notification, handle.clone()));
         }
     }
 
