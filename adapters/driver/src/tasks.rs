@@ -502,7 +502,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(answered, vec![(RequestId::from(9i64), ErrorCode::InternalError)]);
+        assert_eq!(answered, vec![(RequestId::from(9i64), -32603)]);
         assert!(tasks.is_empty(), "{} handler entries leaked", tasks.len());
     }
 }
