@@ -1163,3 +1163,71 @@ async fn an_abandoned_call_is_not_issued_again_after_a_reconnect() {
     client.close().await;
     server.abort();
 }
+
+/// #20 bug 1: a request whose handler starts as the drain begins is answered once, not cut by
+/// a close saying nothing was in progress. The tool's synchronous part holds the connection's
+/// loop (as a busy handler would) until the shutdown is under way; the loop must then see its
+/// own in-flight request, answer it, and only then close.
+#[test]
+fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close() {
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (entered_sender, entered) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new((entered_sender, released));
+    let counted = executions.clone();
+    let router = mcp_ws_driver::Router::new().tool(
+        "gate",
+        "Runs once the test lets it",
+        move |_: Value, _context| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let gate = gate.lock().expect("lock");
+            let _ = gate.0.send(());
+            let _ = gate.1.recv_timeout(Duration::from_secs(10));
+            async move { Ok("ran".to_string()) }
+        },
+    );
+    let (server, url) = server_runtime.block_on(async {
+        let server = Server::new(Tokio::new(), router, server_config());
+        let listening = server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+        let url = listening.url();
+        tokio::spawn(listening.run());
+        (server, url)
+    });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let net = Tokio::new();
+        let client =
+            mcp_ws_tokio::connect(&url, client_config().reconnect(None)).await.expect("connect");
+        let call = tokio::spawn({
+            let client = client.clone();
+            async move { client.call_tool("gate", json!({})).await }
+        });
+        let waited = tokio::task::spawn_blocking(move || entered.recv_timeout(LIMIT_SECS));
+        waited.await.expect("task").expect("the tool started");
+        let shutdown = tokio::spawn({
+            let server = server.clone();
+            async move { server.shutdown().await }
+        });
+        assert!(eventually(&net, Duration::from_secs(5), || server.is_draining()).await);
+        // The shutdown now runs beside the held loop; give it time to decide (with a loop that
+        // decides, nothing it does here can cut the call).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        release.send(()).expect("the tool waits");
+        let answer = within(&net, Duration::from_secs(10), call).await.expect("in time");
+        let answer = answer.expect("task").expect("the call in progress is answered");
+        assert_eq!(answer.joined_text(), "ran");
+        within(&net, Duration::from_secs(15), shutdown)
+            .await
+            .expect("shutdown ends")
+            .expect("task");
+    });
+    assert_eq!(executions.load(Ordering::SeqCst), 1);
+    server_runtime.shutdown_timeout(Duration::from_secs(1));
+}
+
+const LIMIT_SECS: Duration = Duration::from_secs(10);

@@ -410,9 +410,8 @@ where
                     unflushed = false;
                     if flush_bounded(&runtime, write_timeout, &mut ws).await.is_err() {
                         broken = true;
-                        session.handle_transport_lost(
-                            "the WebSocket failed or stalled while sending",
-                        );
+                        session
+                            .handle_transport_lost("the WebSocket failed or stalled while sending");
                     }
                 }
                 progress_unflushed = false;
@@ -743,9 +742,9 @@ impl LoopCommand<'_> {
                 }
                 // Parked for the next connection (refused unprocessed by a draining server):
                 // the caller is gone, so it is not issued again.
-                None => parked.retain(|command| {
-                    !matches!(command, Command::Request { token: t, .. } if *t == token)
-                }),
+                None => parked.retain(
+                    |command| !matches!(command, Command::Request { token: t, .. } if *t == token),
+                ),
             },
             Command::Notify { method, params, reply, .. } => {
                 let _ = reply.send(session.send_notification(method, params));

@@ -200,7 +200,8 @@ struct Owner(mpsc::UnboundedSender<Command>);
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        let reason = CloseReason::new(CloseCode::NORMAL, "every handle to the connection was dropped");
+        let reason =
+            CloseReason::new(CloseCode::NORMAL, "every handle to the connection was dropped");
         let _ = self.0.unbounded_send(Command::Close(reason));
     }
 }

@@ -13,12 +13,12 @@ use std::time::Duration;
 use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use futures_util::{Sink, Stream};
 use mcp_ws_core::mcp::Implementation;
+use mcp_ws_core::session::IncomingRequest;
 use mcp_ws_core::session::{
     EraPolicy, Event, RequestOptions, Role, Session, SessionConfig, SessionError,
 };
 use mcp_ws_core::time::Instant;
 use mcp_ws_core::{CloseCode, CloseReason, ProtocolVersion, RawJson, RequestId};
-use mcp_ws_core::session::IncomingRequest;
 use mcp_ws_driver::{
     BoxFuture, CallOptions, ConnectionEnded, ConnectionHandle, EventSink, HandlerResult,
     HandlerTasks, RequestContext, Runtime, spawn_connection,
@@ -319,9 +319,8 @@ where
     fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
         if let Event::Request(request) = event {
             let answer = &self.answer;
-            self.tasks.start(&self.clock, handle, request, |request, context| {
-                answer(request, context)
-            });
+            self.tasks
+                .start(&self.clock, handle, request, |request, context| answer(request, context));
         }
     }
 }

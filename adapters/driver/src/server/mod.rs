@@ -529,7 +529,6 @@ impl<N: Network> Server<N> {
         *self.state.fanout.lock().expect("lock") = fanout;
         self
     }
-
 }
 
 impl<N: Network> Listening<N> {
