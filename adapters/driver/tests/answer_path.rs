@@ -319,8 +319,7 @@ where
     fn on_event(&mut self, event: Event, handle: &ConnectionHandle) {
         if let Event::Request(request) = event {
             let answer = &self.answer;
-            self.tasks
-                .start(&self.clock, handle, request, |request, context| answer(request, context));
+            self.tasks.start(&self.clock, handle, request, answer);
         }
     }
 }
