@@ -1165,7 +1165,7 @@ async fn an_abandoned_call_is_not_issued_again_after_a_reconnect() {
 }
 
 /// #20 bug 1: a request whose handler starts as the drain begins is answered once, not cut by
-/// a close saying nothing was in progress. The tool's synchronous part holds the connection's
+/// a close saying nothing was in progress. The raw handler's synchronous part holds the connection's
 /// loop (as a busy handler would) until the shutdown is under way; the loop must then see its
 /// own in-flight request, answer it, and only then close.
 #[test]
@@ -1180,17 +1180,16 @@ fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close
     let (release, released) = std::sync::mpsc::channel::<()>();
     let gate = std::sync::Mutex::new((entered_sender, released));
     let counted = executions.clone();
-    let router = mcp_ws_driver::Router::new().tool(
-        "gate",
-        "Runs once the test lets it",
-        move |_: Value, _context| {
+    // A raw handler (the router's fallback) runs its synchronous part inside the dispatch.
+    let router = mcp_ws_driver::Router::new().fallback(mcp_ws_driver::request_handler(
+        move |_request, _context| {
             counted.fetch_add(1, Ordering::SeqCst);
             let gate = gate.lock().expect("lock");
             let _ = gate.0.send(());
             let _ = gate.1.recv_timeout(Duration::from_secs(10));
-            async move { Ok("ran".to_string()) }
+            async move { Ok(mcp_ws_driver::core::RawJson::from_string("{}".into()).expect("json")) }
         },
-    );
+    ));
     let (server, url) = server_runtime.block_on(async {
         let server = Server::new(Tokio::new(), router, server_config());
         let listening = server.listen("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
@@ -1205,7 +1204,7 @@ fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close
             mcp_ws_tokio::connect(&url, client_config().reconnect(None)).await.expect("connect");
         let call = tokio::spawn({
             let client = client.clone();
-            async move { client.call_tool("gate", json!({})).await }
+            async move { client.request("gate/run", None, CallOptions::default()).await }
         });
         let waited = tokio::task::spawn_blocking(move || entered.recv_timeout(LIMIT_SECS));
         waited.await.expect("task").expect("the tool started");
@@ -1220,7 +1219,7 @@ fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close
         release.send(()).expect("the tool waits");
         let answer = within(&net, Duration::from_secs(10), call).await.expect("in time");
         let answer = answer.expect("task").expect("the call in progress is answered");
-        assert_eq!(answer.joined_text(), "ran");
+        assert_eq!(answer.get(), "{}");
         within(&net, Duration::from_secs(15), shutdown)
             .await
             .expect("shutdown ends")
