@@ -1165,9 +1165,10 @@ async fn an_abandoned_call_is_not_issued_again_after_a_reconnect() {
 }
 
 /// #20 bug 1: a request whose handler starts as the drain begins is answered once, not cut by
-/// a close saying nothing was in progress. The raw handler's synchronous part holds the connection's
-/// loop (as a busy handler would) until the shutdown is under way; the loop must then see its
-/// own in-flight request, answer it, and only then close.
+/// a close saying nothing was in progress. The raw handler's synchronous part holds the
+/// connection's loop (as a busy handler would) until the shutdown is under way; the loop must
+/// then see its own in-flight request, answer it, and only then close. (The old shutdown read
+/// an empty set of handlers, closed "drained", and the finished answer was lost.)
 #[test]
 fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close() {
     let server_runtime = tokio::runtime::Builder::new_multi_thread()
