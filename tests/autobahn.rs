@@ -44,8 +44,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 const AGENT: &str = "mcp-ws";
 
 fn kosoku() -> PathBuf {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/.autobahn-venv/bin/kosoku");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/.autobahn-venv/bin/kosoku");
     assert!(path.exists(), "kosoku is not installed: run bash tests/interop/install.sh");
     path
 }
@@ -200,7 +199,8 @@ async fn drive_fuzzing_server(net: Tokio, base: String, max_message_bytes: usize
             Err(error) => eprintln!("case {case}: {error}"),
         }
     }
-    let mut reports = open(format!("/updateReports?agent={AGENT}")).await.expect("updateReports").ws;
+    let mut reports =
+        open(format!("/updateReports?agent={AGENT}")).await.expect("updateReports").ws;
     echo(&net, &mut reports).await;
 }
 
@@ -277,11 +277,15 @@ fn judge(verdicts: &BTreeMap<String, Verdict>, expected: &serde_json::Value) -> 
 
 fn check_against_expected(side: &str, dir: &Path) {
     let verdicts = read_index(dir);
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(expected_file(side)).expect("expected file"),
-    )
-    .expect("expected file is JSON");
-    eprintln!("autobahn {side}: {:?} ({} cases; report in {})", tally(&verdicts), verdicts.len(), dir.display());
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(expected_file(side)).expect("expected file"))
+            .expect("expected file is JSON");
+    eprintln!(
+        "autobahn {side}: {:?} ({} cases; report in {})",
+        tally(&verdicts),
+        verdicts.len(),
+        dir.display()
+    );
     let problems = judge(&verdicts, &expected);
     assert!(problems.is_empty(), "autobahn {side} side:\n{}", problems.join("\n"));
     // Kept when the test fails, for the per-case reports.
@@ -347,7 +351,10 @@ fn run_client_side(cases: &[&str], max_message_bytes: usize, limit: Duration) ->
     });
     assert!(driven.is_ok(), "our client did not get through the cases within {limit:?}");
     let status = kosoku.wait_for(Duration::from_secs(60));
-    assert!(status.is_some(), "kosoku (client side) did not finish after the reports were asked for");
+    assert!(
+        status.is_some(),
+        "kosoku (client side) did not finish after the reports were asked for"
+    );
     runtime.shutdown_timeout(Duration::from_secs(2));
     dir
 }

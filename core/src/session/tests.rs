@@ -673,10 +673,8 @@ fn an_initialize_stamped_2026_07_28_is_method_not_found_and_negotiates_nothing()
     let actions = feed(&mut server, t(0), &modern_request(1, "initialize", ""));
     assert_eq!(one_error(&actions), (serde_json::json!(1), serde_json::json!(-32601)));
     // With legacy params as well: the stamp decides the era, not the params.
-    let stamped_init = INIT.replace(
-        r#""params":{"#,
-        &format!(r#""params":{{"_meta":{{{MODERN_META}}},"#),
-    );
+    let stamped_init =
+        INIT.replace(r#""params":{"#, &format!(r#""params":{{"_meta":{{{MODERN_META}}},"#));
     let actions = feed(&mut server, t(0), &stamped_init);
     assert_eq!(one_error(&actions), (serde_json::json!(0), serde_json::json!(-32601)));
     assert!(server.ready_info().is_none());
