@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the interop peers: a Python venv (.venv) with the `mcp` 1.x SDK and
+# Installs the interop peers: a Python venv (.venv) with the `mcp` 1.x SDK, a second venv
+# (.autobahn-venv) with kosoku (the Autobahn WebSocket test cases of tests/autobahn.rs), and
 # node_modules with `@modelcontextprotocol/sdk` 1.x + `ws` (+ esbuild and playwright-core for
 # the browser tests), and Debian's chromium, nginx and redis-server (apt-get, when root and
 # missing).
@@ -40,6 +41,23 @@ else
   .venv/bin/python -m pip install --disable-pip-version-check --no-input -q -r requirements.txt </dev/null
   .venv/bin/python -c 'import mcp.client.websocket, mcp.server.websocket, uvicorn' 
   echo "$py_hash" > "$py_stamp"
+fi
+
+# ---------- Autobahn (kosoku), in a venv of its own ----------
+ab_hash="$(hash_of "$py_ver" autobahn-requirements.txt)"
+ab_stamp=".autobahn-venv/.install-stamp"
+if [[ $force -eq 0 && -f "$ab_stamp" && "$(cat "$ab_stamp")" == "$ab_hash" && -x .autobahn-venv/bin/kosoku ]]; then
+  log "autobahn venv up to date"
+else
+  log "creating .autobahn-venv and installing autobahn-requirements.txt"
+  rm -f "$ab_stamp"
+  if [[ ! -x .autobahn-venv/bin/python ]]; then
+    rm -rf .autobahn-venv
+    "$PYTHON" -m venv .autobahn-venv
+  fi
+  .autobahn-venv/bin/python -m pip install --disable-pip-version-check --no-input -q -r autobahn-requirements.txt </dev/null
+  .autobahn-venv/bin/kosoku --help >/dev/null
+  echo "$ab_hash" > "$ab_stamp"
 fi
 
 # ---------- Node ----------

@@ -142,15 +142,13 @@ impl Session {
     }
 
     pub(super) fn on_initialize(&mut self, _now: Instant, request: Request) {
+        // An initialize of 2026-07-28 (stamped, or on a connection speaking it) was refused
+        // with -32601 before it got here.
         if self.phase != Phase::ServerAwaitingFirst {
-            let why = match self.negotiated {
-                Some((Era::Modern, _)) => {
-                    "this connection speaks 2026-07-28, which has no initialize"
-                }
-                _ => "the session is already initialized",
-            };
-            let error =
-                ErrorObject::new(ErrorCode::InvalidRequest, format!("invalid request: {why}"));
+            let error = ErrorObject::new(
+                ErrorCode::InvalidRequest,
+                "invalid request: the session is already initialized",
+            );
             return self.send_error(Some(request.id), error);
         }
         let params = match request.params.as_ref().map(|p| p.parse::<InitializeParams>()) {

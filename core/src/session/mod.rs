@@ -584,6 +584,14 @@ impl Session {
     }
 
     fn on_request(&mut self, now: Instant, request: Request) {
+        let meta = RequestMeta::read(request.params.as_ref());
+        let lifecycle = request.method == methods::PING
+            || (request.method == methods::INITIALIZE && !self.is_client());
+        if lifecycle {
+            if let Some(error) = self.refuse_legacy_only(&request.method, &meta) {
+                return self.send_error(Some(request.id), error);
+            }
+        }
         if request.method == methods::PING {
             self.send_result(request.id, RawJson::empty_object());
             return;
@@ -596,7 +604,6 @@ impl Session {
             self.send_error(Some(request.id), error);
             return;
         }
-        let meta = RequestMeta::read(request.params.as_ref());
         let mut modern = false;
         if !self.is_client() {
             match request.method.as_str() {
@@ -657,6 +664,27 @@ impl Session {
             era: if modern { Era::Modern } else { Era::Legacy },
             log_level,
         }));
+    }
+
+    /// The error for a `ping` or `initialize` made in 2026-07-28, which has neither: the
+    /// request's own `_meta` stamp decides its era (so a stamped one is refused even on a
+    /// fresh or legacy connection), and an unstamped one is of the connection's era. A stamp
+    /// naming a version this server does not speak gets -32022 as any other request would;
+    /// one naming a legacy version is a legacy request. `None`: answer it as legacy.
+    fn refuse_legacy_only(&self, method: &str, meta: &RequestMeta<'_>) -> Option<ErrorObject> {
+        let not_found = || {
+            ErrorObject::new(
+                ErrorCode::MethodNotFound,
+                format!("method not found: 2026-07-28 has no {method}"),
+            )
+        };
+        match meta.protocol_version.as_deref() {
+            Some(stamp) if ProtocolVersion::parse(stamp).map(|v| v.era()) != Some(Era::Legacy) => {
+                Some(self.check_modern_version(meta).err().unwrap_or_else(not_found))
+            }
+            Some(_) => None,
+            None => self.negotiated.is_some_and(|(era, _)| era == Era::Modern).then(not_found),
+        }
     }
 
     fn on_notification(&mut self, now: Instant, notification: Notification) {

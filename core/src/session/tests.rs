@@ -639,3 +639,67 @@ fn a_modern_client_stamps_its_configured_log_level_unless_the_request_names_one(
         sent.iter().map(|m| &m["params"]["_meta"]["io.modelcontextprotocol/logLevel"]).collect();
     assert_eq!(levels, [&serde_json::json!("info"), &serde_json::json!("error")]);
 }
+
+/// The one error a session sent, as (id, code).
+fn one_error(actions: &[Action]) -> (serde_json::Value, serde_json::Value) {
+    let sent = texts(actions);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    (sent[0]["id"].clone(), sent[0]["error"]["code"].clone())
+}
+
+#[test]
+fn a_ping_stamped_2026_07_28_is_method_not_found_and_an_unstamped_one_on_a_modern_connection_too() {
+    // A fresh connection: the ping's own stamp says 2026-07-28, which has no ping.
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let actions = feed(&mut server, t(0), &modern_request(7, "ping", ""));
+    assert_eq!(one_error(&actions), (serde_json::json!(7), serde_json::json!(-32601)));
+    assert!(server.ready_info().is_none(), "a refused ping decides no era");
+    // A connection already speaking 2026-07-28: an unstamped ping is not a legacy ping either.
+    feed(&mut server, t(0), &modern_request(8, "tools/list", ""));
+    let actions = feed(&mut server, t(1), r#"{"jsonrpc":"2.0","id":9,"method":"ping"}"#);
+    assert_eq!(one_error(&actions), (serde_json::json!(9), serde_json::json!(-32601)));
+    // A legacy connection: a ping stamped 2026-07-28 is still a 2026-07-28 request.
+    let mut legacy = ready_server();
+    let actions = feed(&mut legacy, t(1), &modern_request(10, "ping", ""));
+    assert_eq!(one_error(&actions), (serde_json::json!(10), serde_json::json!(-32601)));
+    let sent = texts(&feed(&mut legacy, t(1), r#"{"jsonrpc":"2.0","id":11,"method":"ping"}"#));
+    assert_eq!(sent, vec![serde_json::json!({"jsonrpc":"2.0","id":11,"result":{}})]);
+}
+
+#[test]
+fn an_initialize_stamped_2026_07_28_is_method_not_found_and_negotiates_nothing() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    // As the conformance suite sends it: only the 2026-07-28 stamps.
+    let actions = feed(&mut server, t(0), &modern_request(1, "initialize", ""));
+    assert_eq!(one_error(&actions), (serde_json::json!(1), serde_json::json!(-32601)));
+    // With legacy params as well: the stamp decides the era, not the params.
+    let stamped_init =
+        INIT.replace(r#""params":{"#, &format!(r#""params":{{"_meta":{{{MODERN_META}}},"#));
+    let actions = feed(&mut server, t(0), &stamped_init);
+    assert_eq!(one_error(&actions), (serde_json::json!(0), serde_json::json!(-32601)));
+    assert!(server.ready_info().is_none());
+    // The connection is still free to speak the legacy era.
+    let sent = texts(&feed(&mut server, t(1), INIT));
+    assert_eq!(sent[0]["result"]["protocolVersion"], "2025-06-18");
+}
+
+#[test]
+fn an_initialize_on_a_connection_speaking_2026_07_28_is_method_not_found() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    feed(&mut server, t(0), &modern_request(1, "tools/list", ""));
+    let actions = feed(&mut server, t(1), INIT);
+    assert_eq!(one_error(&actions), (serde_json::json!(0), serde_json::json!(-32601)));
+}
+
+#[test]
+fn a_ping_or_initialize_stamped_with_an_unknown_version_gets_the_unsupported_version_error() {
+    for method in ["ping", "initialize"] {
+        let mut server = Session::new(server_config(), t(0)).unwrap();
+        let request = modern_request(3, method, "").replace("2026-07-28", "v999.0.0");
+        let sent = texts(&feed(&mut server, t(0), &request));
+        assert_eq!(sent.len(), 1, "{method}: {sent:?}");
+        assert_eq!(sent[0]["error"]["code"], -32022, "{method}");
+        assert_eq!(sent[0]["error"]["data"]["requested"], "v999.0.0", "{method}");
+        assert_eq!(sent[0]["error"]["data"]["supported"], serde_json::json!(["2026-07-28"]));
+    }
+}
