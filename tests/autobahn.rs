@@ -14,11 +14,9 @@
 //! there, or a different number of cases fails the test.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -29,6 +27,7 @@ use mcp_ws_driver::server::accept::accept;
 use mcp_ws_driver::ws_config::websocket_config;
 use mcp_ws_driver::ws_io::{Inbound, WebSocketIo, classify, close_handshake, write_by};
 use mcp_ws_driver::{ClientConfig, ConnectionAddrs, Network, Runtime, ServerConfig};
+use mcp_ws_tests::peers::{interop_dir, lines_of};
 use mcp_ws_tokio::Tokio;
 
 /// The cases excluded from every run (see the module docs).
@@ -44,7 +43,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 const AGENT: &str = "mcp-ws";
 
 fn kosoku() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/.autobahn-venv/bin/kosoku");
+    let path = interop_dir().join(".autobahn-venv/bin/kosoku");
     assert!(path.exists(), "kosoku is not installed: run bash tests/interop/install.sh");
     path
 }
@@ -327,15 +326,7 @@ fn run_client_side(cases: &[&str], max_message_bytes: usize, limit: Duration) ->
             .expect("start kosoku"),
     );
     // kosoku names the port it bound on stderr.
-    let (lines, seen) = mpsc::channel();
-    let stderr = kosoku.0.stderr.take().expect("stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let seen = lines_of(kosoku.0.stderr.take().expect("stderr"));
     let base = loop {
         let line = seen
             .recv_timeout(Duration::from_secs(60))

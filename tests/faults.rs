@@ -1207,7 +1207,7 @@ fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close
             let client = client.clone();
             async move { client.request("gate/run", None, CallOptions::default()).await }
         });
-        let waited = tokio::task::spawn_blocking(move || entered.recv_timeout(LIMIT_SECS));
+        let waited = tokio::task::spawn_blocking(move || entered.recv_timeout(HANDLER_ENTRY_LIMIT));
         waited.await.expect("task").expect("the tool started");
         let shutdown = tokio::spawn({
             let server = server.clone();
@@ -1230,4 +1230,4 @@ fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close
     server_runtime.shutdown_timeout(Duration::from_secs(1));
 }
 
-const LIMIT_SECS: Duration = Duration::from_secs(10);
+const HANDLER_ENTRY_LIMIT: Duration = Duration::from_secs(10);

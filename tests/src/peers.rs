@@ -3,9 +3,8 @@
 //! `tests/interop/install.sh` installs, the `mcp-ws` binary that `cargo test --workspace`
 //! builds, and a reader of a child's stdout lines.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::ChildStdout;
 use std::sync::mpsc;
 
 /// `tests/interop`.
@@ -38,11 +37,11 @@ pub fn mcp_ws() -> PathBuf {
     binary
 }
 
-/// The lines a child writes to `stdout`, as they come.
-pub fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
+/// The lines a child writes to `output` (its stdout or stderr), as they come.
+pub fn lines_of(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(output).lines() {
             let Ok(line) = line else { break };
             if sender.send(line).is_err() {
                 break;

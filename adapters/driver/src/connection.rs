@@ -357,6 +357,23 @@ where
             retry: Vec::new(),
             unprocessed: false,
         };
+        // Applies one application command to the loop's state (the session, the calls, the
+        // drain, the progress flag); an answer the session refused goes to the sink.
+        macro_rules! apply_command {
+            ($command:expr, $now:expr) => {{
+                let mut looped = LoopCommand {
+                    session: &mut session,
+                    waiters: &mut waiters,
+                    calls: &mut calls,
+                    parked: &mut end.retry,
+                    draining: &mut draining,
+                    progress_unflushed: &mut progress_unflushed,
+                };
+                if let Err((id, error)) = looped.apply($command, $now) {
+                    events.on_answer_refused(id, error, &handle);
+                }
+            }};
+        }
         loop {
             // 1. Perform every action the session has queued, writing frames into the WebSocket's
             //    buffer. Every write that has to wait is bounded by the pass's write deadline: a
@@ -533,17 +550,7 @@ where
                             held_close.get_or_insert(reason);
                             continue;
                         }
-                        let mut looped = LoopCommand {
-                            session: &mut session,
-                            waiters: &mut waiters,
-                            calls: &mut calls,
-                            parked: &mut end.retry,
-                            draining: &mut draining,
-                            progress_unflushed: &mut progress_unflushed,
-                        };
-                        if let Err((id, error)) = looped.apply(command, now) {
-                            events.on_answer_refused(id, error, &handle);
-                        }
+                        apply_command!(command, now);
                     }
                     if progress_unflushed {
                         held_answer = Some((id, answer));
@@ -557,19 +564,7 @@ where
                 Wake::Command(Some(Command::Respond { id, response })) if progress_unflushed => {
                     held_answer = Some((id, response));
                 }
-                Wake::Command(Some(command)) => {
-                    let mut looped = LoopCommand {
-                        session: &mut session,
-                        waiters: &mut waiters,
-                        calls: &mut calls,
-                        parked: &mut end.retry,
-                        draining: &mut draining,
-                        progress_unflushed: &mut progress_unflushed,
-                    };
-                    if let Err((id, error)) = looped.apply(command, now) {
-                        events.on_answer_refused(id, error, &handle);
-                    }
-                }
+                Wake::Command(Some(command)) => apply_command!(command, now),
                 Wake::Command(None) => {
                     // Unreachable while the loop holds its own handle (it does, for its sink):
                     // a connection whose application handles are all dropped is closed by
