@@ -1188,7 +1188,7 @@ fn a_request_starting_as_the_drain_begins_is_answered_not_cut_by_a_drained_close
             let gate = gate.lock().expect("lock");
             let _ = gate.0.send(());
             let _ = gate.1.recv_timeout(Duration::from_secs(10));
-            async move { Ok(mcp_ws_driver::core::RawJson::from_string("{}".into()).expect("json")) }
+            async move { Ok(mcp_ws_driver::core::RawJson::empty_object()) }
         },
     ));
     let (server, url) = server_runtime.block_on(async {

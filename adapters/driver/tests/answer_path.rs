@@ -348,10 +348,6 @@ fn modern_request(id: i64, method: &str, progress: bool) -> serde_json::Value {
     serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {"_meta": meta}})
 }
 
-fn empty_object() -> RawJson {
-    RawJson::from_string("{}".into()).unwrap()
-}
-
 /// #20 bug 2: a handler that panics before it returns its future (as `ctx.state::<S>()` of a
 /// state never shared does) is answered -32603, and the connection goes on.
 #[test]
@@ -361,7 +357,7 @@ fn a_handler_panicking_before_its_future_is_answered_internal_error_and_the_conn
         if request.method == "boom" {
             panic!("a handler bug before its first await");
         }
-        Box::pin(async { Ok(empty_object()) })
+        Box::pin(async { Ok(RawJson::empty_object()) })
     });
     peer.send_json(modern_request(1, "boom", false));
     let (_, answer) = peer.next_json();
@@ -381,7 +377,7 @@ fn a_finished_answer_is_written_before_a_close_queued_with_it() {
         let connection = context.connection().clone();
         Box::pin(async move {
             connection.close(CloseReason::new(CloseCode::NORMAL, "done"));
-            Ok(empty_object())
+            Ok(RawJson::empty_object())
         })
     });
     peer.send_json(modern_request(1, "tools/list", false));
@@ -409,7 +405,7 @@ fn progress_is_flushed_in_a_write_before_the_result_of_its_request() {
         context.progress(1.0, Some(2.0), None);
         Box::pin(async move {
             context.progress(2.0, Some(2.0), Some("done".into()));
-            Ok(empty_object())
+            Ok(RawJson::empty_object())
         })
     });
     peer.send_json(modern_request(1, "tools/list", true));
