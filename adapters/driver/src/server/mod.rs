@@ -193,6 +193,9 @@ struct Tracked {
     handle: ConnectionHandle,
     subscriptions: Arc<Mutex<Subscriptions>>,
     peer: Arc<Mutex<Option<ReadyInfo>>>,
+    /// Counts it in the active-connections gauge while it is tracked, so the gauge and
+    /// [`Server::connections`] agree.
+    _active: ActiveConnection,
 }
 
 struct ServerState {
@@ -430,7 +433,12 @@ impl<N: Network> Server<N> {
         // `draining`: either shutdown sees this connection or this sees the draining flag.
         let draining = {
             let mut connections = self.state.connections.lock().expect("lock");
-            let tracked = Tracked { handle: handle.clone(), subscriptions, peer };
+            let tracked = Tracked {
+                handle: handle.clone(),
+                subscriptions,
+                peer,
+                _active: ActiveConnection::open(),
+            };
             connections.insert(id, tracked);
             self.state.draining.is_draining()
         };
@@ -439,7 +447,7 @@ impl<N: Network> Server<N> {
             handle.drain(self.net.now() + self.config.shutdown_grace);
         }
         // Untracked too if the caller drops this future before the session ends.
-        let untrack = Untrack { state: self.state.clone(), id, _active: ActiveConnection::open() };
+        let untrack = Untrack { state: self.state.clone(), id };
         // A combinator, not an `async move` block: a block would keep `driver` twice in its
         // state (once as the captured value, once as the future it awaits), doubling what each
         // idle connection holds.
@@ -687,7 +695,6 @@ impl ServerState {
 struct Untrack {
     state: Arc<ServerState>,
     id: u64,
-    _active: ActiveConnection,
 }
 
 impl Drop for Untrack {
