@@ -76,6 +76,9 @@ pub struct SessionConfig {
     pub max_concurrent_incoming: usize,
     /// How many malformed frames are answered before the session closes with 1008.
     pub malformed_budget: u32,
+    /// One counted malformed frame is forgiven per this interval (the budget refills), so only
+    /// a burst closes a long session; zero never forgives.
+    pub malformed_decay: Duration,
     /// Decoder limits.
     pub limits: Limits,
     /// A client's wanted log level, stamped as `_meta["io.modelcontextprotocol/logLevel"]` on
@@ -118,6 +121,7 @@ impl SessionConfig {
             max_pending_outgoing: 1024,
             max_concurrent_incoming: 256,
             malformed_budget: 16,
+            malformed_decay: Duration::from_secs(10),
             limits: Limits::default(),
             log_level: None,
         }

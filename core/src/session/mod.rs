@@ -230,7 +230,8 @@ impl Session {
             held: VecDeque::new(),
             next_id: 1,
             heartbeat,
-            malformed: MalformedBudget::new(config.malformed_budget),
+            malformed: MalformedBudget::new(config.malformed_budget)
+                .with_decay(config.malformed_decay),
             stamps,
             lifecycle_failure: None,
             config,
@@ -326,7 +327,7 @@ impl Session {
                         ErrorCode::InvalidRequest,
                         "invalid request: JSON-RPC batches are allowed only in protocol version 2025-03-26",
                     );
-                    self.on_malformed(FrameError::Reply(ErrorResponse::new(None, error)));
+                    self.on_malformed(now, FrameError::Reply(ErrorResponse::new(None, error)));
                     return;
                 }
                 for member in members {
@@ -335,11 +336,11 @@ impl Session {
                     }
                     match member {
                         Ok(message) => self.on_message(now, message),
-                        Err(reply) => self.on_malformed(FrameError::Reply(reply)),
+                        Err(reply) => self.on_malformed(now, FrameError::Reply(reply)),
                     }
                 }
             }
-            Err(error) => self.on_malformed(error),
+            Err(error) => self.on_malformed(now, error),
         }
     }
 
@@ -759,8 +760,8 @@ impl Session {
         }
     }
 
-    fn on_malformed(&mut self, error: FrameError) {
-        let verdict = self.malformed.judge(&error);
+    fn on_malformed(&mut self, now: Instant, error: FrameError) {
+        let verdict = self.malformed.judge_at(now, &error);
         if let Some(reply) = verdict.reply() {
             self.send(&Message::Error(reply.clone()));
         }
