@@ -187,6 +187,8 @@ pub struct Session {
     stamps: Option<ModernStamps>,
     /// Why the client's lifecycle failed, when the session closed for that.
     lifecycle_failure: Option<LifecycleFailure>,
+    /// When a server closes a session whose lifecycle has not finished.
+    lifecycle_deadline: Option<Instant>,
 }
 
 const RESULT_TYPE_KEY: &str = "resultType";
@@ -234,6 +236,10 @@ impl Session {
                 .with_decay(config.malformed_decay),
             stamps,
             lifecycle_failure: None,
+            lifecycle_deadline: match is_client {
+                false => config.lifecycle_timeout.map(|timeout| now + timeout),
+                true => None,
+            },
             config,
         };
         if let Role::Client { era, .. } = &session.config.role {
@@ -300,7 +306,10 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        [self.outgoing.next_deadline(), self.heartbeat.next_deadline()].into_iter().flatten().min()
+        [self.outgoing.next_deadline(), self.heartbeat.next_deadline(), self.lifecycle_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- output -----
@@ -369,6 +378,9 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
+        }
+        if self.lifecycle_deadline.is_some_and(|deadline| now >= deadline) {
+            return self.lifecycle_expired();
         }
         match self.heartbeat.poll(now) {
             Beat::Dead => {
@@ -466,6 +478,11 @@ impl Session {
         if self.phase == Phase::Ready || early_ok {
             self.send(&Message::Notification(notification));
         } else {
+            // Held ones are bounded like requests in flight.
+            let limit = self.config.max_pending_outgoing;
+            if self.held.iter().filter(|h| matches!(h, Held::Notification(_))).count() >= limit {
+                return Err(SessionError::TooManyPending { limit });
+            }
             self.held.push_back(Held::Notification(notification));
         }
         Ok(())
