@@ -392,3 +392,53 @@ fn a_client_that_never_finishes_the_lifecycle_is_closed_with_1008() {
         server.shutdown();
     }
 }
+
+#[test]
+fn a_websocket_handed_to_serve_websocket_passes_the_connection_cap() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        use async_tungstenite::tokio::TokioAdapter;
+        use futures_util::StreamExt;
+        let net = Tokio::new();
+        let mut config = server_config();
+        config.limits.max_connections = 1;
+        let server = Server::new(net.clone(), mcp_ws_cli::demo::router(net.clone()), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+        let embedder = tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.expect("accept");
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let ws = async_tungstenite::accept_async(TokioAdapter::new(stream)).await;
+                    server.serve_websocket(ws.expect("the embedder's upgrade")).await;
+                });
+            }
+        });
+        let within = Duration::from_secs(10);
+        let (first, _) =
+            tokio::time::timeout(within, async_tungstenite::tokio::connect_async(&url))
+                .await
+                .expect("in time")
+                .expect("the first connection");
+        let (mut second, _) =
+            tokio::time::timeout(within, async_tungstenite::tokio::connect_async(&url))
+                .await
+                .expect("in time")
+                .expect("the second upgrade (the embedder upgrades it)");
+        // The only place is taken: the second is closed with 1013 (try again later).
+        let message = tokio::time::timeout(within, second.next()).await.expect("a close in time");
+        match message {
+            Some(Ok(async_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1013, "{frame:?}")
+            }
+            other => panic!("expected a close with 1013, got {other:?}"),
+        }
+        drop(first);
+        embedder.abort();
+    });
+}
