@@ -83,7 +83,9 @@ fn assert_refused(answer: &str, status_line: &str, headers: &[&str], body: &str)
     for header in headers {
         assert!(lines.contains(header), "no {header:?} in {answer}");
     }
-    assert!(lines.contains(&"Connection: close"), "{answer}");
+    // One Connection header, ending in `close` (a 426 says `Upgrade, close`).
+    let connection: Vec<&&str> = lines.iter().filter(|l| l.starts_with("Connection: ")).collect();
+    assert!(connection.len() == 1 && connection[0].ends_with("close"), "{answer}");
     assert!(lines.contains(&format!("Content-Length: {}", rest.len()).as_str()), "{answer}");
     assert!(rest.contains(body), "body {rest:?} lacks {body:?}");
     assert!(!answer.contains(TOKEN), "the token leaked: {answer}");
@@ -94,6 +96,22 @@ fn every_malformed_or_unwelcome_handshake_gets_its_http_status() {
     for rt in [Rt::Tokio, Rt::Smol] {
         let server = secured(rt);
         let a = server.addr;
+        // Two Host headers: RFC 9112 requires 400 (the second was not checked before).
+        let mut two_hosts = get(&[]);
+        two_hosts.truncate(two_hosts.len() - 2);
+        two_hosts.extend_from_slice(b"Host: evil.example\r\n\r\n");
+        assert_refused(&exchange(a, &two_hosts), "HTTP/1.1 400 Bad Request", &[], "one Host");
+        let mut two_origins = get(&[("Origin", "http://127.0.0.1:3000")]);
+        two_origins.truncate(two_origins.len() - 2);
+        two_origins.extend_from_slice(b"Origin: http://evil.example\r\n\r\n");
+        assert_refused(&exchange(a, &two_origins), "HTTP/1.1 400 Bad Request", &[], "one Origin");
+        // An Origin that does not parse is not loopback.
+        assert_refused(
+            &exchange(a, &get(&[("Origin", "http://[::1")])),
+            "HTTP/1.1 403 Forbidden",
+            &[],
+            "Origin",
+        );
         let plain = b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         assert_refused(
             &exchange(a, plain),
@@ -340,4 +358,87 @@ fn a_client_told_401_while_reconnecting_gives_up_at_once() {
     assert!(dials >= 1, "{dials}");
     runtime.block_on(client.close());
     guarded.shutdown();
+}
+
+#[test]
+fn a_client_that_never_finishes_the_lifecycle_is_closed_with_1008() {
+    for rt in [Rt::Tokio, Rt::Smol] {
+        let mut config = server_config();
+        config.session.lifecycle_timeout = Some(Duration::from_millis(500));
+        let server = TestServer::start(rt, config);
+        let mut stream = TcpStream::connect(server.addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream.write_all(&get(&[("Authorization", "")])).expect("upgrade");
+        // Nothing after the upgrade: no initialize, no request.
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            }
+            if answer.windows(3).any(|w| w == [0x88, w[1], 0x03] && w[1] & 0x80 == 0) {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 101"), "{rt:?}: {text}");
+        let head_end = text.find("\r\n\r\n").expect("a head") + 4;
+        let frame = &answer[head_end..];
+        assert!(frame.len() >= 4 && frame[0] == 0x88, "{rt:?}: no close frame: {frame:?}");
+        assert_eq!(u16::from_be_bytes([frame[2], frame[3]]), 1008, "{rt:?}");
+        assert!(String::from_utf8_lossy(&frame[4..]).contains("lifecycle"), "{rt:?}");
+        server.shutdown();
+    }
+}
+
+#[test]
+fn a_websocket_handed_to_serve_websocket_passes_the_connection_cap() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        use async_tungstenite::tokio::TokioAdapter;
+        use futures_util::StreamExt;
+        let net = Tokio::new();
+        let mut config = server_config();
+        config.limits.max_connections = 1;
+        let server = Server::new(net.clone(), mcp_ws_cli::demo::router(net.clone()), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("ws://{}/mcp", listener.local_addr().expect("addr"));
+        let embedder = tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.expect("accept");
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let ws = async_tungstenite::accept_async(TokioAdapter::new(stream)).await;
+                    server.serve_websocket(ws.expect("the embedder's upgrade")).await;
+                });
+            }
+        });
+        let within = Duration::from_secs(10);
+        let (first, _) =
+            tokio::time::timeout(within, async_tungstenite::tokio::connect_async(&url))
+                .await
+                .expect("in time")
+                .expect("the first connection");
+        let (mut second, _) =
+            tokio::time::timeout(within, async_tungstenite::tokio::connect_async(&url))
+                .await
+                .expect("in time")
+                .expect("the second upgrade (the embedder upgrades it)");
+        // The only place is taken: the second is closed with 1013 (try again later).
+        let message = tokio::time::timeout(within, second.next()).await.expect("a close in time");
+        match message {
+            Some(Ok(async_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1013, "{frame:?}")
+            }
+            other => panic!("expected a close with 1013, got {other:?}"),
+        }
+        drop(first);
+        embedder.abort();
+    });
 }

@@ -67,6 +67,11 @@ pub struct ServeArgs {
     /// Seconds without any frame from a client before it is declared dead.
     #[arg(long, default_value_t = 60)]
     pub idle_timeout: u64,
+    /// Seconds a client has to finish the MCP lifecycle (`initialize` and `initialized`, or a
+    /// first 2026-07-28 request or `server/discover`) before it is closed with 1008; 0 waits
+    /// forever.
+    #[arg(long, default_value_t = 10)]
+    pub lifecycle_timeout: u64,
     /// The largest message accepted, in bytes (larger ones close with 1009).
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,

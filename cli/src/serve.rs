@@ -27,6 +27,8 @@ pub fn server_config(
     config.path = args.path.clone();
     config.session.ping_interval = args.ping();
     config.session.idle_timeout = args.idle();
+    config.session.lifecycle_timeout =
+        (args.lifecycle_timeout > 0).then(|| Duration::from_secs(args.lifecycle_timeout));
     config.session.limits.max_message_bytes = args.max_message_bytes;
     config.handshake_timeout = Duration::from_secs(args.handshake_timeout.max(1));
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace);

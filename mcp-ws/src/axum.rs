@@ -23,12 +23,17 @@
 //! checks), answers a refusal with its status, headers and reason, and otherwise answers the
 //! driver's own `101` and takes the upgraded connection from hyper as raw bytes, on which the
 //! driver's WebSocket and connection loop run as for a connection it accepted itself
-//! ([`Server::serve_websocket_as`](crate::Server::serve_websocket_as)). One loop, one set of
+//! ([`Server::serve_websocket_permitted`](crate::Server::serve_websocket_permitted), after [`Server::admit`](crate::Server::admit)). One loop, one set of
 //! checks.
+//!
+//! The connection caps ([`ServerConfig::limits`](crate::ServerConfig)) apply as on the driver's
+//! own listener: over them, an upgrade gets 503 with `Retry-After`.
 //!
 //! The route decides the path: the handler serves whatever route it is mounted on
 //! (`ServerConfig::path` is not checked here). The loopback defaults of the Origin and Host
-//! policies need the local address: serve with
+//! policies need the local address, so an app served without connect info (plain
+//! `axum::serve(listener, app)`) answers every upgrade 500 with what to add, and logs it as an
+//! error. Serve with
 //! `into_make_service_with_connect_info::<mcp_ws::axum::Addrs>()` (peer and local address),
 //! or with `ConnectInfo<SocketAddr>` (peer only; then set explicit
 //! [`OriginPolicy`](crate::OriginPolicy) and [`HostPolicy`](crate::HostPolicy) lists for
@@ -54,6 +59,7 @@ use mcp_ws_driver::async_tungstenite::tungstenite::protocol::Role;
 use mcp_ws_driver::metrics;
 use mcp_ws_driver::server::accept::{ConnectionAddrs, HandshakeConfig};
 use mcp_ws_driver::server::handshake::{Decision, Refusal, RequestHead, decide};
+use mcp_ws_driver::server::limits::Admission;
 use mcp_ws_tokio::Tokio;
 
 use crate::Server;
@@ -92,7 +98,18 @@ fn answer(
     handshake: &HandshakeConfig,
     mut request: Request,
 ) -> Response<Body> {
-    let head = request_head(&request, &handshake.rules.path);
+    let Some(head) = request_head(&request, &handshake.rules.path) else {
+        tracing::error!("{NO_CONNECT_INFO}");
+        return refusal_response(&Refusal::new(500, NO_CONNECT_INFO));
+    };
+    // The same admission as the driver's own listener: the connection caps first, then the
+    // checks of `decide`.
+    let permit = match server.admit(head.peer) {
+        Admission::Admitted(permit) => permit,
+        Admission::Refuse(refusing) => return refusal_response(&refusing.refusal()),
+        // An HTTP server cannot drop the connection from a handler: the same 503.
+        Admission::Drop(busy) => return refusal_response(&server_busy(&busy)),
+    };
     let upgrade = match decide(&head, &handshake.rules) {
         Decision::Refuse(refusal) => {
             metrics::count_connection(metrics::refusal_outcome(refusal.status()));
@@ -119,24 +136,31 @@ fn answer(
         let Ok(upgraded) = on_upgrade.await else { return };
         let io = TokioAdapter::new(hyper_util::rt::TokioIo::new(upgraded));
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket)).await;
-        server.serve_websocket_as(ws, principal).await;
+        server.serve_websocket_permitted(ws, principal, permit).await;
     });
     switching_protocols(&upgrade.response())
 }
 
-/// The driver's view of the request. The path is the endpoint's own: axum routed it here.
-fn request_head(request: &Request, path: &str) -> RequestHead {
+const NO_CONNECT_INFO: &str = "the MCP endpoint needs the connection's addresses for its \
+                               Origin and Host checks: serve the axum app with \
+                               `app.into_make_service_with_connect_info::<mcp_ws::axum::Addrs>()` \
+                               (or `::<std::net::SocketAddr>()` with explicit Origin and Host \
+                               lists)";
+
+fn server_busy(busy: &mcp_ws_driver::server::limits::Busy) -> Refusal {
+    Refusal::new(503, busy.to_string()).header("Retry-After", "1")
+}
+
+/// The driver's view of the request (the path is the endpoint's own: axum routed it here), or
+/// `None` when the app was served without connect info.
+fn request_head(request: &Request, path: &str) -> Option<RequestHead> {
     let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
-    let addrs = request
-        .extensions()
-        .get::<ConnectInfo<Addrs>>()
-        .map(|info| info.0.0)
-        .or_else(|| {
+    let addrs =
+        request.extensions().get::<ConnectInfo<Addrs>>().map(|info| info.0.0).or_else(|| {
             let peer = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
             Some(ConnectionAddrs { peer: Some(peer.0), local: None })
-        })
-        .unwrap_or_default();
-    RequestHead {
+        })?;
+    Some(RequestHead {
         method: request.method().as_str().to_string(),
         target: format!("{path}{query}"),
         minor_version: if request.version() == Version::HTTP_10 { 0 } else { 1 },
@@ -149,7 +173,7 @@ fn request_head(request: &Request, path: &str) -> RequestHead {
             .collect(),
         peer: addrs.peer,
         local: addrs.local,
-    }
+    })
 }
 
 fn refusal_response(refusal: &Refusal) -> Response<Body> {

@@ -87,3 +87,76 @@ async fn the_axum_app_serves_mcp_beside_its_routes_and_behind_its_middleware() {
     assert_eq!(sum.joined_text(), "5");
     task.abort();
 }
+
+/// Serves `/mcp` from a server with `config` on plain axum; `connect_info` mounts it with the
+/// connection's addresses.
+async fn start_plain(
+    config: ServerConfig,
+    connect_info: bool,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = mcp_ws::server(Router::new(), config);
+    let app = axum::Router::new().route("/mcp", axum::routing::get(mcp_ws::axum::handler(server)));
+    let task = tokio::spawn(async move {
+        if connect_info {
+            let app = app.into_make_service_with_connect_info::<mcp_ws::axum::Addrs>();
+            axum::serve(listener, app).await.unwrap()
+        } else {
+            axum::serve(listener, app).await.unwrap()
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn the_axum_handler_passes_the_connection_cap() {
+    let mut config = ServerConfig::new(Implementation::new("t", "1"));
+    config.limits.max_connections = 1;
+    let (addr, task) = start_plain(config, true).await;
+    // The first upgrade holds the only place while its connection lives.
+    let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+    first.write_all(upgrade("").as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), first.read(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 101"));
+    let second = raw(addr, &upgrade("")).await;
+    assert!(second.starts_with("HTTP/1.1 503"), "{second}");
+    assert!(second.to_ascii_lowercase().contains("retry-after: 1"), "{second}");
+    drop(first);
+    task.abort();
+}
+
+#[tokio::test]
+async fn without_connect_info_the_handler_says_what_to_add() {
+    let (addr, task) = start_plain(ServerConfig::new(Implementation::new("t", "1")), false).await;
+    let answer = raw(addr, &upgrade("Origin: http://localhost:3000\r\n")).await;
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    let body = raw_body(addr, &upgrade("Origin: http://localhost:3000\r\n")).await;
+    assert!(body.contains("into_make_service_with_connect_info"), "{body}");
+    task.abort();
+}
+
+/// The whole answer to one request (headers and body) within 2 s.
+async fn raw_body(addr: std::net::SocketAddr, head: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let read = async {
+        while let Ok(n) = stream.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&answer).contains("connect_info") {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}

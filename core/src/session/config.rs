@@ -76,6 +76,14 @@ pub struct SessionConfig {
     pub max_concurrent_incoming: usize,
     /// How many malformed frames are answered before the session closes with 1008.
     pub malformed_budget: u32,
+    /// One counted malformed frame is forgiven per this interval (the budget refills), so only
+    /// a burst closes a long session; zero never forgives.
+    pub malformed_decay: Duration,
+    /// How long a server gives a client to finish the lifecycle (legacy: `initialize` and
+    /// `notifications/initialized`; 2026-07-28: a first stamped request or `server/discover`)
+    /// before closing with 1008 (policy violation) and a reason naming the lifecycle. `None`
+    /// waits forever; clients ignore it.
+    pub lifecycle_timeout: Option<Duration>,
     /// Decoder limits.
     pub limits: Limits,
     /// A client's wanted log level, stamped as `_meta["io.modelcontextprotocol/logLevel"]` on
@@ -118,6 +126,8 @@ impl SessionConfig {
             max_pending_outgoing: 1024,
             max_concurrent_incoming: 256,
             malformed_budget: 16,
+            malformed_decay: Duration::from_secs(10),
+            lifecycle_timeout: Some(Duration::from_secs(10)),
             limits: Limits::default(),
             log_level: None,
         }

@@ -215,6 +215,9 @@ impl Session {
         };
         let raw = RawJson::from_serialize(&result).expect("discover result serializes");
         let raw = self.stamp_modern_result(&raw, true).unwrap_or(raw);
+        // A 2026-07-28 client has no handshake: its probe is the lifecycle, and its first
+        // request may come whenever it likes.
+        self.lifecycle_deadline = None;
         self.send_result(request.id, raw);
     }
 
@@ -233,6 +236,16 @@ impl Session {
             })
     }
 
+    /// A server's lifecycle did not finish by [`super::SessionConfig::lifecycle_timeout`].
+    pub(super) fn lifecycle_expired(&mut self) {
+        let timeout = self.config.lifecycle_timeout.unwrap_or_default();
+        let reason = CloseReason::new(
+            CloseCode::POLICY_VIOLATION,
+            format!("the MCP lifecycle did not finish within {} ms", timeout.as_millis()),
+        );
+        self.shut_down(reason, ClosedBy::Session, true);
+    }
+
     pub(super) fn become_ready(
         &mut self,
         era: Era,
@@ -241,6 +254,7 @@ impl Session {
     ) {
         self.negotiated = Some((era, version));
         self.phase = Phase::Ready;
+        self.lifecycle_deadline = None;
         let info = ReadyInfo { era, version, peer };
         self.ready = Some(info.clone());
         self.emit(Event::Ready(Box::new(info)));

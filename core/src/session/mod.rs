@@ -187,6 +187,8 @@ pub struct Session {
     stamps: Option<ModernStamps>,
     /// Why the client's lifecycle failed, when the session closed for that.
     lifecycle_failure: Option<LifecycleFailure>,
+    /// When a server closes a session whose lifecycle has not finished.
+    lifecycle_deadline: Option<Instant>,
 }
 
 const RESULT_TYPE_KEY: &str = "resultType";
@@ -230,9 +232,14 @@ impl Session {
             held: VecDeque::new(),
             next_id: 1,
             heartbeat,
-            malformed: MalformedBudget::new(config.malformed_budget),
+            malformed: MalformedBudget::new(config.malformed_budget)
+                .with_decay(config.malformed_decay),
             stamps,
             lifecycle_failure: None,
+            lifecycle_deadline: match is_client {
+                false => config.lifecycle_timeout.map(|timeout| now + timeout),
+                true => None,
+            },
             config,
         };
         if let Role::Client { era, .. } = &session.config.role {
@@ -299,7 +306,10 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        [self.outgoing.next_deadline(), self.heartbeat.next_deadline()].into_iter().flatten().min()
+        [self.outgoing.next_deadline(), self.heartbeat.next_deadline(), self.lifecycle_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- output -----
@@ -326,7 +336,7 @@ impl Session {
                         ErrorCode::InvalidRequest,
                         "invalid request: JSON-RPC batches are allowed only in protocol version 2025-03-26",
                     );
-                    self.on_malformed(FrameError::Reply(ErrorResponse::new(None, error)));
+                    self.on_malformed(now, FrameError::Reply(ErrorResponse::new(None, error)));
                     return;
                 }
                 for member in members {
@@ -335,11 +345,11 @@ impl Session {
                     }
                     match member {
                         Ok(message) => self.on_message(now, message),
-                        Err(reply) => self.on_malformed(FrameError::Reply(reply)),
+                        Err(reply) => self.on_malformed(now, FrameError::Reply(reply)),
                     }
                 }
             }
-            Err(error) => self.on_malformed(error),
+            Err(error) => self.on_malformed(now, error),
         }
     }
 
@@ -368,6 +378,9 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
+        }
+        if self.lifecycle_deadline.is_some_and(|deadline| now >= deadline) {
+            return self.lifecycle_expired();
         }
         match self.heartbeat.poll(now) {
             Beat::Dead => {
@@ -465,6 +478,11 @@ impl Session {
         if self.phase == Phase::Ready || early_ok {
             self.send(&Message::Notification(notification));
         } else {
+            // Held ones are bounded like requests in flight.
+            let limit = self.config.max_pending_outgoing;
+            if self.held.iter().filter(|h| matches!(h, Held::Notification(_))).count() >= limit {
+                return Err(SessionError::TooManyPending { limit });
+            }
             self.held.push_back(Held::Notification(notification));
         }
         Ok(())
@@ -787,8 +805,8 @@ impl Session {
         }
     }
 
-    fn on_malformed(&mut self, error: FrameError) {
-        let verdict = self.malformed.judge(&error);
+    fn on_malformed(&mut self, now: Instant, error: FrameError) {
+        let verdict = self.malformed.judge_at(now, &error);
         if let Some(reply) = verdict.reply() {
             self.send(&Message::Error(reply.clone()));
         }

@@ -702,4 +702,46 @@ fn a_ping_or_initialize_stamped_with_an_unknown_version_gets_the_unsupported_ver
         assert_eq!(sent[0]["error"]["data"]["requested"], "v999.0.0", "{method}");
         assert_eq!(sent[0]["error"]["data"]["supported"], serde_json::json!(["2026-07-28"]));
     }
+#[test]
+fn a_server_whose_lifecycle_does_not_finish_in_time_closes_with_1008() {
+    // `initialize` answered, `initialized` never sent.
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    feed(&mut server, t(0), INIT);
+    assert_eq!(server.poll_timeout(), Some(t(10_000)), "the lifecycle deadline (10 s by default)");
+    server.handle_timeout(t(9_999));
+    assert!(!server.is_closed());
+    server.handle_timeout(t(10_000));
+    let closed = events(drain(&mut server));
+    assert!(server.is_closed());
+    assert!(
+        closed.iter().any(|e| matches!(e, Event::Closed { reason, .. }
+            if reason.code == CloseCode::POLICY_VIOLATION && reason.reason.contains("lifecycle"))),
+        "{closed:?}"
+    );
+    // A session that became ready in time is not closed by it.
+    let mut ready = ready_server();
+    ready.handle_timeout(t(10_000));
+    assert!(!ready.is_closed());
+    // Nor one whose deadline is configured off.
+    let mut config = server_config();
+    config.lifecycle_timeout = None;
+    (config.idle_timeout, config.ping_interval) = (None, None);
+    let mut patient = Session::new(config, t(0)).unwrap();
+    patient.handle_timeout(t(3_600_000));
+    assert!(!patient.is_closed());
+}
+
+#[test]
+fn notifications_held_before_ready_are_bounded() {
+    let mut config = server_config();
+    config.max_pending_outgoing = 4;
+    config.lifecycle_timeout = None;
+    let mut server = Session::new(config, t(0)).unwrap();
+    for _ in 0..4 {
+        server.send_notification("notifications/tools/list_changed", None).expect("held");
+    }
+    assert_eq!(
+        server.send_notification("notifications/tools/list_changed", None),
+        Err(SessionError::TooManyPending { limit: 4 })
+    );
 }

@@ -18,7 +18,7 @@ use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::auth::Principal;
 use super::handshake::{
-    Decision, HandshakeRules, HeadParse, PlainResponse, Refusal, RequestHead, decide, parse_head,
+    Decision, HandshakeRules, HeadParse, HeadReader, PlainResponse, Refusal, RequestHead, decide,
 };
 use super::limits::Permit;
 use crate::runtime::Runtime;
@@ -275,7 +275,7 @@ async fn read_head<T: AsyncRead + Unpin>(
     stream: &mut T,
     max: usize,
 ) -> Result<(RequestHead, usize, Vec<u8>), Result<Refusal, io::Error>> {
-    let mut bytes = Vec::with_capacity(1024);
+    let mut reader = HeadReader::new(max);
     let mut chunk = [0u8; 2048];
     loop {
         let n = stream.read(&mut chunk).await.map_err(Err)?;
@@ -285,17 +285,10 @@ async fn read_head<T: AsyncRead + Unpin>(
                 "closed before the end of the request head",
             )));
         }
-        bytes.extend_from_slice(&chunk[..n]);
-        match parse_head(&bytes) {
-            HeadParse::Complete { head, len } if len <= max => return Ok((head, len, bytes)),
+        match reader.push(&chunk[..n]) {
+            HeadParse::Complete { head, len } => return Ok((head, len, reader.into_bytes())),
             HeadParse::Invalid(refusal) => return Err(Ok(refusal)),
-            HeadParse::Partial if bytes.len() < max => {}
-            _ => {
-                return Err(Ok(Refusal::new(
-                    431,
-                    format!("the request head is larger than {max} bytes"),
-                )));
-            }
+            HeadParse::Partial => {}
         }
     }
 }

@@ -68,8 +68,17 @@ pub enum AuthDecision {
 }
 
 /// The pluggable check run on every upgrade request. Closures of the right shape implement it.
+///
+/// It is synchronous on purpose: it is one step of the pure handshake decision
+/// ([`super::handshake::decide`]), which the listener, the axum handler and an embedder's own
+/// upgrade all call the same way. It runs on the connection's own task (each accepted
+/// connection is spawned before its handshake), never in the accept loop, so a slow check
+/// delays only its own client; but it holds a runtime worker while it runs, and the handshake
+/// deadline cannot interrupt it. So it must not block: verify what can be verified locally (a
+/// constant-time token compare, a JWT signature) and read anything that needs I/O (token
+/// introspection, revocation lists) from state a background task keeps fresh.
 pub trait Authenticator: Send + Sync + 'static {
-    /// Decides on one request. Must not block: it runs inside the accept path.
+    /// Decides on one request. Must not block (see the trait docs).
     fn authenticate(&self, request: &AuthRequest<'_>) -> AuthDecision;
 }
 

@@ -11,14 +11,16 @@
 //! | not parsable as HTTP/1.x | 400 |
 //! | HTTP/1.0 | 400 |
 //! | a method other than GET | 405 with `Allow: GET` |
+//! | more than one `Host` or more than one `Origin` | 400 |
 //! | no `Host` | 400 |
 //! | a `Host` the [`HostPolicy`] refuses (DNS rebinding) | 403 |
-//! | an `Origin` the [`OriginPolicy`] refuses | 403 |
+//! | an `Origin` the [`OriginPolicy`] refuses (one that does not parse as an origin too) | 403 |
 //! | a GET without `Upgrade: websocket` that [`HandshakeRules::plain`] answers | its answer |
 //! | another path | 404 with the right path in the body |
 //! | no `Upgrade: websocket` / `Connection: upgrade` | 426 with `Upgrade: websocket` |
 //! | `Sec-WebSocket-Version` other than 13 | 426 with `Sec-WebSocket-Version: 13` |
 //! | a missing or malformed `Sec-WebSocket-Key` | 400 |
+//! | subprotocol offers that are all `mcp.auth.<token>` (a browser would fail any 101) | 400 |
 //! | the server is draining ([`HandshakeRules::drain`]) | 503 with `Retry-After` |
 //! | the [`super::auth::Authenticator`] refuses | its answer (401 for a bad token) |
 //!
@@ -165,6 +167,65 @@ pub fn parse_head(bytes: &[u8]) -> HeadParse {
     }
 }
 
+/// Reads one request head from bytes as they arrive ([`HeadReader::push`]), within a size
+/// limit (431 beyond).
+#[derive(Debug)]
+pub struct HeadReader {
+    bytes: Vec<u8>,
+    max: usize,
+    parses: usize,
+    scanned: usize,
+}
+
+impl HeadReader {
+    /// A reader for a head of at most `max` bytes.
+    pub fn new(max: usize) -> Self {
+        HeadReader { bytes: Vec::with_capacity(1024), max, parses: 0, scanned: 0 }
+    }
+
+    /// Adds `chunk`; says whether the head is complete.
+    pub fn push(&mut self, chunk: &[u8]) -> HeadParse {
+        let first = self.bytes.is_empty();
+        self.bytes.extend_from_slice(chunk);
+        // The head can only have become complete, or newly invalid, where a line ended: parse
+        // on the first bytes (garbage is refused at once) and then only when a chunk ends a
+        // line, so a head trickling in byte by byte costs one parse per line, not per byte.
+        let parsed = if first || chunk.contains(&b'\n') {
+            self.parses += 1;
+            self.scanned += self.bytes.len();
+            parse_head(&self.bytes)
+        } else {
+            HeadParse::Partial
+        };
+        match parsed {
+            HeadParse::Complete { head, len } if len <= self.max => {
+                HeadParse::Complete { head, len }
+            }
+            HeadParse::Invalid(refusal) => HeadParse::Invalid(refusal),
+            HeadParse::Partial if self.bytes.len() < self.max => HeadParse::Partial,
+            _ => HeadParse::Invalid(Refusal::new(
+                431,
+                format!("the request head is larger than {} bytes", self.max),
+            )),
+        }
+    }
+
+    /// Every byte received so far (the head and what followed it).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// How many times the head parser ran.
+    pub fn parses(&self) -> usize {
+        self.parses
+    }
+
+    /// How many bytes the head parser was handed, all runs together.
+    pub fn scanned(&self) -> usize {
+        self.scanned
+    }
+}
+
 /// An HTTP answer other than the upgrade: status, extra headers and a short text body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -208,12 +269,19 @@ impl Refusal {
             .and_then(|s| s.canonical_reason())
             .unwrap_or("Refused");
         let mut out = format!("HTTP/1.1 {} {phrase}\r\n", self.status);
+        // One `Connection` header: the refusal's own options (`Upgrade` on a 426), then `close`.
+        let mut connection: Vec<&str> = Vec::new();
         for (name, value) in &self.headers {
-            out.push_str(&format!("{name}: {value}\r\n"));
+            if name.eq_ignore_ascii_case("connection") {
+                connection.push(value);
+            } else {
+                out.push_str(&format!("{name}: {value}\r\n"));
+            }
         }
+        connection.push("close");
         out.push_str("Content-Type: text/plain; charset=utf-8\r\n");
         out.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        out.push_str("Connection: close\r\n\r\n");
+        out.push_str(&format!("Connection: {}\r\n\r\n", connection.join(", ")));
         out.push_str(&body);
         out.into_bytes()
     }
@@ -429,16 +497,26 @@ pub fn origin_allowed(origin: &str, policy: &OriginPolicy, local: Option<SocketA
         OriginPolicy::List(allowed) => {
             allowed.iter().any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
         }
-        OriginPolicy::Default => {
-            if !loopback_bound(local) {
-                return false;
-            }
-            let Some((scheme, authority)) = origin.split_once("://") else { return false };
-            (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-                && !authority.contains('/')
-                && !authority.contains('@')
-                && is_loopback_host(host_part(authority))
-        }
+        OriginPolicy::Default => loopback_bound(local) && is_loopback_origin(origin),
+    }
+}
+
+/// Whether `origin` parses as an `http(s)://host[:port]` origin (RFC 6454: no path, no
+/// credentials, no query) whose host is the local machine. `http://[::1` does not parse.
+fn is_loopback_origin(origin: &str) -> bool {
+    let Some((_, authority)) = origin.split_once("://") else { return false };
+    if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
+        return false;
+    }
+    let Ok(url) = url::Url::parse(origin) else { return false };
+    if !matches!(url.scheme(), "http" | "https") {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -476,6 +554,14 @@ fn check(
     if head.method != "GET" {
         return Err(Refusal::new(405, format!("{NOT_WEBSOCKET}; it answers only GET"))
             .header("Allow", "GET"));
+    }
+    // RFC 9112 §3.2: more than one Host is a 400; so is more than one Origin (RFC 6454 §7.3
+    // allows one), rather than checking the first and letting the second through.
+    if head.headers_named("host").count() > 1 {
+        return Err(Refusal::new(400, "the request has more than one Host header"));
+    }
+    if head.headers_named("origin").count() > 1 {
+        return Err(Refusal::new(400, "the request has more than one Origin header"));
     }
     let Some(host) = rules.proxies.host(head) else {
         return Err(Refusal::new(400, "the request has no Host header"));
@@ -516,6 +602,20 @@ fn check(
     }
     let offers: Vec<&str> = head.headers_named("sec-websocket-protocol").collect();
     let subprotocol = subprotocol::server_select(&offers, &rules.versions);
+    let only_tokens = {
+        let mut names = offers.iter().flat_map(|v| v.split(',')).map(str::trim);
+        names.clone().next().is_some()
+            && names.all(|name| name.starts_with(subprotocol::AUTH_PREFIX))
+    };
+    if subprotocol.is_none() && only_tokens {
+        // A browser fails a 101 that selects nothing, and one that selects what it did not
+        // offer; the token is never echoed. Say what to offer instead.
+        return Err(Refusal::new(
+            400,
+            "offer the subprotocol `mcp` beside the token: new WebSocket(url, ['mcp', \
+             'mcp.auth.<token>'])",
+        ));
+    }
     let principal = match &rules.auth {
         None => None,
         Some(auth) => {
@@ -765,6 +865,124 @@ mod tests {
         assert_eq!(refusal(&h, &r).status(), 403, "the header is ignored from anyone");
         r.proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
         upgrade(&h, &r);
+    }
+
+    #[test]
+    fn two_host_or_two_origin_headers_are_a_400() {
+        let r = rules();
+        let mut h = head(&[]);
+        h.headers.push(("host".into(), "evil.example".into()));
+        assert_eq!(refusal(&h, &r).status(), 400, "two Host headers (RFC 9112 §3.2)");
+        let mut h = head(&[("origin", "http://127.0.0.1:3000")]);
+        h.headers.push(("origin".into(), "http://evil.example".into()));
+        assert_eq!(refusal(&h, &r).status(), 400, "two Origin headers");
+        // The same with the allowlists and `Any`: a duplicate is malformed whatever the policy.
+        let mut any = rules();
+        any.hosts = HostPolicy::Any;
+        any.origins = OriginPolicy::Any;
+        assert_eq!(refusal(&h, &any).status(), 400);
+    }
+
+    #[test]
+    fn an_origin_that_does_not_parse_is_refused() {
+        let r = rules();
+        for origin in [
+            "http://[::1",
+            "http://[::1]:x",
+            "http://127.0.0.1:99999",
+            "http://localhost/path",
+            "http://user@localhost",
+            "http://",
+            "localhost",
+            "http://local host",
+        ] {
+            let status = refusal(&head(&[("origin", origin)]), &r).status();
+            assert!(status == 400 || status == 403, "{origin}: {status}");
+        }
+        assert_eq!(refusal(&head(&[("origin", "http://[::1")]), &r).status(), 403);
+        upgrade(&head(&[("origin", "http://[::1]:9")]), &r);
+        upgrade(&head(&[("origin", "null")]), &rules_with_any_origin());
+    }
+
+    fn rules_with_any_origin() -> HandshakeRules {
+        let mut r = rules();
+        r.origins = OriginPolicy::Any;
+        r
+    }
+
+    #[test]
+    fn the_426_has_one_connection_header() {
+        let plain = refusal(&head(&[("upgrade", ""), ("connection", "")]), &rules());
+        let text = String::from_utf8(plain.to_bytes()).unwrap();
+        let connection: Vec<&str> = text
+            .lines()
+            .filter(|line| line.to_ascii_lowercase().starts_with("connection:"))
+            .collect();
+        assert_eq!(connection, ["Connection: Upgrade, close"], "{text}");
+        assert!(text.contains("\r\nUpgrade: websocket\r\n"), "{text}");
+    }
+
+    #[test]
+    fn a_browser_offering_only_a_token_is_told_to_offer_mcp_too() {
+        // Browsers fail a 101 that selects nothing, and one that selects what they did not
+        // offer; the token is never echoed. So the answer is a refusal that says what to offer.
+        let mut r = rules();
+        r.auth = Some(AuthCheck::new(StaticToken::new("s3cr3t")));
+        let h = head(&[("sec-websocket-protocol", "mcp.auth.s3cr3t")]);
+        let refused = refusal(&h, &r);
+        assert_eq!(refused.status(), 400);
+        assert!(refused.reason().contains("['mcp', 'mcp.auth.<token>']"), "{refused:?}");
+        assert!(!String::from_utf8(refused.to_bytes()).unwrap().contains("s3cr3t"));
+        // Without authentication too: nothing could be selected.
+        let h = head(&[("sec-websocket-protocol", "mcp.auth.x")]);
+        assert_eq!(refusal(&h, &rules()).status(), 400);
+        // With `mcp` beside it, `mcp` is selected.
+        let h = head(&[("sec-websocket-protocol", "mcp.auth.s3cr3t, mcp")]);
+        assert_eq!(upgrade(&h, &r).subprotocol.as_deref(), Some("mcp"));
+    }
+
+    #[test]
+    fn a_head_fed_a_byte_at_a_time_is_parsed_in_linear_time() {
+        let mut text = String::from("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:8765\r\n");
+        for i in 0..20 {
+            text.push_str(&format!("X-Filler-{i}: {}\r\n", "v".repeat(100)));
+        }
+        text.push_str("\r\nFRAME");
+        let bytes = text.as_bytes();
+        let mut reader = HeadReader::new(16 * 1024);
+        let mut complete = None;
+        for byte in bytes {
+            match reader.push(std::slice::from_ref(byte)) {
+                HeadParse::Partial => {}
+                HeadParse::Complete { head, len } => {
+                    complete = Some((head, len));
+                    break;
+                }
+                HeadParse::Invalid(r) => panic!("{r:?}"),
+            }
+        }
+        let (head, len) = complete.expect("complete");
+        assert_eq!(head.header("host"), Some("127.0.0.1:8765"));
+        assert_eq!(&bytes[len..len + 1], b"F");
+        // One parse per completed line at most (the old reader parsed after every byte:
+        // bytes.len() parses of up to bytes.len() bytes each).
+        let lines = text.matches("\r\n").count();
+        assert!(reader.parses() <= lines + 1, "{} parses for {lines} lines", reader.parses());
+        assert!(
+            reader.scanned() <= bytes.len() * (lines + 1),
+            "{} bytes scanned",
+            reader.scanned()
+        );
+        // Garbage is still refused as soon as it arrives, not after the head limit.
+        let mut reader = HeadReader::new(16 * 1024);
+        assert!(matches!(
+            reader.push(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+            HeadParse::Invalid(r) if r.status() == 400
+        ));
+        // And a head over the limit is a 431.
+        let mut reader = HeadReader::new(64);
+        let big = format!("GET /mcp HTTP/1.1\r\nX: {}\r\n", "v".repeat(100));
+        assert!(matches!(reader.push(big.as_bytes()), HeadParse::Invalid(r) if r.status() == 431));
     }
 
     #[test]

@@ -318,20 +318,14 @@ impl<N: Network> Server<N> {
     {
         // The permit is held until the session ends. A trusted proxy's connections are keyed
         // on the client behind it once its head is read.
-        let proxies = &self.handshake.rules.proxies;
-        let key = addrs.peer.map(|peer| peer.ip()).filter(|ip| !proxies.trusts(*ip));
-        let mut permit = match self.gate.admit(key) {
+        let mut permit = match self.admit(addrs.peer) {
             Admission::Admitted(permit) => permit,
             Admission::Refuse(refusing) => {
-                metrics::count_connection(metrics::busy_outcome(refusing.busy()));
                 let refusal = refusing.refusal();
                 let error = accept::refuse_with(&self.net, stream, addrs, &self.handshake, refusal);
                 return Err(error.await);
             }
-            Admission::Drop(busy) => {
-                metrics::count_connection("dropped");
-                return Err(accept::AcceptError::Dropped(busy));
-            }
+            Admission::Drop(busy) => return Err(accept::AcceptError::Dropped(busy)),
         };
         let serving = {
             let accepted = accept::accept_admitted(
@@ -358,23 +352,67 @@ impl<N: Network> Server<N> {
         Ok(())
     }
 
-    /// Serves one already upgraded WebSocket until its session ends. Use this when your own
-    /// HTTP server performed the upgrade (select the subprotocol with
-    /// [`upgrade::answer_upgrade`] or [`upgrade::select_subprotocol`]).
+    /// Takes a place under this server's connection caps ([`ServerConfig::limits`]) for a
+    /// connection from `peer`: the admission every entry point passes. An embedding server
+    /// calls it before answering an upgrade, answers [`Admission::Refuse`] with its refusal
+    /// (503 with `Retry-After`), and hands the [`limits::Permit`] to
+    /// [`Server::serve_websocket_permitted`], which holds it until the session ends. A trusted
+    /// proxy's own address is not counted per address.
+    pub fn admit(&self, peer: Option<SocketAddr>) -> Admission {
+        let proxies = &self.handshake.rules.proxies;
+        let key = peer.map(|peer| peer.ip()).filter(|ip| !proxies.trusts(*ip));
+        let admission = self.gate.admit(key);
+        match &admission {
+            Admission::Admitted(_) => {}
+            Admission::Refuse(refusing) => {
+                metrics::count_connection(metrics::busy_outcome(refusing.busy()))
+            }
+            Admission::Drop(_) => metrics::count_connection("dropped"),
+        }
+        admission
+    }
+
+    /// Serves one already upgraded WebSocket admitted with [`Server::admit`], whose upgrade
+    /// request was checked with [`handshake::decide`] (Origin, Host, the authenticator):
+    /// its handlers see the principal the authenticator let in. The permit is held until the
+    /// session ends. This is what the axum handler does.
+    pub async fn serve_websocket_permitted<S>(
+        &self,
+        ws: WebSocketStream<S>,
+        principal: Option<Principal>,
+        permit: limits::Permit,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_session(ws, principal).await;
+        drop(permit);
+    }
+
+    /// Serves one already upgraded WebSocket until its session ends, **without the Origin,
+    /// Host and authentication checks** (the request head is gone: your HTTP server upgraded
+    /// it, and it alone can have checked them; call [`handshake::decide`] on the head first, or
+    /// use [`Server::admit`] with [`Server::serve_websocket_permitted`]). It does pass the
+    /// connection caps: over them, the WebSocket is closed with 1013 (try again later).
     pub async fn serve_websocket<S>(&self, ws: WebSocketStream<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.serve_session(ws, None).await;
+        self.serve_websocket_as(ws, None).await;
     }
 
-    /// [`Server::serve_websocket`] for a connection whose upgrade request was checked with
-    /// [`handshake::decide`]: its handlers see the principal the authenticator let in.
+    /// [`Server::serve_websocket`] with the principal your own checks let in: **no Origin,
+    /// Host or authentication check** is made here either; the connection caps apply.
     pub async fn serve_websocket_as<S>(&self, ws: WebSocketStream<S>, principal: Option<Principal>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.serve_session(ws, principal).await;
+        match self.admit(None) {
+            Admission::Admitted(permit) => {
+                self.serve_websocket_permitted(ws, principal, permit).await
+            }
+            Admission::Refuse(refusing) => close_busy(ws, &refusing.busy().to_string()).await,
+            Admission::Drop(busy) => close_busy(ws, &busy.to_string()).await,
+        }
     }
 
     /// The future that serves one upgraded WebSocket: built here, synchronously, so the task's
@@ -585,6 +623,17 @@ impl<N: Network> Listening<N> {
             }
         }
     }
+}
+
+/// Closes an upgraded WebSocket the server has no place for: 1013 (try again later).
+async fn close_busy<S>(mut ws: WebSocketStream<S>, why: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let reason = CloseReason::new(CloseCode(1013), why.to_string());
+    let frame =
+        CloseFrame { code: WsCloseCode::from(1013), reason: reason.reason.to_string().into() };
+    let _ = ws.close(Some(frame)).await;
 }
 
 /// The wall clock in Unix seconds (request states expire on it, across nodes).
