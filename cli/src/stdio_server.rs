@@ -56,6 +56,7 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     let mut signals = crate::operate::StopSignals::new();
     let config = crate::serve::server_config(args, identity)?;
     crate::serve::start_metrics_listener(args, &config).await?;
+    crate::serve::handle_hangup(config.tls.clone());
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -65,9 +66,6 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     println!("{url}");
     tracing::info!(%url, command = ?command, "serving a stdio MCP server over WebSocket");
     crate::serve::log_security(&config);
-    if let Some(tls) = &config.tls {
-        crate::serve::reload_on_hangup(tls.clone());
-    }
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let relay = Arc::new(Relay {
         command: command.to_vec(),
