@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use mcp_ws_driver::async_tungstenite::tokio::connect_async;
 use mcp_ws_driver::async_tungstenite::tungstenite::{Error as WsError, Message};
 
