@@ -67,6 +67,24 @@ async fn a_server_records_into_the_embedders_recorder() {
     // The server sees the close a moment after the client has sent it.
     snapshot_when(&snapshotter, |_| server.connections().is_empty()).await;
     let samples = snapshotter.snapshot().into_vec();
+    // A client that drops its TCP connection without a close frame: an abnormal closure (1006),
+    // not a protocol error (1002). (Each snapshot drains the counters: they are summed.)
+    drop_without_close(listening_addr(&url)).await;
+    let (mut abnormal, mut protocol_error) = (0, 0);
+    for _ in 0..1000 {
+        let later = snapshotter.snapshot().into_vec();
+        let closes = |code| match value(&later, names::CLOSES_TOTAL, &[("code", code)]) {
+            Some(DebugValue::Counter(n)) => *n,
+            _ => 0,
+        };
+        abnormal += closes("1006");
+        protocol_error += closes("1002");
+        if abnormal > 0 && server.connections().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!((abnormal, protocol_error), (1, 0), "closes counted as 1006 and 1002");
     server.shutdown().await;
     run.await.expect("accept loop ends");
 
@@ -95,4 +113,34 @@ async fn a_server_records_into_the_embedders_recorder() {
     let bytes_in = counter(&samples, names::BYTES_TOTAL, &[("direction", "in")]);
     let bytes_out = counter(&samples, names::BYTES_TOTAL, &[("direction", "out")]);
     assert!(bytes_in > 4 * 40 && bytes_out > 4 * 40, "{bytes_in} in, {bytes_out} out");
+}
+
+/// The `host:port` of a `ws://host:port/path` URL.
+fn listening_addr(url: &str) -> String {
+    let rest = url.strip_prefix("ws://").expect("a ws URL");
+    rest.split('/').next().expect("authority").to_string()
+}
+
+/// Upgrades a raw TCP connection to `addr` and then closes the socket without a close frame.
+async fn drop_without_close(addr: String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let head = format!(
+        "GET /mcp HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Protocol: mcp\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the upgrade answer in time")
+            .expect("read");
+        assert!(read > 0, "closed before answering");
+        answer.extend_from_slice(&buf[..read]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&answer));
+    drop(stream);
 }

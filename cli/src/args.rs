@@ -151,6 +151,11 @@ pub struct ServeArgs {
     /// With --stdio: seconds a child may take to exit after SIGTERM before it gets SIGKILL.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub kill_grace: u64,
+    /// With --stdio: bytes of client messages that may wait for a child to read them; beyond,
+    /// the relay stops reading that client until the child catches up (it goes on reading the
+    /// child's output). One message larger than this still passes, alone.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
+    pub stdio_queue_bytes: usize,
     /// The stdio server's command and arguments (after `--`).
     #[arg(last = true)]
     pub command: Vec<String>,

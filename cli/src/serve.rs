@@ -124,20 +124,37 @@ fn descriptor_limit() -> Option<u64> {
     }
 }
 
-/// Reloads the certificate files on every SIGHUP (a renewed certificate without a restart),
-/// until the process ends.
-pub fn reload_on_hangup(tls: ServerTls) {
+/// Handles SIGHUP from now until the process ends, instead of dying of it (its default): with
+/// TLS it reloads the certificate files (a renewed certificate without a restart); without,
+/// there is nothing to reload (every other setting is a flag) and it is logged and ignored.
+/// The handler is registered before this returns, so a hangup right after start is covered.
+pub fn handle_hangup(tls: Option<ServerTls>) {
     #[cfg(unix)]
-    tokio::spawn(async move {
+    {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
-        while hangups.recv().await.is_some() {
-            match tls.reload() {
-                Ok(()) => tracing::info!("reloaded the TLS certificate"),
-                Err(error) => tracing::warn!("kept the old TLS certificate: {error}"),
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!("SIGHUP is not handled (it would stop the server): {error}");
+                return;
             }
-        }
-    });
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match &tls {
+                    Some(tls) => match tls.reload() {
+                        Ok(()) => tracing::info!("SIGHUP: reloaded the TLS certificate"),
+                        Err(error) => {
+                            tracing::warn!("SIGHUP: kept the old TLS certificate: {error}")
+                        }
+                    },
+                    None => {
+                        tracing::info!("SIGHUP ignored: without TLS there is nothing to reload")
+                    }
+                }
+            }
+        });
+    }
     #[cfg(not(unix))]
     let _ = tls;
 }
@@ -171,9 +188,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
     let config = server_config(args, demo::implementation())?;
     log_security(&config);
     start_metrics_listener(args, &config).await?;
-    if let Some(tls) = &config.tls {
-        reload_on_hangup(tls.clone());
-    }
+    handle_hangup(config.tls.clone());
     let router = demo::router(net.clone()).page_size(args.page_size);
     let mut server = Server::new(net.clone(), router, config);
     if let Some(url) = &args.redis {

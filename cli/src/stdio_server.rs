@@ -3,10 +3,15 @@
 //! Each WebSocket connection gets its own child process (MCP sessions are stateful; children
 //! are never shared). Frames are checked with the core's decoder (malformed ones get their
 //! JSON-RPC error or close code, as on every mcp-ws endpoint) and written to the child as one
-//! compact JSON line each, ids untouched; the child's stdout lines go back as text frames. The
+//! compact JSON line each, ids untouched, through a queue bounded in bytes
+//! (`--stdio-queue-bytes`) that a task of its own writes to the child's stdin, so the relay
+//! always goes on reading the child's stdout (a child answering large results while it reads
+//! nothing never deadlocks with it); while the queue is full the client is not read. The
+//! child's stdout lines go back as text frames. The
 //! child's stderr is logged. The child is killed when its connection ends; a child that cannot
 //! start, or exits, closes the connection with 1011 and a reason saying so.
 
+use std::collections::VecDeque;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,10 +34,11 @@ use mcp_ws_tokio::Tokio;
 use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::args::ServeArgs;
 use crate::listener::Gated;
-use crate::ws_io::{BoundedLines, Line, write_line};
+use crate::ws_io::{BoundedLines, Line, LineWriteFailed, write_line};
 
 /// Settings each connection needs.
 struct Relay {
@@ -46,6 +52,8 @@ struct Relay {
     idle: Option<Duration>,
     /// How long a child gets after its stdin closes, and again after SIGTERM.
     kill_grace: Duration,
+    /// Bytes of client messages that may wait for the child to read them.
+    input_queue_bytes: usize,
     /// Becomes true when the server shuts down.
     stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -56,6 +64,7 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     let mut signals = crate::operate::StopSignals::new();
     let config = crate::serve::server_config(args, identity)?;
     crate::serve::start_metrics_listener(args, &config).await?;
+    crate::serve::handle_hangup(config.tls.clone());
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -65,9 +74,6 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
     println!("{url}");
     tracing::info!(%url, command = ?command, "serving a stdio MCP server over WebSocket");
     crate::serve::log_security(&config);
-    if let Some(tls) = &config.tls {
-        crate::serve::reload_on_hangup(tls.clone());
-    }
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let relay = Arc::new(Relay {
         command: command.to_vec(),
@@ -78,6 +84,7 @@ pub async fn run(args: &ServeArgs, command: &[String]) -> Result<ExitCode, Strin
         ping: args.ping(),
         idle: args.idle(),
         kill_grace: Duration::from_secs(args.kill_grace),
+        input_queue_bytes: args.stdio_queue_bytes.max(1),
         stopping,
     });
     let next_id = AtomicU64::new(1);
@@ -186,6 +193,99 @@ fn group_alive(_group: Option<u32>) -> bool {
     false
 }
 
+/// The child's stdin, written by a task of its own ([`ChildWriter`]) from a queue bounded in
+/// bytes, so that a child busy writing large answers (and reading nothing meanwhile) never
+/// holds up the relay: the relay keeps reading the child's stdout, and stops reading its
+/// client only while the queue is full. A line longer than the whole bound is let in alone
+/// (the message limit bounds it). A child that takes no input for the write timeout fails
+/// the connection.
+struct ChildInput {
+    lines: tokio::sync::mpsc::UnboundedSender<(String, OwnedSemaphorePermit)>,
+    /// One permit per byte (a line costs its length and newline, at most `bound`).
+    room: Arc<Semaphore>,
+    bound: u32,
+    /// Lines that found the queue full, oldest first; they go in as room frees up.
+    waiting: VecDeque<String>,
+}
+
+/// The task writing [`ChildInput`]'s queue to the child; aborted (closing the child's stdin)
+/// when dropped.
+struct ChildWriter(Option<tokio::task::JoinHandle<Result<(), LineWriteFailed>>>);
+
+impl ChildInput {
+    fn start<W>(mut stdin: W, bound: usize, write_timeout: Duration) -> (Self, ChildWriter)
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let bound = u32::try_from(bound.min(Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
+        let (lines, mut queued) =
+            tokio::sync::mpsc::unbounded_channel::<(String, OwnedSemaphorePermit)>();
+        let writer = tokio::spawn(async move {
+            while let Some((line, permit)) = queued.recv().await {
+                write_line(&mut stdin, &line, write_timeout).await?;
+                drop(permit);
+            }
+            Ok(())
+        });
+        let room = Arc::new(Semaphore::new(bound as usize));
+        let input = ChildInput { lines, room, bound, waiting: VecDeque::new() };
+        (input, ChildWriter(Some(writer)))
+    }
+
+    fn cost(&self, line: &str) -> u32 {
+        u32::try_from(line.len() + 1).unwrap_or(u32::MAX).min(self.bound)
+    }
+
+    /// Queues `line`, or holds it until there is room (then [`ChildInput::is_full`]).
+    fn push(&mut self, line: String) {
+        if !self.waiting.is_empty() {
+            self.waiting.push_back(line);
+            return;
+        }
+        match self.room.clone().try_acquire_many_owned(self.cost(&line)) {
+            Ok(permit) => drop(self.lines.send((line, permit))),
+            Err(_) => self.waiting.push_back(line),
+        }
+    }
+
+    /// Whether lines wait for room.
+    fn is_full(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Waits until the oldest waiting line fits, and queues it.
+    async fn room(&mut self) {
+        let Some(cost) = self.waiting.front().map(|line| self.cost(line)) else { return };
+        if let Ok(permit) = self.room.clone().acquire_many_owned(cost).await {
+            if let Some(line) = self.waiting.pop_front() {
+                let _ = self.lines.send((line, permit));
+            }
+        }
+    }
+}
+
+impl ChildWriter {
+    /// Completes when writing to the child failed; never otherwise.
+    async fn failed(&mut self) -> LineWriteFailed {
+        if let Some(writer) = &mut self.0 {
+            let ended = writer.await;
+            self.0 = None;
+            if let Ok(Err(failed)) = ended {
+                return failed;
+            }
+        }
+        std::future::pending().await
+    }
+}
+
+impl Drop for ChildWriter {
+    fn drop(&mut self) {
+        if let Some(writer) = &self.0 {
+            writer.abort();
+        }
+    }
+}
+
 /// The longest stderr line of a child that is logged (longer ones are skipped).
 const STDERR_LINE_MAX: usize = 16 * 1024;
 
@@ -265,7 +365,12 @@ impl Relay {
         S: WebSocketIo,
     {
         let net = self.net.clone();
-        let mut stdin = child.stdin.take().expect("piped");
+        let write_timeout = self.idle.unwrap_or(ws_io_timeout());
+        let (mut input, mut writer) = ChildInput::start(
+            child.stdin.take().expect("piped"),
+            self.input_queue_bytes,
+            write_timeout,
+        );
         let max = self.limits.max_message_bytes;
         let mut stdout =
             BoundedLines::new(BufReader::new(child.stdout.take().expect("piped")), max);
@@ -289,7 +394,6 @@ impl Relay {
         }
         let mut machine = StdioRelay::new(self.relay_config(), net.now());
         let mut stopping = self.stopping.clone();
-        let write_timeout = self.idle.unwrap_or(ws_io_timeout());
         loop {
             let deadline = net.now() + write_timeout;
             let mut fed = false;
@@ -305,12 +409,8 @@ impl Relay {
                         }
                         fed = true;
                     }
-                    RelayAction::WriteChild(line) => {
-                        if let Err(failed) = write_line(&mut stdin, &line, write_timeout).await {
-                            let why = format!("the stdio server cannot take input: {failed}");
-                            machine.handle_child_failed(&why);
-                        }
-                    }
+                    // Queued for the writer: the relay goes on reading the child's stdout.
+                    RelayAction::WriteChild(line) => input.push(line),
                     RelayAction::Close(reason) => return Some(reason),
                     RelayAction::Dropped(why) => {
                         tracing::warn!(connection = id, "not relayed: {why}")
@@ -331,7 +431,14 @@ impl Relay {
             }
             tokio::select! {
                 _ = async { drop(stopping.wait_for(|stop| *stop).await) } => machine.shut_down(),
-                read = ws.next() => match classify(&read) {
+                // While the child's input queue is full, the client is not read (backpressure);
+                // the child's stdout and the timers still are.
+                () = input.room(), if input.is_full() => {}
+                failed = writer.failed() => {
+                    let why = format!("the stdio server cannot take input: {failed}");
+                    machine.handle_child_failed(&why);
+                }
+                read = ws.next(), if !input.is_full() => match classify(&read) {
                     Inbound::Payload(payload) => machine.handle_payload(net.now(), payload),
                     Inbound::Activity => machine.handle_transport_activity(net.now()),
                     Inbound::PeerClosed(_) | Inbound::Lost(_) => machine.handle_client_gone(),
@@ -359,5 +466,42 @@ impl Relay {
         config.ping_interval = self.ping;
         config.idle_timeout = self.idle;
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_childs_input_queue_holds_at_most_its_bound_and_then_makes_the_relay_wait() {
+        // A child that reads nothing yet: its pipe holds 16 bytes.
+        let (stdin, mut child_side) = tokio::io::duplex(16);
+        let (mut input, _writer) = ChildInput::start(stdin, 250, Duration::from_secs(30));
+        let line = "x".repeat(99);
+        input.push(line.clone());
+        input.push(line.clone());
+        assert!(!input.is_full(), "two lines of 100 bytes fit in 250");
+        input.push(line.clone());
+        assert!(input.is_full(), "a third one waits; the relay stops reading its client");
+        input.push(line.clone());
+        let room = tokio::time::timeout(Duration::from_millis(100), input.room()).await;
+        assert!(room.is_err(), "no room while the child reads nothing");
+        // The child reads; room frees up and the waiting lines go in, in order.
+        let reader = tokio::spawn(async move {
+            let mut all = vec![0u8; 400];
+            child_side.read_exact(&mut all).await.map(|_| all)
+        });
+        while input.is_full() {
+            tokio::time::timeout(Duration::from_secs(10), input.room()).await.expect("room");
+        }
+        let all = tokio::time::timeout(Duration::from_secs(10), reader)
+            .await
+            .expect("in time")
+            .expect("join")
+            .expect("read");
+        assert_eq!(all, format!("{line}\n").repeat(4).into_bytes());
     }
 }

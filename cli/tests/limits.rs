@@ -282,3 +282,57 @@ async fn a_flood_under_a_low_descriptor_limit_is_refused_cleanly_and_good_client
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_child_answering_large_results_to_pipelined_requests_is_not_blocked_by_its_input() {
+    // The child reads four requests, then answers each with ~200 KB (far more than a pipe
+    // holds) before it reads on: while it writes, it reads nothing. A relay that waits on the
+    // child's stdin and stops reading its stdout would deadlock with it until the write timeout
+    // (the idle timeout, 3 s here) and close with 1011.
+    let script = r#"$| = 1; my @ids;
+        while (<STDIN>) {
+            push @ids, $1 if /"id":(\d+)/;
+            next if @ids < 4;
+            print qq({"jsonrpc":"2.0","id":$_,"result":{"blob":"), "x" x 200000, qq("}}\n) for @ids;
+            @ids = ();
+        }"#;
+    let served = serve_with(
+        "",
+        &["--ping-interval", "1", "--idle-timeout", "3", "--stdio", "--", "perl", "-e", script],
+    );
+    let (ws, _) = connect_async(served.url.as_str()).await.expect("connect");
+    let (mut sink, mut stream) = ws.split();
+    const REQUESTS: u64 = 64;
+    // 64 requests of ~4 KiB: 256 KiB pipelined, four times what the child's stdin pipe holds.
+    let padding = "p".repeat(4096);
+    let sender = tokio::spawn(async move {
+        for id in 0..REQUESTS {
+            let request = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"pad":"{padding}"}}}}"#
+            );
+            sink.send(Message::text(request)).await.expect("send");
+        }
+        sink
+    });
+    let mut answered = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while (answered.len() as u64) < REQUESTS {
+        let frame = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} answers in time", answered.len()));
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let answer: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                assert_eq!(answer["result"]["blob"].as_str().map(str::len), Some(200_000));
+                answered.insert(answer["id"].as_u64().expect("an id"));
+            }
+            Some(Ok(Message::Close(frame))) => {
+                panic!("closed after {} answers: {frame:?}", answered.len())
+            }
+            Some(Ok(_)) => {}
+            other => panic!("after {} answers: {other:?}", answered.len()),
+        }
+    }
+    assert_eq!(answered, (0..REQUESTS).collect());
+    drop(sender.await.expect("sender"));
+}

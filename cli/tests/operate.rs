@@ -362,3 +362,19 @@ async fn without_trust_proxy_forwarded_for_is_ignored() {
     let (second, _) = upgrade_from("127.0.0.1", served.addr, "203.0.113.2").await;
     assert_eq!(second, 503, "keyed on the peer, not on the header");
 }
+
+#[test]
+fn sighup_neither_stops_serve_nor_serve_stdio_and_sigterm_still_drains() {
+    for mode in [&[][..], &["--stdio", "--", "cat"][..]] {
+        let mut served = serve(mode, Stdio::null());
+        served.signal(nix::sys::signal::Signal::SIGHUP);
+        // Still serving after the hangup: a health check and a WebSocket answer.
+        let (status, _, _) = get(served.addr, "/healthz", &[]);
+        assert_eq!(status, 200, "{mode:?}");
+        assert!(served.child.try_wait().expect("wait").is_none(), "{mode:?}: died of SIGHUP");
+        // SIGHUP (1) was sent before SIGTERM (15): a process it killed exits by signal 1.
+        served.signal(nix::sys::signal::Signal::SIGTERM);
+        let status = served.exit_within(Duration::from_secs(15));
+        assert_eq!(status.code(), Some(0), "{mode:?}: {status:?}");
+    }
+}

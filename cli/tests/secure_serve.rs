@@ -281,3 +281,30 @@ fn connect_told_401_stops_reconnecting_and_says_why() {
     assert!(stderr.contains("needs a bearer token"), "{stderr}");
     assert!(stderr.contains("giving up"), "{stderr}");
 }
+
+#[test]
+fn certificate_problems_are_told_in_words_with_the_next_step() {
+    let cases = [
+        (TestPki::expired_loopback(), "it expired", "renew it"),
+        (TestPki::ca_as_leaf(), "presents a CA certificate as its own", "leaf certificate"),
+    ];
+    for (pki, what, next_step) in cases {
+        let files = pki.files();
+        let (cert, key, ca) =
+            (files.cert.to_str().unwrap(), files.key.to_str().unwrap(), files.ca.to_str().unwrap());
+        let server = Server::start(
+            &["--tls-cert", cert, "--tls-key", key],
+            &[],
+            &files.dir.join("serve.log"),
+        );
+        let refused = run(&["tools", &server.url, "--ca-cert", ca, "--timeout", "10"], &[]);
+        assert!(!refused.status.success());
+        let stderr = text(&refused.stderr);
+        assert!(stderr.contains(what) && stderr.contains(next_step), "{stderr}");
+        // No Rust Debug text: variant names, `Context {`, `Other(`.
+        for debug in ["CaUsedAsEndEntity", "Context {", "Other(", "UnixTime"] {
+            assert!(!stderr.contains(debug), "{debug} in {stderr}");
+        }
+        drop(server);
+    }
+}

@@ -21,7 +21,11 @@
 //!   only then does anything from the queue go out. A re-initialize that is refused, or not
 //!   answered within `reinitialize_timeout`, fails that connection like a cut (with backoff).
 //!   A server that answers with another protocol version than the client negotiated ends the
-//!   bridge: the client could not speak it.
+//!   bridge: the client could not speak it. A client whose own `initialize` the bridge had
+//!   to answer (its connection was lost, say because the answer was over the size limit) has
+//!   no session on the server: until it sends `initialize` again, its other requests are
+//!   answered by the bridge with an error that says so (a `ping` passes) and its
+//!   notifications are dropped, never relayed to a session nobody initialized.
 //! - **Keepalive** is the same heartbeat the session runs: a ping after `ping_interval` of
 //!   quiet, the server declared dead after `idle_timeout` without any frame.
 //! - **Reconnecting** follows the core's [`Reconnect`] machine; when it gives up, every queued
@@ -58,6 +62,11 @@ use crate::time::Instant;
 
 /// The error code of every answer the bridge gives in the server's place (lost, not sent).
 pub const CONNECTION_LOST: i64 = -32000;
+
+/// What the bridge answers a client request sent after the client's `initialize` was lost.
+const NOT_INITIALIZED: &str = "the session is not initialized: the client's initialize request \
+                               got no answer from the server (its connection was lost); send \
+                               initialize again";
 
 /// The id prefix of the bridge's own `initialize` requests.
 pub const REINIT_PREFIX: &str = "mcp-ws-bridge-reinit-";
@@ -225,6 +234,9 @@ struct ClientInit {
     params: Option<RawJson>,
     /// The protocol version the server answered it with, once it did.
     version: Option<String>,
+    /// The bridge answered it in the server's place (its connection was lost, or it never
+    /// went out): no server session was initialized for the client.
+    lost: bool,
 }
 
 /// The connect bridge; see the module docs.
@@ -543,11 +555,31 @@ impl Bridge {
                         id: request.id.clone(),
                         params: request.params.clone(),
                         version: None,
+                        lost: false,
                     });
+                } else if request.method != methods::PING && self.initialize_lost() {
+                    let error = ErrorObject::new(ErrorCode::InvalidRequest, NOT_INITIALIZED);
+                    self.write_client(&Message::Error(ErrorResponse::new(
+                        Some(request.id.clone()),
+                        error,
+                    )));
+                    self.event(BridgeEvent::DroppedClientMessage(format!(
+                        "{}: {NOT_INITIALIZED}",
+                        request.method
+                    )));
+                    return None;
                 }
                 Some((codec::encode(&message), vec![request.id.clone()]))
             }
             Message::Notification(notification) => {
+                if notification.method != methods::NOTIFICATIONS_CANCELLED && self.initialize_lost()
+                {
+                    self.event(BridgeEvent::DroppedClientMessage(format!(
+                        "{}: {NOT_INITIALIZED}",
+                        notification.method
+                    )));
+                    return None;
+                }
                 if notification.method == methods::NOTIFICATIONS_INITIALIZED {
                     if let Link::Up(connection) = &self.link {
                         if connection.initialized_on_behalf {
@@ -591,6 +623,12 @@ impl Bridge {
                 None
             }
         }
+    }
+
+    /// Whether the client's last `initialize` was answered by the bridge, not a server: then
+    /// no session was initialized for it, and only a new `initialize` (or a `ping`) may go out.
+    fn initialize_lost(&self) -> bool {
+        self.init.as_ref().is_some_and(|init| init.lost)
     }
 
     fn id_in_use(&self, id: &RequestId) -> bool {
@@ -864,6 +902,9 @@ impl Bridge {
 
     /// Answers the client's request `id` in the server's place.
     fn answer_in_place(&mut self, id: RequestId, why: &str) {
+        if let Some(init) = self.init.as_mut().filter(|init| init.id == id) {
+            init.lost = init.version.is_none();
+        }
         let error = ErrorObject { code: CONNECTION_LOST, message: why.to_string(), data: None };
         self.write_client(&Message::Error(ErrorResponse::new(Some(id), error)));
     }

@@ -36,6 +36,36 @@ impl TestPki {
         TestPki { ca_pem: ca.pem(), cert_pem: leaf.pem(), key_pem: leaf_key.serialize_pem() }
     }
 
+    /// A CA and a leaf for loopback that expired at the end of 2020.
+    pub fn expired_loopback() -> TestPki {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, "mcp-ws test CA (expired leaf)");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
+            .expect("CA certificate");
+        let mut leaf_params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("leaf params");
+        leaf_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        leaf_params.not_after = rcgen::date_time_ymd(2020, 12, 31);
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let leaf = leaf_params.signed_by(&leaf_key, &ca).expect("leaf certificate");
+        TestPki { ca_pem: ca.pem(), cert_pem: leaf.pem(), key_pem: leaf_key.serialize_pem() }
+    }
+
+    /// A CA certificate for loopback that the server presents as its own (a CA used as a
+    /// leaf); clients trust the same CA.
+    pub fn ca_as_leaf() -> TestPki {
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, "mcp-ws test CA (served as a leaf)");
+        let key = KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("certificate");
+        TestPki { ca_pem: cert.pem(), cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+
     /// The usual one: valid for `localhost` and `127.0.0.1`.
     pub fn loopback() -> TestPki {
         TestPki::new(&["localhost", "127.0.0.1"])

@@ -241,7 +241,8 @@ pub enum TlsFailure {
         /// The host the client asked for.
         host: String,
     },
-    /// The certificate itself is unusable (expired, not yet valid, badly signed...).
+    /// The certificate itself is unusable (expired, not yet valid, badly signed, a CA
+    /// certificate served as a leaf...): what is wrong and what to do, in words.
     BadCertificate(String),
     /// The server answered the TLS hello with something that is not TLS: a plain `ws://`
     /// server on a `wss://` URL.
@@ -262,7 +263,7 @@ impl TlsFailure {
                 | CertificateError::NotValidForNameContext { .. } => {
                     TlsFailure::NameMismatch { host: host.to_string() }
                 }
-                other => TlsFailure::BadCertificate(format!("{other:?}")),
+                other => TlsFailure::BadCertificate(certificate_problem(other)),
             },
             rustls::Error::InvalidMessage(_)
             | rustls::Error::InappropriateMessage { .. }
@@ -277,6 +278,65 @@ impl TlsFailure {
     }
 }
 
+/// What is wrong with a server's certificate, in words, with what to do about it (rustls's
+/// own texts are its variant names, or Unix timestamps).
+fn certificate_problem(error: &CertificateError) -> String {
+    let since = |earlier: u64, later: u64| ago(later.saturating_sub(earlier));
+    match error {
+        CertificateError::ExpiredContext { time, not_after } => format!(
+            "it expired {} ago; the server's operator must renew it (or check this machine's \
+             clock)",
+            since(not_after.as_secs(), time.as_secs())
+        ),
+        CertificateError::Expired => "it has expired; the server's operator must renew it (or \
+                                      check this machine's clock)"
+            .into(),
+        CertificateError::NotValidYetContext { time, not_before } => format!(
+            "it is not valid for another {}; check this machine's clock, or the certificate's \
+             start date",
+            since(time.as_secs(), not_before.as_secs())
+        ),
+        CertificateError::NotValidYet => "it is not valid yet; check this machine's clock, or \
+                                          the certificate's start date"
+            .into(),
+        CertificateError::Revoked => "it has been revoked; the server needs a new one".into(),
+        CertificateError::BadSignature => "its signature does not verify (it was not signed by \
+                                           the CA that appears to have issued it)"
+            .into(),
+        CertificateError::BadEncoding => "it cannot be parsed (it is not a valid X.509 \
+                                          certificate)"
+            .into(),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            "it is not meant for a TLS server (its extended key usage lacks serverAuth); the \
+             server needs a server certificate"
+                .into()
+        }
+        CertificateError::Other(other) => match other.0.to_string().as_str() {
+            // rustls-webpki's errors display as their variant names.
+            "CaUsedAsEndEntity" => "the server presents a CA certificate as its own; a server \
+                                    needs a leaf certificate issued by that CA (the CA \
+                                    certificate is what clients trust, e.g. with --ca-cert)"
+                .into(),
+            "EndEntityUsedAsCa" => "its chain uses a leaf certificate as a CA; the server must \
+                                    send its leaf followed by the intermediate CAs that issued it"
+                .into(),
+            why => format!("it was refused: {why}"),
+        },
+        other => format!("it was refused: {other}"),
+    }
+}
+
+/// `seconds` as a rough span in words ("3 days", "5 hours", "40 seconds").
+fn ago(seconds: u64) -> String {
+    let (n, unit) = match seconds {
+        s if s >= 2 * 86_400 => (s / 86_400, "days"),
+        s if s >= 2 * 3_600 => (s / 3_600, "hours"),
+        s if s >= 2 * 60 => (s / 60, "minutes"),
+        s => (s, "seconds"),
+    };
+    format!("{n} {unit}")
+}
+
 impl fmt::Display for TlsFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -287,7 +347,9 @@ impl fmt::Display for TlsFailure {
             TlsFailure::NameMismatch { host } => {
                 write!(f, "the server's certificate is not valid for the name {host}")
             }
-            TlsFailure::BadCertificate(why) => write!(f, "the server's certificate is bad: {why}"),
+            TlsFailure::BadCertificate(why) => {
+                write!(f, "the server's certificate is unusable: {why}")
+            }
             TlsFailure::NotTls => f.write_str(
                 "the server did not speak TLS (is it a plain ws:// server on a wss:// URL?)",
             ),
@@ -297,3 +359,30 @@ impl fmt::Display for TlsFailure {
 }
 
 impl std::error::Error for TlsFailure {}
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::UnixTime;
+
+    use super::*;
+
+    fn classified(error: CertificateError) -> String {
+        let error = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::from(error));
+        TlsFailure::classify(&error, "example.com").expect("a TLS error").to_string()
+    }
+
+    #[test]
+    fn an_expired_certificate_is_told_in_words_with_the_next_step() {
+        let day = 86_400;
+        let text = classified(CertificateError::ExpiredContext {
+            time: UnixTime::since_unix_epoch(std::time::Duration::from_secs(1000 * day)),
+            not_after: UnixTime::since_unix_epoch(std::time::Duration::from_secs(990 * day)),
+        });
+        assert_eq!(
+            text,
+            "the server's certificate is unusable: it expired 10 days ago; the server's operator \
+             must renew it (or check this machine's clock)"
+        );
+        assert!(!text.contains("Context"), "{text}");
+    }
+}

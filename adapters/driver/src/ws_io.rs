@@ -9,12 +9,14 @@
 //! - [`close_frame`] turns a core [`CloseReason`] into the WebSocket close message.
 //! - [`classify`] says what one read from the WebSocket means to a core machine: a payload to
 //!   decode, liveness, the peer's close, a violation that closes with its own code (1009, 1007,
-//!   1002), or a lost transport.
+//!   1002), or a lost transport (a TCP connection ended without a close frame included: that
+//!   is an abnormal closure, 1006, not a violation).
 //! - [`sleep_until_deadline`] waits for a machine's optional next deadline.
 
 use std::fmt;
 use std::future::Future;
 
+use async_tungstenite::tungstenite::error::ProtocolError;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
@@ -111,6 +113,11 @@ pub fn classify(read: &Option<Result<WsMessage, WsError>>) -> Inbound<'_> {
         }
         Some(Err(WsError::Utf8(_))) => {
             Inbound::Violation(CloseReason::new(CloseCode::INVALID_PAYLOAD, "invalid UTF-8"))
+        }
+        // The peer closed the TCP connection without a close frame: an abnormal closure
+        // (1006), not a protocol error of the peer's.
+        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+            Inbound::Lost("the connection ended without a close frame".to_string())
         }
         Some(Err(WsError::Protocol(violation))) => Inbound::Violation(CloseReason::new(
             CloseCode::PROTOCOL_ERROR,

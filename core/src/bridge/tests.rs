@@ -348,3 +348,62 @@ fn a_client_line_over_the_limit_is_refused_with_a_null_id() {
     assert_eq!(answers[0]["id"], serde_json::Value::Null);
     assert_eq!(answers[0]["error"]["code"], -32600);
 }
+
+#[test]
+fn after_an_initialize_lost_with_its_connection_nothing_reaches_the_next_session_until_a_new_one() {
+    let mut bridge = Bridge::new(config(), at(0)).unwrap();
+    assert_eq!(drain(&mut bridge), vec![BridgeAction::Dial { attempt: 1 }]);
+    bridge.handle_connected(at(1));
+    bridge.handle_client_line(at(2), INIT);
+    assert_eq!(to_server(&drain(&mut bridge)).len(), 1);
+    // Its answer was too large to read: the connection is lost and the bridge answers it.
+    bridge.handle_connection_lost(at(3), Failure::Transport("message too big".into()));
+    let answers = to_client(&drain(&mut bridge));
+    assert_eq!(answers.len(), 1);
+    assert_eq!(
+        (answers[0]["id"].clone(), answers[0]["error"]["code"].clone()),
+        (json(0), json(-32000))
+    );
+    bridge.handle_timeout(at(110));
+    assert_eq!(drain(&mut bridge), vec![BridgeAction::Dial { attempt: 2 }]);
+    bridge.handle_connected(at(120));
+    assert_eq!(to_server(&drain(&mut bridge)), Vec::<serde_json::Value>::new());
+    // The client carries on as if initialized: the new session never was, so nothing goes out;
+    // the request is answered by the bridge, saying why.
+    bridge.handle_client_line(at(130), r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    bridge.handle_client_line(at(131), &request(1));
+    let actions = drain(&mut bridge);
+    assert_eq!(to_server(&actions), Vec::<serde_json::Value>::new(), "{actions:?}");
+    let answers = to_client(&actions);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["id"], 1);
+    assert!(answers[0]["error"]["message"].as_str().unwrap().contains("initialize"), "{answers:?}");
+    // A ping may precede the lifecycle; a new initialize starts it again, and then all flows.
+    bridge.handle_client_line(at(140), r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#);
+    assert_eq!(to_server(&drain(&mut bridge))[0]["method"], "ping");
+    bridge.handle_client_line(at(141), &INIT.replace(r#""id":0"#, r#""id":5"#));
+    assert_eq!(to_server(&drain(&mut bridge))[0]["method"], "initialize");
+    let answered = INIT_RESULT.replace(r#""id":0"#, r#""id":5"#);
+    bridge.handle_server_payload(at(142), Payload::Text(answered.as_bytes()));
+    assert_eq!(to_client(&drain(&mut bridge))[0]["id"], 5);
+    bridge.handle_client_line(at(143), r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    bridge.handle_client_line(at(144), &request(2));
+    let sent = to_server(&drain(&mut bridge));
+    assert_eq!(sent[0]["method"], "notifications/initialized");
+    assert_eq!(sent[1]["id"], 2);
+}
+
+#[test]
+fn requests_pipelined_behind_an_initialize_still_in_flight_go_out() {
+    let mut bridge = Bridge::new(config(), at(0)).unwrap();
+    drain(&mut bridge);
+    bridge.handle_connected(at(1));
+    bridge.handle_client_line(at(2), INIT);
+    bridge.handle_client_line(at(3), r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    bridge.handle_client_line(at(4), &request(1));
+    assert_eq!(to_server(&drain(&mut bridge)).len(), 3);
+}
+
+fn json(value: impl Into<serde_json::Value>) -> serde_json::Value {
+    value.into()
+}
