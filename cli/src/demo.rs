@@ -35,9 +35,10 @@ use std::time::Duration;
 use mcp_ws_driver::core::mcp::common::Role as MessageRole;
 use mcp_ws_driver::core::mcp::methods;
 use mcp_ws_driver::core::mcp::{
-    CallToolResult, CompleteParams, CompleteResult, Completion, CompletionReference, ContentBlock, ElicitAction, ElicitParams, GetPromptResult, Implementation,
-    Prompt, PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceContents,
-    ResourceTemplate, TextResourceContents, Tool,
+    CallToolResult, CompleteParams, CompleteResult, Completion, CompletionReference, ContentBlock,
+    ElicitAction, ElicitParams, GetPromptResult, Implementation, Prompt, PromptArgument,
+    PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    TextResourceContents, Tool,
 };
 use mcp_ws_driver::core::{ErrorCode, ErrorObject};
 use mcp_ws_driver::{CallOptions, Router, Runtime, ToolError};
@@ -109,9 +110,7 @@ pub const ECHO_WORDS: [&str; 3] = ["bonjour", "hello", "hola"];
 fn complete(params: &CompleteParams) -> Result<CompleteResult, ErrorObject> {
     let candidates: &[&str] = match &params.reference {
         CompletionReference::Prompt(prompt) if prompt.name == "greet" => &GREET_NAMES,
-        CompletionReference::ResourceTemplate(template)
-            if template.uri == "demo://echo/{text}" =>
-        {
+        CompletionReference::ResourceTemplate(template) if template.uri == "demo://echo/{text}" => {
             &ECHO_WORDS
         }
         _ => {
@@ -315,7 +314,11 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
             },
         )
         .tool_def(
-            tool("ping_client", "Pings the client and answers pong.", json!({ "type": "object", "additionalProperties": false })),
+            tool(
+                "ping_client",
+                "Pings the client and answers pong.",
+                json!({ "type": "object", "additionalProperties": false }),
+            ),
             |_args: serde_json::Value, context| async move {
                 if context.in_input_round() {
                     return Err(ToolError::msg(

@@ -17,8 +17,7 @@ use serde::Serialize;
 
 use crate::advice;
 use crate::args::{
-    ClientArgs, CompleteArgs, PingArgs, PromptGetArgs, PromptsCommand, ReadArgs,
-    ResourcesCommand,
+    ClientArgs, CompleteArgs, PingArgs, PromptGetArgs, PromptsCommand, ReadArgs, ResourcesCommand,
 };
 use crate::query::with_client;
 
@@ -102,7 +101,9 @@ pub async fn resources(command: &ResourcesCommand) -> Result<ExitCode, String> {
                         blob.blob.len(),
                         blob.mime_type.as_deref().map(|m| format!(", {m}")).unwrap_or_default()
                     ),
-                    other => println!("{}", serde_json::to_string(other).map_err(|e| e.to_string())?),
+                    other => {
+                        println!("{}", serde_json::to_string(other).map_err(|e| e.to_string())?)
+                    }
                 }
             }
         }
@@ -169,9 +170,10 @@ pub async fn prompts(command: &PromptsCommand) -> Result<ExitCode, String> {
 /// `mcp-ws complete`: the suggestions, one per line.
 pub async fn complete(args: &CompleteArgs) -> Result<ExitCode, String> {
     let reference = match (&args.prompt, &args.resource) {
-        (Some(name), _) => {
-            CompletionReference::Prompt(PromptReference { name: name.clone(), ..Default::default() })
-        }
+        (Some(name), _) => CompletionReference::Prompt(PromptReference {
+            name: name.clone(),
+            ..Default::default()
+        }),
         (None, Some(uri)) => CompletionReference::ResourceTemplate(ResourceTemplateReference {
             uri: uri.clone(),
             ..Default::default()

@@ -59,7 +59,11 @@ pub(crate) async fn open(args: &ClientArgs) -> Result<Client, String> {
 
 /// Runs `work` against a client of `args` within the `--timeout`, the whole of it: connect,
 /// the call, and closing (which gets what is left, and at least a moment).
-pub(crate) async fn with_client<T, F, Fut>(args: &ClientArgs, what: &str, work: F) -> Result<T, String>
+pub(crate) async fn with_client<T, F, Fut>(
+    args: &ClientArgs,
+    what: &str,
+    work: F,
+) -> Result<T, String>
 where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = (Client, Result<T, String>)>,

@@ -86,7 +86,11 @@ fn a_misspelled_argument_is_refused_by_the_client_and_by_the_server() {
     // A tool the server does not list is refused with the names it does list.
     let unknown = run(&["call", &served.url, "nope"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(text(&unknown.stderr).contains("its tools: add, subtract"), "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr).contains("its tools: add, subtract"),
+        "{}",
+        text(&unknown.stderr)
+    );
 }
 
 #[test]
@@ -130,8 +134,15 @@ fn prompts_lists_and_gets_with_arguments_in_both_eras() {
             text(&list.stdout),
             "greet\tAsks the model to greet someone.\n    name: string (required)  Who to greet.\n"
         );
-        let get =
-            run(&["prompts", "get", "--protocol-version", version, &served.url, "greet", "name=Ada"]);
+        let get = run(&[
+            "prompts",
+            "get",
+            "--protocol-version",
+            version,
+            &served.url,
+            "greet",
+            "name=Ada",
+        ]);
         assert!(get.status.success(), "{version}: {}", text(&get.stderr));
         assert_eq!(text(&get.stdout), "[user] Say hello to Ada.\n", "{version}");
         let missing = run(&["prompts", "get", "--protocol-version", version, &served.url, "greet"]);
@@ -253,8 +264,7 @@ impl Watching {
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut stdout = String::new();
-        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut stdout)
-            .unwrap();
+        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
         (status.code(), stdout)
     }
 }
@@ -282,8 +292,7 @@ fn watch_prints_resource_updates_in_both_eras_until_its_count() {
         let (code, stdout) = watching.finish(Duration::from_secs(20));
         assert_eq!(code, Some(0), "{version}");
         assert_eq!(
-            stdout,
-            "resources/updated demo://readme\nresources/updated demo://readme\n",
+            stdout, "resources/updated demo://readme\nresources/updated demo://readme\n",
             "{version}"
         );
     }
@@ -319,7 +328,8 @@ fn errors_say_what_to_do_next() {
     assert_eq!(bad.status.code(), Some(2));
     let stderr = text(&bad.stderr);
     assert!(
-        stderr.contains("valid versions: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28"),
+        stderr
+            .contains("valid versions: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28"),
         "{stderr}"
     );
     // 401: the flag and the variable that carry the token.
@@ -351,7 +361,10 @@ fn a_server_request_without_its_flag_names_the_flag_in_both_eras() {
         ]);
         assert_eq!(confirm.status.code(), Some(1), "{version}");
         let stderr = text(&confirm.stderr);
-        assert!(stderr.contains("--elicit accept[:JSON], decline or cancel"), "{version}: {stderr}");
+        assert!(
+            stderr.contains("--elicit accept[:JSON], decline or cancel"),
+            "{version}: {stderr}"
+        );
         assert!(!stderr.contains("elicit-"), "{version}: an internal key leaked: {stderr}");
         let roots = run(&["call", "--protocol-version", version, &served.url, "list_roots"]);
         assert_eq!(roots.status.code(), Some(1), "{version}");

@@ -73,7 +73,8 @@ fn the_client_commands_work_against_the_python_sdk_server() {
     assert!(tools.status.success(), "{}", text(&tools.stderr));
     let listing = text(&tools.stdout);
     assert!(
-        listing.contains("add\tAdd two numbers\n    a: number (required)\n    b: number (required)\n"),
+        listing
+            .contains("add\tAdd two numbers\n    a: number (required)\n    b: number (required)\n"),
         "{listing}"
     );
 
@@ -93,7 +94,10 @@ fn the_client_commands_work_against_the_python_sdk_server() {
     assert_eq!(text(&read.stdout), "This is the mcp-ws demo server.\n");
     let templates = run(&["resources", "templates", url, "--json"]);
     assert!(templates.status.success(), "{}", text(&templates.stderr));
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&templates.stdout).unwrap(), serde_json::json!([]));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&templates.stdout).unwrap(),
+        serde_json::json!([])
+    );
 
     let prompts = run(&["prompts", "list", url]);
     assert!(prompts.status.success(), "{}", text(&prompts.stderr));

@@ -45,7 +45,8 @@ impl ArgumentSchema {
     /// Compiles `schema`.
     pub fn compile(schema: &JsonObject) -> Result<Self, SchemaError> {
         let value = Value::Object(schema.clone());
-        let validator = jsonschema::validator_for(&value).map_err(|e| SchemaError(e.to_string()))?;
+        let validator =
+            jsonschema::validator_for(&value).map_err(|e| SchemaError(e.to_string()))?;
         Ok(ArgumentSchema { validator, expected: describe(schema) })
     }
 
@@ -274,7 +275,9 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.field, self.message.as_str()) {
             (Some(field), "unknown argument") => write!(f, "unknown argument \"{field}\""),
-            (Some(field), "missing (required)") => write!(f, "missing required argument \"{field}\""),
+            (Some(field), "missing (required)") => {
+                write!(f, "missing required argument \"{field}\"")
+            }
             (Some(field), message) => write!(f, "argument \"{field}\": {message}"),
             (None, message) => f.write_str(message),
         }
@@ -466,7 +469,12 @@ mod tests {
         let specs: Vec<String> = describe(&map).iter().map(ToString::to_string).collect();
         assert_eq!(
             specs,
-            ["name: string (required)", "mode: \"fast\" | \"slow\"", "note: string", "tags: array of string"]
+            [
+                "name: string (required)",
+                "mode: \"fast\" | \"slow\"",
+                "note: string",
+                "tags: array of string"
+            ]
         );
     }
 
@@ -474,5 +482,51 @@ mod tests {
     fn a_schema_that_is_not_json_schema_is_an_error_not_a_panic() {
         let Value::Object(map) = json!({"type": 7}) else { unreachable!() };
         assert!(ArgumentSchema::compile(&map).is_err());
+    }
+}
+
+/// What a check costs: `cargo test --release -p mcp-ws-driver --lib arguments::cost --
+/// --ignored --nocapture` prints nanoseconds per call for a small schema (the demo's `echo`),
+/// beside the `serde_json::from_value` every call did before the check existed.
+#[cfg(test)]
+mod cost {
+    use std::time::Instant;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    #[ignore = "a measurement, not a check: run it in release"]
+    fn a_check_of_a_small_schema_costs_little_beside_the_parse() {
+        let Value::Object(map) = json!({
+            "type": "object",
+            "properties": { "text": { "type": "string" } },
+            "required": ["text"],
+            "additionalProperties": false
+        }) else {
+            unreachable!()
+        };
+        let schema = ArgumentSchema::compile(&map).unwrap();
+        let arguments = json!({ "text": "x".repeat(64) });
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Echo {
+            text: String,
+        }
+        const N: u32 = 200_000;
+        let started = Instant::now();
+        for _ in 0..N {
+            assert!(schema.check(std::hint::black_box(&arguments)).is_ok());
+        }
+        let check = started.elapsed() / N;
+        let started = Instant::now();
+        for _ in 0..N {
+            let echo: Echo =
+                serde_json::from_value(std::hint::black_box(arguments.clone())).unwrap();
+            std::hint::black_box(echo);
+        }
+        let parse = started.elapsed() / N;
+        println!("check: {check:?} per call; clone + from_value: {parse:?} per call");
     }
 }

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use mcp_ws_core::mcp::PaginatedParams;
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mcp::{
-    CallToolParams, CallToolResult, CompleteParams, CompleteResult, GetPromptParams, GetPromptResult, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, Prompt, PromptsCapability,
-    ReadResourceParams, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
-    ResourcesCapability, ServerCapabilities, SetLevelParams, SubscribeParams,
-    SubscriptionsListenParams, TextResourceContents, Tool, ToolsCapability,
+    CallToolParams, CallToolResult, CompleteParams, CompleteResult, GetPromptParams,
+    GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, Prompt, PromptsCapability, ReadResourceParams, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate, ResourcesCapability, ServerCapabilities, SetLevelParams,
+    SubscribeParams, SubscriptionsListenParams, TextResourceContents, Tool, ToolsCapability,
 };
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::session::IncomingRequest;
@@ -65,9 +65,8 @@ type PromptFn = Arc<
         + Sync,
 >;
 type NotificationFn = Arc<dyn Fn(Notification, ConnectionHandle) + Send + Sync>;
-type CompleteFn = Arc<
-    dyn Fn(CompleteParams, RequestContext) -> BoxFuture<'static, HandlerResult> + Send + Sync,
->;
+type CompleteFn =
+    Arc<dyn Fn(CompleteParams, RequestContext) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
 
 /// The first protocol version that answers arguments a tool's input schema does not accept
 /// with a tool execution error (`isError: true`, so the model sees the message and can
@@ -805,15 +804,17 @@ mod tests {
     use super::*;
 
     /// The versions on each side of [`TOOL_ERROR_FOR_INVALID_ARGUMENTS`].
-    const JSON_RPC_ERROR: [ProtocolVersion; 3] = [
-        ProtocolVersion::V2024_11_05,
-        ProtocolVersion::V2025_03_26,
-        ProtocolVersion::V2025_06_18,
-    ];
+    const JSON_RPC_ERROR: [ProtocolVersion; 3] =
+        [ProtocolVersion::V2024_11_05, ProtocolVersion::V2025_03_26, ProtocolVersion::V2025_06_18];
     const TOOL_ERROR: [ProtocolVersion; 2] =
         [ProtocolVersion::V2025_11_25, ProtocolVersion::V2026_07_28];
 
-    fn call(router: &Router, tool: &str, arguments: Value, version: ProtocolVersion) -> HandlerResult {
+    fn call(
+        router: &Router,
+        tool: &str,
+        arguments: Value,
+        version: ProtocolVersion,
+    ) -> HandlerResult {
         let (sender, _receiver) = futures_channel::mpsc::unbounded();
         let mut context =
             RequestContext::detached(RequestId::from(1i64), ConnectionHandle::new(sender));
@@ -934,7 +935,8 @@ mod tests {
         });
         assert!(router.capabilities().completions.is_some());
         let (sender, _receiver) = futures_channel::mpsc::unbounded();
-        let context = RequestContext::detached(RequestId::from(1i64), ConnectionHandle::new(sender));
+        let context =
+            RequestContext::detached(RequestId::from(1i64), ConnectionHandle::new(sender));
         let params = json!({
             "ref": { "type": "ref/prompt", "name": "greet" },
             "argument": { "name": "name", "value": "Ad" }
