@@ -334,7 +334,7 @@ async fn bad_frames_get_exact_errors_and_close_codes_and_leave_the_connection_us
         (r#"{"foo":1}"#, Value::Null, -32600),
         (r#"{"jsonrpc":"2.0","id":7,"method":"nope"}"#, json!(7), -32601),
         (
-            r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"add","arguments":{"a":"x"}}}"#,
+            r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"add","arguments":5}}"#,
             json!(8),
             -32602,
         ),

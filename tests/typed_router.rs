@@ -1,6 +1,6 @@
 //! Tools and prompts registered from Rust types: the derived `inputSchema`/`outputSchema`
 //! validate against the official `Tool` definition of 2025-11-25 and 2026-07-28 (read from
-//! `core/tests/fixtures/spec`), bad arguments get -32602, a `?`-propagated `io::Error`
+//! `core/tests/fixtures/spec`), bad arguments get an `isError` result naming the field, a `?`-propagated `io::Error`
 //! becomes an `isError` result with its message, protocol errors stay JSON-RPC errors,
 //! structured output round-trips, and shared state reaches the handlers.
 
@@ -184,16 +184,20 @@ async fn a_typed_tool_is_called_with_its_arguments_and_the_shared_state() {
 }
 
 #[tokio::test]
-async fn bad_arguments_get_invalid_params() {
+async fn bad_arguments_are_refused_naming_the_field() {
+    // The client settles on 2026-07-28: a tool execution error (-32602 before 2025-11-25).
     with_client(|client| async move {
-        for bad in [json!({}), json!({"name": 7}), json!({"name": "Ada", "times": -1})] {
-            match client.call_tool("greet", bad.clone()).await {
-                Err(CallError::Rpc(error)) => {
-                    assert_eq!(error.code, -32602, "{bad}: {error:?}");
-                    assert!(error.message.contains("greet"), "{}", error.message);
-                }
-                other => panic!("{bad}: expected -32602, got {other:?}"),
-            }
+        for (bad, field) in [
+            (json!({}), "name"),
+            (json!({"name": 7}), "name"),
+            (json!({"name": "Ada", "times": -1}), "times"),
+            (json!({"name": "Ada", "tims": 2}), "tims"),
+        ] {
+            let result = client.call_tool("greet", bad.clone()).await.expect("a tool error");
+            assert!(result.failed(), "{bad}: {result:?}");
+            let text = result.joined_text();
+            assert!(text.starts_with("invalid arguments for tool greet: "), "{bad}: {text}");
+            assert!(text.contains(&format!("\"{field}\"")), "{bad}: {text}");
         }
     })
     .await;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use mcp_ws_driver::core::ProtocolVersion;
 use mcp_ws_driver::core::mcp::{ElicitAction, ElicitResult};
 use mcp_ws_driver::dial::Endpoint;
 use mcp_ws_driver::{ClientConfig, ClientTls, TrustedProxies};
@@ -43,10 +44,23 @@ pub enum Command {
     /// Bridge stdin/stdout (MCP stdio transport) to a WebSocket MCP server, with keepalive and
     /// auto-reconnect.
     Connect(ConnectArgs),
-    /// List a server's tools.
+    /// List a server's tools with their arguments (name, type, required or default).
     Tools(ToolsArgs),
-    /// Call one tool.
+    /// Call one tool (its arguments are checked against the listed input schema first).
     Call(CallArgs),
+    /// List, read or list the templates of a server's resources.
+    #[command(subcommand)]
+    Resources(ResourcesCommand),
+    /// List a server's prompts, or get one filled with arguments.
+    #[command(subcommand)]
+    Prompts(PromptsCommand),
+    /// Ask for completions of a prompt argument or a resource template variable.
+    Complete(CompleteArgs),
+    /// Print resource updates (and, with --lists, list changes) as they come: legacy
+    /// `resources/subscribe`, or `subscriptions/listen` in 2026-07-28.
+    Watch(WatchArgs),
+    /// Check that a server answers: `ping` (legacy era) or `server/discover` (2026-07-28).
+    Ping(PingArgs),
     /// Open a browser inspector for any WebSocket MCP server: serves a page on loopback and
     /// relays its WebSocket to URL (with --auth-token/--header/--ca-cert, kept out of the page).
     Inspect(InspectArgs),
@@ -174,7 +188,7 @@ impl ServeArgs {
 }
 
 /// How client commands authenticate and what TLS roots they trust.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// Also trust this CA certificate (PEM) for wss:// (public roots are always trusted).
     #[arg(long, value_name = "FILE")]
@@ -248,8 +262,8 @@ pub struct ConnectArgs {
     pub max_attempts: u32,
 }
 
-/// Flags shared by `tools` and `call`.
-#[derive(Debug, Args)]
+/// Flags shared by the client commands (`tools`, `call`, `resources`, `prompts`, ...).
+#[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// The server's ws:// or wss:// URL.
     pub url: String,
@@ -263,8 +277,8 @@ pub struct ClientArgs {
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
     /// Speak exactly this protocol version (default: probe 2026-07-28, fall back to legacy).
-    #[arg(long)]
-    pub protocol_version: Option<String>,
+    #[arg(long, value_name = "VERSION", value_parser = protocol_version)]
+    pub protocol_version: Option<ProtocolVersion>,
     /// A root to report when the server asks `roots/list` (repeatable; a `file://` URI).
     #[arg(long = "root", value_name = "URI")]
     pub roots: Vec<String>,
@@ -320,6 +334,128 @@ pub struct CallArgs {
     /// The arguments, as a JSON object; `-` reads them from stdin, `@FILE` from a file.
     #[arg(default_value = "{}")]
     pub arguments: String,
+    /// Send the arguments without checking them against the tool's listed input schema
+    /// (and call a tool the server does not list).
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+/// `resources` and what it does.
+#[derive(Debug, Subcommand)]
+pub enum ResourcesCommand {
+    /// List the resources (following `nextCursor` through every page).
+    List(ClientArgs),
+    /// Read one resource and print its contents.
+    Read(ReadArgs),
+    /// List the resource templates.
+    Templates(ClientArgs),
+}
+
+/// Flags of `resources read`.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The resource's URI.
+    pub uri: String,
+}
+
+/// `prompts` and what it does.
+#[derive(Debug, Subcommand)]
+pub enum PromptsCommand {
+    /// List the prompts with their arguments.
+    List(ClientArgs),
+    /// Get one prompt filled with arguments and print its messages.
+    Get(PromptGetArgs),
+}
+
+/// Flags of `prompts get`.
+#[derive(Debug, Args)]
+pub struct PromptGetArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The prompt's name.
+    pub name: String,
+    /// Its arguments, `NAME=VALUE` each.
+    #[arg(value_name = "NAME=VALUE", value_parser = name_value)]
+    pub arguments: Vec<(String, String)>,
+}
+
+/// Flags of `complete`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("reference").required(true).args(["prompt", "resource"])))]
+pub struct CompleteArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Complete an argument of this prompt.
+    #[arg(long, value_name = "NAME")]
+    pub prompt: Option<String>,
+    /// Complete a variable of this resource template (`demo://echo/{text}`).
+    #[arg(long, value_name = "URI_TEMPLATE")]
+    pub resource: Option<String>,
+    /// The argument (or template variable) to complete.
+    pub argument: String,
+    /// What is typed so far.
+    #[arg(default_value = "")]
+    pub value: String,
+    /// The values of other arguments already chosen, `NAME=VALUE` (repeatable).
+    #[arg(long = "context", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub context: Vec<(String, String)>,
+}
+
+/// Flags of `watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The server's ws:// or wss:// URL.
+    pub url: String,
+    /// The resources to follow (`notifications/resources/updated`).
+    #[arg(value_name = "URI")]
+    pub uris: Vec<String>,
+    /// Also print changes of the tool, resource and prompt lists.
+    #[arg(long)]
+    pub lists: bool,
+    /// Stop after this many updates (exit 1 if --timeout comes first).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (default: until interrupted).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// TLS and authentication.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Print each notification as one line of JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Speak exactly this protocol version (default: probe 2026-07-28, fall back to legacy).
+    #[arg(long, value_name = "VERSION", value_parser = protocol_version)]
+    pub protocol_version: Option<ProtocolVersion>,
+}
+
+/// Flags of `ping`.
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// Connection flags.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Parses `NAME=VALUE`.
+fn name_value(given: &str) -> Result<(String, String), String> {
+    match given.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("{given}: expected NAME=VALUE")),
+    }
+}
+
+/// Parses `--protocol-version`: one of the versions this build speaks.
+pub fn protocol_version(given: &str) -> Result<ProtocolVersion, String> {
+    ProtocolVersion::parse(given).ok_or_else(|| {
+        let valid: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
+        format!("unknown protocol version {given}; valid versions: {}", valid.join(", "))
+    })
 }
 
 /// Flags of `inspect`.

@@ -19,6 +19,11 @@
 //!   ping, and the tool says so with `isError: true`);
 //! - resource `demo://readme` (text), resource template `demo://echo/{text}`, and prompt
 //!   `greet {name}`;
+//! - every tool's input schema refuses unknown arguments (`additionalProperties: false`), so a
+//!   misspelled one is an error rather than a silently applied default;
+//! - (this server only) `completion/complete` suggests names for `greet`'s `name`
+//!   ([`GREET_NAMES`]) and words for the template's `text` ([`ECHO_WORDS`]) that start with
+//!   what is typed (case-insensitively); another reference gets -32602;
 //! - `touch {uri}` publishes `notifications/resources/updated` for `uri` to every session
 //!   subscribed to it (legacy `resources/subscribe` or a 2026-07-28 `subscriptions/listen`),
 //!   on every node when the server runs with `--redis`, and answers `touched {uri}` (the
@@ -30,10 +35,12 @@ use std::time::Duration;
 use mcp_ws_driver::core::mcp::common::Role as MessageRole;
 use mcp_ws_driver::core::mcp::methods;
 use mcp_ws_driver::core::mcp::{
-    CallToolResult, ContentBlock, ElicitAction, ElicitParams, GetPromptResult, Implementation,
-    Prompt, PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceContents,
-    ResourceTemplate, TextResourceContents, Tool,
+    CallToolResult, CompleteParams, CompleteResult, Completion, CompletionReference, ContentBlock,
+    ElicitAction, ElicitParams, GetPromptResult, Implementation, Prompt, PromptArgument,
+    PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    TextResourceContents, Tool,
 };
+use mcp_ws_driver::core::{ErrorCode, ErrorObject};
 use mcp_ws_driver::{CallOptions, Router, Runtime, ToolError};
 use serde::Deserialize;
 use serde_json::json;
@@ -93,6 +100,39 @@ fn default_interval_ms() -> u64 {
     500
 }
 
+/// The names `completion/complete` suggests for the `greet` prompt's `name`.
+pub const GREET_NAMES: [&str; 4] = ["Ada", "Alan", "Grace", "Linus"];
+
+/// The words `completion/complete` suggests for the `text` of `demo://echo/{text}`.
+pub const ECHO_WORDS: [&str; 3] = ["bonjour", "hello", "hola"];
+
+/// Suggestions for a `completion/complete` request to the demo.
+fn complete(params: &CompleteParams) -> Result<CompleteResult, ErrorObject> {
+    let candidates: &[&str] = match &params.reference {
+        CompletionReference::Prompt(prompt) if prompt.name == "greet" => &GREET_NAMES,
+        CompletionReference::ResourceTemplate(template) if template.uri == "demo://echo/{text}" => {
+            &ECHO_WORDS
+        }
+        _ => {
+            return Err(ErrorObject::new(
+                ErrorCode::InvalidParams,
+                "the demo completes greet's name and demo://echo/{text}'s text only",
+            ));
+        }
+    };
+    let typed = params.argument.value.to_lowercase();
+    let values: Vec<String> = candidates
+        .iter()
+        .filter(|candidate| candidate.to_lowercase().starts_with(&typed))
+        .map(|candidate| candidate.to_string())
+        .collect();
+    let total = Some(values.len() as u64);
+    Ok(CompleteResult {
+        completion: Completion { values, total, has_more: Some(false), ..Default::default() },
+        ..Default::default()
+    })
+}
+
 /// The most steps `slow_count` accepts, so one call cannot run for days.
 pub const MAX_STEPS: u32 = 1000;
 
@@ -112,7 +152,8 @@ fn operands_schema() -> serde_json::Value {
     json!({
         "type": "object",
         "properties": { "a": { "type": "number" }, "b": { "type": "number" } },
-        "required": ["a", "b"]
+        "required": ["a", "b"],
+        "additionalProperties": false
     })
 }
 
@@ -160,7 +201,8 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 json!({
                     "type": "object",
                     "properties": { "text": { "type": "string" } },
-                    "required": ["text"]
+                    "required": ["text"],
+                    "additionalProperties": false
                 }),
             ),
             |args: EchoArgs, _context| async move { Ok(CallToolResult::text(args.text)) },
@@ -175,7 +217,8 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                     "properties": {
                         "steps": { "type": "integer", "minimum": 1, "default": 5 },
                         "interval_ms": { "type": "integer", "minimum": 0, "default": 500 }
-                    }
+                    },
+                    "additionalProperties": false
                 }),
             ),
             move |args: CountArgs, context| {
@@ -201,7 +244,7 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
             tool(
                 "list_roots",
                 "Asks the client for its roots and answers their URIs, one per line.",
-                json!({ "type": "object" }),
+                json!({ "type": "object", "additionalProperties": false }),
             ),
             |_args: serde_json::Value, context| async move {
                 let roots = context
@@ -219,7 +262,8 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 json!({
                     "type": "object",
                     "properties": { "question": { "type": "string" } },
-                    "required": ["question"]
+                    "required": ["question"],
+                    "additionalProperties": false
                 }),
             ),
             |args: ConfirmArgs, context| async move {
@@ -257,7 +301,8 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 json!({
                     "type": "object",
                     "properties": { "uri": { "type": "string" } },
-                    "required": ["uri"]
+                    "required": ["uri"],
+                    "additionalProperties": false
                 }),
             ),
             |args: TouchArgs, context| async move {
@@ -269,7 +314,11 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
             },
         )
         .tool_def(
-            tool("ping_client", "Pings the client and answers pong.", json!({ "type": "object" })),
+            tool(
+                "ping_client",
+                "Pings the client and answers pong.",
+                json!({ "type": "object", "additionalProperties": false }),
+            ),
             |_args: serde_json::Value, context| async move {
                 if context.in_input_round() {
                     return Err(ToolError::msg(
@@ -332,4 +381,5 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 })
             },
         )
+        .completion(|params, _context| async move { complete(&params) })
 }

@@ -5,13 +5,16 @@
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
+pub mod advice;
 pub mod args;
 pub mod bridge;
 pub mod demo;
+pub mod explore;
 pub mod inspect;
 pub mod listener;
 pub mod operate;
 pub mod query;
 pub mod serve;
 pub mod stdio_server;
+pub mod watch;
 pub mod ws_io;

@@ -1,5 +1,6 @@
 //! The `mcp-ws` command: serve MCP over WebSocket (the built-in demo, or any stdio MCP server),
-//! bridge a stdio MCP client to a WebSocket server, and list or call tools from scripts.
+//! bridge a stdio MCP client to a WebSocket server, and use a server from scripts (tools,
+//! resources, prompts, completion, subscriptions, ping).
 //!
 //! Logs go to stderr (`-v`, `-vv`, or `RUST_LOG`); stdout carries only protocol data (in
 //! `connect`) or results.
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mcp_ws_cli::args::{Cli, Command, LogFormat};
-use mcp_ws_cli::{bridge, inspect, query, serve, stdio_server};
+use mcp_ws_cli::{bridge, explore, inspect, query, serve, stdio_server, watch};
 
 /// mimalloc instead of glibc's malloc: after a burst of large messages glibc keeps the freed
 /// buffers (its mmap threshold rises to the size of the first large buffer freed, so later
@@ -52,6 +53,11 @@ fn main() -> ExitCode {
             Command::Connect(args) => bridge::run(&args).await,
             Command::Tools(args) => query::tools(&args).await,
             Command::Call(args) => query::call(&args).await,
+            Command::Resources(command) => explore::resources(&command).await,
+            Command::Prompts(command) => explore::prompts(&command).await,
+            Command::Complete(args) => explore::complete(&args).await,
+            Command::Watch(args) => watch::run(&args).await,
+            Command::Ping(args) => explore::ping(&args).await,
             Command::Inspect(args) => inspect::run(&args).await,
         }
     });

@@ -1,20 +1,25 @@
-//! `mcp-ws tools` and `mcp-ws call`: one-shot client commands for scripts and smoke tests.
-//! The exit status is non-zero when the call fails or the tool reports an error.
+//! `mcp-ws tools` and `mcp-ws call`: one-shot client commands for scripts and smoke tests,
+//! and the connection they share with the other client commands ([`crate::explore`],
+//! [`crate::watch`]). The exit status is non-zero when the call fails or the tool reports an
+//! error. `call` checks the arguments against the tool's listed input schema before sending
+//! them (`--no-check` skips that).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use mcp_ws_driver::core::ProtocolVersion;
+use mcp_ws_driver::arguments::{ArgumentSchema, describe};
 use mcp_ws_driver::core::mcp::{
     CallToolResult, ContentBlock, Implementation, LoggingLevel, LoggingMessageParams,
-    ProgressNotificationParams, Root, methods,
+    ProgressNotificationParams, Root, Tool, methods,
 };
 use mcp_ws_driver::{CallOptions, Client, ClientConfig, ClientEvent, PeerRequests};
 
+use crate::advice;
 use crate::args::{CallArgs, ClientArgs, ToolsArgs};
 
-async fn open(args: &ClientArgs) -> Result<Client, String> {
+/// The client configuration of `args` (roots, elicitation, version, timeout, TLS, headers).
+pub(crate) fn config(args: &ClientArgs) -> Result<ClientConfig, String> {
     let mut config =
         ClientConfig::new(Implementation::new("mcp-ws", env!("CARGO_PKG_VERSION"))).reconnect(None);
     let mut peer_requests = PeerRequests::default();
@@ -33,23 +38,32 @@ async fn open(args: &ClientArgs) -> Result<Client, String> {
             async move { Ok(answer) }
         });
     }
-    config = config.peer_requests(peer_requests);
-    if let Some(version) = &args.protocol_version {
-        let version = ProtocolVersion::parse(version)
-            .ok_or_else(|| format!("unknown protocol version {version}"))?;
+    // What the flags do not answer is refused with advice naming the flag.
+    config = config.peer_requests(peer_requests.handler(advice::refusing_handler()));
+    if let Some(version) = args.protocol_version {
         config = config.version(version);
     }
     config.session.request_timeout = Duration::from_secs(args.timeout.max(1));
     // A 2026-07-28 server sends log messages only for requests naming a level; `call` shows
     // them all on stderr, as it does in the legacy era (where everything is sent by default).
     config.session.log_level = Some(LoggingLevel::Debug);
-    let config = args.auth.apply(config)?;
-    mcp_ws_tokio::connect(&args.url, config).await.map_err(|e| format!("{}: {e}", args.url))
+    args.auth.apply(config)
+}
+
+pub(crate) async fn open(args: &ClientArgs) -> Result<Client, String> {
+    let config = config(args)?;
+    mcp_ws_tokio::connect(&args.url, config)
+        .await
+        .map_err(|e| advice::connect_error(&args.url, &e, args.auth.auth_token.is_some()))
 }
 
 /// Runs `work` against a client of `args` within the `--timeout`, the whole of it: connect,
 /// the call, and closing (which gets what is left, and at least a moment).
-async fn with_client<T, F, Fut>(args: &ClientArgs, what: &str, work: F) -> Result<T, String>
+pub(crate) async fn with_client<T, F, Fut>(
+    args: &ClientArgs,
+    what: &str,
+    work: F,
+) -> Result<T, String>
 where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = (Client, Result<T, String>)>,
@@ -81,10 +95,56 @@ pub async fn tools(args: &ToolsArgs) -> Result<ExitCode, String> {
         println!("{json}");
     } else {
         for tool in tools {
-            println!("{}\t{}", tool.name, tool.description.unwrap_or_default());
+            print_tool(&tool);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A tool as text: `name<TAB>description`, then one indented line per argument
+/// (`name: type (required)` or `(default ...)`, and its description).
+fn print_tool(tool: &Tool) {
+    println!("{}\t{}", tool.name, tool.description.as_deref().unwrap_or_default());
+    let arguments = describe(&tool.input_schema);
+    if arguments.is_empty() {
+        println!("    (no arguments)");
+    }
+    for argument in arguments {
+        match &argument.description {
+            Some(description) => println!("    {argument}  {description}"),
+            None => println!("    {argument}"),
+        }
+    }
+}
+
+/// Checks `arguments` against the input schema `tools/list` gives for `tool`: `Err` says
+/// what is wrong and what the tool takes. A schema this build cannot compile is not checked
+/// (the server will be).
+fn check_arguments(
+    tools: &[Tool],
+    tool: &str,
+    arguments: &serde_json::Value,
+) -> Result<(), String> {
+    let Some(listed) = tools.iter().find(|t| t.name == tool) else {
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+        return Err(format!(
+            "the server lists no tool named {tool} (its tools: {}); --no-check calls it anyway",
+            names.join(", ")
+        ));
+    };
+    let schema = match ArgumentSchema::compile(&listed.input_schema) {
+        Ok(schema) => schema,
+        Err(error) => {
+            tracing::warn!("not checking the arguments of {tool}: {error}");
+            return Ok(());
+        }
+    };
+    schema.check(arguments).map_err(|invalid| {
+        format!(
+            "invalid arguments for tool {tool}: {invalid}\n(checked against the tool's listed \
+             input schema; --no-check sends them anyway)"
+        )
+    })
 }
 
 /// The arguments of `call`: inline JSON, `-` for stdin, `@FILE` for a file.
@@ -109,13 +169,25 @@ pub async fn call(args: &CallArgs) -> Result<ExitCode, String> {
     let arguments = read_arguments(&args.arguments)?;
     let tool = args.tool.clone();
     let timeout = Duration::from_secs(args.client.timeout.max(1));
+    let check = !args.no_check;
     let result = with_client(&args.client, &format!("tools/call {tool}"), |client| async move {
+        if check {
+            // Only what the server lists can be checked; a failed listing is not our error.
+            match client.list_all_tools().await {
+                Ok(tools) => {
+                    if let Err(problem) = check_arguments(&tools, &tool, &arguments) {
+                        return (client, Err(problem));
+                    }
+                }
+                Err(error) => tracing::warn!("not checking the arguments: tools/list: {error}"),
+            }
+        }
         let mut events = client.events();
         let started =
             client.call_tool_with_progress(&tool, arguments, CallOptions::timeout(timeout));
         let (call, mut progress) = match started {
             Ok(started) => started,
-            Err(e) => return (client, Err(format!("tools/call {tool} failed: {e}"))),
+            Err(e) => return (client, Err(advice::call_error(&format!("tools/call {tool}"), &e))),
         };
         let mut call = std::pin::pin!(call);
         let result = loop {
@@ -134,20 +206,25 @@ pub async fn call(args: &CallArgs) -> Result<ExitCode, String> {
         while let Some(Some(event)) = events.next().now_or_never() {
             report_event(&event);
         }
-        (client, result.map_err(|e| format!("tools/call {tool} failed: {e}")))
+        (client, result.map_err(|e| advice::call_error(&format!("tools/call {tool}"), &e)))
     })
     .await?;
     print_result(&result, args.client.json)?;
+    if result.failed() {
+        if let Some(advice) = advice::refused() {
+            eprintln!("{advice}");
+        }
+    }
     Ok(if result.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn report_progress(report: &ProgressNotificationParams) {
+pub(crate) fn report_progress(report: &ProgressNotificationParams) {
     let total = report.total.map(|t| format!("/{t}")).unwrap_or_default();
     let message = report.message.as_deref().map(|m| format!(" {m}")).unwrap_or_default();
     eprintln!("progress: {}{total}{message}", report.progress);
 }
 
-fn report_event(event: &ClientEvent) {
+pub(crate) fn report_event(event: &ClientEvent) {
     if let ClientEvent::Notification(notification) = event {
         if notification.method == methods::NOTIFICATIONS_MESSAGE {
             let params: Option<LoggingMessageParams> =

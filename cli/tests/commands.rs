@@ -35,8 +35,12 @@ fn tools_lists_the_demo_tools_as_text_and_as_json() {
     let served = serve();
     let text = run(&["tools", &served.url]);
     assert!(text.status.success());
-    let names: Vec<String> =
-        stdout(&text).lines().map(|l| l.split('\t').next().unwrap_or("").to_string()).collect();
+    // One line per tool, then its arguments indented.
+    let names: Vec<String> = stdout(&text)
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split('\t').next().unwrap_or("").to_string())
+        .collect();
     assert_eq!(
         names,
         [
@@ -75,7 +79,10 @@ fn call_prints_the_result_and_exits_non_zero_on_any_error() {
 
     let unknown = run(&["call", &served.url, "nope"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("-32602"));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("lists no tool named nope"));
+    let unchecked = run(&["call", "--no-check", &served.url, "nope"]);
+    assert_eq!(unchecked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unchecked.stderr).contains("-32602"));
 
     let bad_json = run(&["call", &served.url, "add", "{not json"]);
     assert_eq!(bad_json.status.code(), Some(1));

@@ -26,6 +26,7 @@
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
+pub mod arguments;
 mod bounded;
 pub mod client;
 pub mod connection;

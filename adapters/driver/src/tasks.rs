@@ -68,6 +68,8 @@ pub struct RequestContext {
     pub(crate) input: Option<Arc<Mutex<mcp_ws_core::mrtr::InputRound>>>,
     /// The connection's subscriptions (set by the server for its handlers).
     pub(crate) subscriptions: Option<Arc<Mutex<crate::server::subscriptions::Subscriptions>>>,
+    /// The protocol version of the session (set by the server for its handlers).
+    pub(crate) protocol_version: Option<mcp_ws_core::ProtocolVersion>,
     /// The server's publisher of change notifications (set by the server for its handlers).
     pub(crate) notifier: Option<crate::server::Notifier>,
 }
@@ -90,6 +92,7 @@ impl RequestContext {
             input: None,
             subscriptions: None,
             notifier: None,
+            protocol_version: None,
         }
     }
 
@@ -107,6 +110,11 @@ impl RequestContext {
     /// The era the request was made in.
     pub fn era(&self) -> Era {
         self.era
+    }
+
+    /// The protocol version the session speaks (`None` outside a server's handlers).
+    pub fn protocol_version(&self) -> Option<mcp_ws_core::ProtocolVersion> {
+        self.protocol_version
     }
 
     /// The least severe log level this request asked for in its `_meta` (2026-07-28 only;
@@ -232,6 +240,7 @@ impl HandlerTasks {
             input: None,
             subscriptions: None,
             notifier: None,
+            protocol_version: None,
         };
         let (abort, registration) = AbortHandle::new_pair();
         // One guard over the whole handler: its synchronous part (what runs before its first

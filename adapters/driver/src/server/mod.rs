@@ -790,6 +790,7 @@ impl<N: Network> EventSink for ServerSink<N> {
                 let principal = self.principal.clone();
                 let subscriptions = self.subscriptions.clone();
                 let notifier = Notifier { state: self.state.clone() };
+                let version = self.peer.lock().expect("lock").as_ref().map(|info| info.version);
                 let tasks = match request.method.as_str() {
                     methods::SUBSCRIPTIONS_LISTEN => &self.listens,
                     _ => &self.tasks,
@@ -821,6 +822,7 @@ impl<N: Network> EventSink for ServerSink<N> {
                     context.principal = principal;
                     context.subscriptions = Some(subscriptions);
                     context.notifier = Some(notifier);
+                    context.protocol_version = version;
                     let answering = match round {
                         Some((round, config)) => {
                             context.input = Some(round.clone());

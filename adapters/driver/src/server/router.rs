@@ -12,15 +12,15 @@ use std::sync::{Arc, Mutex};
 use mcp_ws_core::mcp::PaginatedParams;
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mcp::{
-    CallToolParams, GetPromptParams, GetPromptResult, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, Prompt, PromptsCapability,
-    ReadResourceParams, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
-    ResourcesCapability, ServerCapabilities, SetLevelParams, SubscribeParams,
-    SubscriptionsListenParams, TextResourceContents, Tool, ToolsCapability,
+    CallToolParams, CallToolResult, CompleteParams, CompleteResult, GetPromptParams,
+    GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, Prompt, PromptsCapability, ReadResourceParams, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate, ResourcesCapability, ServerCapabilities, SetLevelParams,
+    SubscribeParams, SubscriptionsListenParams, TextResourceContents, Tool, ToolsCapability,
 };
 use mcp_ws_core::message::Notification;
 use mcp_ws_core::session::IncomingRequest;
-use mcp_ws_core::{ErrorCode, ErrorObject};
+use mcp_ws_core::{ErrorCode, ErrorObject, ProtocolVersion};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
@@ -30,6 +30,7 @@ use super::subscriptions::{Offered, Subscriptions};
 pub use super::typed::{Structured, ToolError, ToolOutput};
 use super::typed::{object_schema, prompt_arguments};
 use super::uri_template::UriTemplate;
+use crate::arguments::{ArgumentSchema, deny_unknown_arguments};
 use crate::handle::ConnectionHandle;
 use crate::handler::{HandlerResult, RequestHandler, method_not_found, parse_params, to_result};
 use crate::runtime::BoxFuture;
@@ -64,6 +65,13 @@ type PromptFn = Arc<
         + Sync,
 >;
 type NotificationFn = Arc<dyn Fn(Notification, ConnectionHandle) + Send + Sync>;
+type CompleteFn =
+    Arc<dyn Fn(CompleteParams, RequestContext) -> BoxFuture<'static, HandlerResult> + Send + Sync>;
+
+/// The first protocol version that answers arguments a tool's input schema does not accept
+/// with a tool execution error (`isError: true`, so the model sees the message and can
+/// correct its call: SEP-1303) instead of the JSON-RPC error -32602 of earlier versions.
+pub const TOOL_ERROR_FOR_INVALID_ARGUMENTS: ProtocolVersion = ProtocolVersion::V2025_11_25;
 
 /// The registry a server answers from. Build it once; it is shared by every connection.
 ///
@@ -99,6 +107,7 @@ pub struct Router {
     templates: Vec<(ResourceTemplate, UriTemplate, ReadFn)>,
     prompts: Vec<Prompt>,
     prompt_handlers: HashMap<String, PromptFn>,
+    completion: Option<CompleteFn>,
     fallback: Option<RequestHandler>,
     on_notification: Option<NotificationFn>,
     states: States,
@@ -124,7 +133,11 @@ impl Router {
     /// `schemars`; doc comments become descriptions) and whose output schema comes from its
     /// result type ([`Structured<T>`] declares one, a `String` or a [`CallToolResult`](mcp_ws_core::mcp::CallToolResult) none).
     ///
-    /// Arguments that do not deserialise as `A` get -32602. A handler error ([`ToolError`],
+    /// The derived schema refuses properties `A` does not have (`additionalProperties: false`,
+    /// see [`deny_unknown_arguments`]): a misspelled argument is refused instead of silently
+    /// left at its default. To accept unknown properties, say so on the type:
+    /// `#[schemars(extend("additionalProperties" = true))]`. Arguments are checked as
+    /// [`Router::tool_def`] describes. A handler error ([`ToolError`],
     /// which any `std::error::Error` converts into with `?`) becomes an `isError: true` result
     /// carrying its message, or, made with [`ToolError::protocol`], a JSON-RPC error. A second
     /// tool with the same name replaces the first.
@@ -177,8 +190,10 @@ impl Router {
         Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
     {
         let name = name.into();
+        let mut input_schema = object_schema::<A>(&format!("the arguments of tool {name}"));
+        deny_unknown_arguments(&mut input_schema);
         let tool = Tool {
-            input_schema: object_schema::<A>(&format!("the arguments of tool {name}")),
+            input_schema,
             output_schema: R::output_schema(),
             description: Some(description.into()),
             name,
@@ -188,10 +203,23 @@ impl Router {
     }
 
     /// Registers a tool from a definition written by hand (its `inputSchema` and
-    /// `outputSchema` are yours to keep in step with `A` and the result). Its arguments are
-    /// parsed as `A` (invalid arguments get -32602); otherwise as [`Router::tool`]. An input
-    /// schema without a `type` (such as the empty one of `Tool::default()`) is given
-    /// `"type": "object"`: every MCP version requires it, and tool arguments are objects.
+    /// `outputSchema` are yours to keep in step with `A` and the result); otherwise as
+    /// [`Router::tool`]. An input schema without a `type` (such as the empty one of
+    /// `Tool::default()`) is given `"type": "object"`: every MCP version requires it, and tool
+    /// arguments are objects. A hand-written schema is taken as written: add
+    /// `"additionalProperties": false` to refuse unknown arguments.
+    ///
+    /// The input schema is compiled once, here; each call's arguments are checked against it
+    /// (missing required fields, unknown fields where the schema refuses them, wrong types,
+    /// bounds), then parsed as `A`, before the handler runs. Arguments that fail either are
+    /// answered with a message naming the field and what the tool takes: from protocol version
+    /// 2025-11-25 on as a tool execution error (`isError: true`: the specification counts
+    /// input validation among tool errors, so that the model can correct its call), before it
+    /// as the JSON-RPC error -32602 (see [`TOOL_ERROR_FOR_INVALID_ARGUMENTS`]).
+    ///
+    /// # Panics
+    /// If the input schema is not a JSON Schema the validator can compile (a programming
+    /// error, like a malformed URI template).
     pub fn tool_def<A, R, F, Fut>(mut self, mut tool: Tool, handler: F) -> Self
     where
         A: DeserializeOwned + Send + 'static,
@@ -202,20 +230,25 @@ impl Router {
         if !tool.input_schema.contains_key("type") {
             tool.input_schema.insert("type".into(), serde_json::Value::from("object"));
         }
+        let schema = ArgumentSchema::compile(&tool.input_schema)
+            .unwrap_or_else(|e| panic!("tool {}: {e}", tool.name));
         let handler = Arc::new(handler);
         let name = tool.name.clone();
         let call: ToolFn = Arc::new(move |params: CallToolParams, context| {
             let arguments = serde_json::Value::Object(params.arguments.unwrap_or_default());
-            let parsed: Result<A, _> = serde_json::from_value(arguments);
+            let parsed: Result<A, String> = match schema.check(&arguments) {
+                Ok(()) => serde_json::from_value(arguments).map_err(|e| e.to_string()),
+                Err(invalid) => Err(invalid.to_string()),
+            };
             let handler = handler.clone();
             let tool = params.name;
             Box::pin(async move {
-                let arguments = parsed.map_err(|e| {
-                    ErrorObject::new(
-                        ErrorCode::InvalidParams,
-                        format!("invalid arguments for tool {tool}: {e}"),
-                    )
-                })?;
+                let arguments = match parsed {
+                    Ok(arguments) => arguments,
+                    Err(problem) => {
+                        return invalid_arguments(&tool, &problem, context.protocol_version());
+                    }
+                };
                 let result = match handler(arguments, context).await {
                     Ok(output) => output.into_call_result(),
                     Err(error) => Err(error),
@@ -400,6 +433,38 @@ impl Router {
         self
     }
 
+    /// Answers `completion/complete` (suggestions for a prompt argument or a resource
+    /// template variable) with `handler(params, context)`, and declares the `completions`
+    /// capability. A second call replaces the handler.
+    ///
+    /// ```
+    /// use mcp_ws_driver::Router;
+    /// use mcp_ws_driver::core::mcp::{CompleteResult, Completion};
+    ///
+    /// let colours = ["red", "green", "blue"];
+    /// let router = Router::new().completion(move |params, _ctx| async move {
+    ///     let typed = params.argument.value;
+    ///     let values = colours.iter().filter(|c| c.starts_with(&typed)).map(|c| c.to_string());
+    ///     Ok(CompleteResult {
+    ///         completion: Completion { values: values.collect(), ..Default::default() },
+    ///         ..Default::default()
+    ///     })
+    /// });
+    /// assert!(router.capabilities().completions.is_some());
+    /// ```
+    pub fn completion<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(CompleteParams, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CompleteResult, ErrorObject>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.completion = Some(Arc::new(move |params, context| {
+            let handler = handler.clone();
+            Box::pin(async move { to_result(&handler(params, context).await?) })
+        }));
+        self
+    }
+
     /// Serves `tools/list`, `resources/list`, `resources/templates/list` and `prompts/list` in
     /// pages of at most `size` items (default [`DEFAULT_PAGE_SIZE`]); `size` is clamped into
     /// `1..=`[`MAX_PAGE_SIZE`]. The cursor of the next page is opaque to clients and carries a
@@ -456,6 +521,9 @@ impl Router {
         if !self.prompts.is_empty() {
             capabilities.prompts =
                 Some(PromptsCapability { list_changed: Some(true), ..Default::default() });
+        }
+        if self.completion.is_some() {
+            capabilities.completions = Some(Default::default());
         }
         capabilities
     }
@@ -596,6 +664,13 @@ impl Router {
                 }
                 handler(arguments, context)
             }
+            methods::COMPLETION_COMPLETE if self.completion.is_some() => {
+                let complete: CompleteParams = match parse_params(params) {
+                    Ok(complete) => complete,
+                    Err(error) => return ready(Err(error)),
+                };
+                (self.completion.as_ref().expect("checked"))(complete, context)
+            }
             // 2026-07-28 has no logging/setLevel: each request names its level in `_meta`.
             methods::LOGGING_SET_LEVEL if context.era() == mcp_ws_core::Era::Modern => {
                 ready(Err(method_not_found(&request.method)))
@@ -703,6 +778,179 @@ impl Router {
     }
 }
 
+/// The answer to arguments a tool does not accept (`problem` names the field): a tool
+/// execution error from [`TOOL_ERROR_FOR_INVALID_ARGUMENTS`] on, -32602 before it (and when
+/// the version is unknown).
+fn invalid_arguments(tool: &str, problem: &str, version: Option<ProtocolVersion>) -> HandlerResult {
+    let message = format!("invalid arguments for tool {tool}: {problem}");
+    if version.is_some_and(|v| v >= TOOL_ERROR_FOR_INVALID_ARGUMENTS) {
+        to_result(&CallToolResult::error(message))
+    } else {
+        Err(ErrorObject::new(ErrorCode::InvalidParams, message))
+    }
+}
+
 fn template_key(entry: &(ResourceTemplate, UriTemplate, ReadFn)) -> &str {
     &entry.0.uri_template
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use mcp_ws_core::{Era, RawJson, RequestId};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// The versions on each side of [`TOOL_ERROR_FOR_INVALID_ARGUMENTS`].
+    const JSON_RPC_ERROR: [ProtocolVersion; 3] =
+        [ProtocolVersion::V2024_11_05, ProtocolVersion::V2025_03_26, ProtocolVersion::V2025_06_18];
+    const TOOL_ERROR: [ProtocolVersion; 2] =
+        [ProtocolVersion::V2025_11_25, ProtocolVersion::V2026_07_28];
+
+    fn call(
+        router: &Router,
+        tool: &str,
+        arguments: Value,
+        version: ProtocolVersion,
+    ) -> HandlerResult {
+        let (sender, _receiver) = futures_channel::mpsc::unbounded();
+        let mut context =
+            RequestContext::detached(RequestId::from(1i64), ConnectionHandle::new(sender));
+        context.protocol_version = Some(version);
+        let params = json!({ "name": tool, "arguments": arguments });
+        let request = IncomingRequest {
+            id: RequestId::from(1i64),
+            method: methods::TOOLS_CALL.into(),
+            params: Some(RawJson::from_serialize(&params).unwrap()),
+            wants_progress: false,
+            era: Era::Legacy,
+            log_level: None,
+        };
+        futures_executor::block_on(router.dispatch(request, context))
+    }
+
+    /// The refusal's message, checking that `version` answers it the way the specification
+    /// of that version says: -32602 before 2025-11-25, an `isError` result from it on.
+    fn refusal(answer: HandlerResult, version: ProtocolVersion) -> String {
+        if version >= TOOL_ERROR_FOR_INVALID_ARGUMENTS {
+            let result: CallToolResult = answer.expect("a result").parse().expect("a call result");
+            assert!(result.failed(), "{version:?}: isError must be true: {result:?}");
+            result.joined_text()
+        } else {
+            let error = answer.expect_err("a JSON-RPC error");
+            assert_eq!(error.code, -32602, "{version:?}: {error:?}");
+            error.message
+        }
+    }
+
+    #[derive(serde::Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Count {
+        #[serde(default)]
+        steps: Option<u32>,
+    }
+
+    #[test]
+    fn a_misspelled_argument_of_a_derived_schema_is_refused_before_the_handler_runs() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let router = Router::new().tool("count", "Counts", move |_: Count, _| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok("counted") }
+        });
+        assert_eq!(router.tools()[0].input_schema["additionalProperties"], false);
+        for version in JSON_RPC_ERROR.into_iter().chain(TOOL_ERROR) {
+            let message = refusal(call(&router, "count", json!({"n": 3}), version), version);
+            assert_eq!(
+                message,
+                "invalid arguments for tool count: unknown argument \"n\" \
+                 (the tool takes: steps: integer)"
+            );
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "the handler must not run");
+        let fine = call(&router, "count", json!({"steps": 2}), ProtocolVersion::V2026_07_28);
+        assert!(fine.is_ok());
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Operands {
+        a: f64,
+        b: f64,
+    }
+
+    fn hand_written(extra: Value) -> Router {
+        let mut schema = json!({
+            "type": "object",
+            "properties": { "a": { "type": "number" }, "b": { "type": "number" } },
+            "required": ["a", "b"]
+        });
+        schema.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let tool = Tool {
+            name: "add".into(),
+            input_schema: schema.as_object().unwrap().clone(),
+            ..Default::default()
+        };
+        Router::new().tool_def(tool, |x: Operands, _| async move { Ok((x.a + x.b).to_string()) })
+    }
+
+    #[test]
+    fn a_wrong_type_and_a_missing_field_are_each_named() {
+        let router = hand_written(json!({}));
+        for version in JSON_RPC_ERROR.into_iter().chain(TOOL_ERROR) {
+            let message = refusal(call(&router, "add", json!({"a": "two"}), version), version);
+            assert!(message.contains("argument \"a\": expected number, got \"two\""), "{message}");
+            assert!(message.contains("missing required argument \"b\""), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_hand_written_schema_that_refuses_unknown_fields_is_obeyed() {
+        let strict = hand_written(json!({"additionalProperties": false}));
+        let arguments = json!({"a": 1, "b": 2, "c": 3});
+        let message = refusal(
+            call(&strict, "add", arguments.clone(), ProtocolVersion::V2025_06_18),
+            ProtocolVersion::V2025_06_18,
+        );
+        assert!(message.contains("unknown argument \"c\""), "{message}");
+        // Without it, extra fields are the schema's business: accepted.
+        let open = hand_written(json!({}));
+        assert!(call(&open, "add", arguments, ProtocolVersion::V2025_06_18).is_ok());
+    }
+
+    #[test]
+    fn completion_is_answered_and_declared() {
+        assert!(Router::new().capabilities().completions.is_none());
+        let router = Router::new().completion(|params, _| async move {
+            Ok(CompleteResult {
+                completion: mcp_ws_core::mcp::Completion {
+                    values: vec![format!("{}!", params.argument.value)],
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+        });
+        assert!(router.capabilities().completions.is_some());
+        let (sender, _receiver) = futures_channel::mpsc::unbounded();
+        let context =
+            RequestContext::detached(RequestId::from(1i64), ConnectionHandle::new(sender));
+        let params = json!({
+            "ref": { "type": "ref/prompt", "name": "greet" },
+            "argument": { "name": "name", "value": "Ad" }
+        });
+        let request = IncomingRequest {
+            id: RequestId::from(1i64),
+            method: methods::COMPLETION_COMPLETE.into(),
+            params: Some(RawJson::from_serialize(&params).unwrap()),
+            wants_progress: false,
+            era: Era::Legacy,
+            log_level: None,
+        };
+        let answer = futures_executor::block_on(router.dispatch(request, context)).unwrap();
+        let result: CompleteResult = answer.parse().unwrap();
+        assert_eq!(result.completion.values, ["Ad!"]);
+    }
 }
