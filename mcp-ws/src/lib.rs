@@ -88,22 +88,87 @@ pub use mcp_ws_driver::{
 // Running several nodes.
 pub use mcp_ws_driver::{ChangeEvent, Fanout, ListKind, LocalBus};
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use mcp_ws_tokio::Tokio;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use mcp_ws_tokio::redis_fanout;
+
+/// Connects a client to `url` with `config`, on tokio: the client with your own name, TLS,
+/// tokens and handlers of server requests ([`client`] takes the defaults).
+///
+/// ```no_run
+/// use mcp_ws::prelude::*;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = ClientConfig::new(Implementation::new("my-agent", "1.0.0")).bearer_token("s3cret");
+/// let client = mcp_ws::connect("wss://mcp.example.com/mcp", config).await?;
+/// let tools = client.list_all_tools().await?;
+/// println!("{} tools", tools.len());
+/// client.close().await;
+/// # Ok(()) }
+/// ```
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use mcp_ws_tokio::{Tokio, connect, serve_tcp, server};
+pub async fn connect(url: &str, config: ClientConfig) -> Result<Client, ConnectError> {
+    mcp_ws_tokio::connect(url, config).await
+}
+
+/// A server answering from `router` with `config`, on tokio: bind it with [`Server::listen`]
+/// and run the [`Listening`] it returns; [`Server::shutdown`] drains it.
+///
+/// ```no_run
+/// use mcp_ws::prelude::*;
+///
+/// # async fn run(router: Router) -> std::io::Result<()> {
+/// let server = mcp_ws::server(router, ServerConfig::new(Implementation::new("notes", "1.4.0")));
+/// let listening = server.listen("127.0.0.1:8765".parse().unwrap()).await?;
+/// println!("{}", listening.url());
+/// tokio::spawn(listening.run());
+/// // ... on your own stop condition:
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub fn server(router: Router, config: ServerConfig) -> Server<Tokio> {
+    mcp_ws_tokio::server(router, config)
+}
+
+/// Serves one TCP stream accepted by your own tokio listener or HTTP server (the upgrade and
+/// every handshake check are done here); see [`Server::serve_connection`].
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub async fn serve_tcp(
+    server: &Server<Tokio>,
+    stream: tokio::net::TcpStream,
+) -> Result<(), driver::AcceptError> {
+    mcp_ws_tokio::serve_tcp(server, stream).await
+}
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
-/// The smol runtime: [`smol::connect`] and [`smol::server`] run on smol.
+/// The smol runtime: [`smol::connect`] and [`smol::server()`] run on smol.
 #[cfg(feature = "smol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub mod smol {
-    pub use mcp_ws_smol::{Smol, connect, server};
+    use crate::{Client, ClientConfig, ConnectError, Router, Server, ServerConfig};
+
+    pub use mcp_ws_smol::Smol;
+
+    /// Connects a client to `url` with `config`, on smol.
+    pub async fn connect(url: &str, config: ClientConfig) -> Result<Client, ConnectError> {
+        mcp_ws_smol::connect(url, config).await
+    }
+
+    /// A server answering from `router` with `config`, on smol: bind it with
+    /// [`Server::listen`].
+    pub fn server(router: Router, config: ServerConfig) -> Server<Smol> {
+        mcp_ws_smol::server(router, config)
+    }
 }
 
 /// What a server or a client needs in scope: the router and its typed tools, the client, its

@@ -9,7 +9,7 @@
 //!   meanwhile, so a proxy sees a clean refusal), in-flight handlers finish up to a deadline,
 //!   then every session closes with 1001, what is left is cancelled, and the listener stops.
 //!
-//! What the server counts goes to the [`metrics`](crate::metrics) facade.
+//! What the server counts goes to the [`metrics`] facade.
 //!
 //! - [`Server::notify_resource_updated`] and [`Server::notify_list_changed`] (or a
 //!   [`Notifier`], which handlers reach through their context) tell every subscribed session
