@@ -707,7 +707,7 @@ fn deliver<E: EventSink>(
             }
         }
         Event::Ready(info) => {
-            tracing::info!(era = ?info.era, version = ?info.version, "session ready");
+            tracing::info!(era = %info.era, version = %info.version, "session ready");
             events.on_event(Event::Ready(info), handle);
         }
         Event::Closed { reason, by } => {
