@@ -5,7 +5,8 @@
 //! the re-initialize after a reconnect, keepalive, backoff, when to exit) is the core's
 //! [`Bridge`] machine; its docs state the rules. This module only moves bytes: stdin lines in,
 //! stdout lines out, WebSocket frames both ways (every write bounded in time by the driver's
-//! [`ws_io::write_by`], closes through [`ws_io::close_handshake`]), dials, and one timer.
+//! [`write_by`], closes through
+//! [`close_handshake`]), dials, and one timer.
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 //!   endpoint on the same origin.
 //! - `mcp-ws inspect URL` serves the page on loopback and a WebSocket relay at [`RELAY_PATH`]
 //!   (Origin-checked to the page's own origin) that dials URL with the driver's
-//!   [`dial`](mcp_ws_driver::dial::dial) — so `--auth-token`, `--header` and `--ca-cert` apply
+//!   [`mcp_ws_driver::dial::dial`] — so `--auth-token`, `--header` and `--ca-cert` apply
 //!   to the target and never reach the browser — and pipes frames both ways untouched, close
 //!   codes included. A target that cannot be reached closes the page's socket with 1014 (bad
 //!   gateway) and the dial error as reason; a target connection lost without a close frame

@@ -169,52 +169,6 @@ pub async fn serve_metrics(
     Ok(local)
 }
 
-/// The signals that stop the server: SIGINT (Ctrl-C) and SIGTERM.
-pub struct StopSignals {
-    #[cfg(unix)]
-    terminate: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignals {
-    /// Listens for them from now on (a SIGTERM no longer kills the process outright).
-    pub fn new() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let terminate = signal(SignalKind::terminate())
-                .inspect_err(|e| tracing::warn!("SIGTERM is not handled: {e}"))
-                .ok();
-            StopSignals { terminate }
-        }
-        #[cfg(not(unix))]
-        StopSignals {}
-    }
-
-    /// Waits for the next one; returns its name.
-    pub async fn next(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            let terminate = async {
-                match &mut self.terminate {
-                    Some(signal) => signal.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = terminate => "SIGTERM",
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            "Ctrl-C"
-        }
-    }
-}
-
-impl Default for StopSignals {
-    fn default() -> Self {
-        StopSignals::new()
-    }
-}
+/// The signals that stop the server: SIGINT (Ctrl-C) and SIGTERM (shared with the facade's
+/// `mcp_ws::serve`).
+pub use mcp_ws_tokio::StopSignals;

@@ -36,6 +36,16 @@ pub enum Era {
     Modern,
 }
 
+impl fmt::Display for Era {
+    /// `legacy` or `modern`, as logs show it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Era::Legacy => "legacy",
+            Era::Modern => "modern",
+        })
+    }
+}
+
 impl ProtocolVersion {
     /// Every released version, oldest first.
     pub const ALL: [ProtocolVersion; 5] = [

@@ -17,8 +17,8 @@
 //!
 //! How it meets the driver: the handler does not use axum's `WebSocketUpgrade` (whose
 //! `WebSocket` has its own message type). It builds the driver's
-//! [`RequestHead`](crate::server::handshake::RequestHead) from the request, runs the same
-//! pure [`decide`](crate::server::handshake::decide) as every other server of this project
+//! [`RequestHead`] from the request, runs the same
+//! pure [`decide`] as every other server of this project
 //! (Origin and Host policies, the authenticator, subprotocol selection, `Sec-WebSocket-*`
 //! checks), answers a refusal with its status, headers and reason, and otherwise answers the
 //! driver's own `101` and takes the upgraded connection from hyper as raw bytes, on which the
@@ -40,7 +40,7 @@
 //! browsers).
 //!
 //! Metrics: the handler and the connections it serves record the same
-//! [`metrics`](mcp_ws_driver::metrics) as the driver's own listener; install any `metrics`
+//! [`metrics`] as the driver's own listener; install any `metrics`
 //! recorder (e.g. `metrics-exporter-prometheus`) and serve its page on a route of yours.
 
 use std::future::Future;

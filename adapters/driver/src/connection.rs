@@ -19,7 +19,7 @@
 //!
 //! Every call ends once: with its outcome, or, when it is retryable and the connection is
 //! lost (even in the race between the session's close and the loop's end), by going back to
-//! the reconnecting client in [`ConnectionEnd::retry`]. A reconnecting client's call that the
+//! the reconnecting client in `ConnectionEnd::retry`. A reconnecting client's call that the
 //! server refused unprocessed because it is draining ([`crate::error::is_not_processed`]) goes
 //! back too, retryable or not: it waits (within its deadline) for this connection to end and
 //! is issued on the next one.
@@ -818,7 +818,7 @@ fn deliver<E: EventSink>(
             }
         }
         Event::Ready(info) => {
-            tracing::info!(era = ?info.era, version = ?info.version, "session ready");
+            tracing::info!(era = %info.era, version = %info.version, "session ready");
             events.on_event(Event::Ready(info), handle);
         }
         Event::Closed { reason, by } => {

@@ -1,6 +1,6 @@
 //! Opening a client WebSocket: parsing the endpoint URL, the TCP connect, TLS for `wss://`
 //! (SNI and certificate check against the URL's host), the upgrade with the subprotocol offer
-//! of ../PROTOCOL.md §3 and the configured extra headers (`Authorization`...), and the one
+//! of `docs/binding.md` and the configured extra headers (`Authorization`...), and the one
 //! retry offering nothing.
 //!
 //! The offer is `mcp` plus `mcp.version.<preferred version>` (rules in

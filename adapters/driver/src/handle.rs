@@ -108,6 +108,16 @@ impl Command {
 }
 
 /// Per-call settings: the core's [`RequestOptions`] plus what the driver adds.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_ws_driver::CallOptions;
+///
+/// // 5 s for the answer; safe to issue again on the next connection after a reconnect.
+/// let options = CallOptions::timeout(Duration::from_secs(5)).retryable();
+/// assert_eq!(options.request.timeout, Some(Duration::from_secs(5)));
+/// // With a client: client.call_tool_with("add", args, options).await
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallOptions {
     /// Timeout, progress and timeout-reset settings, enforced by the core session.

@@ -137,6 +137,7 @@ pub fn refusal_outcome(status: u16) -> &'static str {
         401 => "unauthorized",
         403 => "forbidden",
         404 => "not_found",
+        426 => "not_websocket",
         503 => "draining",
         _ => "bad_request",
     }
@@ -371,6 +372,9 @@ mod tests {
         assert_eq!(accept_outcome(&refused(401)), "unauthorized");
         assert_eq!(accept_outcome(&refused(503)), "draining");
         assert_eq!(accept_outcome(&refused(431)), "bad_request");
+        // What scanners get: counted apart, so the logs can keep them at debug.
+        assert_eq!(accept_outcome(&refused(404)), "not_found");
+        assert_eq!(accept_outcome(&refused(426)), "not_websocket");
         assert_eq!(busy_outcome(&Busy::Full { limit: 1 }), "busy");
         let keys = request_keys();
         let key = &keys.requests[method_index("tools/call")][ERROR];

@@ -38,7 +38,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The sockets a runtime provides: TCP connect, listen and accept. Streams are `futures-io`
 /// byte streams, which async-tungstenite speaks on every runtime.
 ///
-/// Implementations set `TCP_NODELAY` on every stream they return (../PROTOCOL.md §3: without it
+/// Implementations set `TCP_NODELAY` on every stream they return (`docs/binding.md`, "Sockets": without it
 /// a small request written after a notification waits for a delayed ACK).
 pub trait Network: Runtime {
     /// A connected TCP stream.

@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::future::Future;
 use std::io;
@@ -33,7 +34,11 @@ use tokio::net::{TcpListener, TcpStream};
 pub use mcp_ws_driver::*;
 
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis_fanout;
+pub mod signals;
+
+pub use signals::StopSignals;
 
 /// The tokio runtime seam. Must be created inside a tokio runtime.
 #[derive(Clone, Debug)]

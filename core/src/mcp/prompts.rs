@@ -104,6 +104,21 @@ pub struct GetPromptParams {
 }
 
 /// Result of `prompts/get`.
+///
+/// A one-message prompt from a [`PromptMessage`] (`.into()`), or several from a `Vec`:
+///
+/// ```
+/// use mcp_ws_core::mcp::{GetPromptResult, PromptMessage};
+///
+/// let one: GetPromptResult = PromptMessage::user("Say hello to Ada.").into();
+/// assert_eq!(one.messages.len(), 1);
+/// let two = GetPromptResult::new(vec![
+///     PromptMessage::user("Translate: bonjour"),
+///     PromptMessage::assistant("Hello"),
+/// ])
+/// .description("A translation, shown by example");
+/// assert_eq!(two.description.as_deref(), Some("A translation, shown by example"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetPromptResult {
@@ -123,7 +138,19 @@ pub struct GetPromptResult {
     pub extra: JsonObject,
 }
 
-/// One message of a rendered prompt.
+/// One message of a rendered prompt: [`PromptMessage::user`] and [`PromptMessage::assistant`]
+/// for text, [`PromptMessage::new`] for any content.
+///
+/// ```
+/// use mcp_ws_core::mcp::{PromptMessage, Role};
+///
+/// let message = PromptMessage::user("Say hello to Ada.");
+/// assert_eq!(message.role, Role::User);
+/// assert_eq!(
+///     serde_json::to_value(&message).unwrap(),
+///     serde_json::json!({"role": "user", "content": {"type": "text", "text": "Say hello to Ada."}})
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PromptMessage {
@@ -134,4 +161,46 @@ pub struct PromptMessage {
     /// Members this crate does not know, kept for forwarding.
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl PromptMessage {
+    /// A message from `role` with any content (an image, an embedded resource...).
+    pub fn new(role: Role, content: ContentBlock) -> Self {
+        PromptMessage { role, content, extra: JsonObject::new() }
+    }
+
+    /// A text message from the user.
+    pub fn user(text: impl Into<String>) -> Self {
+        PromptMessage::new(Role::User, ContentBlock::text(text))
+    }
+
+    /// A text message from the assistant (the model), to show the model an example answer.
+    pub fn assistant(text: impl Into<String>) -> Self {
+        PromptMessage::new(Role::Assistant, ContentBlock::text(text))
+    }
+}
+
+impl GetPromptResult {
+    /// A rendered prompt of `messages`.
+    pub fn new(messages: Vec<PromptMessage>) -> Self {
+        GetPromptResult { messages, ..Default::default() }
+    }
+
+    /// Sets what the rendered prompt is for.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+impl From<PromptMessage> for GetPromptResult {
+    fn from(message: PromptMessage) -> Self {
+        GetPromptResult::new(vec![message])
+    }
+}
+
+impl From<Vec<PromptMessage>> for GetPromptResult {
+    fn from(messages: Vec<PromptMessage>) -> Self {
+        GetPromptResult::new(messages)
+    }
 }

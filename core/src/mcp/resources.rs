@@ -10,7 +10,17 @@ use crate::mcp::common::{CacheScope, JsonObject};
 use crate::mcp::content::{Annotations, Icon};
 use crate::mcp::result_type::{InputResponses, ResultType};
 
-/// A resource a server offers.
+/// A resource a server offers: [`Resource::new`] with its URI and name, then the optional
+/// parts.
+///
+/// ```
+/// use mcp_ws_core::mcp::Resource;
+///
+/// let readme = Resource::new("demo://readme", "readme")
+///     .description("What this server is.")
+///     .mime_type("text/plain");
+/// assert_eq!(readme.mime_type.as_deref(), Some("text/plain"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Resource {
@@ -44,7 +54,46 @@ pub struct Resource {
     pub extra: JsonObject,
 }
 
-/// A family of resources addressed by a URI template (RFC 6570).
+impl Resource {
+    /// A resource at `uri` with the machine-readable `name`, nothing else set.
+    pub fn new(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        Resource { uri: uri.into(), name: name.into(), ..Default::default() }
+    }
+
+    /// Sets the human-readable display name (2025-06-18 onwards).
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets what the resource is.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the MIME type.
+    pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.mime_type = Some(mime_type.into());
+        self
+    }
+
+    /// Sets the size in bytes.
+    pub fn size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+}
+
+/// A family of resources addressed by a URI template (RFC 6570): [`ResourceTemplate::new`]
+/// with the template and a name, then the optional parts.
+///
+/// ```
+/// use mcp_ws_core::mcp::ResourceTemplate;
+///
+/// let notes = ResourceTemplate::new("notes://{name}", "note").mime_type("text/markdown");
+/// assert_eq!(notes.uri_template, "notes://{name}");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceTemplate {
@@ -73,6 +122,35 @@ pub struct ResourceTemplate {
     /// Members this crate does not know, kept for forwarding.
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl ResourceTemplate {
+    /// A template `uri_template` with the machine-readable `name`, nothing else set.
+    pub fn new(uri_template: impl Into<String>, name: impl Into<String>) -> Self {
+        ResourceTemplate {
+            uri_template: uri_template.into(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Sets the human-readable display name (2025-06-18 onwards).
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets what the resources are.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the MIME type every matching resource shares.
+    pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.mime_type = Some(mime_type.into());
+        self
+    }
 }
 
 /// The contents of one resource: text or a base64 blob.

@@ -1,5 +1,5 @@
 //! Session configuration: who we are, which versions and era we speak, and every limit and
-//! timer the session enforces. Defaults follow ../PROTOCOL.md §3 and what real peers do.
+//! timer the session enforces. Defaults follow `docs/binding.md` and what real peers do.
 
 use std::time::Duration;
 

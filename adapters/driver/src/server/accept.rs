@@ -157,19 +157,37 @@ where
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(AcceptError::TimedOut),
     };
-    match &result {
+    log_outcome(&result, addrs, config);
+    result
+}
+
+/// Logs how a handshake ended, addresses in their plain form. What every scanner and probe
+/// causes (a 404, a plain GET answered 426, a health check or page answered) is debug, and
+/// counted in `mcp_ws_connections_total` by outcome; other refusals are warnings.
+fn log_outcome<S>(
+    result: &Result<Accepted<S>, AcceptError>,
+    addrs: ConnectionAddrs,
+    config: &HandshakeConfig,
+) {
+    let peer = addrs.peer.map(tracing::field::display);
+    match result {
         Ok(accepted) => tracing::info!(
-            peer = ?addrs.peer,
-            client = ?config.rules.proxies.client_ip(&accepted.head),
+            peer,
+            client = config.rules.proxies.client_ip(&accepted.head).map(tracing::field::display),
             subprotocol = accepted.subprotocol.as_deref(),
             "connection opened"
         ),
-        Err(AcceptError::Refused { status, reason }) => {
-            tracing::warn!(peer = ?addrs.peer, status, %reason, "connection refused")
+        Err(AcceptError::Refused { status: status @ (404 | 426), reason }) => {
+            tracing::debug!(peer, status, %reason, "connection refused")
         }
-        Err(error) => tracing::debug!(peer = ?addrs.peer, %error, "handshake failed"),
+        Err(AcceptError::Refused { status, reason }) => {
+            tracing::warn!(peer, status, %reason, "connection refused")
+        }
+        Err(AcceptError::Answered { status, path }) => {
+            tracing::debug!(peer, status, path = path.as_str(), "answered a plain GET")
+        }
+        Err(error) => tracing::debug!(peer, %error, "handshake failed"),
     }
-    result
 }
 
 /// Answers `stream` with `refusal` whatever it asks (a server over its connection cap answers

@@ -9,7 +9,7 @@
 //!   meanwhile, so a proxy sees a clean refusal), in-flight handlers finish up to a deadline,
 //!   then every session closes with 1001, what is left is cancelled, and the listener stops.
 //!
-//! What the server counts goes to the [`metrics`](crate::metrics) facade.
+//! What the server counts goes to the [`metrics`] facade.
 //!
 //! - [`Server::notify_resource_updated`] and [`Server::notify_list_changed`] (or a
 //!   [`Notifier`], which handlers reach through their context) tell every subscribed session
@@ -75,7 +75,23 @@ use limits::{AcceptBackoff, Admission, ConnectionGate, ConnectionLimits};
 use proxy::TrustedProxies;
 use subscriptions::{ChangeEvent, ListKind, SubscriptionLimits, Subscriptions};
 
-/// The configuration of a [`Server`].
+/// The configuration of a [`Server`]: [`ServerConfig::new`] with the name and version the
+/// server reports, then the fields to change (the struct is `#[non_exhaustive]`, so start
+/// from `new`).
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_ws_driver::core::mcp::Implementation;
+/// use mcp_ws_driver::{AuthCheck, OriginPolicy, ServerConfig, StaticToken};
+///
+/// let mut config = ServerConfig::new(Implementation::new("notes", "1.4.0"));
+/// config.path = "/notes/mcp".into();
+/// config.auth = Some(AuthCheck::new(StaticToken::new("s3cret")));
+/// config.origins = OriginPolicy::List(vec!["https://app.example.com".into()]);
+/// config.shutdown_grace = Duration::from_secs(20);
+/// config.session.limits.max_message_bytes = 1 << 20;
+/// // mcp_ws_tokio::server(router, config).listen(addr).await?.run().await
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {

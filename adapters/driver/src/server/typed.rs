@@ -28,6 +28,28 @@ use serde_json::Value;
 ///
 /// `ToolError` does not implement `std::error::Error` itself (like `anyhow::Error`), which is
 /// what lets it convert from every type that does.
+///
+/// ```
+/// use mcp_ws_driver::core::{ErrorCode, ErrorObject};
+/// use mcp_ws_driver::{Router, ToolError};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Path {
+///     path: String,
+/// }
+///
+/// let router = Router::new()
+///     // `?` on an io::Error: the model reads "No such file or directory (os error 2)".
+///     .tool("read", "Reads a file", |p: Path, _| async move {
+///         Ok(std::fs::read_to_string(&p.path)?)
+///     })
+///     .tool("secret", "Refuses every call", |_: Path, _| async move {
+///         // A JSON-RPC error instead of a result the model reads.
+///         let refused = ErrorObject::new(ErrorCode::InvalidParams, "this tool is closed");
+///         Err::<String, _>(ToolError::protocol(refused))
+///     });
+/// # let _ = router;
+/// ```
 pub struct ToolError {
     kind: Kind,
 }
@@ -159,6 +181,29 @@ impl ToolOutput for &'static str {
 /// recommends for older clients, the same JSON as a text block), and the tool declares an
 /// `outputSchema` derived from `T`. `T` must serialise as a JSON object (a struct or a map);
 /// registering a tool whose `T` does not panics.
+///
+/// ```
+/// use mcp_ws_driver::{Router, Structured};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct City {
+///     name: String,
+/// }
+///
+/// #[derive(serde::Serialize, schemars::JsonSchema)]
+/// struct Weather {
+///     celsius: f64,
+///     sky: String,
+/// }
+///
+/// let router = Router::new().tool("weather", "Today's weather", |city: City, _| async move {
+///     let _ = city.name;
+///     Ok(Structured(Weather { celsius: 21.5, sky: "clear".into() }))
+/// });
+/// // The tool declares the output schema derived from `Weather`.
+/// let schema = router.tools()[0].output_schema.as_ref().unwrap();
+/// assert!(schema["properties"]["celsius"].is_object());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Structured<T>(pub T);
 

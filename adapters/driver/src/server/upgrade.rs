@@ -1,6 +1,6 @@
 //! The server side of the WebSocket upgrade for an embedding HTTP server that runs
 //! tungstenite's handshake itself: the path check (other paths get 404) and the subprotocol
-//! selection of ../PROTOCOL.md §3 (`mcp` when offered, exactly that string; else a
+//! selection of `docs/binding.md` (`mcp` when offered, exactly that string; else a
 //! `mcp.version.<v>` we speak; else nothing).
 //!
 //! This applies no Origin, Host or token check. The server's own accept path
