@@ -196,6 +196,25 @@ fn the_inspector_served_by_mcp_ws_serve_drives_the_demo_server() {
         (&json!("modern"), &json!("2026-07-28"))
     );
     assert_eq!(report["server"], format!("mcp-ws-demo {}", env!("CARGO_PKG_VERSION")));
+    // The default era's input_required rounds: answered from the page, retried, final result.
+    assert_eq!(report["modern_round_tab_selected"], "true", "{report}");
+    assert_eq!(report["modern_elicit_message"], "Proceed?", "{report}");
+    assert_eq!(
+        (&report["modern_confirm_outcome"], &report["modern_confirm"]),
+        (&json!("ok"), &json!("confirmed: Proceed?")),
+        "{report}"
+    );
+    assert_eq!(report["modern_confirm_rounds"], 1, "{report}");
+    assert!(
+        report["modern_confirm_round_shown"].as_str().unwrap_or("").contains("elicitation/create"),
+        "{report}"
+    );
+    assert_eq!(
+        (&report["modern_list_roots_outcome"], &report["modern_list_roots"]),
+        (&json!("ok"), &json!("file:///modern-root\nfile:///other-root")),
+        "{report}"
+    );
+    assert_eq!(report["modern_retry_sent"], true, "{report}");
     // The server went away without a close frame (killed).
     assert_eq!(report["close_shown"], "1006");
 }

@@ -175,6 +175,36 @@ try {
     await shot('03-resource');
   });
 
+  if ((await page.evaluate(() => window.inspector.era)) === 'modern') {
+    await step('answers the input_required rounds of confirm and list_roots in 2026-07-28', async () => {
+      const confirm = await callTool('confirm', { question: 'Proceed?' });
+      const ask = page.locator('.server-request[data-method="elicitation/create"]').first();
+      await ask.waitFor();
+      report.modern_round_tab_selected = await page.getAttribute('#tab-requests', 'aria-selected');
+      report.modern_elicit_message = (await ask.locator('.elicit-message').textContent())?.trim();
+      await ask.locator('select[name="confirm"]').selectOption('true');
+      await shot('04-modern-elicitation');
+      await ask.locator('.reply-btn').click();
+      await selectTab('tools');
+      report.modern_confirm_outcome = await outcomeOf(confirm);
+      report.modern_confirm = (await confirm.locator('.result-text').first().textContent())?.trim();
+      report.modern_confirm_rounds = Number(await confirm.getAttribute('data-rounds'));
+      report.modern_confirm_round_shown = (await confirm.locator('.round').first().textContent())?.trim();
+
+      const roots = await callTool('list_roots', {});
+      const request = page.locator('.server-request[data-method="roots/list"]').first();
+      await request.waitFor();
+      await request.locator('textarea').fill('file:///modern-root\nfile:///other-root');
+      await request.locator('.reply-btn').click();
+      await selectTab('tools');
+      report.modern_list_roots_outcome = await outcomeOf(roots);
+      report.modern_list_roots = (await roots.locator('.result-text').first().textContent())?.trim();
+      report.modern_retry_sent = await page.evaluate(() => window.inspector.log.some((e) => e.dir === 'out'
+        && /^tools\/call #/.test(e.summary) && e.text.includes('"inputResponses"') && e.text.includes('"requestState"')));
+      await shot('05-modern-roots-done');
+    });
+  }
+
   await step('answers roots/list in the legacy era', async () => {
     await selectTab('tools');
     if ((await page.evaluate(() => window.inspector.era)) !== 'legacy') {
