@@ -257,7 +257,10 @@ fn the_inspector_served_by_mcp_ws_serve_drives_the_demo_server() {
     );
     // After switching to the legacy era the subscription is made again with resources/subscribe.
     assert_eq!(report["legacy_subscription_restored"], true, "{report}");
-    assert_eq!((&report["legacy_subscribed"], &report["legacy_subscribe_sent"]), (&json!(true), &json!(true)));
+    assert_eq!(
+        (&report["legacy_subscribed"], &report["legacy_subscribe_sent"]),
+        (&json!(true), &json!(true))
+    );
     // The server went away without a close frame (killed).
     assert_eq!(report["close_shown"], "1006");
 }
@@ -332,9 +335,12 @@ fn with_completions(router: Router) -> Router {
             if request.method != methods::COMPLETION_COMPLETE {
                 return Err(ErrorObject::new(ErrorCode::MethodNotFound, request.method));
             }
-            let params: Value = request.params.as_ref().map_or(Ok(Value::Null), |p| p.parse()).map_err(
-                |e: serde_json::Error| ErrorObject::new(ErrorCode::InvalidParams, e.to_string()),
-            )?;
+            let params: Value =
+                request.params.as_ref().map_or(Ok(Value::Null), |p| p.parse()).map_err(
+                    |e: serde_json::Error| {
+                        ErrorObject::new(ErrorCode::InvalidParams, e.to_string())
+                    },
+                )?;
             let typed = params["argument"]["value"].as_str().unwrap_or("").to_lowercase();
             let values: Vec<&str> =
                 FRUITS.iter().copied().filter(|fruit| fruit.starts_with(&typed)).collect();
@@ -359,7 +365,7 @@ fn the_inspector_completes_prompt_arguments_and_answers_every_kind_of_input_roun
     let report = drive_scenario(&page, "extras", "extras", |_| unreachable!("no restart"));
     assert_eq!(report["error"], Value::Null, "{report}");
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(report["era"], "modern", "{report}");
+    assert_eq!(report["first_era"], "modern", "{report}");
     // Completion: the server's suggestions for what was typed, and the one picked is used.
     assert_eq!(report["suggestions_b"], json!(["banana", "blackberry", "blueberry"]), "{report}");
     assert_eq!(report["suggestions_bl"], json!(["blackberry", "blueberry"]), "{report}");
