@@ -11,7 +11,14 @@
 //! the frames (with latencies; filter and search work), a server restart showed `reconnecting`
 //! and then `ready` again, the page fits a narrow window, and there were no console errors
 //! (Chromium's own reports of refused reconnection attempts while the server is down
-//! excepted) and no page errors. Screenshots go to `target/inspector-shots/<test>/` (not
+//! excepted) and no page errors. Against our server also: in the default era (2026-07-28) the
+//! `input_required` rounds of `confirm` and `list_roots` were answered from the Input requests
+//! tab and retried to their final result, a resource followed through `subscriptions/listen`
+//! and then (legacy) `resources/subscribe` showed `touch`'s update in the Notifications tab, and
+//! a call was run again and edited from the History tab. A third test serves the page from a
+//! server on the test router with a completing prompt: suggestions appear as one types, one
+//! round asks for roots, sampling and elicitation at once, two rounds follow each other, and an
+//! abandoned round sends no retry. Screenshots go to `target/inspector-shots/<test>/` (not
 //! committed). Every process (servers, relay, Node, Chromium) is stopped when a test ends.
 
 use std::io::Write;
