@@ -11,7 +11,14 @@
 //! the frames (with latencies; filter and search work), a server restart showed `reconnecting`
 //! and then `ready` again, the page fits a narrow window, and there were no console errors
 //! (Chromium's own reports of refused reconnection attempts while the server is down
-//! excepted) and no page errors. Screenshots go to `target/inspector-shots/<test>/` (not
+//! excepted) and no page errors. Against our server also: in the default era (2026-07-28) the
+//! `input_required` rounds of `confirm` and `list_roots` were answered from the Input requests
+//! tab and retried to their final result, a resource followed through `subscriptions/listen`
+//! and then (legacy) `resources/subscribe` showed `touch`'s update in the Notifications tab, and
+//! a call was run again and edited from the History tab. A third test serves the page from a
+//! server on the test router with a completing prompt: suggestions appear as one types, one
+//! round asks for roots, sampling and elicitation at once, two rounds follow each other, and an
+//! abandoned round sends no retry. Screenshots go to `target/inspector-shots/<test>/` (not
 //! committed). Every process (servers, relay, Node, Chromium) is stopped when a test ends.
 
 use std::io::Write;
@@ -20,7 +27,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use mcp_ws_driver::core::mcp::common::Role;
+use mcp_ws_driver::core::mcp::methods;
+use mcp_ws_driver::core::mcp::{
+    ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage,
+};
+use mcp_ws_driver::core::session::{IncomingRequest, Role as SessionRole};
+use mcp_ws_driver::core::{ErrorCode, ErrorObject, RawJson};
+use mcp_ws_driver::{Router, request_handler};
 use mcp_ws_tests::peers::{self, interop_dir, lines_of, mcp_ws, python};
+use mcp_ws_tests::{Rt, TestServer, server_config};
+use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -97,7 +114,18 @@ fn python_server(port: u16) -> (Process, String) {
 
 /// Runs the page script on `page_url`; `restart` is called (with `false` = stop the server,
 /// `true` = start it again) when the script asks. Returns the script's report.
-fn drive(page_url: &str, test: &str, mut restart: impl FnMut(bool)) -> Value {
+fn drive(page_url: &str, test: &str, restart: impl FnMut(bool)) -> Value {
+    drive_scenario(page_url, test, "demo", restart)
+}
+
+/// Runs the page script's `scenario` (`demo`: the demo contract with a server restart;
+/// `extras`: completion and the input rounds of the test router's tools) on `page_url`.
+fn drive_scenario(
+    page_url: &str,
+    test: &str,
+    scenario: &str,
+    mut restart: impl FnMut(bool),
+) -> Value {
     assert!(
         Path::new("/usr/bin/chromium").exists(),
         "chromium is missing: run bash tests/interop/install.sh"
@@ -113,7 +141,7 @@ fn drive(page_url: &str, test: &str, mut restart: impl FnMut(bool)) -> Value {
             .arg(page_url)
             .arg("--shots")
             .arg(&shots)
-            .args(["--restart", "--timeout", "150"]),
+            .args(["--scenario", scenario, "--restart", "--timeout", "150"]),
     );
     loop {
         let Some(line) = script.line(Duration::from_secs(170)) else {
@@ -164,6 +192,16 @@ fn assert_page_worked(report: &Value) {
         assert_eq!(seen, &json!(true), "the log lacks {what}: {report}");
     }
     assert_eq!(report["filtered_kinds"], json!(["notification"]));
+    // The Notifications tab shows the update `touch` caused (legacy era).
+    assert_eq!(report["legacy_update"]["summary"], "demo://readme", "{report}");
+    // History: the first `add` run again from its entry, and its arguments back in the form.
+    assert_eq!(
+        (&report["history_rerun_outcome"], &report["history_rerun"]),
+        (&json!("ok"), &json!("5")),
+        "{report}"
+    );
+    assert_eq!(report["history_grew"], true, "{report}");
+    assert_eq!(report["history_edit"], json!({"a": 2, "b": 3}), "{report}");
     assert!(report["search_rows"].as_u64() >= Some(2), "{report}");
     assert_eq!(report["expanded_json"], true);
     assert!(
@@ -196,6 +234,40 @@ fn the_inspector_served_by_mcp_ws_serve_drives_the_demo_server() {
         (&json!("modern"), &json!("2026-07-28"))
     );
     assert_eq!(report["server"], format!("mcp-ws-demo {}", env!("CARGO_PKG_VERSION")));
+    // The default era's input_required rounds: answered from the page, retried, final result.
+    assert_eq!(report["modern_round_tab_selected"], "true", "{report}");
+    assert_eq!(report["modern_elicit_message"], "Proceed?", "{report}");
+    assert_eq!(
+        (&report["modern_confirm_outcome"], &report["modern_confirm"]),
+        (&json!("ok"), &json!("confirmed: Proceed?")),
+        "{report}"
+    );
+    assert_eq!(report["modern_confirm_rounds"], 1, "{report}");
+    assert!(
+        report["modern_confirm_round_shown"].as_str().unwrap_or("").contains("elicitation/create"),
+        "{report}"
+    );
+    assert_eq!(
+        (&report["modern_list_roots_outcome"], &report["modern_list_roots"]),
+        (&json!("ok"), &json!("file:///modern-root\nfile:///other-root")),
+        "{report}"
+    );
+    assert_eq!(report["modern_retry_sent"], true, "{report}");
+    // 2026-07-28 subscriptions: the URI joins the page's subscriptions/listen, and the update
+    // arrives under that listen's id.
+    assert_eq!(report["modern_subscribed"], true, "{report}");
+    assert_eq!(report["modern_listen_sent"], true, "{report}");
+    assert_eq!(report["modern_update"]["summary"], "demo://readme", "{report}");
+    assert!(
+        report["modern_update"]["head"].as_str().unwrap_or("").contains("listen #"),
+        "{report}"
+    );
+    // After switching to the legacy era the subscription is made again with resources/subscribe.
+    assert_eq!(report["legacy_subscription_restored"], true, "{report}");
+    assert_eq!(
+        (&report["legacy_subscribed"], &report["legacy_subscribe_sent"]),
+        (&json!(true), &json!(true))
+    );
     // The server went away without a close frame (killed).
     assert_eq!(report["close_shown"], "1006");
 }
@@ -231,9 +303,108 @@ fn mcp_ws_inspect_relays_the_page_to_the_python_sdk_server() {
         (&json!("legacy"), &json!("2025-11-25"))
     );
     assert!(report["server"].as_str().unwrap_or("").starts_with("py-demo"), "{report}");
+    // FastMCP declares no resource subscriptions: no Subscribe button (its touch tells the
+    // calling session anyway, which the shared checks saw in the Notifications tab).
+    assert_eq!(report["legacy_subscribed"], false, "{report}");
     // The relay turned the lost target connection into 1014 (bad gateway) with its reason.
     assert!(report["close_shown"].as_str().unwrap_or("").starts_with("1014"), "{report}");
     drop(relay);
+}
+
+/// What the `pick_fruit` prompt's completion offers.
+const FRUITS: [&str; 6] = ["apple", "apricot", "banana", "blackberry", "blueberry", "cherry"];
+
+/// The test router plus a prompt whose argument the server completes.
+fn with_completions(router: Router) -> Router {
+    let prompt = Prompt {
+        name: "pick_fruit".to_string(),
+        description: Some("Asks for a fruit (the server completes its name).".to_string()),
+        arguments: Some(vec![PromptArgument {
+            name: "fruit".to_string(),
+            required: Some(true),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    router
+        .prompt_def(prompt, |arguments, _context| async move {
+            let fruit = arguments.get("fruit").cloned().unwrap_or_default();
+            Ok(GetPromptResult {
+                messages: vec![PromptMessage {
+                    role: Role::User,
+                    content: ContentBlock::text(format!("Tell me about the {fruit}.")),
+                    extra: Default::default(),
+                }],
+                ..Default::default()
+            })
+        })
+        .fallback(request_handler(|request: IncomingRequest, _context| async move {
+            if request.method != methods::COMPLETION_COMPLETE {
+                return Err(ErrorObject::new(ErrorCode::MethodNotFound, request.method));
+            }
+            let params: Value =
+                request.params.as_ref().map_or(Ok(Value::Null), |p| p.parse()).map_err(
+                    |e: serde_json::Error| {
+                        ErrorObject::new(ErrorCode::InvalidParams, e.to_string())
+                    },
+                )?;
+            let typed = params["argument"]["value"].as_str().unwrap_or("").to_lowercase();
+            let values: Vec<&str> =
+                FRUITS.iter().copied().filter(|fruit| fruit.starts_with(&typed)).collect();
+            let result = json!({ "completion": { "values": values, "total": values.len() } });
+            RawJson::from_serialize(&result)
+                .map_err(|e| ErrorObject::new(ErrorCode::InternalError, e.to_string()))
+        }))
+}
+
+#[test]
+fn the_inspector_completes_prompt_arguments_and_answers_every_kind_of_input_round() {
+    // The page at `/` of a server on the test router (demo tools plus `ask_all`, which asks for
+    // roots, a sampling and an elicitation in one round, and `ask_twice`, which asks in two).
+    let mut config = server_config();
+    config.plain_http = Some(mcp_ws_cli::inspect::direct_page("/mcp"));
+    let mut capabilities = with_completions(mcp_ws_cli::demo::router(Tokio::new())).capabilities();
+    capabilities.completions = Some(Default::default());
+    config.session.role = SessionRole::Server { capabilities, instructions: None };
+    let addr = "127.0.0.1:0".parse().expect("address");
+    let server = TestServer::start_with(Rt::Tokio, config, addr, with_completions, None);
+    let page = format!("http://{}/", server.addr);
+    let report = drive_scenario(&page, "extras", "extras", |_| unreachable!("no restart"));
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["first_era"], "modern", "{report}");
+    // Completion: the server's suggestions for what was typed, and the one picked is used.
+    assert_eq!(report["suggestions_b"], json!(["banana", "blackberry", "blueberry"]), "{report}");
+    assert_eq!(report["suggestions_bl"], json!(["blackberry", "blueberry"]), "{report}");
+    assert_eq!(report["picked"], "blueberry", "{report}");
+    assert_eq!(report["prompt_text"], "Tell me about the blueberry.", "{report}");
+    // One round asking for three things at once, each answered in its own card.
+    assert_eq!(
+        report["ask_all_cards"],
+        json!(["elicitation/create", "roots/list", "sampling/createMessage"]),
+        "{report}"
+    );
+    assert_eq!(report["ask_all_sampling_prompt"], "2+2?", "{report}");
+    assert_eq!(
+        (&report["ask_all_outcome"], &report["ask_all"]),
+        (&json!("ok"), &json!("2 model-at-the-page \"Ada\"")),
+        "{report}"
+    );
+    assert_eq!(report["ask_all_rounds"], 1, "{report}");
+    // Two rounds, the second asking what the first answer made it ask.
+    assert_eq!(report["ask_twice_second_message"], "Confirm Ada?", "{report}");
+    assert_eq!(
+        (&report["ask_twice_outcome"], &report["ask_twice"]),
+        (&json!("ok"), &json!("Ada: accept")),
+        "{report}"
+    );
+    assert_eq!(report["ask_twice_rounds"], 2, "{report}");
+    // Abandoning a round ends the call without a retry.
+    assert_eq!(report["abandoned_outcome"], "abandoned", "{report}");
+    assert_eq!(report["abandoned_retries"], 0, "{report}");
+    assert_eq!(report["console_errors"], json!([]));
+    assert_eq!(report["page_errors"], json!([]));
+    server.shutdown();
 }
 
 /// One raw HTTP/1.1 request to `port` on loopback; returns the whole answer as text.
