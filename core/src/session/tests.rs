@@ -702,6 +702,8 @@ fn a_ping_or_initialize_stamped_with_an_unknown_version_gets_the_unsupported_ver
         assert_eq!(sent[0]["error"]["data"]["requested"], "v999.0.0", "{method}");
         assert_eq!(sent[0]["error"]["data"]["supported"], serde_json::json!(["2026-07-28"]));
     }
+}
+
 #[test]
 fn a_server_whose_lifecycle_does_not_finish_in_time_closes_with_1008() {
     // `initialize` answered, `initialized` never sent.
