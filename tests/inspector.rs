@@ -27,14 +27,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use mcp_ws_driver::Router;
 use mcp_ws_driver::core::mcp::common::Role;
-use mcp_ws_driver::core::mcp::methods;
 use mcp_ws_driver::core::mcp::{
-    ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage,
+    CompleteResult, Completion, ContentBlock, GetPromptResult, Prompt, PromptArgument,
+    PromptMessage,
 };
-use mcp_ws_driver::core::session::{IncomingRequest, Role as SessionRole};
-use mcp_ws_driver::core::{ErrorCode, ErrorObject, RawJson};
-use mcp_ws_driver::{Router, request_handler};
+use mcp_ws_driver::core::session::Role as SessionRole;
 use mcp_ws_tests::peers::{self, interop_dir, lines_of, mcp_ws, python};
 use mcp_ws_tests::{Rt, TestServer, server_config};
 use mcp_ws_tokio::Tokio;
@@ -338,23 +337,20 @@ fn with_completions(router: Router) -> Router {
                 ..Default::default()
             })
         })
-        .fallback(request_handler(|request: IncomingRequest, _context| async move {
-            if request.method != methods::COMPLETION_COMPLETE {
-                return Err(ErrorObject::new(ErrorCode::MethodNotFound, request.method));
-            }
-            let params: Value =
-                request.params.as_ref().map_or(Ok(Value::Null), |p| p.parse()).map_err(
-                    |e: serde_json::Error| {
-                        ErrorObject::new(ErrorCode::InvalidParams, e.to_string())
-                    },
-                )?;
-            let typed = params["argument"]["value"].as_str().unwrap_or("").to_lowercase();
-            let values: Vec<&str> =
-                FRUITS.iter().copied().filter(|fruit| fruit.starts_with(&typed)).collect();
-            let result = json!({ "completion": { "values": values, "total": values.len() } });
-            RawJson::from_serialize(&result)
-                .map_err(|e| ErrorObject::new(ErrorCode::InternalError, e.to_string()))
-        }))
+        // Replaces the demo's own completion (greet's name, the echo template's text).
+        .completion(|params, _context| async move {
+            let typed = params.argument.value.to_lowercase();
+            let values: Vec<String> = FRUITS
+                .iter()
+                .filter(|fruit| fruit.starts_with(&typed))
+                .map(|fruit| fruit.to_string())
+                .collect();
+            let total = Some(values.len() as u64);
+            Ok(CompleteResult {
+                completion: Completion { values, total, ..Default::default() },
+                ..Default::default()
+            })
+        })
 }
 
 #[test]
