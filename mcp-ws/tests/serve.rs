@@ -2,22 +2,14 @@
 //! signalled with `kill -TERM`), and `mcp_ws::serve_until` lets a call in flight finish before
 //! it returns.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use mcp_ws::prelude::*;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-/// A built example binary (cargo builds the examples before it runs the tests).
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().expect("test binary path");
-    let path =
-        deps.parent().and_then(|d| d.parent()).expect("target dir").join("examples").join(name);
-    assert!(path.exists(), "example {name} must be built at {}", path.display());
-    path
-}
+mod support;
+
+use support::start_readme_server;
 
 fn test_client() -> ClientConfig {
     ClientConfig::new(Implementation::new("serve-test", "1")).reconnect(None)
@@ -25,19 +17,7 @@ fn test_client() -> ClientConfig {
 
 #[tokio::test]
 async fn serve_drains_and_exits_zero_on_sigterm() {
-    let mut server = Command::new(example("readme_server"))
-        .env("MCP_WS_LISTEN", "127.0.0.1:0")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the server example");
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let announced = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the server announces its URL within 20 s")
-        .unwrap()
-        .expect("a line");
-    let url = announced.strip_prefix("mcp-ws: serving ").expect("the announcement").to_string();
+    let support::ReadmeServer { process: mut server, mut lines, url } = start_readme_server().await;
     let client = connect(&url, test_client()).await.expect("connect");
     let sum = client.call_tool("add", json!({"a": 2, "b": 3})).await.expect("add");
     assert_eq!(sum.joined_text(), "5");

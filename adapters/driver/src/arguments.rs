@@ -110,6 +110,39 @@ impl fmt::Display for ArgumentSpec {
 /// The arguments a tool's `inputSchema` describes: one per top-level property, required ones
 /// first (in the order of `required`), then the others by name.
 pub fn describe(schema: &JsonObject) -> Vec<ArgumentSpec> {
+    properties_required_first(schema)
+        .into_iter()
+        .map(|property| ArgumentSpec {
+            name: property.name.to_string(),
+            kind: kind_of(property.schema, schema, 0),
+            required: property.required,
+            description: property.description(),
+            default: property.schema.get("default").filter(|d| !d.is_null()).map(Value::to_string),
+        })
+        .collect()
+}
+
+/// One top-level property of an object schema, as [`properties_required_first`] lists it.
+pub(crate) struct SchemaProperty<'a> {
+    /// The property's name.
+    pub(crate) name: &'a str,
+    /// Its schema.
+    pub(crate) schema: &'a Value,
+    /// Whether the object schema's `required` names it.
+    pub(crate) required: bool,
+}
+
+impl SchemaProperty<'_> {
+    /// The property's `description`, if it has a string one.
+    pub(crate) fn description(&self) -> Option<String> {
+        self.schema.get("description").and_then(Value::as_str).map(str::to_string)
+    }
+}
+
+/// The top-level properties of an object schema: the required ones first, in the order of its
+/// `required` list, then the optional ones by name. Shared by tool argument listings and the
+/// prompt arguments derived from a type, so both order arguments the same way.
+pub(crate) fn properties_required_first(schema: &JsonObject) -> Vec<SchemaProperty<'_>> {
     let required: Vec<&str> = schema
         .get("required")
         .and_then(Value::as_array)
@@ -118,25 +151,17 @@ pub fn describe(schema: &JsonObject) -> Vec<ArgumentSpec> {
     let Some(Value::Object(properties)) = schema.get("properties") else {
         return Vec::new();
     };
-    let mut specs: Vec<(Option<usize>, ArgumentSpec)> = properties
+    let mut listed: Vec<(Option<usize>, SchemaProperty<'_>)> = properties
         .iter()
         .map(|(name, property)| {
             let position = required.iter().position(|r| r == name);
-            let spec = ArgumentSpec {
-                name: name.clone(),
-                kind: kind_of(property, schema, 0),
-                required: position.is_some(),
-                description: property
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                default: property.get("default").filter(|d| !d.is_null()).map(Value::to_string),
-            };
-            (position, spec)
+            let required = position.is_some();
+            (position, SchemaProperty { name, schema: property, required })
         })
         .collect();
-    specs.sort_by(|(p, a), (q, b)| (p.is_none(), p, &a.name).cmp(&(q.is_none(), q, &b.name)));
-    specs.into_iter().map(|(_, spec)| spec).collect()
+    // `None` (optional) sorts before `Some`, so key on "optional" first.
+    listed.sort_by_key(|(position, property)| (position.is_none(), *position, property.name));
+    listed.into_iter().map(|(_, property)| property).collect()
 }
 
 /// A property schema's type in words; `root` resolves local `$ref`s (`#/$defs/..`).

@@ -257,33 +257,15 @@ pub fn object_schema<T: JsonSchema>(what: &str) -> JsonObject {
 /// (in the order of the schema's `required` list), then the optional ones by name.
 pub fn prompt_arguments<T: JsonSchema>() -> Vec<PromptArgument> {
     let schema = object_schema::<T>("the arguments of a prompt");
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|names| names.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let Some(Value::Object(properties)) = schema.get("properties") else {
-        return Vec::new();
-    };
-    let mut arguments: Vec<(Option<usize>, PromptArgument)> = properties
-        .iter()
-        .map(|(name, property)| {
-            let position = required.iter().position(|r| r == name);
-            let argument = PromptArgument {
-                name: name.clone(),
-                description: property
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                required: Some(position.is_some()),
-                ..Default::default()
-            };
-            (position, argument)
+    crate::arguments::properties_required_first(&schema)
+        .into_iter()
+        .map(|property| PromptArgument {
+            name: property.name.to_string(),
+            description: property.description(),
+            required: Some(property.required),
+            ..Default::default()
         })
-        .collect();
-    // `None` (optional) sorts before `Some`, so key on "optional" first.
-    arguments.sort_by_key(|(position, a)| (position.is_none(), *position, a.name.clone()));
-    arguments.into_iter().map(|(_, a)| a).collect()
+        .collect()
 }
 
 #[cfg(test)]
