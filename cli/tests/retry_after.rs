@@ -46,10 +46,9 @@ fn busy_front(busy: usize, retry_after: &str, backend: String) -> (String, Arc<A
                 continue;
             }
             let Ok(server) = TcpStream::connect(&backend) else { return };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
+            for (mut from, mut to) in
+                [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+            {
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut from, &mut to);
                     let _ = to.shutdown(Shutdown::Write);

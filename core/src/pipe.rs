@@ -11,7 +11,7 @@
 //!   A dead downstream closes both sides with 1001; a dead upstream closes the downstream with
 //!   1014 (bad gateway) and the upstream with 1001.
 //! - **A close frame** from one side is answered on that side (the WebSocket library queued the
-//!   answer; closing sends it) and passed to the other with its code and reason; codes that may
+//!   answer; [`PipeAction::Answer`] sends it) and passed to the other with its code and reason; codes that may
 //!   not be sent (1005, 1006, 1015) become 1000.
 //! - **A violation** on one side (a message over the limit, invalid UTF-8, a protocol error)
 //!   closes that side with its code (1009, 1007, 1002); the other side is closed with 1001
@@ -22,8 +22,8 @@
 //! # Driver contract
 //!
 //! After every input, drain [`Pipe::poll_action`] and perform each action in order: a
-//! [`PipeAction::Ping`] is a bounded write, a [`PipeAction::Close`] a close handshake bounded
-//! in time. Report a failed write with [`Pipe::handle_write_failed`]. Once [`Pipe::is_closed`]
+//! [`PipeAction::Ping`] and [`PipeAction::Answer`] are bounded writes, a [`PipeAction::Close`]
+//! a close handshake bounded in time. Report a failed write with [`Pipe::handle_write_failed`]. Once [`Pipe::is_closed`]
 //! and the actions are drained, drop both sockets. Re-arm one timer at [`Pipe::poll_timeout`]
 //! and call [`Pipe::handle_timeout`] when it is due.
 
@@ -85,10 +85,12 @@ impl Default for PipeConfig {
 pub enum PipeAction {
     /// Send a WebSocket ping to this side.
     Ping(Side),
-    /// Close this side: send the close frame (`None`: one without status, or the answer the
-    /// WebSocket library already queued for a side that closed first) and wait, bounded, for
-    /// the side's own close frame.
+    /// Close this side: send the close frame (`None`: one without status) and wait, bounded,
+    /// for the side's own close frame.
     Close(Side, Option<CloseReason>),
+    /// This side closed first: send the answer the WebSocket library queued and close the
+    /// transport (a bounded write; no further read).
+    Answer(Side),
 }
 
 /// The pipe between two WebSockets; see the module docs.
@@ -158,7 +160,11 @@ impl Pipe {
             1005 | 1006 | 1015 => CloseReason::new(CloseCode::NORMAL, r.reason),
             _ => r,
         });
-        self.close_both((side, None), (side.other(), passed));
+        if !self.closed {
+            self.closed = true;
+            self.actions.push_back(PipeAction::Answer(side));
+            self.actions.push_back(PipeAction::Close(side.other(), passed));
+        }
     }
 
     /// `side` broke a rule that closes it with `reason` (1009, 1007, 1002).
@@ -170,7 +176,8 @@ impl Pipe {
 
     /// `side`'s connection was lost without a close frame (`why` says how).
     pub fn handle_lost(&mut self, side: Side, why: &str) {
-        let other = self.closing_other(side, format!("the connection to {} was lost: {why}", side.name()));
+        let other =
+            self.closing_other(side, format!("the connection to {} was lost: {why}", side.name()));
         self.close_one(other);
     }
 
@@ -219,7 +226,11 @@ impl Pipe {
         }
     }
 
-    fn close_both(&mut self, first: (Side, Option<CloseReason>), then: (Side, Option<CloseReason>)) {
+    fn close_both(
+        &mut self,
+        first: (Side, Option<CloseReason>),
+        then: (Side, Option<CloseReason>),
+    ) {
         if !self.closed {
             self.closed = true;
             self.actions.push_back(PipeAction::Close(first.0, first.1));
@@ -251,7 +262,7 @@ mod tests {
     fn code(action: &PipeAction) -> Option<u16> {
         match action {
             PipeAction::Close(_, reason) => reason.as_ref().map(|r| r.code.0),
-            PipeAction::Ping(_) => None,
+            PipeAction::Ping(_) | PipeAction::Answer(_) => None,
         }
     }
 
@@ -279,7 +290,13 @@ mod tests {
         pipe.handle_timeout(at(3));
         let done = actions(&mut pipe);
         assert!(pipe.is_closed());
-        assert!(matches!(done[..], [PipeAction::Close(Side::Upstream, _), PipeAction::Close(Side::Downstream, _)]), "{done:?}");
+        assert!(
+            matches!(
+                done[..],
+                [PipeAction::Close(Side::Upstream, _), PipeAction::Close(Side::Downstream, _)]
+            ),
+            "{done:?}"
+        );
         assert_eq!(done.iter().map(code).collect::<Vec<_>>(), [Some(1001), Some(1001)]);
         assert_eq!(pipe.poll_timeout(), None);
     }
@@ -290,7 +307,13 @@ mod tests {
         pipe.handle_activity(Side::Downstream, at(3));
         pipe.handle_timeout(at(3));
         let done = actions(&mut pipe);
-        assert!(matches!(done[..], [PipeAction::Close(Side::Downstream, _), PipeAction::Close(Side::Upstream, _)]), "{done:?}");
+        assert!(
+            matches!(
+                done[..],
+                [PipeAction::Close(Side::Downstream, _), PipeAction::Close(Side::Upstream, _)]
+            ),
+            "{done:?}"
+        );
         assert_eq!(done.iter().map(code).collect::<Vec<_>>(), [Some(1014), Some(1001)]);
     }
 
@@ -308,13 +331,16 @@ mod tests {
         assert_eq!(
             actions(&mut pipe),
             vec![
-                PipeAction::Close(Side::Downstream, None),
+                PipeAction::Answer(Side::Downstream),
                 PipeAction::Close(Side::Upstream, Some(CloseReason::new(CloseCode(4000), "bye"))),
             ]
         );
         let mut pipe = self::pipe();
         pipe.handle_peer_closed(Side::Upstream, Some(CloseReason::new(CloseCode(1006), "x")));
-        assert_eq!(actions(&mut pipe)[1], PipeAction::Close(Side::Downstream, Some(CloseReason::new(CloseCode::NORMAL, "x"))));
+        assert_eq!(
+            actions(&mut pipe)[1],
+            PipeAction::Close(Side::Downstream, Some(CloseReason::new(CloseCode::NORMAL, "x")))
+        );
         let mut pipe = self::pipe();
         pipe.handle_peer_closed(Side::Upstream, None);
         assert_eq!(actions(&mut pipe)[1], PipeAction::Close(Side::Downstream, None));
