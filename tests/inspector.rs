@@ -288,7 +288,8 @@ fn mcp_ws_inspect_relays_the_page_to_the_python_sdk_server() {
         "127.0.0.1:0",
     ]));
     let page = relay.line(LIMIT).expect("the page URL line");
-    assert!(page.starts_with("http://127.0.0.1:") && page.ends_with('/'), "{page}");
+    // The relay's per-run secret rides in the fragment, which the page reads and offers.
+    assert!(page.starts_with("http://127.0.0.1:") && page.contains("/#relay="), "{page}");
     let report = drive(&page, "inspect-python", |start| {
         if start {
             python = Some(python_server(target_port).0);
