@@ -6,12 +6,16 @@
 //!   driver's plain-HTTP hook ([`mcp_ws_driver::PlainHttp`]); the page connects to the
 //!   endpoint on the same origin.
 //! - `mcp-ws inspect URL` serves the page on loopback and a WebSocket relay at [`RELAY_PATH`]
-//!   (Origin-checked to the page's own origin) that dials URL with the driver's
+//!   that takes only the page this run served (its own `Origin`, required, and the run's secret
+//!   offered as `mcp.auth.<secret>`: the page reads it from the `#relay=` fragment of the
+//!   printed URL) and dials URL with the driver's
 //!   [`mcp_ws_driver::dial::dial`] — so `--auth-token`, `--header` and `--ca-cert` apply
 //!   to the target and never reach the browser — and pipes frames both ways untouched, close
 //!   codes included. A target that cannot be reached closes the page's socket with 1014 (bad
 //!   gateway) and the dial error as reason; a target connection lost without a close frame
-//!   closes it with 1014 too, so the page reconnects.
+//!   closes it with 1014 too, so the page reconnects. What passes and when each side ends
+//!   (keepalive on both legs, 1009 for an oversized page frame, close frames answered and
+//!   passed on) is the core's [`mcp_ws_driver::core::pipe::Pipe`]; [`pump`] only moves frames.
 //!
 //! The page learns which mode it is in from `/config.json`.
 
