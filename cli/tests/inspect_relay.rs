@@ -295,6 +295,8 @@ fn scripted_target(reads: bool) -> (String, mpsc::Receiver<&'static str>) {
     std::thread::spawn(move || {
         let Ok((stream, _)) = listener.accept() else { return };
         stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        // The callback's type is tungstenite's (its error is an HTTP response).
+        #[allow(clippy::result_large_err)]
         let select = |_: &Request, mut response: Response| {
             response
                 .headers_mut()
