@@ -15,7 +15,8 @@
 //!   gateway) and the dial error as reason; a target connection lost without a close frame
 //!   closes it with 1014 too, so the page reconnects. What passes and when each side ends
 //!   (keepalive on both legs, 1009 for an oversized page frame, close frames answered and
-//!   passed on) is the core's [`mcp_ws_driver::core::pipe::Pipe`]; [`pump`] only moves frames.
+//!   passed on) is the core's [`mcp_ws_driver::core::pipe::Pipe`]; the pump here only moves
+//!   frames.
 //!
 //! The page learns which mode it is in from `/config.json`.
 

@@ -396,8 +396,8 @@ fn a_silent_target_closes_the_page_with_1014_after_the_idle_timeout() {
 }
 
 /// Reads unmasked server frames straight off the socket, answering pings, until a close frame;
-/// returns its code and reason (panics if the connection ends first). Only for sockets nothing was read from
-/// since the upgrade.
+/// returns its code and reason (panics if the connection ends first). Only for sockets nothing
+/// was read from since the upgrade.
 fn raw_close(stream: &mut TcpStream) -> (u16, String) {
     loop {
         let mut head = [0u8; 2];

@@ -11,8 +11,8 @@
 //!   A dead downstream closes both sides with 1001; a dead upstream closes the downstream with
 //!   1014 (bad gateway) and the upstream with 1001.
 //! - **A close frame** from one side is answered on that side (the WebSocket library queued the
-//!   answer; [`PipeAction::Answer`] sends it) and passed to the other with its code and reason; codes that may
-//!   not be sent (1005, 1006, 1015) become 1000.
+//!   answer; [`PipeAction::Answer`] sends it) and passed to the other with its code and reason;
+//!   codes that may not be sent (1005, 1006, 1015) become 1000.
 //! - **A violation** on one side (a message over the limit, invalid UTF-8, a protocol error)
 //!   closes that side with its code (1009, 1007, 1002); the other side is closed with 1001
 //!   (the downstream broke the rules) or 1014 (the upstream did).
@@ -23,9 +23,10 @@
 //!
 //! After every input, drain [`Pipe::poll_action`] and perform each action in order: a
 //! [`PipeAction::Ping`] and [`PipeAction::Answer`] are bounded writes, a [`PipeAction::Close`]
-//! a close handshake bounded in time. Report a failed write with [`Pipe::handle_write_failed`]. Once [`Pipe::is_closed`]
-//! and the actions are drained, drop both sockets. Re-arm one timer at [`Pipe::poll_timeout`]
-//! and call [`Pipe::handle_timeout`] when it is due.
+//! a close handshake bounded in time. Report a failed write with
+//! [`Pipe::handle_write_failed`]. Once [`Pipe::is_closed`] and the actions are drained, drop
+//! both sockets. Re-arm one timer at [`Pipe::poll_timeout`] and call [`Pipe::handle_timeout`]
+//! when it is due.
 
 use std::collections::VecDeque;
 use std::time::Duration;
