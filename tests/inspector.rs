@@ -287,7 +287,8 @@ fn mcp_ws_inspect_relays_the_page_to_the_python_sdk_server() {
         "127.0.0.1:0",
     ]));
     let page = relay.line(LIMIT).expect("the page URL line");
-    assert!(page.starts_with("http://127.0.0.1:") && page.ends_with('/'), "{page}");
+    // The relay's per-run secret rides in the fragment, which the page reads and offers.
+    assert!(page.starts_with("http://127.0.0.1:") && page.contains("/#relay="), "{page}");
     let report = drive(&page, "inspect-python", |start| {
         if start {
             python = Some(python_server(target_port).0);
@@ -433,10 +434,10 @@ fn inspect_serves_the_page_to_loopback_only_keeps_its_token_and_checks_the_relay
             .env_remove("MCP_WS_AUTH_TOKEN"),
     );
     let page = relay.line(LIMIT).expect("the page URL line");
-    let port: u16 = page
+    let (port, secret) = page
         .strip_prefix("http://127.0.0.1:")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .and_then(|port| port.parse().ok())
+        .and_then(|rest| rest.split_once("/#relay="))
+        .and_then(|(port, secret)| Some((port.parse::<u16>().ok()?, secret.to_string())))
         .unwrap_or_else(|| panic!("{page}"));
     let get = |path: &str, extra: &str| {
         http(port, &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n"))
@@ -458,10 +459,14 @@ fn inspect_serves_the_page_to_loopback_only_keeps_its_token_and_checks_the_relay
     // Only the page's own origin may open the relay.
     let foreign = get("/relay", &format!("{UPGRADE}Origin: http://localhost:5173\r\n"));
     assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
+    // ... and only with this run's secret (`cli/tests/inspect_relay.rs` has every refusal).
+    let no_secret = get("/relay", &format!("{UPGRADE}Origin: http://127.0.0.1:{port}\r\n"));
+    assert!(no_secret.starts_with("HTTP/1.1 401"), "{no_secret}");
     let own = http_bytes(
         port,
         &format!(
-            "GET /relay HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{UPGRADE}Origin: http://127.0.0.1:{port}\r\n\r\n"
+            "GET /relay HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{UPGRADE}Origin: http://127.0.0.1:{port}\r\n\
+             Sec-WebSocket-Protocol: mcp.auth.{secret}\r\n\r\n"
         ),
     );
     let text = String::from_utf8_lossy(&own);

@@ -472,9 +472,16 @@ pub struct InspectArgs {
     /// Seconds the relay may take to connect to the target.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub connect_timeout: u64,
-    /// The largest message relayed, in bytes.
+    /// The largest message relayed, in bytes (a larger one from the page closes it with 1009).
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
+    /// Seconds between WebSocket pings to a quiet page or target (0 turns pings off).
+    #[arg(long, default_value_t = 20, value_name = "SECS")]
+    pub ping_interval: u64,
+    /// Seconds without any frame from the page or the target before that side is declared
+    /// dead and both are closed (0 waits forever).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub idle_timeout: u64,
 }
 
 /// Parses `HOST:PORT` for a listener: an address, or a name resolved now (IPv4 preferred, as

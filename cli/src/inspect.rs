@@ -6,12 +6,17 @@
 //!   driver's plain-HTTP hook ([`mcp_ws_driver::PlainHttp`]); the page connects to the
 //!   endpoint on the same origin.
 //! - `mcp-ws inspect URL` serves the page on loopback and a WebSocket relay at [`RELAY_PATH`]
-//!   (Origin-checked to the page's own origin) that dials URL with the driver's
+//!   that takes only the page this run served (its own `Origin`, required, and the run's secret
+//!   offered as `mcp.auth.<secret>`: the page reads it from the `#relay=` fragment of the
+//!   printed URL) and dials URL with the driver's
 //!   [`mcp_ws_driver::dial::dial`] — so `--auth-token`, `--header` and `--ca-cert` apply
 //!   to the target and never reach the browser — and pipes frames both ways untouched, close
 //!   codes included. A target that cannot be reached closes the page's socket with 1014 (bad
 //!   gateway) and the dial error as reason; a target connection lost without a close frame
-//!   closes it with 1014 too, so the page reconnects.
+//!   closes it with 1014 too, so the page reconnects. What passes and when each side ends
+//!   (keepalive on both legs, 1009 for an oversized page frame, close frames answered and
+//!   passed on) is the core's [`mcp_ws_driver::core::pipe::Pipe`]; the pump here only moves
+//!   frames.
 //!
 //! The page learns which mode it is in from `/config.json`.
 
@@ -20,18 +25,25 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Sink, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
+use mcp_ws_driver::async_tungstenite::tungstenite::Message as WsMessage;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::WebSocketConfig;
-use mcp_ws_driver::async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use mcp_ws_driver::core::mcp::Implementation;
+use mcp_ws_driver::core::pipe::{Pipe, PipeAction, PipeConfig, Side};
 use mcp_ws_driver::core::{CloseCode, CloseReason, ProtocolVersion};
 use mcp_ws_driver::dial::{Endpoint, SubprotocolMemory, dial};
 use mcp_ws_driver::server::accept::{self, ConnectionAddrs, HandshakeConfig};
+use mcp_ws_driver::server::auth::unauthorized;
 use mcp_ws_driver::server::limits::{ConnectionGate, ConnectionLimits};
 use mcp_ws_driver::ws_config::websocket_config;
-use mcp_ws_driver::ws_io::{WebSocketIo, close_handshake};
-use mcp_ws_driver::{OriginPolicy, PlainHttp, PlainResponse, Runtime, ServerConfig};
+use mcp_ws_driver::ws_io::{
+    Inbound, WebSocketIo, classify, close_handshake, sleep_until_deadline, write_by,
+};
+use mcp_ws_driver::{
+    AuthCheck, AuthDecision, AuthRequest, Authenticator, OriginPolicy, PlainHttp, PlainResponse,
+    Principal, Refusal, Runtime, ServerConfig, StaticToken,
+};
 use mcp_ws_tokio::Tokio;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -45,8 +57,9 @@ const INDEX_HTML: &str = include_str!("../assets/inspector/index.html");
 const APP_JS: &str = include_str!("../assets/inspector/app.js");
 const APP_CSS: &str = include_str!("../assets/inspector/app.css");
 
-/// The close code for "the target could not be reached or was lost" (1014, Bad Gateway).
-pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
+/// The close code for "the target could not be reached, was lost or stopped answering" (1014,
+/// Bad Gateway).
+pub const BAD_GATEWAY: CloseCode = CloseCode::BAD_GATEWAY;
 
 /// How long a frame may take to be written before the relay gives up on that side.
 const WRITE_LIMIT: Duration = Duration::from_secs(10);
@@ -104,7 +117,49 @@ struct Relay {
     handshake: HandshakeConfig,
     ws_config: WebSocketConfig,
     connect_timeout: Duration,
+    pipe: PipeConfig,
     local: SocketAddr,
+}
+
+/// A per-run secret: 32 bytes from the system's random generator, as 64 hex digits (a valid
+/// subprotocol token).
+fn relay_secret() -> Result<String, String> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| "the system random generator failed".to_string())?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Lets in only the page this run served: the upgrade must carry an `Origin` (a browser
+/// always sends one; the origin list already refused every other origin, so a local process
+/// that sends none is refused here, 403) and offer the run's secret as `mcp.auth.<secret>`,
+/// which the page read from its URL's fragment (401 when missing or wrong; compared in
+/// constant time, never logged).
+struct PageOnly {
+    secret: StaticToken,
+}
+
+impl Authenticator for PageOnly {
+    fn authenticate(&self, request: &AuthRequest<'_>) -> AuthDecision {
+        if request.head.header("origin").is_none() {
+            return AuthDecision::Refuse(Refusal::new(
+                403,
+                "the inspect relay serves only the inspector page it served (no Origin)",
+            ));
+        }
+        match request.bearer_token() {
+            Some(presented) if self.secret.matches(presented) => {
+                AuthDecision::Allow(Principal::new("inspector-page"))
+            }
+            _ => AuthDecision::Refuse(unauthorized(
+                "Bearer",
+                "open the URL `mcp-ws inspect` printed: its #relay= fragment carries this run's \
+                 secret",
+            )),
+        }
+    }
 }
 
 /// Runs `mcp-ws inspect` until Ctrl-C.
@@ -120,9 +175,14 @@ pub async fn run(args: &InspectArgs) -> Result<ExitCode, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let relay = Arc::new(relay_for(args, endpoint, local));
-    println!("http://{local}/");
-    tracing::info!(target_url = %display_url(&args.url), "inspector at http://{local}/");
+    let secret = relay_secret()?;
+    let relay = Arc::new(relay_for(args, endpoint, local, &secret));
+    // The secret travels only in the fragment, which a browser never sends in a request.
+    println!("http://{local}/#relay={secret}");
+    tracing::info!(
+        target_url = %display_url(&args.url),
+        "inspector at http://{local}/ (open the printed URL: it carries the relay's secret)"
+    );
     let gate = ConnectionGate::new(ConnectionLimits::with_max_connections(64));
     let mut gated = Gated::new(listener, local, gate, relay.handshake.clone());
     let mut connections = tokio::task::JoinSet::new();
@@ -148,7 +208,7 @@ pub async fn run(args: &InspectArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn relay_for(args: &InspectArgs, endpoint: Endpoint, local: SocketAddr) -> Relay {
+fn relay_for(args: &InspectArgs, endpoint: Endpoint, local: SocketAddr, secret: &str) -> Relay {
     let port = local.port();
     // Only the page's own origin may open the relay: under either loopback name it was
     // served at. The Host check (loopback names only) keeps DNS rebinding out of the page.
@@ -162,6 +222,7 @@ fn relay_for(args: &InspectArgs, endpoint: Endpoint, local: SocketAddr) -> Relay
         ServerConfig::new(Implementation::new("mcp-ws-inspect", env!("CARGO_PKG_VERSION")));
     config.path = RELAY_PATH.to_string();
     config.origins = OriginPolicy::List(origins);
+    config.auth = Some(AuthCheck::new(PageOnly { secret: StaticToken::new(secret) }));
     config.session.limits.max_message_bytes = args.max_message_bytes;
     config.plain_http = Some(page(&serde_json::json!({
         "mode": "relay",
@@ -169,6 +230,10 @@ fn relay_for(args: &InspectArgs, endpoint: Endpoint, local: SocketAddr) -> Relay
         "target": display_url(&args.url),
     })));
     let ws_config = websocket_config(args.max_message_bytes);
+    let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+    let mut pipe = PipeConfig::default();
+    pipe.ping_interval = seconds(args.ping_interval);
+    pipe.idle_timeout = seconds(args.idle_timeout);
     Relay {
         net: Tokio::new(),
         endpoint,
@@ -176,6 +241,7 @@ fn relay_for(args: &InspectArgs, endpoint: Endpoint, local: SocketAddr) -> Relay
         handshake: config.handshake_config(),
         ws_config,
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        pipe,
         local,
     }
 }
@@ -215,94 +281,93 @@ impl Relay {
             Ok(dialed) => dialed,
             Err(error) => {
                 tracing::info!(%peer, "cannot reach the target: {error}");
-                let reason = CloseReason::new(BAD_GATEWAY, error.to_string());
+                let reason = CloseReason::new(CloseCode::BAD_GATEWAY, error.to_string());
                 let deadline = self.net.now() + CLOSE_LIMIT;
                 close_handshake(&self.net, &mut browser, Some(reason), deadline).await;
                 return;
             }
         };
         tracing::info!(%peer, subprotocol = ?target.subprotocol, "relaying");
-        pipe(&self.net, browser, target.ws).await;
+        pump(&self.net, self.pipe.clone(), browser, target.ws).await;
     }
 }
 
-/// Pipes data frames both ways until one side closes; its close frame (code and reason) is
-/// passed to the other side. A side lost without a close frame closes the other with 1014
-/// (the target) or 1001 (the page).
-async fn pipe<A, B>(net: &Tokio, mut browser: A, mut target: B)
+/// Drives the core's [`Pipe`]: data frames are forwarded untouched (each write bounded by
+/// [`WRITE_LIMIT`]), everything else is the machine's input, and its actions (pings, close
+/// handshakes bounded by [`CLOSE_LIMIT`]) are performed in order until it ends.
+async fn pump<A, B>(net: &Tokio, config: PipeConfig, mut browser: A, mut target: B)
 where
     A: WebSocketIo,
     B: WebSocketIo,
 {
+    let mut machine = Pipe::new(config, net.now());
     loop {
-        tokio::select! {
-            read = browser.next() => match read {
-                Some(Ok(message @ (WsMessage::Text(_) | WsMessage::Binary(_)))) => {
-                    if !forward(&mut target, message).await {
-                        let reason = CloseReason::new(BAD_GATEWAY, "the target stopped reading");
-                        finish(net, &mut browser, Some(reason)).await;
-                        return;
+        while let Some(action) = machine.poll_action() {
+            match action {
+                PipeAction::Ping(side) => {
+                    let ping = WsMessage::Ping(Default::default());
+                    let deadline = net.now() + WRITE_LIMIT;
+                    let sent = match side {
+                        Side::Downstream => write_by(net, deadline, browser.send(ping)).await,
+                        Side::Upstream => write_by(net, deadline, target.send(ping)).await,
+                    };
+                    if sent.is_err() {
+                        machine.handle_write_failed(side);
                     }
                 }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    let reason = frame.map(|f| CloseReason::new(CloseCode(u16::from(f.code)), f.reason.to_string()));
-                    finish(net, &mut target, reason).await;
-                    return;
+                PipeAction::Answer(side) => {
+                    // Closing the sink flushes the answer tungstenite queued to the socket.
+                    let deadline = net.now() + CLOSE_LIMIT;
+                    let _ = match side {
+                        Side::Downstream => write_by(net, deadline, browser.close()).await,
+                        Side::Upstream => write_by(net, deadline, target.close()).await,
+                    };
                 }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => {
-                    let reason = CloseReason::new(CloseCode::GOING_AWAY, "the inspector page went away");
-                    finish(net, &mut target, Some(reason)).await;
-                    return;
-                }
-            },
-            read = target.next() => match read {
-                Some(Ok(message @ (WsMessage::Text(_) | WsMessage::Binary(_)))) => {
-                    if !forward(&mut browser, message).await {
-                        let reason = CloseReason::new(CloseCode::GOING_AWAY, "the inspector page stopped reading");
-                        finish(net, &mut target, Some(reason)).await;
-                        return;
+                PipeAction::Close(side, reason) => {
+                    let deadline = net.now() + CLOSE_LIMIT;
+                    match side {
+                        Side::Downstream => {
+                            close_handshake(net, &mut browser, reason, deadline).await;
+                        }
+                        Side::Upstream => {
+                            close_handshake(net, &mut target, reason, deadline).await;
+                        }
                     }
                 }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    let reason = frame.map(|f| CloseReason::new(CloseCode(u16::from(f.code)), f.reason.to_string()));
-                    finish(net, &mut browser, reason).await;
-                    return;
+            }
+        }
+        if machine.is_closed() {
+            return;
+        }
+        let (side, read) = tokio::select! {
+            read = browser.next() => (Side::Downstream, read),
+            read = target.next() => (Side::Upstream, read),
+            () = sleep_until_deadline(net, machine.poll_timeout()) => {
+                machine.handle_timeout(net.now());
+                continue;
+            }
+        };
+        let now = net.now();
+        match read {
+            Some(Ok(message @ (WsMessage::Text(_) | WsMessage::Binary(_)))) => {
+                machine.handle_data(side, now);
+                let deadline = now + WRITE_LIMIT;
+                let sent = match side {
+                    Side::Downstream => write_by(net, deadline, target.send(message)).await,
+                    Side::Upstream => write_by(net, deadline, browser.send(message)).await,
+                };
+                if sent.is_err() {
+                    machine.handle_write_failed(side.other());
                 }
-                Some(Ok(_)) => {}
-                Some(Err(error)) => {
-                    let why = format!("the connection to the target was lost: {error}");
-                    finish(net, &mut browser, Some(CloseReason::new(BAD_GATEWAY, why))).await;
-                    return;
-                }
-                None => {
-                    let why = "the connection to the target was lost";
-                    finish(net, &mut browser, Some(CloseReason::new(BAD_GATEWAY, why))).await;
-                    return;
-                }
+            }
+            read => match classify(&read) {
+                Inbound::Payload(_) | Inbound::Activity => machine.handle_activity(side, now),
+                Inbound::PeerClosed(reason) => machine.handle_peer_closed(side, reason),
+                Inbound::Violation(reason) => machine.handle_violation(side, reason),
+                Inbound::Lost(why) => machine.handle_lost(side, &why),
             },
         }
     }
-}
-
-async fn forward<S>(to: &mut S, message: WsMessage) -> bool
-where
-    S: Sink<WsMessage, Error = WsError> + Unpin,
-{
-    matches!(tokio::time::timeout(WRITE_LIMIT, to.send(message)).await, Ok(Ok(())))
-}
-
-/// Closes `side` with `reason` (a close frame without status when `None`; reserved codes that
-/// may not be sent become 1000), waiting briefly for its answer.
-async fn finish<S>(net: &Tokio, side: &mut S, reason: Option<CloseReason>)
-where
-    S: WebSocketIo,
-{
-    let reason = reason.map(|r| match r.code.0 {
-        1005 | 1006 | 1015 => CloseReason::new(CloseCode::NORMAL, r.reason),
-        _ => r,
-    });
-    close_handshake(net, side, reason, net.now() + CLOSE_LIMIT).await;
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ use mcp_ws_driver::core::mcp::{
     CallToolResult, ContentBlock, Implementation, LoggingLevel, LoggingMessageParams,
     ProgressNotificationParams, Root, Tool, methods,
 };
-use mcp_ws_driver::{CallOptions, Client, ClientConfig, ClientEvent, PeerRequests};
+use mcp_ws_driver::{
+    CallOptions, Client, ClientConfig, ClientEvent, ConnectError, DialError, PeerRequests,
+};
 
 use crate::advice;
 use crate::args::{CallArgs, ClientArgs, ToolsArgs};
@@ -50,11 +52,57 @@ pub(crate) fn config(args: &ClientArgs) -> Result<ClientConfig, String> {
     args.auth.apply(config)
 }
 
-pub(crate) async fn open(args: &ClientArgs) -> Result<Client, String> {
+/// The shortest wait between two upgrades to a busy server (a `Retry-After: 0` is not a spin).
+const MIN_BUSY_WAIT: Duration = Duration::from_millis(200);
+
+/// Connects by `deadline`. A server too busy to take the connection (503 or 429 with
+/// `Retry-After`) is waited out as it asks and tried again, while the wait fits before
+/// `deadline`; giving up says how long it waited and what the server last answered. (The
+/// library's client does not retry its first connection: that is the caller's choice.)
+pub(crate) async fn open_by(
+    args: &ClientArgs,
+    deadline: tokio::time::Instant,
+) -> Result<Client, String> {
     let config = config(args)?;
-    mcp_ws_tokio::connect(&args.url, config)
-        .await
-        .map_err(|e| advice::connect_error(&args.url, &e, args.auth.auth_token.is_some()))
+    let started = tokio::time::Instant::now();
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let error = match mcp_ws_tokio::connect(&args.url, config.clone()).await {
+            Ok(client) => return Ok(client),
+            Err(error) => error,
+        };
+        let busy = match &error {
+            ConnectError::Dial(DialError::Status {
+                status: status @ (503 | 429),
+                retry_after: Some(wait),
+                ..
+            }) => Some((*status, *wait)),
+            _ => None,
+        };
+        let advice = advice::connect_error(&args.url, &error, args.auth.auth_token.is_some());
+        let Some((status, advised)) = busy else { return Err(advice) };
+        let now = tokio::time::Instant::now();
+        let wait = advised.max(MIN_BUSY_WAIT);
+        let left = deadline.saturating_duration_since(now);
+        if wait >= left {
+            return Err(format!(
+                "{advice}; gave up after {attempts} attempt(s) and {:.1} s waited: the last \
+                 answer was {status} with Retry-After {} s, more than the {:.1} s --timeout \
+                 ({} s) leaves",
+                now.duration_since(started).as_secs_f64(),
+                advised.as_secs(),
+                left.as_secs_f64(),
+                args.timeout.max(1),
+            ));
+        }
+        tracing::info!(
+            status,
+            wait_ms = wait.as_millis() as u64,
+            "the server is busy; waiting as it asks"
+        );
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// Runs `work` against a client of `args` within the `--timeout`, the whole of it: connect,
@@ -70,7 +118,7 @@ where
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout.max(1));
     let run = async {
-        let client = open(args).await?;
+        let client = open_by(args, deadline).await?;
         let (client, result) = work(client).await;
         Ok::<_, String>((client, result))
     };

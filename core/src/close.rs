@@ -30,6 +30,8 @@ impl CloseCode {
     pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
     /// 1011: the endpoint hit an internal error.
     pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1014: a gateway's upstream could not be reached, was lost or stopped answering.
+    pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
 }
 
 impl fmt::Display for CloseCode {

@@ -20,6 +20,8 @@
 //! - [`bridge`]: the connect bridge: a stdio client carried over reconnecting WebSocket
 //!   connections, exactly one answer per request.
 //! - [`relay`]: the stdio relay: one WebSocket client carried to one stdio server process.
+//! - [`pipe`]: the transparent pipe: one WebSocket client carried frame for frame to one
+//!   WebSocket server (the inspector's relay), with keepalive on both sides.
 //! - [`mrtr`]: `input_required` round trips (2026-07-28): the sealed request state, the
 //!   server's round, the client's round machine.
 //! - [`malformed`]: the malformed-input policy (error replies, the budget, the 1008 close).
@@ -37,6 +39,7 @@ pub mod mcp;
 pub mod message;
 pub mod mrtr;
 pub mod pagination;
+pub mod pipe;
 pub mod raw;
 pub mod reconnect;
 pub mod relay;

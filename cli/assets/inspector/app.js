@@ -211,6 +211,22 @@
     return `${scheme}//${location.host}${endpoint}`;
   }
 
+  /** The relay's per-run secret: from the `#relay=` fragment of the URL `mcp-ws inspect`
+      printed (a fragment is never sent in a request), kept for this tab only so a reload
+      still works, and taken off the address bar. */
+  function relaySecret() {
+    const fragment = new URLSearchParams(location.hash.slice(1)).get('relay');
+    if (fragment) {
+      try { sessionStorage.setItem('mcp-ws-relay', fragment); } catch { /* storage off */ }
+      app.relaySecret = fragment;
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    if (!app.relaySecret) {
+      try { app.relaySecret = sessionStorage.getItem('mcp-ws-relay'); } catch { /* storage off */ }
+    }
+    return app.relaySecret || null;
+  }
+
   function resetSession() {
     app.era = app.version = app.serverInfo = app.capabilities = app.instructions = app.subprotocol = null;
     for (const [, p] of app.pending) {
@@ -249,6 +265,8 @@
     const protocols = ['mcp'];
     const token = $('token').value;
     if (app.config.mode !== 'relay' && token) protocols.push(`mcp.auth.${token}`);
+    // The relay takes only the page `mcp-ws inspect` printed: its secret rides as a token.
+    if (app.config.mode === 'relay' && relaySecret()) protocols.push(`mcp.auth.${relaySecret()}`);
     setState('connecting', app.attempt ? `attempt ${app.attempt + 1}` : undefined);
     let ws;
     try {
@@ -1594,6 +1612,11 @@
     }
     const params = new URLSearchParams(location.search);
     if (params.get('version')) $('version').value = params.get('version');
+    if (app.config.mode === 'relay' && !relaySecret()) {
+      setState('closed', 'open the full URL `mcp-ws inspect` printed: its #relay= part lets this page use the relay');
+      logEvent('no relay secret: open the full URL `mcp-ws inspect` printed (with its #relay= part)');
+      return;
+    }
     connect();
   }
 
