@@ -100,24 +100,33 @@ impl Lab {
                 ));
             }
         }
-        let probe = format!("{PREFIX}{}probe", std::process::id());
-        let made = Command::new("ip").args(["netns", "add", &probe]).output();
-        let _ = Command::new("ip").args(["netns", "del", &probe]).status();
-        match made {
-            Ok(out) if out.status.success() => None,
-            Ok(out) => Some(format!(
-                "ip netns add failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )),
-            Err(e) => Some(format!("cannot run ip: {e}")),
-        }
+        static PROBED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        PROBED
+            .get_or_init(|| {
+                let probe = format!("{PREFIX}{}xprobe", std::process::id());
+                let made = Command::new("ip").args(["netns", "add", &probe]).output();
+                let _ = Command::new("ip")
+                    .args(["netns", "del", &probe])
+                    .stderr(std::process::Stdio::null())
+                    .status();
+                match made {
+                    Ok(out) if out.status.success() => None,
+                    Ok(out) => Some(format!(
+                        "ip netns add failed: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )),
+                    Err(e) => Some(format!("cannot run ip: {e}")),
+                }
+            })
+            .clone()
     }
 
     /// Makes one namespace per name in `hosts` (at `10.200.0.2`, `.3`...), all on one bridge.
     pub fn new(hosts: &[&str]) -> Lab {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         delete_stale();
-        let prefix = format!("{PREFIX}{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let prefix =
+            format!("{PREFIX}{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let switch = format!("{prefix}-sw");
         let mut lab = Lab { hosts: Vec::new(), switch: switch.clone() };
         run("ip", &["netns", "add", &switch]);
@@ -129,10 +138,13 @@ impl Lab {
             run("ip", &["netns", "add", &netns]);
             lab.hosts.push(Host { name: name.to_string(), netns: netns.clone(), ip });
             let port = format!("p{i}");
-            run("ip", &[
-                "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
-                "netns", &netns,
-            ]);
+            run(
+                "ip",
+                &[
+                    "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
+                    "netns", &netns,
+                ],
+            );
             run("ip", &["-n", &switch, "link", "set", &port, "master", "br0", "up"]);
             run("ip", &["-n", &netns, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
             run("ip", &["-n", &netns, "link", "set", "eth0", "up"]);
@@ -183,10 +195,23 @@ impl Lab {
         let op = if on { "-A" } else { "-D" };
         let p = p.to_string();
         for (chain, dir) in [("INPUT", "-i"), ("OUTPUT", "-o")] {
-            self.iptables(name, &[
-                op, chain, dir, "eth0", "-m", "statistic", "--mode", "random", "--probability",
-                &p, "-j", "DROP",
-            ]);
+            self.iptables(
+                name,
+                &[
+                    op,
+                    chain,
+                    dir,
+                    "eth0",
+                    "-m",
+                    "statistic",
+                    "--mode",
+                    "random",
+                    "--probability",
+                    &p,
+                    "-j",
+                    "DROP",
+                ],
+            );
         }
     }
 
@@ -206,20 +231,60 @@ impl Lab {
         let op = if on { "-A" } else { "-D" };
         for (at, from) in [(a, b), (b, a)] {
             let peer = self.host(from).ip.to_string();
-            self.iptables(at, &[
-                op, "INPUT", "-p", "tcp", "-s", &peer, "-j", "REJECT", "--reject-with",
-                "tcp-reset",
-            ]);
+            self.iptables(
+                at,
+                &[
+                    op,
+                    "INPUT",
+                    "-p",
+                    "tcp",
+                    "-s",
+                    &peer,
+                    "-j",
+                    "REJECT",
+                    "--reject-with",
+                    "tcp-reset",
+                ],
+            );
         }
+    }
+
+    /// How many packets the `DROP` rules of host `name` dropped so far.
+    pub fn dropped(&self, name: &str) -> u64 {
+        let netns = &self.host(name).netns;
+        let listing =
+            run("ip", &["netns", "exec", netns, "iptables", "-w", "-L", "-n", "-v", "-x"]);
+        listing
+            .lines()
+            .filter(|line| line.split_whitespace().nth(2) == Some("DROP"))
+            .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
     }
 
     /// Limits what host `name` sends on `eth0` to `rate` (`tc` syntax, `1mbit`) with a token
     /// bucket filter.
     pub fn throttle(&self, name: &str, rate: &str) {
-        run("ip", &[
-            "netns", "exec", &self.host(name).netns, "tc", "qdisc", "add", "dev", "eth0", "root",
-            "tbf", "rate", rate, "burst", "32kbit", "latency", "400ms",
-        ]);
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.host(name).netns,
+                "tc",
+                "qdisc",
+                "add",
+                "dev",
+                "eth0",
+                "root",
+                "tbf",
+                "rate",
+                rate,
+                "burst",
+                "32kbit",
+                "latency",
+                "400ms",
+            ],
+        );
     }
 }
 

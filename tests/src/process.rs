@@ -141,10 +141,12 @@ http {{
     )
 }
 
-/// A redis-server configuration listening on `bind`:`port`, persisting nothing, in `dir`.
+/// A redis-server configuration listening on `bind`:`port`, persisting nothing, in `dir`
+/// (protected mode off on an address other than loopback: the test's hosts have no password).
 pub fn redis_conf(dir: &Path, bind: &str, port: u16) -> String {
+    let open = if bind == "127.0.0.1" { "" } else { "protected-mode no\n" };
     format!(
-        "port {port}\nbind {bind}\nsave \"\"\nappendonly no\ndaemonize no\ndir {}\n",
+        "port {port}\nbind {bind}\n{open}save \"\"\nappendonly no\ndaemonize no\ndir {}\n",
         dir.display()
     )
 }
