@@ -334,7 +334,7 @@ fn five_percent_loss_each_way_loses_no_call_and_runs_none_twice() {
             }
         })
     });
-    let dropped = lab.dropped("server");
+    let dropped = lab.caught("server");
     eprintln!("[netfaults] loss: {:?} for the run, {dropped} packets dropped", started.elapsed());
     assert!(dropped > 0, "the loss rules dropped nothing");
     let t = tally("5% loss each way", &ledger, &file, 0);
@@ -387,8 +387,9 @@ fn fault_between_client_and_server(
             let (at, closed_by, reason) = gone.expect("the client did not notice the fault");
             let left = length.saturating_sub(on.elapsed());
             tokio::time::sleep(left).await;
-            let dropped = lab.dropped("server");
-            eprintln!("[netfaults] {scenario}: {dropped} packets dropped by the fault");
+            let caught = lab.caught("server") + lab.caught("client");
+            eprintln!("[netfaults] {scenario}: {caught} packets dropped or reset by the fault");
+            assert!(caught > 0, "the fault caught no packet");
             fault(&lab, false);
             let off = Instant::now();
             let back = ready(&net, LIMIT, &mut events).await.expect("no reconnect in time");

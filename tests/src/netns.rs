@@ -249,14 +249,14 @@ impl Lab {
         }
     }
 
-    /// How many packets the `DROP` rules of host `name` dropped so far.
-    pub fn dropped(&self, name: &str) -> u64 {
+    /// How many packets the `DROP` and `REJECT` rules of host `name` caught so far.
+    pub fn caught(&self, name: &str) -> u64 {
         let netns = &self.host(name).netns;
         let listing =
             run("ip", &["netns", "exec", netns, "iptables", "-w", "-L", "-n", "-v", "-x"]);
         listing
             .lines()
-            .filter(|line| line.split_whitespace().nth(2) == Some("DROP"))
+            .filter(|line| matches!(line.split_whitespace().nth(2), Some("DROP" | "REJECT")))
             .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
             .sum()
     }
