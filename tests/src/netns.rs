@@ -226,7 +226,9 @@ impl Lab {
 
     /// Answers every TCP segment between hosts `a` and `b`, either way, with a reset (so
     /// both ends of every connection between them are reset as soon as they send, and
-    /// connection attempts are refused), or stops doing so when `on` is false.
+    /// connection attempts are refused), or stops doing so when `on` is false. Resets
+    /// themselves pass (else each end's rule would eat the reset the other end's rule sent,
+    /// and only the heartbeat would notice).
     pub fn resets(&self, a: &str, b: &str, on: bool) {
         let op = if on { "-A" } else { "-D" };
         for (at, from) in [(a, b), (b, a)] {
@@ -240,6 +242,9 @@ impl Lab {
                     "tcp",
                     "-s",
                     &peer,
+                    "--tcp-flags",
+                    "RST",
+                    "NONE",
                     "-j",
                     "REJECT",
                     "--reject-with",
