@@ -504,44 +504,86 @@ fn require(binary: &str, package: &str) {
     );
 }
 
+/// Redis and nginx on host `lb`, three nodes on `n1`..`n3` fanning out through the Redis,
+/// recording executions in one file; stopped when dropped (and killed with the lab).
+struct Cluster {
+    nodes: Vec<Node>,
+    node_flags: Vec<String>,
+    file: PathBuf,
+    redis_addr: SocketAddr,
+    url: String,
+    _nginx: Guarded,
+    _redis: Guarded,
+    _dir: TempDir,
+}
+
+const NODES: [&str; 3] = ["n1", "n2", "n3"];
+const CLUSTER_HOSTS: [&str; 5] = ["client", "lb", "n1", "n2", "n3"];
+
+impl Cluster {
+    fn start(lab: &Lab, extra_node_flags: &[&str]) -> Cluster {
+        require(NGINX, "nginx");
+        require(REDIS, "redis-server");
+        let dir = TempDir::new("netfaults-cluster");
+        let file = dir.0.join("executions");
+        let lb = lab.host("lb").ip;
+        let redis_addr = SocketAddr::from((lb, 6379));
+        let redis_conf_path = dir.0.join("redis.conf");
+        std::fs::write(&redis_conf_path, redis_conf(&dir.0, &lb.to_string(), 6379)).unwrap();
+        let redis =
+            Guarded::spawn(lab.command("lb", REDIS).arg(&redis_conf_path).stdout(Stdio::null()));
+        let mut node_flags: Vec<String> =
+            ["--redis", &format!("redis://{redis_addr}/"), "--shutdown-grace", "3"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        node_flags.extend(extra_node_flags.iter().map(|s| s.to_string()));
+        lab.enter("client", || wait_for_port(redis_addr, "redis-server"));
+        let flags: Vec<&str> = node_flags.iter().map(String::as_str).collect();
+        let nodes: Vec<Node> =
+            NODES.iter().map(|name| start_node(lab, name, &file, &flags)).collect();
+        let upstream: Vec<SocketAddr> =
+            NODES.iter().map(|name| SocketAddr::from((lab.host(name).ip, NODE_PORT))).collect();
+        let nginx_addr = SocketAddr::from((lb, 8080));
+        let conf: PathBuf = dir.0.join("nginx.conf");
+        std::fs::write(&conf, nginx_conf(&dir.0, nginx_addr, &upstream)).unwrap();
+        let mut nginx = Guarded::spawn(
+            lab.command("lb", NGINX)
+                .arg("-c")
+                .arg(&conf)
+                .args(["-p", &dir.0.display().to_string(), "-g", "daemon off;"])
+                .stderr(Stdio::inherit()),
+        );
+        nginx.graceful = true;
+        lab.enter("client", || {
+            wait_for_port(nginx_addr, "nginx");
+            wait_for_subscribers(redis_addr, 3);
+        });
+        Cluster {
+            nodes,
+            node_flags,
+            file,
+            redis_addr,
+            url: format!("ws://{nginx_addr}/mcp"),
+            _nginx: nginx,
+            _redis: redis,
+            _dir: dir,
+        }
+    }
+
+    /// Starts node `i` again (same host and port).
+    fn restart(&mut self, lab: &Lab, i: usize) {
+        let flags: Vec<&str> = self.node_flags.iter().map(String::as_str).collect();
+        self.nodes[i] = start_node(lab, NODES[i], &self.file, &flags);
+    }
+}
+
 #[test]
 fn a_rolling_sigterm_of_three_nodes_behind_nginx_loses_no_call_and_runs_none_twice() {
-    let hosts = ["client", "lb", "n1", "n2", "n3"];
-    let Some(lab) = lab("rolling sigterm", &hosts) else { return };
-    require(NGINX, "nginx");
-    require(REDIS, "redis-server");
-    let dir = TempDir::new("netfaults-rolling");
-    let file = dir.0.join("executions");
-    let lb = lab.host("lb").ip;
-    let redis_addr = SocketAddr::from((lb, 6379));
-    std::fs::write(dir.0.join("redis.conf"), redis_conf(&dir.0, &lb.to_string(), 6379)).unwrap();
-    let _redis = Guarded::spawn(
-        lab.command("lb", REDIS).arg(dir.0.join("redis.conf")).stdout(Stdio::null()),
-    );
-    let redis_url = format!("redis://{redis_addr}/");
-    let node_flags = ["--redis", &redis_url, "--shutdown-grace", "3"];
-    let names = ["n1", "n2", "n3"];
-    lab.enter("client", || wait_for_port(redis_addr, "redis-server"));
-    let mut nodes: Vec<Node> =
-        names.iter().map(|name| start_node(&lab, name, &file, &node_flags)).collect();
-    let upstream: Vec<SocketAddr> =
-        names.iter().map(|name| SocketAddr::from((lab.host(name).ip, NODE_PORT))).collect();
-    let nginx_addr = SocketAddr::from((lb, 8080));
-    let conf: PathBuf = dir.0.join("nginx.conf");
-    std::fs::write(&conf, nginx_conf(&dir.0, nginx_addr, &upstream)).unwrap();
-    let mut nginx = Guarded::spawn(
-        lab.command("lb", NGINX)
-            .arg("-c")
-            .arg(&conf)
-            .args(["-p", &dir.0.display().to_string(), "-g", "daemon off;"])
-            .stderr(Stdio::inherit()),
-    );
-    nginx.graceful = true;
-    lab.enter("client", || {
-        wait_for_port(nginx_addr, "nginx");
-        wait_for_subscribers(redis_addr, 3);
-    });
-    let url = format!("ws://{nginx_addr}/mcp");
+    let Some(lab) = lab("rolling sigterm", &CLUSTER_HOSTS) else { return };
+    let mut cluster = Cluster::start(&lab, &[]);
+    let (url, redis_addr, file) = (cluster.url.clone(), cluster.redis_addr, cluster.file.clone());
+    let names = NODES;
     let ledger = Arc::new(Ledger::default());
     let mut exits = Vec::new();
     lab.enter("client", || {
@@ -564,10 +606,10 @@ fn a_rolling_sigterm_of_three_nodes_behind_nginx_loses_no_call_and_runs_none_twi
             let ok_before = ledger.ok();
             let going = rt.block_on(eventually(&net, LIMIT, || ledger.ok() >= ok_before + 100));
             assert!(going, "the calls stalled before stopping {name}");
-            let node = &mut nodes[i];
+            let node = &mut cluster.nodes[i];
             node.process.signal("-TERM");
             exits.push(node.process.wait(LIMIT));
-            nodes[i] = start_node(&lab, name, &file, &node_flags);
+            cluster.restart(&lab, i);
             wait_for_subscribers(redis_addr, 3);
         }
         let ok_before = ledger.ok();
@@ -590,7 +632,6 @@ fn a_rolling_sigterm_of_three_nodes_behind_nginx_loses_no_call_and_runs_none_twi
     // twice, retryable or not.
     assert!(t.disconnected == 0 && t.other_errors.is_empty(), "calls failed: {t:?}");
     assert_eq!(t.executions, t.calls, "{t:?}");
-    drop(nginx);
 }
 
 /// The resident set of process `pid`, in KiB.
