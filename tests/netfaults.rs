@@ -707,3 +707,71 @@ fn large_results_over_a_one_megabit_link_all_arrive_and_the_server_memory_stays_
     let grown = peak.saturating_sub(baseline);
     assert!(grown < 16 * 1024, "the server grew by {grown} KiB for 1 MiB of results");
 }
+
+#[test]
+fn a_black_hole_between_nginx_and_one_node_moves_its_clients_by_heartbeat() {
+    let Some(lab) = lab("node black hole", &CLUSTER_HOSTS) else { return };
+    let cluster = Cluster::start(&lab, &[]);
+    let ledger = Arc::new(Ledger::default());
+    let hole = Duration::from_secs(5);
+    let detections = lab.enter("client", || {
+        runtime().block_on(async {
+            let net = Tokio::new();
+            let mut clients = Vec::new();
+            for _ in 0..6 {
+                // nginx tries a node that does not answer for its 2 s connect timeout before
+                // the next one: the client's own connect timeout is longer.
+                let mut config = client_config(Some((PING, IDLE)));
+                config.connect_timeout = Duration::from_secs(8);
+                clients.push(connect(&net, &cluster.url, config).await);
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let callers = start_callers(&clients, 6, 100_000, &stop, &ledger);
+            let ok = eventually(&net, LIMIT, || ledger.ok() >= 30).await;
+            assert!(ok, "the callers did not get going");
+            let watchers: Vec<_> = clients
+                .iter()
+                .map(|client| {
+                    let (mut events, net) = (client.events(), net.clone());
+                    let limit = hole.min(IDLE + Duration::from_secs(3));
+                    tokio::spawn(async move { disconnected(&net, limit, &mut events).await })
+                })
+                .collect();
+            let on = Instant::now();
+            lab.black_hole("n1", "lb", true);
+            let mut detections = Vec::new();
+            for watcher in watchers {
+                if let Some((at, by, reason)) = watcher.await.expect("a watcher panicked") {
+                    detections.push((at - on, by, reason));
+                }
+            }
+            // The clients of the other nodes go on meanwhile, and the moved ones with them.
+            let ok_before = ledger.ok();
+            let going = eventually(&net, LIMIT, || ledger.ok() >= ok_before + 60).await;
+            assert!(going, "the calls stalled during the hole");
+            tokio::time::sleep(hole.saturating_sub(on.elapsed())).await;
+            lab.black_hole("n1", "lb", false);
+            let ok_before = ledger.ok();
+            let going = eventually(&net, LIMIT, || ledger.ok() >= ok_before + 60).await;
+            assert!(going, "the calls stalled after the hole");
+            stop.store(true, Ordering::SeqCst);
+            join(callers).await;
+            for client in clients {
+                client.close().await;
+            }
+            detections
+        })
+    });
+    eprintln!("[netfaults] node black hole: detections {detections:?}");
+    let t = tally("black hole between nginx and one of 3 nodes", &ledger, &cluster.file, 1);
+    // nginx puts two of the six clients on each node, round-robin.
+    assert_eq!(detections.len(), 2, "not the clients of one node: {detections:?}");
+    for (after, by, reason) in &detections {
+        assert_eq!(*by, ClosedBy::Session, "not the heartbeat: {reason}");
+        assert!(*after >= IDLE / 2 && *after <= IDLE + Duration::from_millis(1500), "{after:?}");
+    }
+    assert_exactly_once_where_promised(&t);
+    assert!(t.other_errors.is_empty(), "unexpected errors: {:?}", t.other_errors);
+    // Only non-retryable calls in flight on the two clients of the node fail.
+    assert!(t.disconnected <= 2, "more calls failed than were in flight: {t:?}");
+}
