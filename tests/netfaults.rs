@@ -10,6 +10,8 @@
 //! - TCP resets for a second: the same, detected at once;
 //! - three nodes behind nginx with Redis fan-out, each on its own host, SIGTERMed in turn
 //!   under load: no call fails, none runs twice;
+//! - a black hole between nginx and one of the nodes: its two clients' heartbeats find it,
+//!   they move to the other nodes through nginx, and the calls go on;
 //! - a 1 Mbit/s link and large results: every call answers, at the link's pace, and the
 //!   server's memory stays bounded.
 //!
