@@ -15,9 +15,9 @@
 //! without them these tests fail, saying so.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,6 +29,7 @@ use mcp_ws_driver::core::session::EraPolicy;
 use mcp_ws_driver::{CallError, CallOptions, Client, ClientConfig, ClientEvent, Listen};
 use mcp_ws_tests::next_event;
 use mcp_ws_tests::peers::{lines_of, mcp_ws};
+use mcp_ws_tests::process::{Guarded, TempDir, nginx_conf, redis_conf};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
@@ -37,79 +38,6 @@ const REDIS: &str = "/usr/bin/redis-server";
 const LIMIT: Duration = Duration::from_secs(15);
 const LEGACY: EraPolicy = EraPolicy::Legacy(ProtocolVersion::V2025_11_25);
 const CHANNEL: &str = "mcp-ws:changes";
-
-/// A child process stopped and reaped when dropped: SIGTERM first when `graceful` (nginx's
-/// master stops its workers then; killed, it would leave them running), SIGKILL after 5 s or
-/// at once.
-struct Guarded {
-    child: Child,
-    graceful: bool,
-}
-
-impl Guarded {
-    fn spawn(command: &mut Command) -> Guarded {
-        let child = command
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        Guarded { child, graceful: false }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill {signal} failed");
-    }
-
-    /// The exit status, within `limit`.
-    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the process did not exit within {limit:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        if self.graceful && matches!(self.child.try_wait(), Ok(None)) {
-            let pid = self.child.id().to_string();
-            let _ = Command::new("kill").args(["-TERM", &pid]).status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("mcp-ws-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -164,58 +92,6 @@ fn sessions_on(port: u16) -> u64 {
         .map_or(0, |value| value as u64)
 }
 
-/// The nginx configuration: an upstream of the nodes, the WebSocket proxy headers, a read
-/// timeout above the nodes' 20 s ping interval, and the next node tried when one refuses or
-/// is draining (503). The README's "Running several nodes" shows the same lines.
-fn nginx_conf(dir: &Path, port: u16, nodes: &[u16]) -> String {
-    let d = dir.display();
-    let servers: String =
-        nodes.iter().map(|p| format!("        server 127.0.0.1:{p} max_fails=0;\n")).collect();
-    let user = if is_root() { "user root;\n" } else { "" };
-    format!(
-        "{user}worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    upstream mcp {{
-{servers}    }}
-    map $http_upgrade $connection_upgrade {{
-        default upgrade;
-        ''      close;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location /mcp {{
-            proxy_pass http://mcp;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
-            proxy_read_timeout 120s;
-            proxy_connect_timeout 2s;
-            proxy_next_upstream error timeout http_503;
-        }}
-    }}
-}}
-"
-    )
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// One `mcp-ws serve --redis` node.
 struct Node {
     process: Guarded,
@@ -243,7 +119,10 @@ impl Cluster {
         let nginx_port = free_port();
         let conf = dir.0.join("nginx.conf");
         let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
-        std::fs::write(&conf, nginx_conf(&dir.0, nginx_port, &ports)).unwrap();
+        let listen = SocketAddr::from(([127, 0, 0, 1], nginx_port));
+        let upstream: Vec<SocketAddr> =
+            ports.iter().map(|p| SocketAddr::from(([127, 0, 0, 1], *p))).collect();
+        std::fs::write(&conf, nginx_conf(&dir.0, listen, &upstream)).unwrap();
         let mut nginx = Guarded::spawn(
             Command::new(NGINX)
                 .arg("-c")
@@ -282,11 +161,7 @@ impl Cluster {
 
 fn start_redis(dir: &Path, port: u16) -> Guarded {
     let conf = dir.join("redis.conf");
-    let text = format!(
-        "port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndaemonize no\ndir {}\n",
-        dir.display()
-    );
-    std::fs::write(&conf, text).unwrap();
+    std::fs::write(&conf, redis_conf(dir, "127.0.0.1", port)).unwrap();
     let redis = Guarded::spawn(Command::new(REDIS).arg(&conf).stdout(Stdio::null()));
     wait_for_port(port, "redis-server");
     redis

@@ -2,8 +2,8 @@
 # Installs the interop peers: a Python venv (.venv) with the `mcp` 1.x SDK, a second venv
 # (.autobahn-venv) with kosoku (the Autobahn WebSocket test cases of tests/autobahn.rs), and
 # node_modules with `@modelcontextprotocol/sdk` 1.x + `ws` (+ esbuild and playwright-core for
-# the browser tests), and Debian's chromium, nginx and redis-server (apt-get, when root and
-# missing).
+# the browser tests), and Debian's chromium, nginx, redis-server, iptables and iproute2
+# (apt-get, when root and missing).
 # Idempotent: each half is skipped when its stamp file holds the hash of its
 # inputs (requirements.txt / package.json, plus the interpreter version).
 # Usage: bash tests/interop/install.sh [--force]
@@ -75,10 +75,12 @@ else
 fi
 
 # ---------- Debian packages: chromium (the browser tests; playwright-core never downloads
-# one), nginx and redis-server (the scale-out test). Installed when root and missing, with one
-# apt-get update.
+# one), nginx and redis-server (the scale-out and network fault tests), iptables and iproute2
+# (`ip` and `tc`: the network fault tests' namespaces and faults). Installed when root and
+# missing, with one apt-get update.
 missing=()
-for pair in chromium:/usr/bin/chromium nginx:/usr/sbin/nginx redis-server:/usr/bin/redis-server; do
+for pair in chromium:/usr/bin/chromium nginx:/usr/sbin/nginx redis-server:/usr/bin/redis-server \
+  iptables:/usr/sbin/iptables iproute2:/usr/sbin/tc; do
   package="${pair%%:*}" binary="${pair#*:}"
   if [[ -x "$binary" ]]; then
     log "$package present"

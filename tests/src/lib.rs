@@ -3,8 +3,10 @@
 //! bounded waiting.
 #![deny(missing_docs)]
 
+pub mod netns;
 pub mod peers;
 pub mod pki;
+pub mod process;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,0 +1,152 @@
+//! Child processes and files the process-level suites (`scale_out`, `netfaults`) start and
+//! must clean up, also when a test fails: a guarded child (stopped and reaped on drop), a
+//! temporary directory (removed on drop), and the nginx configuration the README's "Running
+//! several nodes" shows, for nodes at any address.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A child process stopped and reaped when dropped: SIGTERM first when `graceful` (nginx's
+/// master stops its workers then; killed, it would leave them running), SIGKILL after 5 s or
+/// at once.
+pub struct Guarded {
+    /// The child.
+    pub child: Child,
+    /// Whether dropping it sends SIGTERM (and waits up to 5 s) before SIGKILL.
+    pub graceful: bool,
+}
+
+impl Guarded {
+    /// Starts `command` with standard input closed; panics, naming it, if it cannot start.
+    pub fn spawn(command: &mut Command) -> Guarded {
+        let child = command
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        Guarded { child, graceful: false }
+    }
+
+    /// Sends `signal` (`-TERM`, `-KILL`...) with `kill`; panics if it fails.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
+    /// The exit status, within `limit`.
+    pub fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the process did not exit within {limit:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if self.graceful && matches!(self.child.try_wait(), Ok(None)) {
+            let pid = self.child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh, empty directory named after `name`, this process and a counter.
+    pub fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("mcp-ws-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// The nginx configuration (files under `dir`, listening on `listen`): an upstream of the
+/// `nodes`, the WebSocket proxy headers, a read timeout above the nodes' 20 s ping interval,
+/// and the next node tried when one refuses or is draining (503). The README's "Running
+/// several nodes" shows the same lines.
+pub fn nginx_conf(dir: &Path, listen: SocketAddr, nodes: &[SocketAddr]) -> String {
+    let d = dir.display();
+    let servers: String =
+        nodes.iter().map(|addr| format!("        server {addr} max_fails=0;\n")).collect();
+    let user = if is_root() { "user root;\n" } else { "" };
+    format!(
+        "{user}worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream mcp {{
+{servers}    }}
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ''      close;
+    }}
+    server {{
+        listen {listen};
+        location /mcp {{
+            proxy_pass http://mcp;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_read_timeout 120s;
+            proxy_connect_timeout 2s;
+            proxy_next_upstream error timeout http_503;
+        }}
+    }}
+}}
+"
+    )
+}
+
+/// A redis-server configuration listening on `bind`:`port`, persisting nothing, in `dir`
+/// (protected mode off on an address other than loopback: the test's hosts have no password).
+pub fn redis_conf(dir: &Path, bind: &str, port: u16) -> String {
+    let open = if bind == "127.0.0.1" { "" } else { "protected-mode no\n" };
+    format!(
+        "port {port}\nbind {bind}\n{open}save \"\"\nappendonly no\ndaemonize no\ndir {}\n",
+        dir.display()
+    )
+}
