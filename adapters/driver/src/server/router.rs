@@ -131,7 +131,7 @@ impl Router {
 
     /// Registers a tool whose input schema is derived from its argument type `A` (with
     /// `schemars`; doc comments become descriptions) and whose output schema comes from its
-    /// result type ([`Structured<T>`] declares one, a `String` or a [`CallToolResult`](mcp_ws_core::mcp::CallToolResult) none).
+    /// result type ([`Structured<T>`] declares one, a `String` or a [`CallToolResult`] none).
     ///
     /// The derived schema refuses properties `A` does not have (`additionalProperties: false`,
     /// see [`deny_unknown_arguments`]): a misspelled argument is refused instead of silently
