@@ -113,10 +113,6 @@ async fn connect(net: &Tokio, url: &str, config: ClientConfig) -> Client {
     within(net, LIMIT, connecting).await.expect("connected in time").expect("connect")
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
 /// One call's single outcome, as its caller saw it.
 #[derive(Debug)]
 struct Outcome {
@@ -323,7 +319,7 @@ fn five_percent_loss_each_way_loses_no_call_and_runs_none_twice() {
     let ledger = Arc::new(Ledger::default());
     let started = Instant::now();
     lab.enter("client", || {
-        runtime().block_on(async {
+        mcp_ws_tests::multi_thread_runtime(2).block_on(async {
             let net = Tokio::new();
             let mut clients = Vec::new();
             for _ in 0..2 {
@@ -375,7 +371,7 @@ fn fault_between_client_and_server(
     let node = start_node(&lab, "server", &file, &["--ping-interval", "1", "--idle-timeout", "3"]);
     let ledger = Arc::new(Ledger::default());
     let run = lab.enter("client", || {
-        runtime().block_on(async {
+        mcp_ws_tests::multi_thread_runtime(2).block_on(async {
             let net = Tokio::new();
             let client = connect(&net, &node.url, client_config(Some((PING, IDLE)))).await;
             let mut events = client.events();
@@ -589,7 +585,7 @@ fn a_rolling_sigterm_of_three_nodes_behind_nginx_loses_no_call_and_runs_none_twi
     let ledger = Arc::new(Ledger::default());
     let mut exits = Vec::new();
     lab.enter("client", || {
-        let rt = runtime();
+        let rt = mcp_ws_tests::multi_thread_runtime(2);
         let net = rt.block_on(async { Tokio::new() });
         let clients: Vec<Client> = rt.block_on(async {
             let mut clients = Vec::new();
@@ -671,7 +667,7 @@ fn large_results_over_a_one_megabit_link_all_arrive_and_the_server_memory_stays_
     };
     let started = Instant::now();
     let answers = lab.enter("client", || {
-        runtime().block_on(async {
+        mcp_ws_tests::multi_thread_runtime(2).block_on(async {
             let net = Tokio::new();
             let client = connect(&net, &node.url, client_config(None)).await;
             let mut tasks = Vec::new();
@@ -717,7 +713,7 @@ fn a_black_hole_between_nginx_and_one_node_moves_its_clients_by_heartbeat() {
     let ledger = Arc::new(Ledger::default());
     let hole = Duration::from_secs(5);
     let detections = lab.enter("client", || {
-        runtime().block_on(async {
+        mcp_ws_tests::multi_thread_runtime(2).block_on(async {
             let net = Tokio::new();
             let mut clients = Vec::new();
             for _ in 0..6 {

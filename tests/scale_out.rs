@@ -258,14 +258,10 @@ async fn touch(client: &Client, uri: &str) {
     assert_eq!(answer.joined_text(), format!("touched {uri}"));
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
 #[test]
 fn a_touch_on_one_node_reaches_the_subscribers_on_all_three_in_both_eras() {
     let cluster = Cluster::start();
-    runtime().block_on(async {
+    mcp_ws_tests::multi_thread_runtime(2).block_on(async {
         let net = Tokio::new();
         let mut subscribers = six_subscribers(&net, &cluster, &["demo://shared"]).await;
         for node in &cluster.nodes {
@@ -335,7 +331,7 @@ fn start_callers(
 /// `signal`, then everyone goes on and still hears a touch.
 fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus) {
     let mut cluster = Cluster::start();
-    let rt = runtime();
+    let rt = mcp_ws_tests::multi_thread_runtime(2);
     let net = rt.block_on(async { Tokio::new() });
     let mut subscribers = rt.block_on(six_subscribers(&net, &cluster, &["demo://after"]));
     assert_eq!(sessions_on(cluster.nodes[0].port), 2);
@@ -398,7 +394,7 @@ fn sigkill_to_one_node_fails_only_calls_in_flight_and_retries_the_retryable_ones
 #[test]
 fn with_redis_stopped_local_notifications_flow_and_cross_node_ones_resume_after_a_restart() {
     let mut cluster = Cluster::start();
-    runtime().block_on(async {
+    mcp_ws_tests::multi_thread_runtime(2).block_on(async {
         let net = Tokio::new();
         let uris = ["demo://during", "demo://after"];
         let mut subscribers = six_subscribers(&net, &cluster, &uris).await;

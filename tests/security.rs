@@ -276,11 +276,7 @@ fn an_explicit_origin_allowlist_replaces_the_loopback_default() {
 
 #[test]
 fn the_principal_reaches_every_handler() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = mcp_ws_tests::multi_thread_runtime(1);
     runtime.block_on(async {
         let net = Tokio::new();
         let whoami = Tool { name: "whoami".into(), ..Default::default() };
@@ -395,11 +391,7 @@ fn a_client_that_never_finishes_the_lifecycle_is_closed_with_1008() {
 
 #[test]
 fn a_websocket_handed_to_serve_websocket_passes_the_connection_cap() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = mcp_ws_tests::multi_thread_runtime(1);
     runtime.block_on(async {
         use async_tungstenite::tokio::TokioAdapter;
         use futures_util::StreamExt;

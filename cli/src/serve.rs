@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mcp_ws_driver::server::limits::ConnectionLimits;
 use mcp_ws_driver::{
-    AuthCheck, Drain, HostPolicy, OriginPolicy, PlainHttp, Server, ServerConfig, ServerTls,
+    AuthCheck, Drain, HostPolicy, OriginPolicy, PlainHttp, Router, Server, ServerConfig, ServerTls,
     StaticToken,
 };
 use mcp_ws_tokio::Tokio;
@@ -183,13 +183,22 @@ pub async fn start_metrics_listener(args: &ServeArgs, config: &ServerConfig) -> 
 
 /// Runs the demo server.
 pub async fn run(args: &ServeArgs) -> Result<ExitCode, String> {
+    run_with(args, |router| router).await
+}
+
+/// Runs the demo server with routes added by `extend` (test nodes add counting tools), with
+/// everything else `mcp-ws serve` does: its flags, Redis fan-out, and the drain on a signal.
+pub async fn run_with(
+    args: &ServeArgs,
+    extend: impl FnOnce(Router) -> Router,
+) -> Result<ExitCode, String> {
     let net = Tokio::new();
     let mut signals = crate::operate::StopSignals::new();
     let config = server_config(args, demo::implementation())?;
     log_security(&config);
     start_metrics_listener(args, &config).await?;
     handle_hangup(config.tls.clone());
-    let router = demo::router(net.clone()).page_size(args.page_size);
+    let router = extend(demo::router(net.clone()).page_size(args.page_size));
     let mut server = Server::new(net.clone(), router, config);
     if let Some(url) = &args.redis {
         let mut fanout = RedisFanoutConfig::new(url.clone());

@@ -378,3 +378,13 @@ fn two_plus_two() -> CreateMessageParams {
         ..Default::default()
     }
 }
+
+/// A multi-threaded tokio runtime with `workers` worker threads and every driver enabled, for
+/// tests that run clients and servers side by side in one process.
+pub fn multi_thread_runtime(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}

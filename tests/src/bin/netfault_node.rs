@@ -1,7 +1,7 @@
 //! `netfault-node`: the `mcp-ws serve` demo node of the network fault tests, with one more
 //! tool that counts where the tests can see it. It takes `mcp-ws serve`'s flags (the same
-//! [`ServeArgs`], so the same session and drain settings through
-//! [`mcp_ws_cli::serve::server_config`]) plus `--executions FILE`, and serves the demo router
+//! [`ServeArgs`], served by [`mcp_ws_cli::serve::run_with`], so the same session, fan-out and
+//! drain settings) plus `--executions FILE`, and serves the demo router
 //! with:
 //!
 //! - `count {id}`: appends one line `id` to FILE per execution (opened in append mode, so the
@@ -19,11 +19,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use mcp_ws_cli::args::ServeArgs;
-use mcp_ws_cli::demo;
+use mcp_ws_driver::ToolError;
 use mcp_ws_driver::core::mcp::{CallToolResult, Tool};
-use mcp_ws_driver::{Server, ToolError};
-use mcp_ws_tokio::redis_fanout::{RedisFanout, RedisFanoutConfig};
-use mcp_ws_tokio::{StopSignals, Tokio};
 use serde::Deserialize;
 
 /// The flags: `mcp-ws serve`'s, and where to record executions.
@@ -61,11 +58,7 @@ fn tool(name: &str, properties: serde_json::Value, required: &str) -> Tool {
 
 fn main() -> ExitCode {
     let args = NodeArgs::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = mcp_ws_tests::multi_thread_runtime(1);
     match runtime.block_on(run(args)) {
         Ok(code) => code,
         Err(error) => {
@@ -76,9 +69,6 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: NodeArgs) -> Result<ExitCode, String> {
-    let net = Tokio::new();
-    let mut signals = StopSignals::new();
-    let config = mcp_ws_cli::serve::server_config(&args.serve, demo::implementation())?;
     let executions = Arc::new(
         std::fs::OpenOptions::new()
             .create(true)
@@ -88,41 +78,24 @@ async fn run(args: NodeArgs) -> Result<ExitCode, String> {
     );
     let count = tool("count", serde_json::json!({ "id": { "type": "string" } }), "id");
     let big = tool("big", serde_json::json!({ "bytes": { "type": "integer" } }), "bytes");
-    let router = demo::router(net.clone())
-        .tool_def(count, move |args: CountArgs, _context| {
-            let executions = executions.clone();
-            async move {
-                // One write of one line: appends of this size are not interleaved.
-                (&*executions)
-                    .write_all(format!("{}\n", args.id).as_bytes())
-                    .map_err(|e| ToolError::msg(format!("cannot record: {e}")))?;
-                Ok(CallToolResult::text(format!("counted {}", args.id)))
-            }
-        })
-        .tool_def(big, |args: BigArgs, _context| async move {
-            if args.bytes > MAX_BIG {
-                return Err(ToolError::msg(format!("bytes must be at most {MAX_BIG}")));
-            }
-            Ok(CallToolResult::text("x".repeat(args.bytes)))
-        });
-    let mut server = Server::new(net.clone(), router, config);
-    if let Some(url) = &args.serve.redis {
-        let mut fanout = RedisFanoutConfig::new(url.clone());
-        fanout.channel = args.serve.redis_channel.clone();
-        let fanout = RedisFanout::start(fanout).map_err(|e| format!("--redis: {e}"))?;
-        server = server.with_fanout(Arc::new(fanout));
-    }
-    let listening = server
-        .listen(args.serve.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.serve.listen))?;
-    println!("{}", listening.url());
-    let accept = tokio::spawn(listening.run());
-    signals.next().await;
-    tokio::select! {
-        () = server.shutdown() => {}
-        _ = signals.next() => return Ok(ExitCode::FAILURE),
-    }
-    let _ = accept.await;
-    Ok(ExitCode::SUCCESS)
+    // Everything else is `mcp-ws serve` itself: its flags, Redis fan-out, the drain on SIGTERM.
+    mcp_ws_cli::serve::run_with(&args.serve, move |router| {
+        router
+            .tool_def(count, move |args: CountArgs, _context| {
+                let executions = executions.clone();
+                async move {
+                    (&*executions)
+                        .write_all(format!("{}\n", args.id).as_bytes())
+                        .map_err(|e| ToolError::msg(format!("cannot record: {e}")))?;
+                    Ok(CallToolResult::text(format!("counted {}", args.id)))
+                }
+            })
+            .tool_def(big, |args: BigArgs, _context| async move {
+                if args.bytes > MAX_BIG {
+                    return Err(ToolError::msg(format!("bytes must be at most {MAX_BIG}")));
+                }
+                Ok(CallToolResult::text("x".repeat(args.bytes)))
+            })
+    })
+    .await
 }
