@@ -23,6 +23,8 @@
 //! - [`mrtr`]: `input_required` round trips (2026-07-28): the sealed request state, the
 //!   server's round, the client's round machine.
 //! - [`malformed`]: the malformed-input policy (error replies, the budget, the 1008 close).
+//! - [`sse`]: Server-Sent Events for Streamable HTTP: the encoder and a bounded incremental
+//!   decoder.
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
@@ -43,6 +45,7 @@ pub mod relay;
 mod rng;
 mod scan;
 pub mod session;
+pub mod sse;
 pub mod subprotocol;
 #[cfg(feature = "testing")]
 pub mod testing;
