@@ -19,6 +19,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::time::Instant;
+use crate::version::{Era, ProtocolVersion};
 
 /// Bounds of the session table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,6 +292,232 @@ fn parse_event_id(id: &str) -> Option<(u64, u64)> {
     Some((stream.parse().ok()?, sequence.parse().ok()?))
 }
 
+/// What the endpoint needs to see of one Streamable HTTP request to route it: the method and
+/// the header values as received (the caller matches header names case-insensitively; `None`
+/// for an absent header).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpRequestView<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// `Accept`.
+    pub accept: Option<&'a str>,
+    /// `Content-Type`.
+    pub content_type: Option<&'a str>,
+    /// `Mcp-Session-Id`.
+    pub session_id: Option<&'a str>,
+    /// `MCP-Protocol-Version`.
+    pub protocol_version: Option<&'a str>,
+    /// `Last-Event-ID`.
+    pub last_event_id: Option<&'a str>,
+}
+
+/// Where a request on the endpoint goes, once its method and headers passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpRoute<'a> {
+    /// A `POST` without a session: a legacy `initialize` (which opens one) or a standalone
+    /// 2026-07-28 request; the body decides.
+    PostWithoutSession,
+    /// A `POST` in the legacy session `session_id` (look it up: unknown is 404).
+    PostInSession {
+        /// The `Mcp-Session-Id`.
+        session_id: &'a str,
+    },
+    /// A `GET` opening the session's server-to-client stream, resuming after `last_event_id`.
+    OpenStream {
+        /// The `Mcp-Session-Id`.
+        session_id: &'a str,
+        /// The `Last-Event-ID`, when the client resumes a cut stream.
+        last_event_id: Option<&'a str>,
+    },
+    /// A `DELETE` ending the session.
+    EndSession {
+        /// The `Mcp-Session-Id`.
+        session_id: &'a str,
+    },
+}
+
+/// A request refused before its body is read: the status, a short reason for the body, and
+/// the `Allow` header a 405 carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpRefusal {
+    /// The HTTP status.
+    pub status: u16,
+    /// Why, in a sentence.
+    pub reason: &'static str,
+    /// The `Allow` header value, on a 405.
+    pub allow: Option<&'static str>,
+}
+
+impl HttpRefusal {
+    const fn new(status: u16, reason: &'static str) -> HttpRefusal {
+        HttpRefusal { status, reason, allow: None }
+    }
+}
+
+impl fmt::Display for HttpRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status, self.reason)
+    }
+}
+
+impl std::error::Error for HttpRefusal {}
+
+/// Whether an `Accept` value admits `media_type` (`type/subtype`, or its wildcards).
+pub fn accepts(accept: &str, media_type: &str) -> bool {
+    let main = media_type.split('/').next().unwrap_or("");
+    accept.split(',').any(|range| {
+        let mut params = range.split(';');
+        let range = params.next().unwrap_or("").trim();
+        let refused = params.any(|p| {
+            p.trim().strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0))
+        });
+        !refused
+            && (range.eq_ignore_ascii_case(media_type)
+                || range == "*/*"
+                || range.strip_suffix("/*").is_some_and(|prefix| prefix.eq_ignore_ascii_case(main)))
+    })
+}
+
+fn media_type_is(content_type: &str, media_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(media_type)
+}
+
+/// Routes a request on the endpoint (not a WebSocket upgrade) by its method and headers, the
+/// checks of both eras that need no body, in order:
+///
+/// | request | answer |
+/// |---|---|
+/// | a method other than `POST`, `GET`, `DELETE` | 405, `Allow: GET, POST, DELETE` |
+/// | `MCP-Protocol-Version` not one of `supported` | 400 |
+/// | `POST` whose `Content-Type` is not `application/json` | 415 |
+/// | `POST` whose `Accept` admits neither JSON nor SSE | 406 |
+/// | `GET` whose `Accept` does not admit `text/event-stream` | 406 |
+/// | `GET`/`DELETE` without a session id, the request naming a 2026-07-28 version | 405, `Allow: POST` |
+/// | `GET`/`DELETE` without a session id otherwise | 400 |
+/// | a session id that is not one [`HttpSessions`] makes | 404 |
+///
+/// The session lookup (404 for an unknown or ended one) and every body check are the caller's.
+pub fn route<'a>(
+    request: &HttpRequestView<'a>,
+    supported: &[ProtocolVersion],
+) -> Result<HttpRoute<'a>, HttpRefusal> {
+    let method = request.method;
+    if !matches!(method, "POST" | "GET" | "DELETE") {
+        return Err(HttpRefusal {
+            allow: Some("GET, POST, DELETE"),
+            ..HttpRefusal::new(405, "the MCP endpoint answers POST, GET and DELETE")
+        });
+    }
+    let version = match request.protocol_version.map(str::trim) {
+        None => None,
+        Some(text) => match ProtocolVersion::parse(text).filter(|v| supported.contains(v)) {
+            Some(version) => Some(version),
+            None => return Err(HttpRefusal::new(400, "unsupported MCP-Protocol-Version")),
+        },
+    };
+    let session_id = request.session_id.map(str::trim);
+    if method == "POST" {
+        if !request.content_type.is_some_and(|c| media_type_is(c, "application/json")) {
+            return Err(HttpRefusal::new(415, "the body must be application/json"));
+        }
+        if let Some(accept) = request.accept {
+            if !accepts(accept, "application/json") && !accepts(accept, "text/event-stream") {
+                return Err(HttpRefusal::new(
+                    406,
+                    "the client must accept application/json or text/event-stream",
+                ));
+            }
+        }
+    } else if method == "GET"
+        && !request.accept.is_some_and(|accept| accepts(accept, "text/event-stream"))
+    {
+        return Err(HttpRefusal::new(406, "a GET stream is text/event-stream"));
+    }
+    let session_id = match session_id {
+        Some(id) if is_session_id(id) => Some(id),
+        Some(_) => return Err(HttpRefusal::new(404, "unknown MCP session")),
+        None => None,
+    };
+    match (method, session_id) {
+        ("POST", None) => Ok(HttpRoute::PostWithoutSession),
+        ("POST", Some(session_id)) => Ok(HttpRoute::PostInSession { session_id }),
+        (_, None) if version.is_some_and(|v| v.era() == Era::Modern) => Err(HttpRefusal {
+            allow: Some("POST"),
+            ..HttpRefusal::new(405, "2026-07-28 has no sessions: every request is a POST")
+        }),
+        (_, None) => Err(HttpRefusal::new(400, "missing Mcp-Session-Id")),
+        ("GET", Some(session_id)) => Ok(HttpRoute::OpenStream {
+            session_id,
+            last_event_id: request.last_event_id.map(str::trim),
+        }),
+        (_, Some(session_id)) => Ok(HttpRoute::EndSession { session_id }),
+    }
+}
+
+/// A 2026-07-28 header that does not match the body (answer 400 with -32020).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderMismatch {
+    /// `Mcp-Method` is absent or differs from the body's method.
+    Method,
+    /// `Mcp-Name` is absent or differs from the body's name (`tools/call`, `prompts/get`) or
+    /// URI (`resources/read`).
+    Name,
+    /// `MCP-Protocol-Version` is absent or differs from the `_meta` protocol version.
+    ProtocolVersion,
+}
+
+impl fmt::Display for HeaderMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeaderMismatch::Method => "the Mcp-Method header does not match the body's method",
+            HeaderMismatch::Name => "the Mcp-Name header does not match the body",
+            HeaderMismatch::ProtocolVersion => {
+                "the MCP-Protocol-Version header does not match the _meta protocol version"
+            }
+        })
+    }
+}
+
+impl std::error::Error for HeaderMismatch {}
+
+/// The methods whose request carries `Mcp-Name`, and the parameter it mirrors.
+pub fn named_parameter(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    }
+}
+
+/// Checks the SEP-2243 headers of a 2026-07-28 request against its body: `Mcp-Method` equals
+/// the method (values are case-sensitive; surrounding whitespace is not part of a value),
+/// `Mcp-Name` equals the named parameter ([`named_parameter`]) when the body has one, and
+/// `MCP-Protocol-Version` equals the `_meta` version when the body names one.
+pub fn check_standard_headers(
+    method_header: Option<&str>,
+    name_header: Option<&str>,
+    version_header: Option<&str>,
+    body_method: &str,
+    body_name: Option<&str>,
+    body_version: Option<&str>,
+) -> Result<(), HeaderMismatch> {
+    if method_header.map(str::trim) != Some(body_method) {
+        return Err(HeaderMismatch::Method);
+    }
+    if let Some(name) = body_name.filter(|_| named_parameter(body_method).is_some()) {
+        if name_header.map(str::trim) != Some(name) {
+            return Err(HeaderMismatch::Name);
+        }
+    }
+    if let Some(version) = body_version {
+        if version_header.map(str::trim) != Some(version) {
+            return Err(HeaderMismatch::ProtocolVersion);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,5 +617,100 @@ mod tests {
         for id in ["", "0", "0-", "-1", "0-x", "0-5", "a-1", "0-1-2"] {
             assert_eq!(buffer.resume(id), Err(ResumeError::Malformed), "{id:?}");
         }
+    }
+
+    fn view(method: &'static str) -> HttpRequestView<'static> {
+        HttpRequestView {
+            method,
+            accept: Some("application/json, text/event-stream"),
+            content_type: Some("application/json"),
+            ..HttpRequestView::default()
+        }
+    }
+
+    const SESSION: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn every_refusal_of_the_route_table_gets_its_status() {
+        let all = &ProtocolVersion::ALL;
+        let status = |v: HttpRequestView<'static>| route(&v, all).map_err(|r| (r.status, r.allow));
+        assert_eq!(status(view("PUT")), Err((405, Some("GET, POST, DELETE"))));
+        let bad_version = HttpRequestView { protocol_version: Some("1999-01-01"), ..view("POST") };
+        assert_eq!(status(bad_version), Err((400, None)));
+        let unsupported = route(
+            &HttpRequestView { protocol_version: Some("2025-03-26"), ..view("POST") },
+            &[ProtocolVersion::V2025_11_25],
+        );
+        assert_eq!(unsupported.unwrap_err().status, 400);
+        let text = HttpRequestView { content_type: Some("text/plain"), ..view("POST") };
+        assert_eq!(status(text), Err((415, None)));
+        let html = HttpRequestView { accept: Some("text/html"), ..view("POST") };
+        assert_eq!(status(html), Err((406, None)));
+        let get_json = HttpRequestView { accept: Some("application/json"), ..view("GET") };
+        assert_eq!(status(get_json), Err((406, None)));
+        assert_eq!(status(view("GET")), Err((400, None)), "a legacy GET needs its session");
+        assert_eq!(status(view("DELETE")), Err((400, None)));
+        let modern = HttpRequestView { protocol_version: Some("2026-07-28"), ..view("DELETE") };
+        assert_eq!(status(modern), Err((405, Some("POST"))));
+        let forged = HttpRequestView { session_id: Some("../etc"), ..view("POST") };
+        assert_eq!(status(forged), Err((404, None)));
+    }
+
+    #[test]
+    fn accepted_requests_are_routed() {
+        let all = &ProtocolVersion::ALL;
+        assert_eq!(route(&view("POST"), all), Ok(HttpRoute::PostWithoutSession));
+        let charset = HttpRequestView {
+            content_type: Some("Application/JSON; charset=utf-8"),
+            accept: None,
+            ..view("POST")
+        };
+        assert_eq!(route(&charset, all), Ok(HttpRoute::PostWithoutSession));
+        let in_session = HttpRequestView {
+            session_id: Some(SESSION),
+            protocol_version: Some("2025-11-25"),
+            ..view("POST")
+        };
+        assert_eq!(route(&in_session, all), Ok(HttpRoute::PostInSession { session_id: SESSION }));
+        let resume = HttpRequestView {
+            accept: Some("text/event-stream"),
+            session_id: Some(SESSION),
+            last_event_id: Some("0-3"),
+            ..view("GET")
+        };
+        assert_eq!(
+            route(&resume, all),
+            Ok(HttpRoute::OpenStream { session_id: SESSION, last_event_id: Some("0-3") })
+        );
+        let delete = HttpRequestView { session_id: Some(SESSION), ..view("DELETE") };
+        assert_eq!(route(&delete, all), Ok(HttpRoute::EndSession { session_id: SESSION }));
+    }
+
+    #[test]
+    fn accept_ranges_and_quality_zero() {
+        assert!(accepts("*/*", "text/event-stream"));
+        assert!(accepts("text/*", "text/event-stream"));
+        assert!(accepts("application/json;q=0.5", "application/json"));
+        assert!(!accepts("application/json;q=0", "application/json"));
+        assert!(!accepts("application/jsonx", "application/json"));
+    }
+
+    #[test]
+    fn standard_headers_must_match_the_body() {
+        let check = |m, n, v| {
+            check_standard_headers(m, n, v, "tools/call", Some("echo"), Some("2026-07-28"))
+        };
+        let version = Some("2026-07-28");
+        assert_eq!(check(Some("tools/call"), Some("  echo  "), version), Ok(()));
+        assert_eq!(check(None, Some("echo"), version), Err(HeaderMismatch::Method));
+        assert_eq!(check(Some("TOOLS/CALL"), Some("echo"), version), Err(HeaderMismatch::Method));
+        assert_eq!(check(Some("tools/call"), None, version), Err(HeaderMismatch::Name));
+        assert_eq!(check(Some("tools/call"), Some("other"), version), Err(HeaderMismatch::Name));
+        assert_eq!(
+            check(Some("tools/call"), Some("echo"), Some("2025-11-25")),
+            Err(HeaderMismatch::ProtocolVersion)
+        );
+        let list = check_standard_headers(Some("tools/list"), None, None, "tools/list", None, None);
+        assert_eq!(list, Ok(()), "tools/list carries no Mcp-Name");
     }
 }
