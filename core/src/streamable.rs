@@ -18,6 +18,9 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
+use crate::id::RequestId;
+use crate::message::{Message, Request};
+use crate::raw::RawJson;
 use crate::time::Instant;
 use crate::version::{Era, ProtocolVersion};
 
@@ -518,6 +521,120 @@ pub fn check_standard_headers(
     Ok(())
 }
 
+/// Where a message the session writes goes, in a legacy-era HTTP session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// The response stream of the open POST `stream`; `last` when the message is that
+    /// request's answer (the stream ends after it).
+    Request {
+        /// The POST's stream.
+        stream: u64,
+        /// Whether this is the answer that ends it.
+        last: bool,
+    },
+    /// The session's standalone stream (the GET), buffered while none is open.
+    Standalone,
+}
+
+/// Routes what a session writes to the HTTP streams open on it: a response to the POST that
+/// carried its request, a progress notification to the POST whose request gave its
+/// `progressToken`, everything else to the standalone stream.
+///
+/// Logs and server requests a handler sends about its request (`ctx.log`, `ctx.elicit`,
+/// `ctx.list_roots`, `ctx.create_message`) are related to that request but carry nothing that
+/// names it; the driver routes them with [`OutgoingRouter::route_related`], given the request
+/// id the handler's context knows.
+#[derive(Debug, Default)]
+pub struct OutgoingRouter {
+    next_stream: u64,
+    by_id: HashMap<RequestId, u64>,
+    by_progress_token: HashMap<String, u64>,
+    tokens_of: HashMap<u64, Option<String>>,
+}
+
+impl OutgoingRouter {
+    /// An empty router.
+    pub fn new() -> OutgoingRouter {
+        OutgoingRouter::default()
+    }
+
+    /// A POST carried `request`: opens its response stream. `None` when a request with the same
+    /// id is already open (answer the POST with an error instead of mixing two answers).
+    pub fn open(&mut self, request: &Request) -> Option<u64> {
+        if self.by_id.contains_key(&request.id) {
+            return None;
+        }
+        self.next_stream += 1;
+        let stream = self.next_stream;
+        self.by_id.insert(request.id.clone(), stream);
+        let token = request.params.as_ref().and_then(|params| progress_token(params, true));
+        if let Some(token) = &token {
+            self.by_progress_token.insert(token.clone(), stream);
+        }
+        self.tokens_of.insert(stream, token);
+        Some(stream)
+    }
+
+    /// Where `message` goes. A response ends its stream's routing entries.
+    pub fn route(&mut self, message: &Message) -> Destination {
+        let answered = match message {
+            Message::Result(result) => Some(&result.id),
+            Message::Error(error) => error.id.as_ref(),
+            Message::Notification(notification)
+                if notification.method == "notifications/progress" =>
+            {
+                let stream = notification
+                    .params
+                    .as_ref()
+                    .and_then(|params| progress_token(params, false))
+                    .and_then(|token| self.by_progress_token.get(&token).copied());
+                return match stream {
+                    Some(stream) => Destination::Request { stream, last: false },
+                    None => Destination::Standalone,
+                };
+            }
+            _ => None,
+        };
+        match answered.and_then(|id| self.by_id.remove(id)) {
+            Some(stream) => {
+                if let Some(Some(token)) = self.tokens_of.remove(&stream) {
+                    self.by_progress_token.remove(&token);
+                }
+                Destination::Request { stream, last: true }
+            }
+            None => Destination::Standalone,
+        }
+    }
+
+    /// Where a message related to the request `related` goes (a handler's log or server
+    /// request): that request's stream while it is open, else the standalone stream.
+    pub fn route_related(&self, related: &RequestId) -> Destination {
+        match self.by_id.get(related) {
+            Some(&stream) => Destination::Request { stream, last: false },
+            None => Destination::Standalone,
+        }
+    }
+
+    /// The client dropped the POST's stream before the answer (not a cancellation): later
+    /// messages of that request go to the standalone stream.
+    pub fn abandon(&mut self, stream: u64) {
+        self.by_id.retain(|_, open| *open != stream);
+        if let Some(Some(token)) = self.tokens_of.remove(&stream) {
+            self.by_progress_token.remove(&token);
+        }
+    }
+}
+
+/// A progress token as compact JSON text (tokens are strings or numbers; the text keeps `1`
+/// and `"1"` apart): a request's `_meta.progressToken` (`in_meta`), or the `progressToken` at
+/// the top of a progress notification's params.
+fn progress_token(params: &RawJson, in_meta: bool) -> Option<String> {
+    let value: serde_json::Value = params.parse().ok()?;
+    let holder = if in_meta { value.get("_meta")? } else { &value };
+    let token = holder.get("progressToken")?;
+    (token.is_string() || token.is_number()).then(|| token.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,5 +829,69 @@ mod tests {
         );
         let list = check_standard_headers(Some("tools/list"), None, None, "tools/list", None, None);
         assert_eq!(list, Ok(()), "tools/list carries no Mcp-Name");
+    }
+
+    fn parse(text: &str) -> Message {
+        match crate::decode(text, &crate::Limits::default()) {
+            Ok(crate::Frame::Single(message)) => message,
+            other => panic!("not one message: {other:?}"),
+        }
+    }
+
+    fn request(text: &str) -> Request {
+        match parse(text) {
+            Message::Request(request) => request,
+            other => panic!("not a request: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn answers_and_progress_go_to_their_post_and_the_rest_to_the_standalone_stream() {
+        let mut router = OutgoingRouter::new();
+        let call = request(
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":"p"}}}"#,
+        );
+        let other = request(r#"{"jsonrpc":"2.0","id":"7","method":"tools/list"}"#);
+        let call_stream = router.open(&call).unwrap();
+        let other_stream = router.open(&other).unwrap();
+        assert_ne!(call_stream, other_stream, "7 and \"7\" are different ids");
+        assert_eq!(router.open(&call), None, "a duplicate id is refused");
+        let progress = parse(
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}"#,
+        );
+        assert_eq!(
+            router.route(&progress),
+            Destination::Request { stream: call_stream, last: false }
+        );
+        let changed = parse(r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#);
+        assert_eq!(router.route(&changed), Destination::Standalone);
+        let roots = parse(r#"{"jsonrpc":"2.0","id":1,"method":"roots/list"}"#);
+        assert_eq!(router.route(&roots), Destination::Standalone);
+        assert_eq!(
+            router.route_related(&call.id),
+            Destination::Request { stream: call_stream, last: false }
+        );
+        let answer = parse(r#"{"jsonrpc":"2.0","id":7,"result":{}}"#);
+        assert_eq!(router.route(&answer), Destination::Request { stream: call_stream, last: true });
+        assert_eq!(router.route(&progress), Destination::Standalone, "the stream has ended");
+        assert_eq!(router.route_related(&call.id), Destination::Standalone);
+        let error = parse(r#"{"jsonrpc":"2.0","id":"7","error":{"code":-1,"message":"no"}}"#);
+        assert_eq!(router.route(&error), Destination::Request { stream: other_stream, last: true });
+    }
+
+    #[test]
+    fn an_abandoned_stream_routes_nothing() {
+        let mut router = OutgoingRouter::new();
+        let call = request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"progressToken":5}}}"#,
+        );
+        let stream = router.open(&call).unwrap();
+        router.abandon(stream);
+        let progress = parse(
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":5,"progress":1}}"#,
+        );
+        assert_eq!(router.route(&progress), Destination::Standalone);
+        let answer = parse(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert_eq!(router.route(&answer), Destination::Standalone);
     }
 }
