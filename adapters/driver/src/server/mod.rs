@@ -27,6 +27,7 @@ pub mod auth;
 pub mod drain;
 pub mod fanout;
 pub mod handshake;
+mod http;
 pub mod limits;
 pub mod message_pipe;
 pub mod proxy;
@@ -231,6 +232,8 @@ struct ServerState {
     draining: Drain,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     stopped: Shared<oneshot::Receiver<()>>,
+    /// The Streamable HTTP sessions.
+    http: http::HttpState,
 }
 
 /// A server: a router, a configuration and the connections it serves. Cheap to clone.
@@ -296,6 +299,7 @@ impl<N: Network> Server<N> {
                 draining,
                 stop: Mutex::new(Some(stop)),
                 stopped: stopped.shared(),
+                http: http::HttpState::new(Default::default()),
             }),
         }
     }
@@ -348,16 +352,17 @@ impl<N: Network> Server<N> {
             Admission::Drop(busy) => return Err(accept::AcceptError::Dropped(busy)),
         };
         let serving = {
-            let accepted = accept::accept_admitted(
-                &self.net,
-                stream,
-                addrs,
-                &self.handshake,
-                Some(&mut permit),
-            )
-            .await;
-            let accepted = match accepted {
-                Ok(accepted) => accepted,
+            let opened =
+                accept::accept_either(&self.net, stream, addrs, &self.handshake, Some(&mut permit))
+                    .await;
+            let accepted = match opened {
+                Ok(accept::Opened::WebSocket(accepted)) => *accepted,
+                Ok(accept::Opened::Http(transport)) => {
+                    metrics::count_connection("http");
+                    http::serve(self.clone(), transport, addrs).await;
+                    drop(permit);
+                    return Ok(());
+                }
                 Err(error) => {
                     metrics::count_connection(metrics::accept_outcome(&error));
                     return Err(error);
