@@ -25,6 +25,10 @@
 //! - [`mrtr`]: `input_required` round trips (2026-07-28): the sealed request state, the
 //!   server's round, the client's round machine.
 //! - [`malformed`]: the malformed-input policy (error replies, the budget, the 1008 close).
+//! - [`streamable`]: Streamable HTTP state: the legacy-era session table (cap, idle expiry)
+//!   and the SSE replay buffer behind `Last-Event-ID`.
+//! - [`sse`]: Server-Sent Events for Streamable HTTP: the encoder and a bounded incremental
+//!   decoder.
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
@@ -46,6 +50,8 @@ pub mod relay;
 mod rng;
 mod scan;
 pub mod session;
+pub mod sse;
+pub mod streamable;
 pub mod subprotocol;
 #[cfg(feature = "testing")]
 pub mod testing;

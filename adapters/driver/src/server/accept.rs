@@ -19,6 +19,7 @@ use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::auth::Principal;
 use super::handshake::{
     Decision, HandshakeRules, HeadParse, HeadReader, PlainResponse, Refusal, RequestHead, decide,
+    is_streamable_http,
 };
 use super::limits::Permit;
 use crate::runtime::Runtime;
@@ -152,12 +153,50 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let deadline = runtime.now() + config.timeout;
-    let work = handshake(stream, addrs, config, None, permit);
+    let work = handshake(stream, addrs, config, None, permit, false);
+    let result = match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
+        Either::Left((Ok(Opened::WebSocket(accepted)), _)) => Ok(*accepted),
+        // Not reached: `http` is false.
+        Either::Left((Ok(Opened::Http(_)), _)) => {
+            Err(AcceptError::Io(io::Error::other("unexpected Streamable HTTP")))
+        }
+        Either::Left((Err(error), _)) => Err(error),
+        Either::Right(_) => Err(AcceptError::TimedOut),
+    };
+    log_outcome(result.as_ref(), addrs, config);
+    result
+}
+
+/// What a connection on the listener became.
+pub(crate) enum Opened<S> {
+    /// An upgraded WebSocket.
+    WebSocket(Box<Accepted<S>>),
+    /// A Streamable HTTP request on the endpoint: the transport replays every byte read, the
+    /// request head included, for the HTTP server.
+    Http(Transport<S>),
+}
+
+/// [`accept_admitted`] that also lets Streamable HTTP requests on the endpoint through.
+pub(crate) async fn accept_either<R, S>(
+    runtime: &R,
+    stream: S,
+    addrs: ConnectionAddrs,
+    config: &HandshakeConfig,
+    permit: Option<&mut Permit>,
+) -> Result<Opened<S>, AcceptError>
+where
+    R: Runtime,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let deadline = runtime.now() + config.timeout;
+    let work = handshake(stream, addrs, config, None, permit, true);
     let result = match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(AcceptError::TimedOut),
     };
-    log_outcome(&result, addrs, config);
+    if let Err(error) = &result {
+        log_outcome::<S>(Err(error), addrs, config);
+    }
     result
 }
 
@@ -165,7 +204,7 @@ where
 /// causes (a 404, a plain GET answered 426, a health check or page answered) is debug, and
 /// counted in `mcp_ws_connections_total` by outcome; other refusals are warnings.
 fn log_outcome<S>(
-    result: &Result<Accepted<S>, AcceptError>,
+    result: Result<&Accepted<S>, &AcceptError>,
     addrs: ConnectionAddrs,
     config: &HandshakeConfig,
 ) {
@@ -205,14 +244,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let deadline = runtime.now() + config.timeout;
-    let work = handshake(stream, addrs, config, Some(refusal), None);
+    let work = handshake(stream, addrs, config, Some(refusal), None, false);
     match select(Box::pin(work), Box::pin(runtime.sleep_until(deadline))).await {
         Either::Left((Err(error), _)) => error,
         // Not reached: a forced refusal never upgrades. Had it, the client got a WebSocket
         // that is dropped here, which closes it.
-        Either::Left((Ok(accepted), _)) => AcceptError::Refused {
+        Either::Left((Ok(_), _)) => AcceptError::Refused {
             status: 503,
-            reason: format!("upgraded {:?} despite a forced refusal", accepted.subprotocol),
+            reason: "upgraded despite a forced refusal".to_string(),
         },
         Either::Right(_) => AcceptError::TimedOut,
     }
@@ -224,7 +263,8 @@ async fn handshake<S>(
     config: &HandshakeConfig,
     forced: Option<Refusal>,
     permit: Option<&mut Permit>,
-) -> Result<Accepted<S>, AcceptError>
+    http: bool,
+) -> Result<Opened<S>, AcceptError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -267,6 +307,11 @@ where
             }
         }
     }
+    if http && is_streamable_http(&head, &config.rules) {
+        // hyper reads the request again, head included, from the replayed bytes.
+        transport.replay(bytes);
+        return Ok(Opened::Http(transport));
+    }
     match decide(&head, &config.rules) {
         Decision::Refuse(refusal) => Err(refuse(&mut transport, refusal).await),
         Decision::Respond(response) => Err(respond(&mut transport, &head, response).await),
@@ -277,12 +322,12 @@ where
             let ws =
                 WebSocketStream::from_raw_socket(transport, Role::Server, Some(config.websocket))
                     .await;
-            Ok(Accepted {
+            Ok(Opened::WebSocket(Box::new(Accepted {
                 ws,
                 head,
                 subprotocol: upgrade.subprotocol,
                 principal: upgrade.principal,
-            })
+            })))
         }
     }
 }

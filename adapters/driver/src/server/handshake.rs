@@ -543,18 +543,8 @@ pub fn decide(head: &RequestHead, rules: &HandshakeRules) -> Decision {
 const NOT_WEBSOCKET: &str = "this is a WebSocket MCP endpoint: connect with a WebSocket client \
                              (ws:// or wss://) offering the subprotocol `mcp`";
 
-/// `Ok(Ok(_))` upgrades, `Ok(Err(_))` is a plain answer, `Err(_)` a refusal.
-fn check(
-    head: &RequestHead,
-    rules: &HandshakeRules,
-) -> Result<Result<Upgrade, PlainResponse>, Refusal> {
-    if head.minor_version < 1 {
-        return Err(Refusal::new(400, "the WebSocket upgrade needs HTTP/1.1"));
-    }
-    if head.method != "GET" {
-        return Err(Refusal::new(405, format!("{NOT_WEBSOCKET}; it answers only GET"))
-            .header("Allow", "GET"));
-    }
+/// The Host and Origin checks every request passes, WebSocket upgrade or Streamable HTTP.
+fn check_host_and_origin(head: &RequestHead, rules: &HandshakeRules) -> Result<(), Refusal> {
     // RFC 9112 §3.2: more than one Host is a 400; so is more than one Origin (RFC 6454 §7.3
     // allows one), rather than checking the first and letting the second through.
     if head.headers_named("host").count() > 1 {
@@ -574,6 +564,58 @@ fn check(
             return Err(Refusal::new(403, "this Origin is not allowed"));
         }
     }
+    Ok(())
+}
+
+/// Whether `head` is a Streamable HTTP request on the endpoint (`POST`, `DELETE`, or a `GET`
+/// without `Upgrade: websocket` that accepts `text/event-stream`), to be served by
+/// [`super::http`] instead of [`decide`].
+pub fn is_streamable_http(head: &RequestHead, rules: &HandshakeRules) -> bool {
+    let upgrading = head.has_token("upgrade", "websocket");
+    head.path() == rules.path
+        && head.minor_version >= 1
+        && !upgrading
+        && match head.method.as_str() {
+            "POST" | "DELETE" => true,
+            "GET" => head
+                .headers_named("accept")
+                .any(|accept| mcp_ws_core::streamable::accepts(accept, "text/event-stream")),
+            _ => false,
+        }
+}
+
+/// The checks of one Streamable HTTP request, the same policy code as the upgrade's: Host
+/// and Origin (403), the drain (503), the authenticator (its answer, 401 for a bad token).
+pub fn check_http_request(
+    head: &RequestHead,
+    rules: &HandshakeRules,
+) -> Result<Option<Principal>, Refusal> {
+    check_host_and_origin(head, rules)?;
+    if rules.drain.is_draining() {
+        return Err(Drain::refusal());
+    }
+    match &rules.auth {
+        None => Ok(None),
+        Some(auth) => match auth.authenticate(&AuthRequest { head, subprotocol: None }) {
+            AuthDecision::Allow(principal) => Ok(Some(principal)),
+            AuthDecision::Refuse(refusal) => Err(refusal),
+        },
+    }
+}
+
+/// `Ok(Ok(_))` upgrades, `Ok(Err(_))` is a plain answer, `Err(_)` a refusal.
+fn check(
+    head: &RequestHead,
+    rules: &HandshakeRules,
+) -> Result<Result<Upgrade, PlainResponse>, Refusal> {
+    if head.minor_version < 1 {
+        return Err(Refusal::new(400, "the WebSocket upgrade needs HTTP/1.1"));
+    }
+    if head.method != "GET" {
+        return Err(Refusal::new(405, format!("{NOT_WEBSOCKET}; it answers only GET"))
+            .header("Allow", "GET"));
+    }
+    check_host_and_origin(head, rules)?;
     let upgrading =
         head.has_token("upgrade", "websocket") && head.has_token("connection", "upgrade");
     if !upgrading {

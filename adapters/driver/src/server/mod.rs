@@ -27,7 +27,9 @@ pub mod auth;
 pub mod drain;
 pub mod fanout;
 pub mod handshake;
+mod http;
 pub mod limits;
+pub mod message_pipe;
 pub mod proxy;
 pub mod router;
 pub mod subscriptions;
@@ -45,9 +47,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::Message as WsMessage;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use futures_channel::oneshot;
+use futures_util::SinkExt;
 use futures_util::future::{Either, FutureExt, Shared, select};
 use futures_util::io::{AsyncRead, AsyncWrite};
 use mcp_ws_core::mcp::Implementation;
@@ -66,6 +70,7 @@ use crate::runtime::{BoxFuture, Network};
 use crate::tasks::HandlerTasks;
 use crate::tls::ServerTls;
 use crate::ws_config::websocket_config;
+use crate::ws_io::WebSocketIo;
 use accept::{ConnectionAddrs, HandshakeConfig};
 use auth::{AuthCheck, Principal};
 use drain::Drain;
@@ -227,6 +232,8 @@ struct ServerState {
     draining: Drain,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     stopped: Shared<oneshot::Receiver<()>>,
+    /// The Streamable HTTP sessions.
+    http: http::HttpState,
 }
 
 /// A server: a router, a configuration and the connections it serves. Cheap to clone.
@@ -292,6 +299,7 @@ impl<N: Network> Server<N> {
                 draining,
                 stop: Mutex::new(Some(stop)),
                 stopped: stopped.shared(),
+                http: http::HttpState::new(Default::default()),
             }),
         }
     }
@@ -344,16 +352,17 @@ impl<N: Network> Server<N> {
             Admission::Drop(busy) => return Err(accept::AcceptError::Dropped(busy)),
         };
         let serving = {
-            let accepted = accept::accept_admitted(
-                &self.net,
-                stream,
-                addrs,
-                &self.handshake,
-                Some(&mut permit),
-            )
-            .await;
-            let accepted = match accepted {
-                Ok(accepted) => accepted,
+            let opened =
+                accept::accept_either(&self.net, stream, addrs, &self.handshake, Some(&mut permit))
+                    .await;
+            let accepted = match opened {
+                Ok(accept::Opened::WebSocket(accepted)) => *accepted,
+                Ok(accept::Opened::Http(transport)) => {
+                    metrics::count_connection("http");
+                    http::serve(self.clone(), transport, addrs).await;
+                    drop(permit);
+                    return Ok(());
+                }
                 Err(error) => {
                     metrics::count_connection(metrics::accept_outcome(&error));
                     return Err(error);
@@ -431,16 +440,31 @@ impl<N: Network> Server<N> {
         }
     }
 
+    /// Serves one session whose messages travel through an in-memory
+    /// [`message_pipe`](message_pipe::MessagePipe) instead of a socket (what a Streamable HTTP
+    /// session is): the same core session, connection loop, router and caps as a WebSocket
+    /// connection, until the pipe's sender is dropped or the server drains. **No Origin, Host
+    /// or authentication check** is made here: the caller made them on its request.
+    pub async fn serve_messages(
+        &self,
+        pipe: message_pipe::LoopEnd,
+        principal: Option<Principal>,
+        permit: limits::Permit,
+    ) {
+        self.serve_session(pipe, principal).await;
+        drop(permit);
+    }
+
     /// The future that serves one upgraded WebSocket: built here, synchronously, so the task's
     /// future holds only what the loop needs (one allocation the size of the loop's state) and
     /// not also the locals that built it.
     fn serve_session<S>(
         &self,
-        ws: WebSocketStream<S>,
+        ws: S,
         principal: Option<Principal>,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>>
     where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: WebSocketIo + Send + 'static,
     {
         let session = match Session::new(self.config.session.clone(), self.net.now()) {
             Ok(session) => session,
@@ -455,7 +479,7 @@ impl<N: Network> Server<N> {
                         .into(),
                 };
                 return Box::pin(async move {
-                    let _ = ws.close(Some(frame)).await;
+                    let _ = ws.send(WsMessage::Close(Some(frame))).await;
                 });
             }
         };

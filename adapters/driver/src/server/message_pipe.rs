@@ -1,0 +1,140 @@
+//! The in-memory message pipe: a session served over something other than a socket.
+//!
+//! A Streamable HTTP session has no socket of its own: its messages arrive as request bodies
+//! and leave as response bodies and event streams. It is still the same core session driven by
+//! the same connection loop as a WebSocket's ([`super::Server::serve_messages`]): the loop gets
+//! a [`LoopEnd`], which looks like a WebSocket to it (each message one text frame), and the
+//! HTTP layer holds the [`PipeEnd`], putting what clients post in and routing what the loop
+//! writes out. Both directions are bounded channels of [`MessagePipe::capacity`] messages, so a
+//! client that posts faster than the session answers waits (or is refused) instead of growing
+//! a queue.
+//!
+//! Dropping the [`PipeEnd`]'s sender ends the session (the loop sees its transport end); a
+//! close the loop sends ends the inbound side, so the loop's close handshake completes at
+//! once.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use futures_channel::mpsc;
+use futures_util::{Sink, Stream, StreamExt};
+
+/// The settings of a pipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessagePipe {
+    /// How many messages each direction holds before the writer waits.
+    pub capacity: usize,
+}
+
+impl MessagePipe {
+    /// 64 messages each way.
+    pub const DEFAULT_CAPACITY: usize = 64;
+
+    /// A new pipe: the loop's end and the HTTP layer's end.
+    pub fn open(self) -> (LoopEnd, PipeEnd) {
+        // futures' bounded channel holds `buffer + senders` messages: one sender each way.
+        let slots = self.capacity.saturating_sub(1);
+        let (to_loop, inbound) = mpsc::channel(slots);
+        let (outbound, from_loop) = mpsc::channel(slots);
+        (LoopEnd { inbound, outbound, closed: false }, PipeEnd { to_loop, from_loop })
+    }
+}
+
+impl Default for MessagePipe {
+    fn default() -> Self {
+        MessagePipe { capacity: Self::DEFAULT_CAPACITY }
+    }
+}
+
+/// The connection loop's end: a stream of text frames in, a sink of frames out.
+#[derive(Debug)]
+pub struct LoopEnd {
+    inbound: mpsc::Receiver<String>,
+    outbound: mpsc::Sender<String>,
+    closed: bool,
+}
+
+/// The HTTP layer's end: messages for the session go into `to_loop`, what the session writes
+/// comes out of `from_loop` (each one JSON-RPC message or batch, as text).
+#[derive(Debug)]
+pub struct PipeEnd {
+    /// Messages from the client, to the session.
+    pub to_loop: mpsc::Sender<String>,
+    /// Messages from the session, to the client.
+    pub from_loop: mpsc::Receiver<String>,
+}
+
+impl Stream for LoopEnd {
+    type Item = Result<WsMessage, WsError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.closed {
+            return Poll::Ready(None);
+        }
+        self.inbound.poll_next_unpin(cx).map(|text| text.map(|text| Ok(WsMessage::text(text))))
+    }
+}
+
+impl Sink<WsMessage> for LoopEnd {
+    type Error = WsError;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        self.outbound.poll_ready(cx).map_err(|_| WsError::ConnectionClosed)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: WsMessage) -> Result<(), WsError> {
+        match item {
+            WsMessage::Text(text) => self
+                .outbound
+                .start_send(text.as_str().to_owned())
+                .map_err(|_| WsError::ConnectionClosed),
+            WsMessage::Close(_) => {
+                self.closed = true;
+                self.inbound.close();
+                Ok(())
+            }
+            // Pings, pongs and binary frames mean nothing on a pipe.
+            _ => Ok(()),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        self.outbound.close_channel();
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::SinkExt;
+
+    #[test]
+    fn text_goes_through_both_ways_and_the_capacity_bounds_each_direction() {
+        let (mut loop_end, mut pipe_end) = MessagePipe { capacity: 2 }.open();
+        pipe_end.to_loop.try_send("a".into()).unwrap();
+        pipe_end.to_loop.try_send("b".into()).unwrap();
+        assert!(pipe_end.to_loop.try_send("c".into()).unwrap_err().is_full());
+        let first = futures_executor::block_on(loop_end.next()).unwrap().unwrap();
+        assert_eq!(first, WsMessage::text("a"));
+        futures_executor::block_on(loop_end.send(WsMessage::text("out"))).unwrap();
+        assert_eq!(pipe_end.from_loop.try_recv().ok().as_deref(), Some("out"));
+    }
+
+    #[test]
+    fn the_loops_close_ends_its_inbound_side_and_dropping_the_sender_ends_the_stream() {
+        let (mut loop_end, pipe_end) = MessagePipe::default().open();
+        futures_executor::block_on(loop_end.send(WsMessage::Close(None))).unwrap();
+        assert!(futures_executor::block_on(loop_end.next()).is_none());
+
+        let (mut loop_end, pipe_end_2) = MessagePipe::default().open();
+        drop(pipe_end_2.to_loop);
+        assert!(futures_executor::block_on(loop_end.next()).is_none());
+        drop(pipe_end);
+    }
+}
