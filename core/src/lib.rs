@@ -43,6 +43,7 @@ pub mod relay;
 mod rng;
 mod scan;
 pub mod session;
+pub mod sse;
 pub mod subprotocol;
 #[cfg(feature = "testing")]
 pub mod testing;
