@@ -270,10 +270,12 @@ impl<N: Network> Exchanger<N> {
         ];
         let (had_session, version) = {
             let state = self.state.lock().expect("lock");
-            if let Some(session) = &state.session_id {
+            let session =
+                state.session_id.clone().filter(|_| method.as_deref() != Some("initialize"));
+            if let Some(session) = &session {
                 headers.push(("mcp-session-id", session.clone()));
             }
-            (state.session_id.is_some(), state.protocol_version.clone())
+            (session.is_some(), state.protocol_version.clone())
         };
         // The 2026-07-28 era names its version in every request's `_meta`.
         let meta_version = message
@@ -301,9 +303,13 @@ impl<N: Network> Exchanger<N> {
         let response = match self.request("POST", headers, Bytes::from(text)).await {
             Ok(response) => response,
             Err(why) => {
+                tracing::debug!(%why, "a Streamable HTTP POST failed");
                 if let Some(id) = id {
-                    feed(&to_loop, error_response(&id, &format!("the HTTP request failed: {why}")))
-                        .await?;
+                    feed(
+                        &to_loop,
+                        error_response(&id, -32603, &format!("the HTTP request failed: {why}")),
+                    )
+                    .await?;
                     return Ok(false);
                 }
                 return Err(Stop::SessionGone);
@@ -313,7 +319,12 @@ impl<N: Network> Exchanger<N> {
         if status == 404 && had_session {
             return Err(Stop::SessionGone);
         }
-        if let Some(session) = header_text(&response, "mcp-session-id") {
+        // A session id counts only on the answer to `initialize` (a server may set one on a
+        // refusal too, for a session it never keeps).
+        if method.as_deref() == Some("initialize")
+            && (200..300).contains(&status)
+            && let Some(session) = header_text(&response, "mcp-session-id")
+        {
             self.state.lock().expect("lock").session_id = Some(session);
         }
         let is_sse = header_text(&response, "content-type")
@@ -321,23 +332,36 @@ impl<N: Network> Exchanger<N> {
         if is_sse && (200..300).contains(&status) {
             self.read_sse(response.into_body(), id, to_loop).await?;
         } else {
-            let body = self.read_body(response.into_body()).await;
-            let parsed = body
-                .as_ref()
+            let body = self.read_body(response.into_body()).await.unwrap_or_default();
+            let parsed = serde_json::from_slice::<Value>(&body)
                 .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(b).ok())
                 .filter(|v| v.get("jsonrpc").is_some() || v.is_array());
+            let answers_this = |answer: &Value| {
+                answer.is_array() || id.is_none() || answer.get("id") == id.as_ref()
+            };
             match (parsed, &id) {
-                (Some(answer), _) => self.feed_value(&to_loop, answer).await?,
-                (None, Some(id)) if !(200..300).contains(&status) || status == 202 => {
-                    let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
-                    let reason = text.unwrap_or_default();
-                    let reason: String = reason.chars().take(300).collect();
-                    feed(
-                        &to_loop,
-                        error_response(id, &format!("the server answered HTTP {status}: {reason}")),
-                    )
-                    .await?;
+                (Some(answer), _) if (200..300).contains(&status) || answers_this(&answer) => {
+                    self.feed_value(&to_loop, answer).await?;
+                }
+                (refusal, Some(id)) => {
+                    // The server refused the request at the HTTP level (400 without a
+                    // session, 404 for an unknown method, 415...): the request fails with
+                    // the server's error, under the request's own id.
+                    let code = refusal
+                        .as_ref()
+                        .and_then(|r| r.pointer("/error/code"))
+                        .and_then(Value::as_i64)
+                        .unwrap_or(-32603);
+                    let reason = refusal
+                        .as_ref()
+                        .and_then(|r| r.pointer("/error/message"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| {
+                            String::from_utf8_lossy(&body).chars().take(300).collect()
+                        });
+                    let message = format!("the server answered HTTP {status}: {reason}");
+                    feed(&to_loop, error_response(id, code, &message)).await?;
                 }
                 _ => {}
             }
@@ -377,8 +401,14 @@ impl<N: Network> Exchanger<N> {
 
     /// Reads an SSE answer to the end, resuming it with `Last-Event-ID` when it is cut before
     /// the answer to `id` arrived.
-    async fn read_sse(&self, body: Incoming, id: Option<Value>, to_loop: ToLoop) -> Result<(), Stop> {
-        let mut decoder = SseDecoder::new(SseLimits::for_message_size(self.settings.max_message_bytes));
+    async fn read_sse(
+        &self,
+        body: Incoming,
+        id: Option<Value>,
+        to_loop: ToLoop,
+    ) -> Result<(), Stop> {
+        let mut decoder =
+            SseDecoder::new(SseLimits::for_message_size(self.settings.max_message_bytes));
         let mut body = body;
         let mut resumes = 0;
         loop {
@@ -389,8 +419,11 @@ impl<N: Network> Exchanger<N> {
             resumes += 1;
             if resumes > MAX_RESUMES {
                 if let Some(id) = &id {
-                    feed(&to_loop, error_response(id, "the server's SSE stream was cut too often"))
-                        .await?;
+                    feed(
+                        &to_loop,
+                        error_response(id, -32603, "the server's SSE stream was cut too often"),
+                    )
+                    .await?;
                 }
                 return Ok(());
             }
@@ -398,8 +431,11 @@ impl<N: Network> Exchanger<N> {
                 Some(next) => body = next,
                 None => {
                     if let Some(id) = &id {
-                        feed(&to_loop, error_response(id, "the server's SSE stream was cut"))
-                            .await?;
+                        feed(
+                            &to_loop,
+                            error_response(id, -32603, "the server's SSE stream was cut"),
+                        )
+                        .await?;
                     }
                     return Ok(());
                 }
@@ -430,10 +466,7 @@ impl<N: Network> Exchanger<N> {
                     continue;
                 }
                 let Ok(message) = serde_json::from_str::<Value>(&event.data) else { continue };
-                if id.is_some()
-                    && message.get("method").is_none()
-                    && message.get("id") == id
-                {
+                if id.is_some() && message.get("method").is_none() && message.get("id") == id {
                     answered = true;
                 }
                 self.feed_value(to_loop, message).await?;
@@ -469,7 +502,8 @@ impl<N: Network> Exchanger<N> {
     /// The standalone GET stream of a legacy session, resumed when cut. Ends `Ok` when the
     /// server has none (405) or gives up on it.
     async fn get_stream(&self, to_loop: ToLoop) -> Result<(), Stop> {
-        let mut decoder = SseDecoder::new(SseLimits::for_message_size(self.settings.max_message_bytes));
+        let mut decoder =
+            SseDecoder::new(SseLimits::for_message_size(self.settings.max_message_bytes));
         let mut resumes = 0;
         loop {
             let mut headers = vec![("accept", "text/event-stream".to_string())];
@@ -595,11 +629,11 @@ async fn feed(to_loop: &ToLoop, text: String) -> Result<(), Stop> {
 }
 
 /// The JSON-RPC error response the transport makes for a request the server did not answer.
-fn error_response(id: &Value, message: &str) -> String {
+fn error_response(id: &Value, code: i64, message: &str) -> String {
     serde_json::json!({
         "jsonrpc": "2.0",
         "id": id,
-        "error": { "code": -32603, "message": message },
+        "error": { "code": code, "message": message },
     })
     .to_string()
 }

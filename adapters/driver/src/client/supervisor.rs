@@ -36,8 +36,8 @@ use mcp_ws_core::{CloseCode, CloseReason, Era};
 use super::{ClientConfig, ClientEvent, ClientShared, start_session};
 use crate::connection::{ConnectionEnd, ConnectionEnded};
 use crate::dial::{DialError, Endpoint, SubprotocolMemory};
-use crate::http_client::ClientIo;
 use crate::handle::{Command, ConnectionHandle};
+use crate::http_client::ClientIo;
 use crate::runtime::{Alarm, BoxFuture, Network};
 
 /// What the supervisor starts with: an open first connection.
