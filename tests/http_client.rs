@@ -134,3 +134,232 @@ fn our_client_speaks_with_the_python_sdk_server_in_stateless_json_mode() {
         our_client_against_python_http(Tokio::new(), &server.url, false).await
     });
 }
+
+#[test]
+fn the_cli_calls_and_lists_tools_of_the_python_sdk_server_over_http() {
+    let server = PyServer::start(&[]);
+    let call = Command::new(peers::mcp_ws())
+        .args(["call", &server.url, "add", r#"{"a": 2, "b": 3}"#])
+        .output()
+        .expect("run mcp-ws call");
+    let stderr = String::from_utf8_lossy(&call.stderr);
+    assert!(call.status.success(), "mcp-ws call failed: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&call.stdout).trim(), "5");
+    let tools =
+        Command::new(peers::mcp_ws()).args(["tools", &server.url]).output().expect("run tools");
+    assert!(tools.status.success(), "{}", String::from_utf8_lossy(&tools.stderr));
+    let listing = String::from_utf8_lossy(&tools.stdout);
+    for tool in peers::DEMO_TOOLS {
+        assert!(listing.contains(tool), "{tool} missing from {listing}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A scripted raw-HTTP server: each accepted connection serves requests one at a time; the test
+// gets every request (method, headers, body) and says what to answer.
+
+/// One HTTP request as the scripted server read it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn rpc_method(&self) -> Option<&str> {
+        self.body.get("method").and_then(Value::as_str)
+    }
+}
+
+/// What the scripted server writes back: raw bytes, then whether to close the connection.
+struct Reply {
+    bytes: Vec<u8>,
+    close: bool,
+}
+
+fn json_reply(status: u16, body: &Value, extra: &[(&str, &str)]) -> Reply {
+    let body = body.to_string();
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    Reply { bytes: format!("{head}\r\n{body}").into_bytes(), close: false }
+}
+
+fn empty_reply(status: u16) -> Reply {
+    Reply {
+        bytes: format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n").into_bytes(),
+        close: false,
+    }
+}
+
+/// An SSE answer of `events` whose body then ends with the connection (a cut stream when the
+/// answer is not among the events).
+fn sse_reply(events: &str) -> Reply {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+    Reply { bytes: format!("{head}{events}").into_bytes(), close: true }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let method = line.split_whitespace().next()?.to_string();
+    let mut headers = Vec::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':')?;
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().ok()?;
+        }
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Seen { method, headers, body: serde_json::from_slice(&body).unwrap_or(Value::Null) })
+}
+
+/// Starts the scripted server; `answer` is called for every request, on the connection's
+/// thread. Returns the URL and every request seen, in order.
+fn scripted(
+    answer: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+) -> (String, mpsc::Receiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let (seen, requests) = mpsc::channel();
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(stream) = stream else { break };
+            let answer = answer.clone();
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(LIMIT)).unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                while let Some(request) = read_request(&mut reader) {
+                    let reply = answer(&request);
+                    let _ = seen.send(request);
+                    if writer.write_all(&reply.bytes).is_err() || reply.close {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (url, requests)
+}
+
+/// The answer of a legacy server (2025-11-25) to `request`, with session `session`.
+fn legacy_answer(request: &Seen, session: &str) -> Reply {
+    let id = request.body.get("id").cloned().unwrap_or(Value::Null);
+    match (request.method.as_str(), request.rpc_method()) {
+        ("POST", Some("initialize")) => json_reply(
+            200,
+            &json!({"jsonrpc": "2.0", "id": id, "result": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "scripted", "version": "0"},
+            }}),
+            &[("mcp-session-id", session)],
+        ),
+        ("POST", Some("server/discover")) => json_reply(
+            400,
+            &json!({"jsonrpc": "2.0", "id": Value::Null, "error": {"code": -32600, "message": "Bad Request: Missing session ID"}}),
+            &[],
+        ),
+        ("POST", Some(_)) if request.body.get("id").is_none() => empty_reply(202),
+        ("POST", Some("ping")) => {
+            json_reply(200, &json!({"jsonrpc": "2.0", "id": id, "result": {}}), &[])
+        }
+        ("GET", _) => empty_reply(405),
+        ("DELETE", _) => empty_reply(200),
+        _ => empty_reply(400),
+    }
+}
+
+fn quick_config() -> ClientConfig {
+    ClientConfig::new(Implementation::new("mcp-ws-http", "0")).reconnect(None)
+}
+
+/// All requests seen so far, waiting up to `limit` for one matching `pick`.
+fn wait_for(requests: &mpsc::Receiver<Seen>, all: &mut Vec<Seen>, pick: impl Fn(&Seen) -> bool) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !all.iter().any(&pick) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match requests.recv_timeout(left) {
+            Ok(request) => all.push(request),
+            Err(_) => panic!("the expected request never came; seen: {all:#?}"),
+        }
+    }
+}
+
+#[test]
+fn a_cut_sse_answer_is_resumed_with_last_event_id_after_the_retry_hint_on_tokio_and_smol() {
+    for rt in [Rt::Tokio, Rt::Smol] {
+        let call_id = std::sync::Mutex::new(Value::Null);
+        let (url, requests) = scripted(move |request| {
+            match (request.method.as_str(), request.rpc_method()) {
+                ("POST", Some("tools/call")) => {
+                    *call_id.lock().unwrap() = request.body["id"].clone();
+                    // A priming event with an id and the retry hint, then the stream is cut.
+                    sse_reply("id: ev-1\nretry: 300\ndata: \n\n")
+                }
+                ("GET", _) if request.header("last-event-id") == Some("ev-1") => {
+                    let answer = json!({"jsonrpc": "2.0", "id": *call_id.lock().unwrap(),
+                        "result": {"content": [{"type": "text", "text": "resumed"}]}});
+                    sse_reply(&format!("id: ev-2\ndata: {answer}\n\n"))
+                }
+                _ => legacy_answer(request, "s-1"),
+            }
+        });
+        let outcome = match rt {
+            Rt::Tokio => block_on(rt, resumed_call(Tokio::new(), url.clone())),
+            Rt::Smol => block_on(rt, resumed_call(Smol::new(), url.clone())),
+        };
+        let mut all: Vec<Seen> = requests.try_iter().collect();
+        assert_eq!(outcome, Ok("resumed".to_string()), "seen {all:#?}");
+        wait_for(&requests, &mut all, |r| r.header("last-event-id").is_some());
+        let call_post = all.iter().find(|r| r.rpc_method() == Some("tools/call")).unwrap();
+        assert_eq!(call_post.header("mcp-session-id"), Some("s-1"));
+        assert_eq!(call_post.header("mcp-protocol-version"), Some("2025-11-25"));
+        assert!(call_post.header("accept").unwrap().contains("text/event-stream"));
+        let resume = all.iter().find(|r| r.header("last-event-id").is_some()).unwrap();
+        assert_eq!((resume.method.as_str(), resume.header("mcp-session-id")), ("GET", Some("s-1")));
+    }
+}
+
+/// Calls a tool whose answer comes only on the resumed stream.
+async fn resumed_call<N: Network>(net: N, url: String) -> Result<String, String> {
+    let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &url, quick_config()))
+        .await
+        .ok_or("connect timed out")?
+        .map_err(|e| e.to_string())?;
+    let started = net.now();
+    let result = within(&net, LIMIT, client.call_tool("anything", json!({})))
+        .await
+        .ok_or("the call timed out")?
+        .map_err(|e| e.to_string())?;
+    // The resume waited for the 300 ms retry hint.
+    let waited = net.now().saturating_duration_since(started);
+    client.close().await;
+    if waited < Duration::from_millis(250) {
+        return Err(format!("resumed after {waited:?}, before the retry hint"));
+    }
+    Ok(text(&result))
+}

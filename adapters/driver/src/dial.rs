@@ -320,6 +320,12 @@ pub async fn dial<N: Network>(
     ws_config: WebSocketConfig,
     timeout: Duration,
 ) -> Result<Dialed<N::Stream>, DialError> {
+    if endpoint.is_http() {
+        return Err(DialError::Unsupported(
+            "a WebSocket to an http:// or https:// URL (the client speaks Streamable HTTP to \
+             those; this path relays WebSocket frames)",
+        ));
+    }
     let deadline = net.now() + timeout;
     let attempt = async {
         if !memory.offer_nothing.load(Ordering::Relaxed) {
