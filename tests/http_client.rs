@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use mcp_ws_driver::core::mcp::{Implementation, Root};
 use mcp_ws_driver::core::{Era, ProtocolVersion};
-use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests};
+use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests, Runtime};
 use mcp_ws_smol::Smol;
 use mcp_ws_tests::peers::{self, interop_dir, lines_of, python};
 use mcp_ws_tests::{Rt, block_on, within};
@@ -362,4 +362,58 @@ async fn resumed_call<N: Network>(net: N, url: String) -> Result<String, String>
         return Err(format!("resumed after {waited:?}, before the retry hint"));
     }
     Ok(text(&result))
+}
+
+#[test]
+fn a_404_on_the_session_starts_a_new_one_and_a_405_on_get_is_no_stream() {
+    let sessions = std::sync::atomic::AtomicUsize::new(0);
+    let (url, requests) = scripted(move |request| {
+        let session = request.header("mcp-session-id");
+        match (request.method.as_str(), request.rpc_method()) {
+            ("POST", Some("initialize")) => {
+                let n = sessions.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                legacy_answer(request, &format!("s-{n}"))
+            }
+            // The first session is gone after its handshake.
+            ("POST", Some("ping")) if session == Some("s-1") => empty_reply(404),
+            _ => legacy_answer(request, "unused"),
+        }
+    });
+    block_on(Rt::Tokio, async move {
+        let net = Tokio::new();
+        let config = ClientConfig::new(Implementation::new("mcp-ws-http", "0"));
+        let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &url, config))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        // The first ping meets the 404; the client re-initializes and a later ping succeeds.
+        let deadline = net.now() + LIMIT;
+        let mut answered = false;
+        while !answered && net.now() < deadline {
+            answered = within(&net, Duration::from_secs(10), client.ping())
+                .await
+                .is_some_and(|r| r.is_ok());
+        }
+        assert!(answered, "no ping succeeded after the session was lost");
+        client.close().await;
+    });
+    let mut all: Vec<Seen> = requests.try_iter().collect();
+    wait_for(&requests, &mut all, |r| r.header("mcp-session-id") == Some("s-2"));
+    let initializes: Vec<&Seen> =
+        all.iter().filter(|r| r.rpc_method() == Some("initialize")).collect();
+    assert_eq!(initializes.len(), 2, "{all:#?}");
+    assert!(initializes.iter().all(|r| r.header("mcp-session-id").is_none()));
+    let lost = all
+        .iter()
+        .position(|r| r.header("mcp-session-id") == Some("s-1") && r.rpc_method() == Some("ping"));
+    let second = all.iter().rposition(|r| r.rpc_method() == Some("initialize"));
+    assert!(lost < second, "the second initialize came before the 404: {all:#?}");
+    assert!(
+        all.iter()
+            .any(|r| r.rpc_method() == Some("ping") && r.header("mcp-session-id") == Some("s-2"))
+    );
+    // The GET stream was asked for after `notifications/initialized`; its 405 ended nothing.
+    let get = all.iter().find(|r| r.method == "GET").expect("a GET for the server's stream");
+    assert_eq!(get.header("accept"), Some("text/event-stream"));
+    assert!(get.header("mcp-session-id").is_some());
 }
