@@ -21,31 +21,42 @@ use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The Python SDK server, killed when the test ends.
-struct PyServer {
+/// An SDK server (Python or TypeScript) on Streamable HTTP, killed when the test ends.
+struct SdkServer {
     child: Child,
     url: String,
 }
 
-impl PyServer {
-    fn start(extra: &[&str]) -> PyServer {
-        let mut child = Command::new(python())
-            .arg(interop_dir().join("py_http_server.py"))
-            .args(["--port", "0", "--timeout", "120"])
-            .args(extra)
+impl SdkServer {
+    fn start(extra: &[&str]) -> SdkServer {
+        let mut command = Command::new(python());
+        command.arg(interop_dir().join("py_http_server.py")).args(["--port", "0"]).args(extra);
+        SdkServer::spawn(command)
+    }
+
+    /// The TypeScript SDK server (`ts_http_server.mjs`).
+    fn start_ts(extra: &[&str]) -> SdkServer {
+        let mut command = Command::new("node");
+        command.current_dir(interop_dir()).arg("ts_http_server.mjs").args(extra);
+        SdkServer::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> SdkServer {
+        let mut child = command
+            .args(["--timeout", "120"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start py_http_server.py");
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
         let lines = lines_of(child.stdout.take().expect("stdout"));
         let line = lines.recv_timeout(LIMIT).expect("no LISTENING line");
         let url = line.strip_prefix("LISTENING ").expect("LISTENING line").to_string();
-        PyServer { child, url }
+        SdkServer { child, url }
     }
 }
 
-impl Drop for PyServer {
+impl Drop for SdkServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -119,7 +130,7 @@ async fn our_client_against_python_http<N: Network>(net: N, url: &str, streaming
 
 #[test]
 fn our_client_on_both_runtimes_speaks_streamable_http_with_the_python_sdk_server() {
-    let server = PyServer::start(&[]);
+    let server = SdkServer::start(&[]);
     assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
     block_on(Rt::Tokio, async {
         our_client_against_python_http(Tokio::new(), &server.url, true).await
@@ -129,7 +140,7 @@ fn our_client_on_both_runtimes_speaks_streamable_http_with_the_python_sdk_server
 
 #[test]
 fn our_client_speaks_with_the_python_sdk_server_in_stateless_json_mode() {
-    let server = PyServer::start(&["--stateless", "--json"]);
+    let server = SdkServer::start(&["--stateless", "--json"]);
     block_on(Rt::Tokio, async {
         our_client_against_python_http(Tokio::new(), &server.url, false).await
     });
@@ -137,7 +148,7 @@ fn our_client_speaks_with_the_python_sdk_server_in_stateless_json_mode() {
 
 #[test]
 fn the_cli_calls_and_lists_tools_of_the_python_sdk_server_over_http() {
-    let server = PyServer::start(&[]);
+    let server = SdkServer::start(&[]);
     let call = Command::new(peers::mcp_ws())
         .args(["call", &server.url, "add", r#"{"a": 2, "b": 3}"#])
         .output()
@@ -416,4 +427,46 @@ fn a_404_on_the_session_starts_a_new_one_and_a_405_on_get_is_no_stream() {
     let get = all.iter().find(|r| r.method == "GET").expect("a GET for the server's stream");
     assert_eq!(get.header("accept"), Some("text/event-stream"));
     assert!(get.header("mcp-session-id").is_some());
+}
+
+/// Our client against the TypeScript SDK's server: initialize, list, call, progress, and (when
+/// stateful) a roots/list request of the server's answered by POSTing the response.
+async fn our_client_against_ts_http<N: Network>(net: N, url: &str, stateful: bool) {
+    let roots = vec![Root { uri: "file:///tmp/ts".into(), ..Default::default() }];
+    let config = ClientConfig::new(Implementation::new("mcp-ws-http", "0"))
+        .peer_requests(PeerRequests::default().roots(roots));
+    let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), url, config))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    assert_eq!(client.server_info().expect("serverInfo").name, "ts-demo");
+    let mut names: Vec<String> =
+        client.list_all_tools().await.expect("tools").into_iter().map(|t| t.name).collect();
+    names.sort();
+    assert_eq!(names, ["add", "list_roots", "slow_count"]);
+    let sum = client.call_tool("add", json!({"a": 2, "b": 3})).await.expect("add");
+    assert_eq!(text(&sum), "5");
+    let (call, progress) = client
+        .call_tool_with_progress("slow_count", json!({"steps": 3}), CallOptions::default())
+        .expect("args");
+    let (result, reports) =
+        futures_util::future::join(call, futures_util::StreamExt::collect::<Vec<_>>(progress))
+            .await;
+    assert_eq!(text(&result.expect("slow_count")), "counted to 3");
+    assert_eq!(reports.iter().map(|p| p.progress).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
+    if stateful {
+        let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
+        assert_eq!(text(&roots), "file:///tmp/ts");
+    }
+    client.close().await;
+}
+
+#[test]
+fn our_client_speaks_streamable_http_with_the_typescript_sdk_server_stateful_and_stateless() {
+    let stateful = SdkServer::start_ts(&[]);
+    block_on(Rt::Tokio, async {
+        our_client_against_ts_http(Tokio::new(), &stateful.url, true).await
+    });
+    let stateless = SdkServer::start_ts(&["--stateless"]);
+    block_on(Rt::Smol, our_client_against_ts_http(Smol::new(), &stateless.url, false));
 }
