@@ -264,42 +264,11 @@ impl<N: Network> Exchanger<N> {
         if method.as_deref() == Some("initialize") {
             self.state.lock().expect("lock").initialize_id = id.clone();
         }
-        let mut headers = vec![
-            ("accept", "application/json, text/event-stream".to_string()),
-            ("content-type", "application/json".to_string()),
-        ];
-        let (had_session, version) = {
+        let (had_session, headers) = {
             let state = self.state.lock().expect("lock");
-            let session =
-                state.session_id.clone().filter(|_| method.as_deref() != Some("initialize"));
-            if let Some(session) = &session {
-                headers.push(("mcp-session-id", session.clone()));
-            }
-            (session.is_some(), state.protocol_version.clone())
+            let headers = post_headers(&message, &state);
+            (headers.iter().any(|(name, _)| *name == "mcp-session-id"), headers)
         };
-        // The 2026-07-28 era names its version in every request's `_meta`.
-        let meta_version = message
-            .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
-            .or_else(|| message.pointer("/params/_meta/protocolVersion"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        if let Some(version) = meta_version.clone().or(version) {
-            headers.push(("mcp-protocol-version", version));
-        }
-        if meta_version.is_some()
-            && let Some(method) = &method
-        {
-            headers.push(("mcp-method", method.clone()));
-            if matches!(method.as_str(), "tools/call" | "prompts/get") {
-                if let Some(name) = message.pointer("/params/name").and_then(Value::as_str) {
-                    headers.push(("mcp-name", name.to_string()));
-                }
-            } else if method == "resources/read"
-                && let Some(uri) = message.pointer("/params/uri").and_then(Value::as_str)
-            {
-                headers.push(("mcp-name", uri.to_string()));
-            }
-        }
         let response = match self.request("POST", headers, Bytes::from(text)).await {
             Ok(response) => response,
             Err(why) => {
@@ -622,6 +591,41 @@ impl<N: Network> Exchanger<N> {
     }
 }
 
+/// The headers of the POST carrying `message`: the session id (not on `initialize`, which
+/// starts a new session), the protocol version (the one in the request's `_meta` on the
+/// 2026-07-28 wire, else the negotiated one), and on the 2026-07-28 wire `Mcp-Method` and,
+/// for `tools/call`, `prompts/get` and `resources/read`, `Mcp-Name`.
+fn post_headers(message: &Value, state: &WireState) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("accept", "application/json, text/event-stream".to_string()),
+        ("content-type", "application/json".to_string()),
+    ];
+    let method = message.get("method").and_then(Value::as_str);
+    if method != Some("initialize")
+        && let Some(session) = &state.session_id
+    {
+        headers.push(("mcp-session-id", session.clone()));
+    }
+    let meta_version = message
+        .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
+        .and_then(Value::as_str);
+    if let Some(version) = meta_version.or(state.protocol_version.as_deref()) {
+        headers.push(("mcp-protocol-version", version.to_string()));
+    }
+    if let (Some(_), Some(method)) = (meta_version, method) {
+        headers.push(("mcp-method", method.to_string()));
+        let name = match method {
+            "tools/call" | "prompts/get" => message.pointer("/params/name"),
+            "resources/read" => message.pointer("/params/uri"),
+            _ => None,
+        };
+        if let Some(name) = name.and_then(Value::as_str) {
+            headers.push(("mcp-name", name.to_string()));
+        }
+    }
+    headers
+}
+
 /// Sends one message text to the loop.
 async fn feed(to_loop: &ToLoop, text: String) -> Result<(), Stop> {
     let mut to_loop = to_loop.clone();
@@ -731,5 +735,52 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<WsMessage> for ClientIo<S> {
             ClientIo::WebSocket(ws) => ws.poll_close_unpin(cx),
             ClientIo::Http(pipe) => pipe.poll_close_unpin(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        headers.iter().map(|(n, v)| (*n, v.as_str())).collect()
+    }
+
+    #[test]
+    fn a_2026_request_names_its_method_and_tool_in_headers() {
+        let call = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "add", "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}});
+        let headers = post_headers(&call, &WireState::default());
+        assert_eq!(
+            names(&headers)[2..],
+            [
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "add")
+            ]
+        );
+        let read = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "resources/read",
+            "params": {"uri": "demo://readme",
+                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}});
+        assert!(
+            names(&post_headers(&read, &WireState::default()))
+                .contains(&("mcp-name", "demo://readme"))
+        );
+    }
+
+    #[test]
+    fn a_legacy_request_carries_the_session_and_negotiated_version_but_initialize_no_session() {
+        let state = WireState {
+            session_id: Some("s-1".into()),
+            protocol_version: Some("2025-11-25".into()),
+            ..WireState::default()
+        };
+        let list = serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
+        assert_eq!(
+            names(&post_headers(&list, &state))[2..],
+            [("mcp-session-id", "s-1"), ("mcp-protocol-version", "2025-11-25")]
+        );
+        let init = serde_json::json!({"jsonrpc": "2.0", "id": 4, "method": "initialize"});
+        assert!(!post_headers(&init, &state).iter().any(|(n, _)| *n == "mcp-session-id"));
     }
 }
