@@ -265,7 +265,7 @@ pub struct ConnectArgs {
 /// Flags shared by the client commands (`tools`, `call`, `resources`, `prompts`, ...).
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
-    /// The server's ws:// or wss:// URL.
+    /// The server's URL: ws:// or wss:// (WebSocket), http:// or https:// (Streamable HTTP).
     pub url: String,
     /// TLS and authentication.
     #[command(flatten)]
@@ -409,7 +409,7 @@ pub struct CompleteArgs {
 /// Flags of `watch`.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// The server's ws:// or wss:// URL.
+    /// The server's URL: ws:// or wss:// (WebSocket), http:// or https:// (Streamable HTTP).
     pub url: String,
     /// The resources to follow (`notifications/resources/updated`).
     #[arg(value_name = "URI")]

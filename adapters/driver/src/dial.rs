@@ -38,6 +38,10 @@ pub struct Endpoint {
     port: u16,
     tls: Option<ClientTls>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// `http://` or `https://`: Streamable HTTP instead of a WebSocket.
+    http: bool,
+    /// The path and query, as an HTTP request target.
+    target: String,
 }
 
 impl Endpoint {
@@ -56,9 +60,11 @@ impl Endpoint {
                 other => UrlError::Syntax(other),
             })
         })?;
-        let (tls, default_port) = match parsed.scheme() {
-            "ws" => (None, 80),
-            "wss" => (Some(ClientTls::new()), 443),
+        let (tls, default_port, http) = match parsed.scheme() {
+            "ws" => (None, 80, false),
+            "wss" => (Some(ClientTls::new()), 443, false),
+            "http" => (None, 80, true),
+            "https" => (Some(ClientTls::new()), 443, true),
             other => return Err(invalid(UrlError::Scheme(other.to_string()))),
         };
         if let Some(fragment) = parsed.fragment() {
@@ -77,7 +83,11 @@ impl Endpoint {
         if port == 0 {
             return Err(invalid(UrlError::Port));
         }
-        Ok(Endpoint { url: url.to_string(), host, port, tls, headers: Vec::new() })
+        let target = match parsed.query() {
+            Some(query) => format!("{}?{query}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
+        Ok(Endpoint { url: url.to_string(), host, port, tls, headers: Vec::new(), http, target })
     }
 
     /// Uses `tls` for a `wss://` URL (ignored for `ws://`).
@@ -112,9 +122,42 @@ impl Endpoint {
         &self.url
     }
 
-    /// Whether the endpoint is `wss://`.
+    /// Whether the endpoint is `wss://` or `https://`.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// Whether the endpoint is `http://` or `https://` (Streamable HTTP).
+    pub fn is_http(&self) -> bool {
+        self.http
+    }
+
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) fn tls(&self) -> Option<&ClientTls> {
+        self.tls.as_ref()
+    }
+
+    pub(crate) fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.headers
+    }
+
+    /// The path and query, as an HTTP request target.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The `Host` header value.
+    pub(crate) fn authority(&self) -> String {
+        let host =
+            if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        format!("{host}:{}", self.port)
     }
 }
 
@@ -125,8 +168,8 @@ pub enum UrlError {
     /// Not a URL at all.
     #[error("{0}")]
     Syntax(#[source] url::ParseError),
-    /// The scheme is not `ws` or `wss`.
-    #[error("the scheme must be ws:// or wss://, not {0}://")]
+    /// The scheme is not `ws`, `wss`, `http` or `https`.
+    #[error("the scheme must be ws://, wss://, http:// or https://, not {0}://")]
     Scheme(String),
     /// The URL names no host.
     #[error("the URL names no host")]
@@ -277,6 +320,12 @@ pub async fn dial<N: Network>(
     ws_config: WebSocketConfig,
     timeout: Duration,
 ) -> Result<Dialed<N::Stream>, DialError> {
+    if endpoint.is_http() {
+        return Err(DialError::Unsupported(
+            "a WebSocket to an http:// or https:// URL (the client speaks Streamable HTTP to \
+             those; this path relays WebSocket frames)",
+        ));
+    }
     let deadline = net.now() + timeout;
     let attempt = async {
         if !memory.offer_nothing.load(Ordering::Relaxed) {
@@ -403,7 +452,9 @@ mod tests {
         assert!(e.is_tls());
         assert_eq!(e.port, 443);
         assert!(!Endpoint::parse("ws://example.com/mcp").unwrap().is_tls());
-        assert!(Endpoint::parse("http://example.com/mcp").is_err());
+        assert!(Endpoint::parse("https://example.com/mcp").unwrap().is_tls());
+        assert!(Endpoint::parse("http://example.com/mcp").unwrap().is_http());
+        assert!(Endpoint::parse("ftp://example.com/mcp").is_err());
     }
 
     #[test]
@@ -428,8 +479,9 @@ mod tests {
         assert_eq!(Endpoint::parse("ws://localhost/mcp").unwrap().port, 80);
         let no_host = Endpoint::parse("ws:///mcp").unwrap_err().to_string();
         assert!(no_host.contains("host"), "{no_host}");
-        let scheme = Endpoint::parse("http://h/mcp").unwrap_err().to_string();
-        assert!(scheme.contains("ws:// or wss://"), "{scheme}");
+        let scheme = Endpoint::parse("ftp://h/mcp").unwrap_err().to_string();
+        assert!(scheme.contains("ws://, wss://, http:// or https://"), "{scheme}");
+        assert_eq!(Endpoint::parse("http://h:9/a/mcp?x=1").unwrap().target(), "/a/mcp?x=1");
         let fragment = Endpoint::parse("ws://h/mcp#top").unwrap_err().to_string();
         assert!(fragment.contains("fragment"), "{fragment}");
         assert!(Endpoint::parse("ws://h:0/mcp").unwrap_err().to_string().contains("port"));

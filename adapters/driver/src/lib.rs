@@ -34,6 +34,7 @@ pub mod dial;
 pub mod error;
 pub mod handle;
 pub mod handler;
+pub mod http_client;
 pub mod metrics;
 pub mod peer_calls;
 pub mod runtime;

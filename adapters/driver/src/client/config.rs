@@ -47,6 +47,9 @@ pub struct ClientConfig {
     /// How many `input_required` rounds (2026-07-28) one call may take before it fails with
     /// [`crate::CallError::InputRounds`]; each is answered with [`ClientConfig::peer_requests`].
     pub input_rounds: u32,
+    /// For `http://` and `https://` endpoints: how many POSTs may be in flight at once (each
+    /// holds one keep-alive HTTP/1.1 connection; as many idle ones are kept for reuse).
+    pub http_max_concurrent_requests: usize,
 }
 
 /// The default [`ClientConfig::input_rounds`].
@@ -66,6 +69,7 @@ impl ClientConfig {
             tls: None,
             headers: Vec::new(),
             input_rounds: DEFAULT_INPUT_ROUNDS,
+            http_max_concurrent_requests: crate::http_client::DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 

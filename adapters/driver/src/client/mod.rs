@@ -42,6 +42,7 @@ use crate::connection::{ConnectionEnded, EventSink, spawn_connection};
 use crate::dial::{DialError, SubprotocolMemory, dial};
 use crate::error::CallError;
 use crate::handle::{CallOptions, ConnectionHandle, ProgressSender, ProgressStream};
+use crate::http_client::{ClientIo, HttpSettings};
 use crate::runtime::BoxFuture;
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
@@ -173,17 +174,7 @@ pub async fn connect<N: Network>(
     config.validate().map_err(ConnectError::Config)?;
     let endpoint = config.endpoint(url).map_err(ConnectError::Dial)?;
     let memory = Arc::new(SubprotocolMemory::default());
-    let ws_config = websocket_config(config.session.limits.max_message_bytes);
-    let dialed = dial(
-        &net,
-        &endpoint,
-        config.preferred_version(),
-        &memory,
-        ws_config,
-        config.connect_timeout,
-    )
-    .await
-    .map_err(ConnectError::Dial)?;
+    let dialed = open_io(&net, &endpoint, &memory, &config).await.map_err(ConnectError::Dial)?;
 
     let shared = Arc::new(ClientShared {
         ready: Mutex::new(None),
@@ -193,7 +184,7 @@ pub async fn connect<N: Network>(
     });
     let (first_ready, first_ready_receiver) = oneshot::channel();
     let (connection, ended) =
-        start_session(&net, &config.session, &config, &shared, dialed.ws, Some(first_ready));
+        start_session(&net, &config.session, &config, &shared, dialed, Some(first_ready));
     let (commands, command_receiver) = mpsc::unbounded();
     let peer_requests = config.peer_requests.clone();
     let input_rounds = config.input_rounds;
@@ -233,13 +224,43 @@ pub async fn connect<N: Network>(
     }
 }
 
-/// Starts a session and its driver over an open WebSocket.
+/// Opens what the client talks over: dials a `ws://`/`wss://` endpoint (with the subprotocol
+/// fallback), or opens the Streamable HTTP pipe of an `http://`/`https://` one.
+pub(super) fn open_io<N: Network>(
+    net: &N,
+    endpoint: &crate::dial::Endpoint,
+    memory: &Arc<SubprotocolMemory>,
+    config: &ClientConfig,
+) -> crate::runtime::BoxFuture<'static, Result<ClientIo<N::Stream>, DialError>> {
+    let net = net.clone();
+    let endpoint = endpoint.clone();
+    let memory = memory.clone();
+    let preferred = config.preferred_version();
+    let max_message_bytes = config.session.limits.max_message_bytes;
+    let timeout = config.connect_timeout;
+    let max_concurrent_requests = config.http_max_concurrent_requests;
+    Box::pin(async move {
+        if endpoint.is_http() {
+            let settings = HttpSettings {
+                max_concurrent_requests,
+                max_message_bytes,
+                connect_timeout: timeout,
+            };
+            return Ok(ClientIo::Http(crate::http_client::open(&net, &endpoint, settings)));
+        }
+        let ws_config = websocket_config(max_message_bytes);
+        let dialed = dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await?;
+        Ok(ClientIo::WebSocket(Box::new(dialed.ws)))
+    })
+}
+
+/// Starts a session and its driver over an open WebSocket (or Streamable HTTP pipe).
 fn start_session<N: Network>(
     net: &N,
     config: &SessionConfig,
     client: &ClientConfig,
     shared: &Arc<ClientShared>,
-    ws: async_tungstenite::WebSocketStream<crate::transport::Transport<N::Stream>>,
+    ws: ClientIo<N::Stream>,
     first_ready: Option<oneshot::Sender<Result<(), CloseReason>>>,
 ) -> (ConnectionHandle, ConnectionEnded) {
     let session = Session::new(config.clone(), net.now()).expect("validated in ClientConfig");

@@ -35,10 +35,10 @@ use mcp_ws_core::{CloseCode, CloseReason, Era};
 
 use super::{ClientConfig, ClientEvent, ClientShared, start_session};
 use crate::connection::{ConnectionEnd, ConnectionEnded};
-use crate::dial::{DialError, Dialed, Endpoint, SubprotocolMemory, dial};
+use crate::dial::{DialError, Endpoint, SubprotocolMemory};
 use crate::handle::{Command, ConnectionHandle};
+use crate::http_client::ClientIo;
 use crate::runtime::{Alarm, BoxFuture, Network};
-use crate::ws_config::websocket_config;
 
 /// What the supervisor starts with: an open first connection.
 pub(super) struct Supervisor<N: Network> {
@@ -59,7 +59,7 @@ struct Queued {
 enum Wake<S> {
     Command(Option<Command>),
     Ended(ConnectionEnd),
-    Dialed(Result<Dialed<S>, DialError>),
+    Dialed(Result<ClientIo<S>, DialError>),
     Timer,
 }
 
@@ -77,7 +77,7 @@ impl<N: Network> Supervisor<N> {
             machine
         });
         let mut queue: VecDeque<Queued> = VecDeque::new();
-        let mut dialing: Option<BoxFuture<'static, Result<Dialed<N::Stream>, DialError>>> = None;
+        let mut dialing: Option<BoxFuture<'static, Result<ClientIo<N::Stream>, DialError>>> = None;
         let mut alarm = Alarm::<N>::new();
         let mut closing = false;
         let mut commands_open = true;
@@ -201,7 +201,7 @@ impl<N: Network> Supervisor<N> {
                                 &self.session_config(),
                                 &self.config,
                                 &self.shared,
-                                dialed.ws,
+                                dialed,
                                 None,
                             );
                             let _ = machine.on_connected(now);
@@ -242,14 +242,8 @@ impl<N: Network> Supervisor<N> {
         }
     }
 
-    fn dial(&self) -> BoxFuture<'static, Result<Dialed<N::Stream>, DialError>> {
-        let net = self.net.clone();
-        let endpoint = self.endpoint.clone();
-        let memory = self.memory.clone();
-        let preferred = self.config.preferred_version();
-        let ws_config = websocket_config(self.config.session.limits.max_message_bytes);
-        let timeout = self.config.connect_timeout;
-        Box::pin(async move { dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await })
+    fn dial(&self) -> BoxFuture<'static, Result<ClientIo<N::Stream>, DialError>> {
+        super::open_io(&self.net, &self.endpoint, &self.memory, &self.config)
     }
 
     /// The era a dual-era client settled on before, as the policy to speak it directly.
