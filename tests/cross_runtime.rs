@@ -142,8 +142,13 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
         other => panic!("unexpected contents {other:?}"),
     }
     match client.read_resource("demo://missing").await {
-        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32002),
-        other => panic!("a missing resource must get -32002, got {other:?}"),
+        // -32002 in the legacy era, -32602 (SEP-2164) in 2026-07-28; data.uri in both.
+        Err(CallError::Rpc(error)) => {
+            assert_eq!(error.code, if expect == Era::Modern { -32602 } else { -32002 });
+            let data: serde_json::Value = error.data.expect("data").parse().expect("json");
+            assert_eq!(data["uri"], "demo://missing");
+        }
+        other => panic!("a missing resource must get an error, got {other:?}"),
     }
     let templates = client.list_resource_templates(None).await.expect("templates");
     assert_eq!(templates.resource_templates[0].uri_template, "demo://echo/{text}");
