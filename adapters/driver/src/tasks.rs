@@ -238,7 +238,7 @@ impl HandlerTasks {
         let id = request.id.clone();
         let wants_progress = request.wants_progress;
         let (era, log_level) = (request.era, request.log_level.clone());
-        let client_capabilities = request.client_capabilities.clone();
+        let client_capabilities = request.client_capabilities.as_deref().cloned();
         // Only when debug tracing is on is the method kept and the clock read.
         let traced = tracing::enabled!(tracing::Level::DEBUG)
             .then(|| (request.method.clone(), std::time::Instant::now()));

@@ -91,7 +91,8 @@ mod tests {
             let data = MissingCapabilityData::for_request(method, &sampling_only).expect(method);
             assert_eq!(serde_json::to_value(&data).unwrap()["requiredCapabilities"], wanted);
         }
-        let covered = MissingCapabilityData::for_request(methods::SAMPLING_CREATE_MESSAGE, &sampling_only);
+        let covered =
+            MissingCapabilityData::for_request(methods::SAMPLING_CREATE_MESSAGE, &sampling_only);
         assert!(covered.is_none());
         assert!(MissingCapabilityData::for_request("tools/list", &none).is_none());
     }

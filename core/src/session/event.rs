@@ -173,7 +173,7 @@ pub struct IncomingRequest {
     /// (`_meta["io.modelcontextprotocol/clientCapabilities"]`, 2026-07-28), when present and
     /// well-formed. Always `None` in the legacy era, where the client declared them once, in
     /// `initialize` (see [`ReadyInfo::peer`]).
-    pub client_capabilities: Option<crate::mcp::ClientCapabilities>,
+    pub client_capabilities: Option<Box<crate::mcp::ClientCapabilities>>,
 }
 
 /// A command the session refused; the session state is unchanged.

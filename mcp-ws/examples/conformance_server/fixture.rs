@@ -54,7 +54,10 @@ fn sampling(prompt: &str) -> CreateMessageParams {
 }
 
 fn name_question() -> ElicitParams {
-    elicit("What is your name?", json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}))
+    elicit(
+        "What is your name?",
+        json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
+    )
 }
 
 #[derive(Deserialize)]
@@ -164,7 +167,11 @@ fn tools(router: Router) -> Router {
 }
 
 fn completed(answer: &Value) -> CallToolResult {
-    text(format!("Elicitation completed: action={}, content={}", answer["action"].as_str().unwrap_or("?"), answer.get("content").unwrap_or(&json!({}))))
+    text(format!(
+        "Elicitation completed: action={}, content={}",
+        answer["action"].as_str().unwrap_or("?"),
+        answer.get("content").unwrap_or(&json!({}))
+    ))
 }
 
 /// The schema of `json_schema_2020_12_tool`, as the suite writes it.
@@ -188,87 +195,157 @@ pub fn json_schema_2020_12() -> Value {
 /// The 2026-07-28 tools: input_required rounds (MRTR), capabilities, logging, list changes.
 fn modern_tools(router: Router) -> Router {
     router
-        .tool_def(tool("test_missing_capability", "Needs sampling, which the caller must declare"), |_: Value, ctx: RequestContext| async move {
-            let sampled = ctx.create_message(&sampling("Say hello")).await?;
-            Ok(text(format!("sampled {:?}", sampled.model)))
-        })
-        .tool_def(tool("test_streaming_elicitation", "Asks the user for a name"), |_: Value, ctx: RequestContext| async move {
-            let answer = ctx.elicit_as("user_name", &name_question()).await?;
-            Ok(text(format!("Hello, {}", answer.content.unwrap_or_default().get("name").cloned().unwrap_or_default())))
-        })
-        .tool_def(tool("test_logging_tool", "Logs at info"), |_: Value, ctx: RequestContext| async move {
-            ctx.log(LoggingLevel::Info, Some("conformance"), json!("logging tool ran")).await?;
-            Ok(text("Logged"))
-        })
-        .tool_def(tool("test_input_required_result_elicitation", "Asks for user_name"), |_: Value, ctx: RequestContext| async move {
-            let answer = ctx.elicit_as("user_name", &name_question()).await?;
-            Ok(text(format!("Hello, {}", serde_json::to_string(&answer.content)?)))
-        })
-        .tool_def(tool("test_input_required_result_list_roots", "Asks for the roots"), |_: Value, ctx: RequestContext| async move {
-            let roots = ctx.list_roots().await?;
-            Ok(text(format!("{} root(s)", roots.roots.len())))
-        })
-        .tool_def(tool("test_input_required_result_sampling", "Asks the model"), |_: Value, ctx: RequestContext| async move {
-            let sampled = ctx.create_message(&sampling("What is the capital of France?")).await?;
-            Ok(text(format!("LLM response: {}", serde_json::to_string(&sampled.content)?)))
-        })
-        .tool_def(tool("test_input_required_result_capabilities", "Asks only what the caller declared"), |_: Value, ctx: RequestContext| async move {
-            let declared = ctx.client_capabilities().cloned().unwrap_or_default();
-            let sampled = match declared.sampling {
-                Some(_) => Some(ctx.create_message(&sampling("Hello")).await),
-                None => None,
-            };
-            let elicited = match declared.elicitation {
-                Some(_) => Some(ctx.elicit_as("user_name", &name_question()).await),
-                None => None,
-            };
-            let (sampled, elicited) = (sampled.transpose()?, elicited.transpose()?);
-            Ok(text(format!("sampled: {}, elicited: {}", sampled.is_some(), elicited.is_some())))
-        })
-        .tool_def(tool("test_input_required_result_multiple_inputs", "Asks three things at once"), |_: Value, ctx: RequestContext| async move {
-            // Each call records its question before any `?`: one round asks all three.
-            let name = ctx.elicit_as("user_name", &name_question()).await;
-            let sampled = ctx.create_message_as("greeting", &sampling("Say hello")).await;
-            let roots = ctx.list_roots_as("roots").await;
-            let (name, _sampled, roots) = (name?, sampled?, roots?);
-            Ok(text(format!("{} with {} root(s)", serde_json::to_string(&name.content)?, roots.roots.len())))
-        })
-        .tool_def(tool("test_input_required_result_multi_round", "Asks a name, then a colour"), |_: Value, ctx: RequestContext| async move {
-            let name = ctx.elicit_as("user_name", &name_question()).await?;
-            let colour = elicit("What is your favourite colour?", json!({"type": "object", "properties": {"color": {"type": "string"}}}));
-            let colour = ctx.elicit_as("favorite_color", &colour).await?;
-            Ok(text(format!("{} likes {}", serde_json::to_string(&name.content)?, serde_json::to_string(&colour.content)?)))
-        })
-        .tool_def(tool("test_input_required_result_request_state", "One round, with requestState"), confirm)
-        .tool_def(tool("test_input_required_result_tampered_state", "One round; a tampered state is refused"), confirm)
-        .tool_def(tool("test_trigger_tool_change", "Announces a tools/list change"), |_: Value, ctx: RequestContext| async move {
-            if let Some(notifier) = ctx.notifier() {
-                notifier.notify_list_changed(ListKind::Tools);
-            }
-            Ok(text("tools changed"))
-        })
-        .tool_def(tool("test_trigger_prompt_change", "Announces a prompts/list change"), |_: Value, ctx: RequestContext| async move {
-            if let Some(notifier) = ctx.notifier() {
-                notifier.notify_list_changed(ListKind::Prompts);
-            }
-            Ok(text("prompts changed"))
-        })
-        .tool_def(tool("test_trigger_resource_update", "Announces a change of test://watched-resource"), |_: Value, ctx: RequestContext| async move {
-            if let Some(notifier) = ctx.notifier() {
-                notifier.notify_resource_updated("test://watched-resource");
-            }
-            Ok(text("resource updated"))
-        })
+        .tool_def(
+            tool("test_missing_capability", "Needs sampling, which the caller must declare"),
+            |_: Value, ctx: RequestContext| async move {
+                let sampled = ctx.create_message(&sampling("Say hello")).await?;
+                Ok(text(format!("sampled {:?}", sampled.model)))
+            },
+        )
+        .tool_def(
+            tool("test_streaming_elicitation", "Asks the user for a name"),
+            |_: Value, ctx: RequestContext| async move {
+                let answer = ctx.elicit_as("user_name", &name_question()).await?;
+                Ok(text(format!(
+                    "Hello, {}",
+                    answer.content.unwrap_or_default().get("name").cloned().unwrap_or_default()
+                )))
+            },
+        )
+        .tool_def(
+            tool("test_logging_tool", "Logs at info"),
+            |_: Value, ctx: RequestContext| async move {
+                ctx.log(LoggingLevel::Info, Some("conformance"), json!("logging tool ran")).await?;
+                Ok(text("Logged"))
+            },
+        )
+        .tool_def(
+            tool("test_input_required_result_elicitation", "Asks for user_name"),
+            |_: Value, ctx: RequestContext| async move {
+                let answer = ctx.elicit_as("user_name", &name_question()).await?;
+                Ok(text(format!("Hello, {}", serde_json::to_string(&answer.content)?)))
+            },
+        )
+        .tool_def(
+            tool("test_input_required_result_list_roots", "Asks for the roots"),
+            |_: Value, ctx: RequestContext| async move {
+                let roots = ctx.list_roots().await?;
+                Ok(text(format!("{} root(s)", roots.roots.len())))
+            },
+        )
+        .tool_def(
+            tool("test_input_required_result_sampling", "Asks the model"),
+            |_: Value, ctx: RequestContext| async move {
+                let sampled =
+                    ctx.create_message(&sampling("What is the capital of France?")).await?;
+                Ok(text(format!("LLM response: {}", serde_json::to_string(&sampled.content)?)))
+            },
+        )
+        .tool_def(
+            tool("test_input_required_result_capabilities", "Asks only what the caller declared"),
+            |_: Value, ctx: RequestContext| async move {
+                let declared = ctx.client_capabilities().cloned().unwrap_or_default();
+                let sampled = match declared.sampling {
+                    Some(_) => Some(ctx.create_message(&sampling("Hello")).await),
+                    None => None,
+                };
+                let elicited = match declared.elicitation {
+                    Some(_) => Some(ctx.elicit_as("user_name", &name_question()).await),
+                    None => None,
+                };
+                let (sampled, elicited) = (sampled.transpose()?, elicited.transpose()?);
+                Ok(text(format!(
+                    "sampled: {}, elicited: {}",
+                    sampled.is_some(),
+                    elicited.is_some()
+                )))
+            },
+        )
+        .tool_def(
+            tool("test_input_required_result_multiple_inputs", "Asks three things at once"),
+            |_: Value, ctx: RequestContext| async move {
+                // Each call records its question before any `?`: one round asks all three.
+                let name = ctx.elicit_as("user_name", &name_question()).await;
+                let sampled = ctx.create_message_as("greeting", &sampling("Say hello")).await;
+                let roots = ctx.list_roots_as("roots").await;
+                let (name, _sampled, roots) = (name?, sampled?, roots?);
+                Ok(text(format!(
+                    "{} with {} root(s)",
+                    serde_json::to_string(&name.content)?,
+                    roots.roots.len()
+                )))
+            },
+        )
+        .tool_def(
+            tool("test_input_required_result_multi_round", "Asks a name, then a colour"),
+            |_: Value, ctx: RequestContext| async move {
+                let name = ctx.elicit_as("user_name", &name_question()).await?;
+                let colour = elicit(
+                    "What is your favourite colour?",
+                    json!({"type": "object", "properties": {"color": {"type": "string"}}}),
+                );
+                let colour = ctx.elicit_as("favorite_color", &colour).await?;
+                Ok(text(format!(
+                    "{} likes {}",
+                    serde_json::to_string(&name.content)?,
+                    serde_json::to_string(&colour.content)?
+                )))
+            },
+        )
+        .tool_def(
+            tool("test_input_required_result_request_state", "One round, with requestState"),
+            confirm,
+        )
+        .tool_def(
+            tool(
+                "test_input_required_result_tampered_state",
+                "One round; a tampered state is refused",
+            ),
+            confirm,
+        )
+        .tool_def(
+            tool("test_trigger_tool_change", "Announces a tools/list change"),
+            |_: Value, ctx: RequestContext| async move {
+                if let Some(notifier) = ctx.notifier() {
+                    notifier.notify_list_changed(ListKind::Tools);
+                }
+                Ok(text("tools changed"))
+            },
+        )
+        .tool_def(
+            tool("test_trigger_prompt_change", "Announces a prompts/list change"),
+            |_: Value, ctx: RequestContext| async move {
+                if let Some(notifier) = ctx.notifier() {
+                    notifier.notify_list_changed(ListKind::Prompts);
+                }
+                Ok(text("prompts changed"))
+            },
+        )
+        .tool_def(
+            tool("test_trigger_resource_update", "Announces a change of test://watched-resource"),
+            |_: Value, ctx: RequestContext| async move {
+                if let Some(notifier) = ctx.notifier() {
+                    notifier.notify_resource_updated("test://watched-resource");
+                }
+                Ok(text("resource updated"))
+            },
+        )
 }
 
 async fn confirm(_: Value, ctx: RequestContext) -> Result<CallToolResult, ToolError> {
-    let question = elicit("Proceed?", json!({"type": "object", "properties": {"ok": {"type": "boolean"}}}));
+    let question =
+        elicit("Proceed?", json!({"type": "object", "properties": {"ok": {"type": "boolean"}}}));
     let answer = ctx.elicit_as("confirmation", &question).await?;
     Ok(text(format!("confirmed: {}", serde_json::to_string(&answer.content)?)))
 }
 
 fn resources(router: Router) -> Router {
-    let resource = |uri: &str, mime: &str| Resource { uri: uri.into(), name: uri.trim_start_matches("test://").into(), mime_type: Some(mime.into()), ..Default::default() };
+    let resource = |uri: &str, mime: &str| Resource {
+        uri: uri.into(),
+        name: uri.trim_start_matches("test://").into(),
+        mime_type: Some(mime.into()),
+        ..Default::default()
+    };
     router
         .text_resource(resource("test://static-text", "text/plain"), STATIC_TEXT)
         .resource(resource("test://static-binary", "image/png"), |uri, _| async move {
@@ -286,8 +363,11 @@ fn resources(router: Router) -> Router {
 }
 
 fn prompt(name: &str, arguments: &[&str]) -> Prompt {
-    let arguments: Vec<Value> = arguments.iter().map(|a| json!({"name": a, "required": true})).collect();
-    parse(json!({"name": name, "description": format!("The {name} prompt"), "arguments": arguments}))
+    let arguments: Vec<Value> =
+        arguments.iter().map(|a| json!({"name": a, "required": true})).collect();
+    parse(
+        json!({"name": name, "description": format!("The {name} prompt"), "arguments": arguments}),
+    )
 }
 
 fn prompts(router: Router) -> Router {
@@ -325,7 +405,13 @@ pub fn router() -> Router {
     let router = prompts(resources(modern_tools(tools(Router::new()))));
     router.completion(|params, _| async move {
         let typed = params.argument.value;
-        let values: Vec<String> = ["paris", "park", "party"].iter().filter(|v| v.starts_with(&typed)).map(|v| v.to_string()).collect();
-        Ok(parse::<CompleteResult>(json!({"completion": {"values": values, "total": values.len(), "hasMore": false}})))
+        let values: Vec<String> = ["paris", "park", "party"]
+            .iter()
+            .filter(|v| v.starts_with(&typed))
+            .map(|v| v.to_string())
+            .collect();
+        Ok(parse::<CompleteResult>(
+            json!({"completion": {"values": values, "total": values.len(), "hasMore": false}}),
+        ))
     })
 }

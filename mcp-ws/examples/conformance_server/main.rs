@@ -26,7 +26,8 @@ async fn main() -> std::io::Result<()> {
     let addr = tokio::net::lookup_host(&listen).await?.next().ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{listen}: no address"))
     })?;
-    let config = ServerConfig::new(Implementation::new("mcp-ws-conformance", env!("CARGO_PKG_VERSION")));
+    let config =
+        ServerConfig::new(Implementation::new("mcp-ws-conformance", env!("CARGO_PKG_VERSION")));
     let listening = server(fixture::router(), config).listen(addr).await?;
     println!("{}", listening.url());
     listening.run().await;

@@ -808,12 +808,17 @@ impl<N: Network> EventSink for ServerSink<N> {
                 let notifier = Notifier { state: self.state.clone() };
                 let (version, session_capabilities) = match self.peer.lock().expect("lock").as_ref()
                 {
-                    Some(info) => (Some(info.version), match &info.peer {
-                        PeerDescription::Client { capabilities, .. } if info.era == Era::Legacy => {
-                            Some(capabilities.clone())
-                        }
-                        _ => None,
-                    }),
+                    Some(info) => (
+                        Some(info.version),
+                        match &info.peer {
+                            PeerDescription::Client { capabilities, .. }
+                                if info.era == Era::Legacy =>
+                            {
+                                Some(capabilities.clone())
+                            }
+                            _ => None,
+                        },
+                    ),
                     None => (None, None),
                 };
                 let tasks = match request.method.as_str() {

@@ -790,7 +790,8 @@ fn invalid_arguments(tool: &str, problem: &str, version: Option<ProtocolVersion>
 /// (SEP-2164 standardises on Invalid Params), [`RESOURCE_NOT_FOUND`] (-32002) in the legacy
 /// era, as its specification says; in both, `data.uri` names the URI.
 fn resource_not_found(uri: &str, era: mcp_ws_core::Era) -> ErrorObject {
-    let mut error = ErrorObject::new(ErrorCode::InvalidParams, format!("resource not found: {uri}"));
+    let mut error =
+        ErrorObject::new(ErrorCode::InvalidParams, format!("resource not found: {uri}"));
     if era == mcp_ws_core::Era::Legacy {
         error.code = RESOURCE_NOT_FOUND;
     }
@@ -1032,8 +1033,9 @@ mod conformance_gaps {
     fn a_2026_request_not_declaring_a_capability_it_needs_is_answered_minus_32021() {
         let router = sampling_router();
         let call = || request(methods::TOOLS_CALL, json!({"name": "sample", "arguments": {}}));
-        let answer =
-            futures_executor::block_on(router.dispatch(call(), context(Era::Modern, Some(json!({})))));
+        let answer = futures_executor::block_on(
+            router.dispatch(call(), context(Era::Modern, Some(json!({})))),
+        );
         let error = answer.expect_err("-32021");
         assert_eq!(error.code, -32021);
         let data: Value = error.data.expect("data").parse().unwrap();
