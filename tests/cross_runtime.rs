@@ -397,7 +397,7 @@ fn a_dual_era_client_settles_on_the_modern_era_with_our_server() {
 ///   waits for the next connection and is re-issued there (new id, same answers and state) and
 ///   the call completes;
 /// - a client allowing one round fails a two-round call with `InputRounds`;
-/// - a client with no elicitation handler fails a call that elicits, naming the method.
+/// - a client with no elicitation handler (so no elicitation capability) gets -32021.
 async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, server: &TestServer) {
     use std::sync::atomic::AtomicBool;
     use std::sync::{Arc, Mutex};
@@ -475,13 +475,12 @@ async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, serve
     let client =
         mcp_ws_driver::connect(net.clone(), &server.url, unanswering).await.expect("connect");
     // A client with no elicitation handler declares no elicitation capability: the server
-    // does not ask it (2026-07-28). `ctx.elicit` fails with -32021 naming the capability,
-    // which the demo's `confirm` reports as a tool error instead of a round the client could
-    // not answer.
+    // does not ask it (2026-07-28) but answers -32021 naming the capability.
     match client.call_tool("confirm", json!({"question": "Deploy?"})).await {
-        Ok(result) if result.failed() => {
-            let text = text_of(&result);
-            assert!(text.contains("-32021") && text.contains("elicitation/create"), "{text}");
+        Err(CallError::Rpc(error)) => {
+            assert_eq!(error.code, -32021, "{error:?}");
+            let data: serde_json::Value = error.data.expect("data").parse().expect("json");
+            assert_eq!(data["requiredCapabilities"], json!({"elicitation": {}}));
         }
         other => panic!("an undeclared capability must fail the call, got {other:?}"),
     }
