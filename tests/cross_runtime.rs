@@ -142,8 +142,13 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
         other => panic!("unexpected contents {other:?}"),
     }
     match client.read_resource("demo://missing").await {
-        Err(CallError::Rpc(error)) => assert_eq!(error.code, -32002),
-        other => panic!("a missing resource must get -32002, got {other:?}"),
+        // -32002 in the legacy era, -32602 (SEP-2164) in 2026-07-28; data.uri in both.
+        Err(CallError::Rpc(error)) => {
+            assert_eq!(error.code, if expect == Era::Modern { -32602 } else { -32002 });
+            let data: serde_json::Value = error.data.expect("data").parse().expect("json");
+            assert_eq!(data["uri"], "demo://missing");
+        }
+        other => panic!("a missing resource must get an error, got {other:?}"),
     }
     let templates = client.list_resource_templates(None).await.expect("templates");
     assert_eq!(templates.resource_templates[0].uri_template, "demo://echo/{text}");
@@ -392,7 +397,7 @@ fn a_dual_era_client_settles_on_the_modern_era_with_our_server() {
 ///   waits for the next connection and is re-issued there (new id, same answers and state) and
 ///   the call completes;
 /// - a client allowing one round fails a two-round call with `InputRounds`;
-/// - a client with no elicitation handler fails a call that elicits, naming the method.
+/// - a client with no elicitation handler (so no elicitation capability) gets -32021.
 async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, server: &TestServer) {
     use std::sync::atomic::AtomicBool;
     use std::sync::{Arc, Mutex};
@@ -469,11 +474,15 @@ async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, serve
         .reconnect(None);
     let client =
         mcp_ws_driver::connect(net.clone(), &server.url, unanswering).await.expect("connect");
+    // A client with no elicitation handler declares no elicitation capability: the server
+    // does not ask it (2026-07-28) but answers -32021 naming the capability.
     match client.call_tool("confirm", json!({"question": "Deploy?"})).await {
-        Err(CallError::InputRounds(message)) => {
-            assert!(message.contains("elicitation/create"), "{message}")
+        Err(CallError::Rpc(error)) => {
+            assert_eq!(error.code, -32021, "{error:?}");
+            let data: serde_json::Value = error.data.expect("data").parse().expect("json");
+            assert_eq!(data["requiredCapabilities"], json!({"elicitation": {}}));
         }
-        other => panic!("an unanswerable input request must fail the call, got {other:?}"),
+        other => panic!("an undeclared capability must fail the call, got {other:?}"),
     }
     client.close().await;
 }

@@ -78,11 +78,37 @@ pub fn refused() -> Option<String> {
     (!refused.is_empty()).then(|| refused.join("\n"))
 }
 
+/// The advice of [`unanswerable`] for each capability a -32021 error's
+/// `data.requiredCapabilities` names, one per line.
+fn undeclared_advice(error: &ErrorObject) -> Option<String> {
+    let data: serde_json::Value = error.data.as_ref()?.parse().ok()?;
+    let required = data.get("requiredCapabilities")?.as_object()?;
+    let advice: Vec<String> = required
+        .keys()
+        .filter_map(|capability| match capability.as_str() {
+            "roots" => Some(unanswerable(methods::ROOTS_LIST)),
+            "elicitation" => Some(unanswerable(methods::ELICITATION_CREATE)),
+            "sampling" => Some(unanswerable(methods::SAMPLING_CREATE_MESSAGE)),
+            _ => None,
+        })
+        .collect();
+    (!advice.is_empty()).then(|| advice.join("\n"))
+}
+
 /// What to say about a failed call (`what` names it, e.g. `tools/call add`).
 pub fn call_error(what: &str, error: &CallError) -> String {
     match (error, refused()) {
         // The 2026-07-28 round names the request by its internal key: say the flag instead.
         (CallError::InputRounds(_), Some(advice)) => format!("{what} failed: {advice}"),
+        // 2026-07-28: the server would need a capability this command did not declare.
+        (CallError::Rpc(error), _)
+            if error.code == ErrorCode::MissingRequiredClientCapability.code() =>
+        {
+            match undeclared_advice(error) {
+                Some(advice) => format!("{what} failed: {advice}"),
+                None => format!("{what} failed: {error:?}"),
+            }
+        }
         (CallError::Disconnected, _) => {
             format!("{what} failed: the connection was lost before the answer came")
         }
@@ -93,6 +119,18 @@ pub fn call_error(what: &str, error: &CallError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_undeclared_capability_names_the_flag_that_declares_it() {
+        let data = mcp_ws_driver::core::RawJson::from_serialize(
+            &serde_json::json!({"requiredCapabilities": {"elicitation": {}}}),
+        )
+        .unwrap();
+        let error = ErrorObject::new(ErrorCode::MissingRequiredClientCapability, "needs it")
+            .with_data(data);
+        let text = call_error("tools/call confirm", &CallError::Rpc(error));
+        assert!(text.contains("--elicit accept[:JSON], decline or cancel"), "{text}");
+    }
 
     #[test]
     fn a_refused_connection_says_no_server_is_listening() {

@@ -247,10 +247,8 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 json!({ "type": "object", "additionalProperties": false }),
             ),
             |_args: serde_json::Value, context| async move {
-                let roots = context
-                    .list_roots()
-                    .await
-                    .map_err(|e| ToolError::msg(format!("roots/list failed: {e}")))?;
+                let roots =
+                    context.list_roots().await.map_err(|e| asking_failed("roots/list", e))?;
                 let uris: Vec<String> = roots.roots.into_iter().map(|root| root.uri).collect();
                 Ok(CallToolResult::text(uris.join("\n")))
             },
@@ -279,7 +277,7 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
                 let answer = context
                     .elicit(&params)
                     .await
-                    .map_err(|e| ToolError::msg(format!("elicitation/create failed: {e}")))?;
+                    .map_err(|e| asking_failed("elicitation/create", e))?;
                 let confirmed = answer
                     .content
                     .as_ref()
@@ -382,4 +380,14 @@ pub fn router<R: Runtime>(runtime: R) -> Router {
             },
         )
         .completion(|params, _context| async move { complete(&params) })
+}
+
+/// A question to the client that failed: a tool error naming `method`, except a capability the
+/// request did not declare (2026-07-28), answered with its -32021 as the specification
+/// requires.
+fn asking_failed(method: &str, error: mcp_ws_driver::CallError) -> ToolError {
+    match error {
+        mcp_ws_driver::CallError::MissingClientCapability(_) => ToolError::from(error),
+        other => ToolError::msg(format!("{method} failed: {other}")),
+    }
 }

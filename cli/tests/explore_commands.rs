@@ -120,7 +120,9 @@ fn resources_lists_reads_and_lists_templates_in_both_eras() {
         assert!(text(&templates.stdout).starts_with("demo://echo/{text}\techo (text/plain)\t"));
         let missing = with(&["read", "demo://nothing"]);
         assert_eq!(missing.status.code(), Some(1), "{version}");
-        assert!(text(&missing.stderr).contains("-32002"), "{version}: {}", text(&missing.stderr));
+        // -32002 in the legacy era, -32602 (SEP-2164) in 2026-07-28.
+        let code = if version == ERAS[1] { "-32602" } else { "-32002" };
+        assert!(text(&missing.stderr).contains(code), "{version}: {}", text(&missing.stderr));
     }
 }
 

@@ -20,5 +20,5 @@ pub mod server;
 pub mod state;
 
 pub use client::{InputRounds, RoundStep, RoundsError};
-pub use server::{InputRound, input_key};
+pub use server::{InputRound, MAX_INPUT_KEY_LEN, input_key, is_valid_input_key};
 pub use state::{RoundState, StateError, StateKey};

@@ -2,8 +2,9 @@
 # Installs the interop peers: a Python venv (.venv) with the `mcp` 1.x SDK, a second venv
 # (.autobahn-venv) with kosoku (the Autobahn WebSocket test cases of tests/autobahn.rs), and
 # node_modules with `@modelcontextprotocol/sdk` 1.x + `ws` (+ esbuild and playwright-core for
-# the browser tests), and Debian's chromium, nginx, redis-server, iptables and iproute2
-# (apt-get, when root and missing).
+# the browser tests; @modelcontextprotocol/conformance, the MCP conformance suite, with the
+# Node 22 of the `node` package, run with `npx conformance`), and Debian's chromium, nginx,
+# redis-server, iptables and iproute2 (apt-get, when root and missing).
 # Idempotent: each half is skipped when its stamp file holds the hash of its
 # inputs (requirements.txt / package.json, plus the interpreter version).
 # Usage: bash tests/interop/install.sh [--force]
@@ -71,6 +72,7 @@ else
   rm -f "$js_stamp"
   "$NPM" install --no-package-lock --no-audit --no-fund --loglevel=error </dev/null >&2
   node -e 'import("@modelcontextprotocol/sdk/client/websocket.js").then(() => import("ws")).then(() => import("esbuild")).then(() => import("playwright-core"))'
+  npx --no-install conformance --version >/dev/null
   echo "$js_hash" > "$js_stamp"
 fi
 

@@ -33,6 +33,14 @@ pub enum CallError {
         /// The key the question travels under in `inputRequests`.
         key: String,
     },
+    /// (Server handlers, 2026-07-28.) The request needs to ask the client for something its
+    /// declared capabilities do not cover (`sampling` for `create_message`, `elicitation` for
+    /// `elicit`, `roots` for `list_roots`): nothing was asked. Passed on with `?` from a tool
+    /// or prompt handler, the request is answered with this error, -32021 with
+    /// `data.requiredCapabilities`, as the specification requires; a handler that can do
+    /// without the input handles it instead.
+    #[error("error {}: {}", .0.code, .0.message)]
+    MissingClientCapability(ErrorObject),
     /// (Clients.) A round of `input_required` could not be completed: too many rounds, a
     /// malformed result, or an input request this client has no answer for.
     #[error("input_required round failed: {0}")]

@@ -24,11 +24,11 @@
 //!   a new round.
 
 use mcp_ws_core::RawJson;
-use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mcp::{
     CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, InputRequest,
-    ListRootsResult,
+    ListRootsResult, MissingCapabilityData,
 };
+use mcp_ws_core::mrtr::{MAX_INPUT_KEY_LEN, is_valid_input_key};
 use serde::de::DeserializeOwned;
 
 use crate::error::CallError;
@@ -38,10 +38,13 @@ use crate::tasks::RequestContext;
 impl RequestContext {
     /// Asks the client for its roots (`roots/list`).
     pub async fn list_roots(&self) -> Result<ListRootsResult, CallError> {
-        if self.input.is_some() {
-            return self.answer_or_ask(InputRequest::list_roots());
-        }
-        self.connection().call(methods::ROOTS_LIST, None, CallOptions::default()).await
+        self.ask(None, InputRequest::list_roots()).await
+    }
+
+    /// As [`RequestContext::list_roots`], under `key` in `inputRequests` (2026-07-28; see
+    /// [`RequestContext::elicit_as`]).
+    pub async fn list_roots_as(&self, key: &str) -> Result<ListRootsResult, CallError> {
+        self.ask(Some(key), InputRequest::list_roots()).await
     }
 
     /// Asks the client's model for a message (`sampling/createMessage`).
@@ -49,23 +52,36 @@ impl RequestContext {
         &self,
         params: &CreateMessageParams,
     ) -> Result<CreateMessageResult, CallError> {
-        if self.input.is_some() {
-            return self
-                .answer_or_ask(InputRequest::create_message(params).map_err(unserialisable)?);
-        }
-        let raw = RawJson::from_serialize(params).map_err(unserialisable)?;
-        self.connection()
-            .call(methods::SAMPLING_CREATE_MESSAGE, Some(raw), CallOptions::default())
-            .await
+        self.ask(None, InputRequest::create_message(params).map_err(unserialisable)?).await
+    }
+
+    /// As [`RequestContext::create_message`], under `key` in `inputRequests` (2026-07-28; see
+    /// [`RequestContext::elicit_as`]).
+    pub async fn create_message_as(
+        &self,
+        key: &str,
+        params: &CreateMessageParams,
+    ) -> Result<CreateMessageResult, CallError> {
+        self.ask(Some(key), InputRequest::create_message(params).map_err(unserialisable)?).await
     }
 
     /// Asks the client's user for input (`elicitation/create`).
     pub async fn elicit(&self, params: &ElicitParams) -> Result<ElicitResult, CallError> {
-        if self.input.is_some() {
-            return self.answer_or_ask(InputRequest::elicit(params).map_err(unserialisable)?);
-        }
-        let raw = RawJson::from_serialize(params).map_err(unserialisable)?;
-        self.connection().call(methods::ELICITATION_CREATE, Some(raw), CallOptions::default()).await
+        self.ask(None, InputRequest::elicit(params).map_err(unserialisable)?).await
+    }
+
+    /// As [`RequestContext::elicit`], but in 2026-07-28 the question travels under `key` in
+    /// `inputRequests` (a name of your choosing, such as `user_name`, 1 to
+    /// [`MAX_INPUT_KEY_LEN`](mcp_ws_core::mrtr::MAX_INPUT_KEY_LEN) bytes without control
+    /// characters) instead of one derived from the question, and the client answers under
+    /// it. Use one key per question: asking something else under a key already answered
+    /// gets that answer. In the legacy era the key is not used.
+    pub async fn elicit_as(
+        &self,
+        key: &str,
+        params: &ElicitParams,
+    ) -> Result<ElicitResult, CallError> {
+        self.ask(Some(key), InputRequest::elicit(params).map_err(unserialisable)?).await
     }
 
     /// Whether this request runs in an `input_required` round (2026-07-28): questions to the
@@ -74,10 +90,42 @@ impl RequestContext {
         self.input.is_some()
     }
 
-    fn answer_or_ask<T: DeserializeOwned>(&self, request: InputRequest) -> Result<T, CallError> {
-        let round = self.input.as_ref().expect("checked by the caller");
+    /// Asks `request` of the client: from the round's answers (2026-07-28), or as a request on
+    /// the connection (legacy era). A 2026-07-28 request whose declared capabilities do not
+    /// cover it asks nothing and fails with [`CallError::MissingClientCapability`].
+    async fn ask<T: DeserializeOwned>(
+        &self,
+        key: Option<&str>,
+        request: InputRequest,
+    ) -> Result<T, CallError> {
+        if self.era() == mcp_ws_core::Era::Modern {
+            if let Some(declared) = self.client_capabilities() {
+                if let Some(missing) = MissingCapabilityData::for_request(&request.method, declared)
+                {
+                    return Err(CallError::MissingClientCapability(
+                        missing.into_error(&request.method),
+                    ));
+                }
+            }
+        }
+        let Some(round) = self.input.as_ref() else {
+            let params = match request.params {
+                Some(params) => Some(RawJson::from_serialize(&params).map_err(unserialisable)?),
+                None => None,
+            };
+            return self.connection().call(&request.method, params, CallOptions::default()).await;
+        };
         let method = request.method.clone();
-        let answer = round.lock().expect("lock").answer_or_ask(request);
+        let answer = match key {
+            Some(key) if !is_valid_input_key(key) => {
+                return Err(CallError::InvalidResult(format!(
+                    "invalid input key {key:?}: 1 to {MAX_INPUT_KEY_LEN} bytes, no control \
+                     characters"
+                )));
+            }
+            Some(key) => round.lock().expect("lock").answer_or_ask_as(key, request),
+            None => round.lock().expect("lock").answer_or_ask(request),
+        };
         match answer {
             Ok(value) => serde_json::from_value(value)
                 .map_err(|e| CallError::InvalidResult(format!("{method}: {e}"))),

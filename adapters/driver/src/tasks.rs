@@ -55,7 +55,7 @@ pub struct RequestContext {
     handle: ConnectionHandle,
     cancelled: Arc<AtomicBool>,
     /// The era of the request.
-    era: Era,
+    pub(crate) era: Era,
     /// The request's own minimum log level (`_meta`, 2026-07-28).
     log_level: Option<LoggingLevel>,
     /// The connection's minimum log level (`logging/setLevel`, legacy era).
@@ -72,6 +72,9 @@ pub struct RequestContext {
     pub(crate) protocol_version: Option<mcp_ws_core::ProtocolVersion>,
     /// The server's publisher of change notifications (set by the server for its handlers).
     pub(crate) notifier: Option<crate::server::Notifier>,
+    /// What the client declared it can do: this request's own `_meta` stamp (2026-07-28), or
+    /// the connection's `initialize` (legacy era, set by the server for its handlers).
+    pub(crate) client_capabilities: Option<mcp_ws_core::mcp::ClientCapabilities>,
 }
 
 impl RequestContext {
@@ -93,6 +96,7 @@ impl RequestContext {
             subscriptions: None,
             notifier: None,
             protocol_version: None,
+            client_capabilities: None,
         }
     }
 
@@ -121,6 +125,17 @@ impl RequestContext {
     /// `None` there means no log messages for it, and always `None` in the legacy era).
     pub fn requested_log_level(&self) -> Option<&LoggingLevel> {
         self.log_level.as_ref()
+    }
+
+    /// The capabilities the client declared (`None` on the client side, and for a 2026-07-28
+    /// request without the stamp). In 2026-07-28 each request declares its own in its `_meta`,
+    /// so two requests of one connection may differ; in the legacy era they are the ones the
+    /// client sent in `initialize`. [`RequestContext::elicit`],
+    /// [`RequestContext::create_message`] and [`RequestContext::list_roots`] check them
+    /// before asking (see [`CallError::MissingClientCapability`]); a handler that can do
+    /// without a capability reads them to decide what to ask.
+    pub fn client_capabilities(&self) -> Option<&mcp_ws_core::mcp::ClientCapabilities> {
+        self.client_capabilities.as_ref()
     }
 
     /// The server's publisher of change notifications (`None` on the client side): a handler
@@ -223,6 +238,7 @@ impl HandlerTasks {
         let id = request.id.clone();
         let wants_progress = request.wants_progress;
         let (era, log_level) = (request.era, request.log_level.clone());
+        let client_capabilities = request.client_capabilities.as_deref().cloned();
         // Only when debug tracing is on is the method kept and the clock read.
         let traced = tracing::enabled!(tracing::Level::DEBUG)
             .then(|| (request.method.clone(), std::time::Instant::now()));
@@ -241,6 +257,7 @@ impl HandlerTasks {
             subscriptions: None,
             notifier: None,
             protocol_version: None,
+            client_capabilities,
         };
         let (abort, registration) = AbortHandle::new_pair();
         // One guard over the whole handler: its synchronous part (what runs before its first
@@ -445,6 +462,7 @@ mod tests {
             wants_progress: false,
             era: Era::Legacy,
             log_level: None,
+            client_capabilities: None,
         }
     }
 

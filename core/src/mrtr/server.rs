@@ -34,6 +34,15 @@ pub const MAX_ROUNDS: u32 = 16;
 /// The most input requests one round may carry.
 pub const MAX_INPUT_REQUESTS: usize = 32;
 
+/// The longest key a handler may choose for an input request ([`InputRound::answer_or_ask_as`]).
+pub const MAX_INPUT_KEY_LEN: usize = 128;
+
+/// Whether `key` may name an input request: 1 to [`MAX_INPUT_KEY_LEN`] bytes, no control
+/// characters.
+pub fn is_valid_input_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_INPUT_KEY_LEN && !key.chars().any(char::is_control)
+}
+
 /// The key an input request travels under: a short name for the method and, when it has
 /// params, the first 16 hex digits of a SHA-256 of the method and its params (canonical JSON).
 pub fn input_key(request: &InputRequest) -> String {
@@ -141,11 +150,19 @@ impl InputRound {
     /// otherwise records the request for the `input_required` result and gives its key back.
     pub fn answer_or_ask(&mut self, request: InputRequest) -> Result<Value, String> {
         let key = input_key(&request);
-        match self.answers.get(&key) {
+        self.answer_or_ask_as(&key, request)
+    }
+
+    /// As [`InputRound::answer_or_ask`], under a key the handler chose (such as `user_name`)
+    /// instead of one derived from the request: the client answers under that key, and the
+    /// handler finds the answer under it in every later round. The caller checks the key with
+    /// [`is_valid_input_key`]. Asking under a key again replaces what was asked under it.
+    pub fn answer_or_ask_as(&mut self, key: &str, request: InputRequest) -> Result<Value, String> {
+        match self.answers.get(key) {
             Some(answer) => Ok(answer.clone()),
             None => {
-                self.asked.insert(key.clone(), request);
-                Err(key)
+                self.asked.insert(key.to_owned(), request);
+                Err(key.to_owned())
             }
         }
     }
@@ -350,6 +367,30 @@ mod tests {
             }
         }
         panic!("the round limit never applied");
+    }
+
+    #[test]
+    fn a_handler_chosen_key_travels_as_is_and_its_answer_comes_back_under_it() {
+        let params = json!({"name": "greet"});
+        let mut round =
+            InputRound::begin(&key(), "tools/call", Some(&raw(params.clone())), 10).unwrap();
+        assert_eq!(round.answer_or_ask_as("user_name", confirm()), Err("user_name".into()));
+        let asked = round.finish(&key(), 100).unwrap().expect("input is missing");
+        let requests = asked.input_requests.as_ref().unwrap();
+        assert_eq!(requests.keys().collect::<Vec<_>>(), ["user_name"]);
+        assert_eq!(requests["user_name"].method, "elicitation/create");
+        // The answer under the chosen key is checked against what was asked, and found.
+        let wrong = retry(&params, &asked, json!({"user_name": {"roots": "no"}}));
+        assert!(InputRound::begin(&key(), "tools/call", Some(&raw(wrong)), 20).is_err());
+        let answer = json!({"action": "accept", "content": {"name": "Alice"}});
+        let right = retry(&params, &asked, json!({"user_name": answer.clone()}));
+        let mut round = InputRound::begin(&key(), "tools/call", Some(&raw(right)), 20).unwrap();
+        assert_eq!(round.answer_or_ask_as("user_name", confirm()), Ok(answer));
+        assert_eq!(round.finish(&key(), 100).unwrap(), None);
+        assert!(is_valid_input_key("user_name"));
+        for bad in ["", "a\nb", &"k".repeat(MAX_INPUT_KEY_LEN + 1)] {
+            assert!(!is_valid_input_key(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub enum PeerDescription {
 }
 
 /// A request from the peer, to be answered with `Session::respond`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IncomingRequest {
     /// The peer's id, echoed in the response.
     pub id: RequestId,
@@ -169,6 +169,11 @@ pub struct IncomingRequest {
     /// this request, as the specification requires; the legacy era has no such key (it is
     /// always `None` there) and uses `logging/setLevel` for the connection.
     pub log_level: Option<crate::mcp::LoggingLevel>,
+    /// The capabilities the client declares for this request
+    /// (`_meta["io.modelcontextprotocol/clientCapabilities"]`, 2026-07-28), when present and
+    /// well-formed. Always `None` in the legacy era, where the client declared them once, in
+    /// `initialize` (see [`ReadyInfo::peer`]).
+    pub client_capabilities: Option<Box<crate::mcp::ClientCapabilities>>,
 }
 
 /// A command the session refused; the session state is unchanged.

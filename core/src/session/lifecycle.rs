@@ -207,6 +207,26 @@ impl Session {
                 ErrorObject::new(ErrorCode::MethodNotFound, "method not found: server/discover");
             return self.send_error(Some(request.id), error);
         }
+        // The probe is a 2026-07-28 request like any other: it names its version (-32602
+        // without one, -32022 for one this server does not speak, with the supported list)
+        // and declares the client's capabilities (-32602 without them); clientInfo is a
+        // SHOULD, so a probe without it is answered.
+        let meta = RequestMeta::read(request.params.as_ref());
+        let missing = match (&meta.protocol_version, meta.has_client_capabilities()) {
+            (None, _) => Some("io.modelcontextprotocol/protocolVersion"),
+            (Some(_), false) => Some("io.modelcontextprotocol/clientCapabilities"),
+            (Some(_), true) => None,
+        };
+        if let Some(stamp) = missing {
+            let error = ErrorObject::new(
+                ErrorCode::InvalidParams,
+                format!("server/discover must carry _meta[\"{stamp}\"]"),
+            );
+            return self.send_error(Some(request.id), error);
+        }
+        if let Err(error) = self.check_modern_version(&meta) {
+            return self.send_error(Some(request.id), error);
+        }
         let Role::Server { capabilities, .. } = &self.config.role else { return };
         let result = DiscoverResult {
             supported_versions: modern.iter().map(|v| (*v).to_owned()).collect(),

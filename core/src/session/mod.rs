@@ -672,6 +672,8 @@ impl Session {
         let wants_progress = meta.progress_token.is_some();
         let cacheable = modern && is_cacheable(&request.method);
         let log_level = if modern { meta.log_level() } else { None };
+        let client_capabilities =
+            if modern { meta.client_capabilities().map(Box::new) } else { None };
         let incoming = Incoming { progress_token: meta.progress_token, modern, cacheable };
         self.incoming.insert(request.id.clone(), incoming);
         self.emit(Event::Request(IncomingRequest {
@@ -681,6 +683,7 @@ impl Session {
             wants_progress,
             era: if modern { Era::Modern } else { Era::Legacy },
             log_level,
+            client_capabilities,
         }));
     }
 

@@ -72,6 +72,11 @@ impl<'a> RequestMeta<'a> {
         self.client_info.and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 
+    /// Whether the request carries a `clientCapabilities` stamp at all.
+    pub fn has_client_capabilities(&self) -> bool {
+        self.client_capabilities.is_some()
+    }
+
     /// The `clientCapabilities` stamp, when present and well-formed.
     pub fn client_capabilities(&self) -> Option<ClientCapabilities> {
         self.client_capabilities.and_then(|raw| serde_json::from_str(raw.get()).ok())

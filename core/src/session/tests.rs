@@ -747,3 +747,55 @@ fn notifications_held_before_ready_are_bounded() {
         Err(SessionError::TooManyPending { limit: 4 })
     );
 }
+
+#[test]
+fn a_modern_request_carries_its_own_client_capabilities_and_a_legacy_one_none() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let with_sampling = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"sampling":{}}}}}"#;
+    let first = requests(feed(&mut server, t(0), with_sampling));
+    let second = requests(feed(&mut server, t(0), &modern_request(2, "tools/call", "")));
+    let sampling = first[0].client_capabilities.as_ref().expect("declared");
+    assert!(sampling.sampling.is_some() && sampling.elicitation.is_none());
+    let bare = second[0].client_capabilities.as_ref().expect("declared, empty");
+    assert!(bare.sampling.is_none());
+
+    let mut legacy = ready_server();
+    let asked =
+        requests(feed(&mut legacy, t(1), r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#));
+    assert_eq!(asked[0].client_capabilities, None);
+}
+
+#[test]
+fn server_discover_needs_the_version_and_capabilities_stamps_but_not_client_info() {
+    let mut server = Session::new(server_config(), t(0)).unwrap();
+    let version = r#""io.modelcontextprotocol/protocolVersion":"2026-07-28""#;
+    let capabilities = r#""io.modelcontextprotocol/clientCapabilities":{}"#;
+    let info = r#""io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"}"#;
+    let discover = |id: u32, meta: Option<String>| match meta {
+        None => {
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"server/discover","params":{{}}}}"#)
+        }
+        Some(meta) => format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"server/discover","params":{{"_meta":{{{meta}}}}}}}"#
+        ),
+    };
+    for (id, meta) in [
+        (101, None),
+        (102, Some(format!("{info},{capabilities}"))),
+        (104, Some(format!("{version},{info}"))),
+    ] {
+        let sent = texts(&feed(&mut server, t(0), &discover(id, meta)));
+        assert_eq!(sent[0]["id"], id);
+        assert_eq!(sent[0]["error"]["code"], -32602, "{id}: {}", sent[0]);
+    }
+    let unsupported =
+        format!(r#""io.modelcontextprotocol/protocolVersion":"v999.0.0",{capabilities},{info}"#);
+    let sent = texts(&feed(&mut server, t(0), &discover(301, Some(unsupported))));
+    assert_eq!(sent[0]["error"]["code"], -32022);
+    assert_eq!(sent[0]["error"]["data"]["requested"], "v999.0.0");
+    assert_eq!(sent[0]["error"]["data"]["supported"], serde_json::json!(["2026-07-28"]));
+    let sent =
+        texts(&feed(&mut server, t(0), &discover(105, Some(format!("{version},{capabilities}")))));
+    assert_eq!(sent[0]["result"]["supportedVersions"], serde_json::json!(["2026-07-28"]));
+    assert_eq!(sent[0]["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "srv");
+}

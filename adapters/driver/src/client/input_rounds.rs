@@ -92,6 +92,7 @@ impl RoundTrip {
             wants_progress: false,
             era: mcp_ws_core::Era::Modern,
             log_level: None,
+            client_capabilities: None,
         };
         let context = RequestContext::detached(id, self.handle.clone());
         let answer = self.peer_requests.handle(incoming, context).await.map_err(|error| {

@@ -57,7 +57,7 @@ use futures_util::io::{AsyncRead, AsyncWrite};
 use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mrtr::{InputRound, StateError, StateKey};
-use mcp_ws_core::session::{Event, ReadyInfo, Role, Session, SessionConfig};
+use mcp_ws_core::session::{Event, PeerDescription, ReadyInfo, Role, Session, SessionConfig};
 use mcp_ws_core::{CloseCode, CloseReason, Era};
 
 pub use router::{Router, Structured, ToolError, ToolOutput};
@@ -830,7 +830,21 @@ impl<N: Network> EventSink for ServerSink<N> {
                 let principal = self.principal.clone();
                 let subscriptions = self.subscriptions.clone();
                 let notifier = Notifier { state: self.state.clone() };
-                let version = self.peer.lock().expect("lock").as_ref().map(|info| info.version);
+                let (version, session_capabilities) = match self.peer.lock().expect("lock").as_ref()
+                {
+                    Some(info) => (
+                        Some(info.version),
+                        match &info.peer {
+                            PeerDescription::Client { capabilities, .. }
+                                if info.era == Era::Legacy =>
+                            {
+                                Some(capabilities.clone())
+                            }
+                            _ => None,
+                        },
+                    ),
+                    None => (None, None),
+                };
                 let tasks = match request.method.as_str() {
                     methods::SUBSCRIPTIONS_LISTEN => &self.listens,
                     _ => &self.tasks,
@@ -863,6 +877,9 @@ impl<N: Network> EventSink for ServerSink<N> {
                     context.subscriptions = Some(subscriptions);
                     context.notifier = Some(notifier);
                     context.protocol_version = version;
+                    if context.client_capabilities.is_none() {
+                        context.client_capabilities = session_capabilities;
+                    }
                     let answering = match round {
                         Some((round, config)) => {
                             context.input = Some(round.clone());

@@ -49,7 +49,8 @@ impl Drop for OpenListen {
     }
 }
 
-/// The JSON-RPC error code MCP uses for an unknown resource.
+/// The JSON-RPC error code the legacy era uses for an unknown resource (2026-07-28 uses
+/// -32602).
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
 
 type ToolFn =
@@ -614,12 +615,7 @@ impl Router {
                         return handler(read.uri, vars, context);
                     }
                 }
-                let mut error = ErrorObject::new(
-                    ErrorCode::InvalidParams,
-                    format!("resource not found: {}", read.uri),
-                );
-                error.code = RESOURCE_NOT_FOUND;
-                ready(Err(error))
+                ready(Err(resource_not_found(&read.uri, context.era())))
             }
             methods::PROMPTS_LIST if !self.prompts.is_empty() => ready(self.list_page(
                 methods::PROMPTS_LIST,
@@ -790,6 +786,19 @@ fn invalid_arguments(tool: &str, problem: &str, version: Option<ProtocolVersion>
     }
 }
 
+/// The answer to a `resources/read` of a URI the registry does not have: -32602 in 2026-07-28
+/// (SEP-2164 standardises on Invalid Params), [`RESOURCE_NOT_FOUND`] (-32002) in the legacy
+/// era, as its specification says; in both, `data.uri` names the URI.
+fn resource_not_found(uri: &str, era: mcp_ws_core::Era) -> ErrorObject {
+    let mut error =
+        ErrorObject::new(ErrorCode::InvalidParams, format!("resource not found: {uri}"));
+    if era == mcp_ws_core::Era::Legacy {
+        error.code = RESOURCE_NOT_FOUND;
+    }
+    let data = serde_json::json!({ "uri": uri });
+    error.with_data(mcp_ws_core::RawJson::from_serialize(&data).expect("json serializes"))
+}
+
 fn template_key(entry: &(ResourceTemplate, UriTemplate, ReadFn)) -> &str {
     &entry.0.uri_template
 }
@@ -827,6 +836,7 @@ mod tests {
             wants_progress: false,
             era: Era::Legacy,
             log_level: None,
+            client_capabilities: None,
         };
         futures_executor::block_on(router.dispatch(request, context))
     }
@@ -948,9 +958,111 @@ mod tests {
             wants_progress: false,
             era: Era::Legacy,
             log_level: None,
+            client_capabilities: None,
         };
         let answer = futures_executor::block_on(router.dispatch(request, context)).unwrap();
         let result: CompleteResult = answer.parse().unwrap();
         assert_eq!(result.completion.values, ["Ad!"]);
+    }
+}
+
+#[cfg(test)]
+mod conformance_gaps {
+    use std::sync::{Arc, Mutex};
+
+    use mcp_ws_core::mcp::{CreateMessageParams, ElicitParams};
+    use mcp_ws_core::mrtr::{InputRound, StateKey};
+    use mcp_ws_core::{Era, RawJson, RequestId};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::error::CallError;
+
+    fn context(era: Era, capabilities: Option<Value>) -> RequestContext {
+        let (sender, _receiver) = futures_channel::mpsc::unbounded();
+        let mut context =
+            RequestContext::detached(RequestId::from(1i64), ConnectionHandle::new(sender));
+        context.era = era;
+        context.client_capabilities = capabilities.map(|c| serde_json::from_value(c).unwrap());
+        context
+    }
+
+    fn request(method: &str, params: Value) -> IncomingRequest {
+        IncomingRequest {
+            id: RequestId::from(1i64),
+            method: method.into(),
+            params: Some(RawJson::from_serialize(&params).unwrap()),
+            wants_progress: false,
+            era: Era::Modern,
+            log_level: None,
+            client_capabilities: None,
+        }
+    }
+
+    #[test]
+    fn an_unknown_resource_is_minus_32602_in_2026_and_minus_32002_before_with_data_uri() {
+        let router = Router::new().text_resource(
+            Resource { uri: "test://static-text".into(), name: "t".into(), ..Default::default() },
+            "x",
+        );
+        let uri = "test://nonexistent-resource-for-conformance-testing";
+        for (era, code) in [(Era::Modern, -32602), (Era::Legacy, -32002)] {
+            let read = request(methods::RESOURCES_READ, json!({ "uri": uri }));
+            let answer = futures_executor::block_on(router.dispatch(read, context(era, None)));
+            let error = answer.expect_err("an error");
+            assert_eq!(error.code, code, "{era:?}");
+            let data: Value = error.data.expect("data").parse().unwrap();
+            assert_eq!(data, json!({ "uri": uri }), "{era:?}");
+        }
+    }
+
+    /// A tool asking for sampling: `?` on the capability error answers -32021.
+    fn sampling_router() -> Router {
+        Router::new().tool_def(
+            Tool { name: "sample".into(), ..Default::default() },
+            |_: Value, ctx: RequestContext| async move {
+                let params: CreateMessageParams =
+                    serde_json::from_value(json!({"messages": [], "maxTokens": 10})).unwrap();
+                let sampled = ctx.create_message(&params).await?;
+                Ok(format!("{:?}", sampled.role))
+            },
+        )
+    }
+
+    #[test]
+    fn a_2026_request_not_declaring_a_capability_it_needs_is_answered_minus_32021() {
+        let router = sampling_router();
+        let call = || request(methods::TOOLS_CALL, json!({"name": "sample", "arguments": {}}));
+        let answer = futures_executor::block_on(
+            router.dispatch(call(), context(Era::Modern, Some(json!({})))),
+        );
+        let error = answer.expect_err("-32021");
+        assert_eq!(error.code, -32021);
+        let data: Value = error.data.expect("data").parse().unwrap();
+        assert_eq!(data["requiredCapabilities"], json!({"sampling": {}}));
+        // Declared: asked (as an input request of the round) instead.
+        let key = StateKey::new(&[3; 32]).unwrap();
+        let round = InputRound::begin(&key, methods::TOOLS_CALL, None, 1).unwrap();
+        let round = Arc::new(Mutex::new(round));
+        let mut declared = context(Era::Modern, Some(json!({"sampling": {}})));
+        declared.input = Some(round.clone());
+        let _ = futures_executor::block_on(router.dispatch(call(), declared));
+        assert!(round.lock().unwrap().is_missing_input());
+    }
+
+    #[test]
+    fn a_handler_chosen_key_names_the_input_request_and_is_checked() {
+        let key = StateKey::new(&[3; 32]).unwrap();
+        let round = Arc::new(Mutex::new(InputRound::begin(&key, "tools/call", None, 1).unwrap()));
+        let mut ctx = context(Era::Modern, Some(json!({"elicitation": {}})));
+        ctx.input = Some(round.clone());
+        let params = ElicitParams { message: "Name?".into(), ..Default::default() };
+        let asked = futures_executor::block_on(ctx.elicit_as("user_name", &params));
+        assert_eq!(asked.unwrap_err(), CallError::InputRequired { key: "user_name".into() });
+        let invalid = futures_executor::block_on(ctx.elicit_as("", &params));
+        assert!(matches!(invalid, Err(CallError::InvalidResult(_))), "{invalid:?}");
+        let result = round.lock().unwrap().clone().finish(&key, 100).unwrap().unwrap();
+        let requests = result.input_requests.unwrap();
+        assert_eq!(requests.keys().collect::<Vec<_>>(), ["user_name"]);
     }
 }

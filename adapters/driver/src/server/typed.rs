@@ -124,6 +124,13 @@ impl fmt::Display for ToolError {
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for ToolError {
     fn from(error: E) -> Self {
+        // A capability the client did not declare is the request's fault, not the tool's:
+        // answered with the JSON-RPC error -32021 the specification requires.
+        let any: &dyn std::any::Any = &error;
+        if let Some(crate::error::CallError::MissingClientCapability(missing)) = any.downcast_ref()
+        {
+            return ToolError::protocol(missing.clone());
+        }
         ToolError::msg(chain(&error))
     }
 }
