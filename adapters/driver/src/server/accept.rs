@@ -194,8 +194,11 @@ where
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(AcceptError::TimedOut),
     };
-    if let Err(error) = &result {
-        log_outcome::<S>(Err(error), addrs, config);
+    match &result {
+        Ok(Opened::WebSocket(accepted)) => log_outcome(Ok(&**accepted), addrs, config),
+        // A Streamable HTTP connection is logged per request by the HTTP server.
+        Ok(Opened::Http(_)) => {}
+        Err(error) => log_outcome::<S>(Err(error), addrs, config),
     }
     result
 }
