@@ -64,3 +64,32 @@ pub const DEMO_TOOLS: [&str; 10] = [
     "subtract",
     "touch",
 ];
+
+/// The official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
+/// `tests/interop/package.json`) as a command run in `tests/interop`: the Node 22 binary of the
+/// npm `node` package runs the suite's script directly (no `npx` wrapper process, so the guard
+/// that stops it stops the suite), `args` after it.
+pub fn conformance(args: &[&str]) -> std::process::Command {
+    let dir = interop_dir();
+    let script = dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    assert!(
+        script.exists(),
+        "the conformance suite is not installed: run bash tests/interop/install.sh"
+    );
+    let mut command = std::process::Command::new(dir.join("node_modules/.bin/node"));
+    command.arg(script).args(args).current_dir(dir);
+    command
+}
+
+/// The `Total: X passed, Y failed` figures the suite prints last, if it printed them.
+pub fn conformance_totals(output: &str) -> Option<(u32, u32)> {
+    let line = output.lines().rev().find(|line| line.starts_with("Total: "))?;
+    let mut numbers = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse::<u32>());
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(passed)), Some(Ok(failed))) => Some((passed, failed)),
+        _ => None,
+    }
+}

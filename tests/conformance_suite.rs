@@ -1,0 +1,93 @@
+//! The official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
+//! `tests/interop/package.json`) judging our server: its server scenarios for 2025-11-25 and
+//! 2026-07-28 run over Streamable HTTP against the fixture (`mcp-ws/examples/conformance_server`,
+//! the same `Router` served in-process here), each with a committed expected-failures file
+//! (`tests/conformance/server-<revision>.yaml`, every entry with its reason). The suite's own
+//! exit status is the verdict: it fails on a failure not listed and on a listed one that now
+//! passes, so the file cannot go stale. The figures are printed.
+
+#[path = "../mcp-ws/examples/conformance_server/fixture.rs"]
+#[allow(dead_code)]
+mod fixture;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use mcp_ws::mcp::Implementation;
+use mcp_ws::{ServerConfig, server};
+use mcp_ws_tests::peers::{conformance, conformance_totals};
+use mcp_ws_tests::process::Guarded;
+
+/// Whole-suite bound: a revision's run takes well under a minute here.
+const SUITE_LIMIT: Duration = Duration::from_secs(600);
+
+fn judge_server(revision: &str) {
+    let runtime = mcp_ws_tests::multi_thread_runtime(2);
+    let url = runtime.block_on(async {
+        let config = ServerConfig::new(Implementation::new("mcp-ws-conformance", "test"));
+        let listening = server(fixture::router(), config)
+            .listen("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("listen");
+        let url = format!("http://{}/mcp", listening.local_addr());
+        tokio::spawn(listening.run());
+        url
+    });
+    let expected = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("conformance/server-{revision}.yaml"));
+    let expected = expected.to_str().expect("utf-8 path").to_string();
+    let started = Instant::now();
+    let mut suite = Guarded::spawn(
+        conformance(&[
+            "server",
+            "--url",
+            &url,
+            "--requirements",
+            revision,
+            "--expected-failures",
+            &expected,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped()),
+    );
+    let mut stdout = suite.child.stdout.take().expect("stdout");
+    let mut stderr = suite.child.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut output = String::new();
+    let reader = std::thread::spawn(move || {
+        let _ = stdout.read_to_string(&mut output);
+        output
+    });
+    let status = suite.wait(SUITE_LIMIT);
+    let output = reader.join().expect("stdout reader");
+    let errors = errors.join().expect("stderr reader");
+    let (passed, failed) = conformance_totals(&output)
+        .unwrap_or_else(|| panic!("no totals printed:\n{output}\n{errors}"));
+    println!(
+        "conformance server --requirements {revision}: {passed} passed, {failed} failed \
+         (every failure listed in {expected}) in {:.0?}",
+        started.elapsed()
+    );
+    assert!(
+        status.success(),
+        "the suite's verdict on {revision} (an unexpected failure, or a listed one that now \
+         passes):\n{output}\n{errors}"
+    );
+    assert!(passed > 0, "nothing passed:\n{output}");
+    drop(runtime);
+}
+
+#[test]
+fn server_scenarios_of_2025_11_25_over_streamable_http() {
+    judge_server("2025-11-25");
+}
+
+#[test]
+fn server_scenarios_of_2026_07_28_over_streamable_http() {
+    judge_server("2026-07-28");
+}
