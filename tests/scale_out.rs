@@ -2,11 +2,15 @@
 //! started (and stopped, also on failure) by the tests: redis-server with a temporary config,
 //! three `mcp-ws serve --redis …` nodes, and nginx in front of them with the config the
 //! README's "Running several nodes" shows. Clients (the library's, on tokio) connect through
-//! nginx, which spreads them round-robin over the nodes.
+//! nginx, which spreads them round-robin over the nodes. The nodes are `netfault-node`
+//! (`mcp-ws serve` with its flags and demo router, plus a `count` tool that records each
+//! execution in a file the three nodes share), so a call is counted where it ran, not only
+//! where it was answered.
 //!
 //! - a `touch` on one node reaches the subscribed clients on all three, legacy and modern;
 //! - SIGTERM to one node: its clients reconnect through nginx to the others and go on, no
-//!   call fails, the drained node exits 0;
+//!   call fails and none runs twice (a drain never runs a request it then calls unprocessed),
+//!   the drained node exits 0;
 //! - SIGKILL to one node: the same, except that calls in flight fail as disconnected (or are
 //!   issued again when marked retryable);
 //! - Redis stopped and restarted: local notifications keep flowing, cross-node ones resume.
@@ -14,6 +18,7 @@
 //! nginx and redis-server must be installed (`bash tests/interop/install.sh` does it as root);
 //! without them these tests fail, saying so.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -28,11 +33,13 @@ use mcp_ws_driver::core::reconnect::ReconnectConfig;
 use mcp_ws_driver::core::session::EraPolicy;
 use mcp_ws_driver::{CallError, CallOptions, Client, ClientConfig, ClientEvent, Listen};
 use mcp_ws_tests::next_event;
-use mcp_ws_tests::peers::{lines_of, mcp_ws};
+use mcp_ws_tests::peers::lines_of;
 use mcp_ws_tests::process::{Guarded, TempDir, nginx_conf, redis_conf};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
+/// `mcp-ws serve` plus the `count` tool (`tests/src/bin/netfault_node.rs`).
+const NODE: &str = env!("CARGO_BIN_EXE_netfault-node");
 const NGINX: &str = "/usr/sbin/nginx";
 const REDIS: &str = "/usr/bin/redis-server";
 const LIMIT: Duration = Duration::from_secs(15);
@@ -115,7 +122,8 @@ impl Cluster {
         let dir = TempDir::new("scale-out");
         let redis_port = free_port();
         let redis = start_redis(&dir.0, redis_port);
-        let nodes: Vec<Node> = (0..3).map(|_| start_node(redis_port)).collect();
+        let executions = dir.0.join("executions");
+        let nodes: Vec<Node> = (0..3).map(|_| start_node(redis_port, &executions)).collect();
         let nginx_port = free_port();
         let conf = dir.0.join("nginx.conf");
         let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
@@ -167,12 +175,14 @@ fn start_redis(dir: &Path, port: u16) -> Guarded {
     redis
 }
 
-fn start_node(redis_port: u16) -> Node {
+fn start_node(redis_port: u16, executions: &Path) -> Node {
     let port = free_port();
     let redis = format!("redis://127.0.0.1:{redis_port}/");
     let mut process = Guarded::spawn(
-        Command::new(mcp_ws())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--redis", &redis])
+        Command::new(NODE)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--redis", &redis])
+            .arg("--executions")
+            .arg(executions)
             .args(["--shutdown-grace", "3"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit()),
@@ -285,10 +295,49 @@ fn a_touch_on_one_node_reaches_the_subscribers_on_all_three_in_both_eras() {
 struct Calls {
     ok_after_stop: AtomicUsize,
     errors: Mutex<Vec<(usize, bool, CallError)>>,
+    /// The id of every call answered with a result.
+    answered: Mutex<Vec<String>>,
 }
 
-/// Calls `add` in a loop on every subscriber's client (odd ones marked retryable) until
-/// `stop`, recording failures; `stopped` marks when the node went away.
+/// How many times each `count` id ran, from the nodes' shared file.
+fn executions(path: &Path) -> HashMap<String, usize> {
+    let mut runs = HashMap::new();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        *runs.entry(line.to_string()).or_insert(0) += 1;
+    }
+    runs
+}
+
+/// What the nodes' file says of the calls.
+#[derive(Debug)]
+struct Runs {
+    /// Executions in all.
+    total: usize,
+    /// The ids that ran more than once, with how many times.
+    doubled: Vec<(String, usize)>,
+    /// The answered ids that never ran.
+    unrun: Vec<String>,
+}
+
+fn doubled_and_unrun(calls: &Calls, path: &Path) -> Runs {
+    let runs = executions(path);
+    let mut doubled: Vec<(String, usize)> =
+        runs.iter().filter(|(_, n)| **n > 1).map(|(id, n)| (id.clone(), *n)).collect();
+    doubled.sort();
+    let unrun = calls
+        .answered
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|id| !runs.contains_key(*id))
+        .cloned()
+        .collect();
+    Runs { total: runs.values().sum(), doubled, unrun }
+}
+
+/// Calls `count` in a loop on every subscriber's client (odd ones marked retryable) until
+/// `stop`, each call with an id of its own, recording answers and failures; `stopped` marks
+/// when the node went away.
 fn start_callers(
     subscribers: &[Subscriber],
     stop: &Arc<AtomicBool>,
@@ -310,10 +359,12 @@ fn start_callers(
                     if retryable {
                         options = options.retryable();
                     }
-                    let arguments = json!({ "a": n, "b": 1 });
-                    match client.call_tool_with("add", arguments, options).await {
+                    let id = format!("caller{i}-{n}");
+                    let arguments = json!({ "id": id });
+                    match client.call_tool_with("count", arguments, options).await {
                         Ok(result) => {
-                            assert_eq!(result.joined_text(), (n + 1).to_string());
+                            assert_eq!(result.joined_text(), format!("counted {id}"));
+                            calls.answered.lock().unwrap().push(id);
                             if stopped.load(Ordering::SeqCst) {
                                 calls.ok_after_stop.fetch_add(1, Ordering::Relaxed);
                             }
@@ -329,7 +380,7 @@ fn start_callers(
 
 /// The SIGTERM and SIGKILL scenarios: six subscribers calling in a loop, node 0 stopped with
 /// `signal`, then everyone goes on and still hears a touch.
-fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus) {
+fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus, Runs) {
     let mut cluster = Cluster::start();
     let rt = mcp_ws_tests::multi_thread_runtime(2);
     let net = rt.block_on(async { Tokio::new() });
@@ -363,13 +414,20 @@ fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus) {
             subscriber.client.close().await;
         }
     });
-    (calls, status)
+    let runs = doubled_and_unrun(&calls, &cluster.dir.0.join("executions"));
+    (calls, status, runs)
 }
 
 #[test]
-fn sigterm_to_one_node_moves_its_clients_to_the_others_without_a_failed_call() {
-    let (calls, status) = one_node_goes_away("-TERM");
+fn sigterm_to_one_node_moves_its_clients_to_the_others_no_call_fails_or_runs_twice() {
+    let (calls, status, runs) = one_node_goes_away("-TERM");
     assert!(status.success(), "the drained node exited with {status}");
+    let answered = calls.answered.lock().unwrap().len();
+    println!("[scale_out] SIGTERM: {answered} calls answered, {} executions", runs.total);
+    // Every answered call ran, and no call ran twice: a call the draining node ran was
+    // answered there, never refused as unprocessed and issued again on another node.
+    assert!(runs.unrun.is_empty(), "answered but never ran: {:?}", runs.unrun);
+    assert!(runs.doubled.is_empty(), "ran more than once: {:?}", runs.doubled);
     // No caller, retryable or not, sees a failure: calls the draining node refused
     // unprocessed, and calls that reached it after its drained close, were issued again on
     // another node.
@@ -380,8 +438,15 @@ fn sigterm_to_one_node_moves_its_clients_to_the_others_without_a_failed_call() {
 
 #[test]
 fn sigkill_to_one_node_fails_only_calls_in_flight_and_retries_the_retryable_ones() {
-    let (calls, _status) = one_node_goes_away("-KILL");
+    let (calls, _status, runs) = one_node_goes_away("-KILL");
+    assert!(runs.unrun.is_empty(), "answered but never ran: {:?}", runs.unrun);
     let errors = calls.errors.lock().unwrap();
+    // Only a retryable call cut by the kill may have run twice (once on the killed node).
+    for (id, _) in &runs.doubled {
+        let caller: usize = id["caller".len()..].split('-').next().unwrap().parse().unwrap();
+        assert!(caller % 2 == 1, "non-retryable call {id} ran twice: {:?}", runs.doubled);
+    }
+    assert!(runs.doubled.len() <= 1, "more calls ran twice than were cut: {:?}", runs.doubled);
     for (caller, retryable, error) in errors.iter() {
         assert!(!retryable, "retryable caller {caller} failed: {error:?}");
         assert_eq!(*error, CallError::Disconnected, "caller {caller}");
