@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mcp_ws_core::testing::{bridge_ops, decode_frame, reconnect_ops, session_ops};
+use mcp_ws_core::testing::{bridge_ops, decode_frame, reconnect_ops, session_ops, sse_stream};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
@@ -51,6 +51,15 @@ fn every_reconnect_ops_corpus_file_keeps_the_reconnect_invariants() {
 fn every_bridge_ops_corpus_file_keeps_the_bridge_promises() {
     for (path, data) in corpus("bridge_ops") {
         if let Err(violation) = bridge_ops::run(&data) {
+            panic!("{}: {violation}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_sse_stream_corpus_file_reads_the_same_in_any_chunking() {
+    for (path, data) in corpus("sse_stream") {
+        if let Err(violation) = sse_stream::run(&data) {
             panic!("{}: {violation}", path.display());
         }
     }

@@ -81,4 +81,25 @@ proptest! {
             }
         }
     }
+
+    /// The fuzz target's checks (`testing::sse_stream`: whole and chunked readings agree, the
+    /// bounds hold, errors stick, events re-encode) on inputs made mostly of the bytes and
+    /// words SSE is made of, so line ends fall on chunk edges often.
+    #[test]
+    fn the_sse_stream_harness_holds_on_sse_shaped_bytes(
+        head in any::<[u8; 2]>(),
+        pieces in prop::collection::vec(
+            prop_oneof![Just(&b"\n"[..]), Just(&b"\r"[..]), Just(&b"\r\n"[..]), Just(&b":"[..]),
+                        Just(&b"data: "[..]), Just(&b"id: "[..]), Just(&b"event:"[..]),
+                        Just(&b"retry: 9"[..]), Just(&b"x"[..]), Just(&b"\xef\xbb\xbf"[..]),
+                        Just(&b"\0"[..]), Just(&b"\xff"[..])], 0..80),
+    ) {
+        let mut input = head.to_vec();
+        for piece in pieces {
+            input.extend_from_slice(piece);
+        }
+        if let Err(violation) = mcp_ws_core::testing::sse_stream::run(&input) {
+            prop_assert!(false, "{}", violation);
+        }
+    }
 }

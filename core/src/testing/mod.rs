@@ -19,3 +19,4 @@ pub mod bytes;
 pub mod decode_frame;
 pub mod reconnect_ops;
 pub mod session_ops;
+pub mod sse_stream;
