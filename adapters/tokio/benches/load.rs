@@ -17,6 +17,14 @@
 //! heartbeats on with mcp-ws's defaults), and the child's resident set growth per session is
 //! reported; then one more connection runs sequential requests (1 × 1) beside them.
 //!
+//! Streamable HTTP: the same echo over `POST /mcp`, one request in flight per keep-alive
+//! connection (HTTP/1.1 has no multiplexing; N connections are N requests in flight), each
+//! connection its own legacy session (`initialize`, `Mcp-Session-Id` on every call). Two ways a
+//! client may ask: `sse` (`Accept: application/json, text/event-stream`, what the SDKs send: our
+//! server answers each call with an SSE stream) and `json` (`Accept: application/json` only:
+//! a JSON body). The floor is a bare hyper server that parses each body with serde_json and
+//! answers JSON (`floor-http`); mcp-ws is the same child as above, on the same listener.
+//!
 //! Environment (all optional):
 //! - `LOAD_SCENARIOS` (default `1x1,1x32,64x8`): connections x in-flight requests per connection
 //! - `LOAD_WARMUP_MS` (500), `LOAD_DURATION_MS` (2000): per scenario and server
@@ -28,6 +36,8 @@
 //!   tokio with a Prometheus recorder installed, as the `mcp-ws` binary runs, to price the
 //!   recording
 //! - `LOAD_SERVER_THREADS` (2): worker threads of every server (tokio workers, `SMOL_THREADS`)
+//! - `LOAD_HTTP` (default `1,32`; empty skips): Streamable HTTP connection counts
+//! - `LOAD_HTTP_SERVERS` (default `floor-http,tokio,smol`)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -149,10 +159,44 @@ where
     }
 }
 
+/// The HTTP floor's answer to one POST body: `initialize` gets a session id, a notification
+/// 202, anything else [`floor_answer`] as JSON.
+async fn floor_http_answer(
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+    use http_body_util::BodyExt;
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => bytes::Bytes::new(),
+    };
+    let text = std::str::from_utf8(&body).unwrap_or("");
+    let mut response = hyper::Response::builder();
+    let answer = match floor_answer(text) {
+        Some(answer) if text.contains(r#""method":"initialize""#) => {
+            response = response.header("mcp-session-id", "0123456789abcdef0123456789abcdef");
+            answer
+        }
+        Some(answer) => answer,
+        None => {
+            let empty = http_body_util::Full::new(bytes::Bytes::new());
+            return Ok(response.status(202).body(empty).expect("response"));
+        }
+    };
+    let full = http_body_util::Full::new(bytes::Bytes::from(answer));
+    Ok(response.header("content-type", "application/json").body(full).expect("response"))
+}
+
+async fn floor_http_connection(stream: TcpStream) {
+    stream.set_nodelay(true).expect("nodelay");
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let service = hyper::service::service_fn(floor_http_answer);
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+}
+
 fn serve(kind: &str, threads: usize) {
     let info = Implementation::new("load", "0");
     match kind {
-        "floor" | "tokio" | "tokio-metrics" => {
+        "floor" | "floor-http" | "tokio" | "tokio-metrics" => {
             if kind == "tokio-metrics" {
                 // Installed for the process's life; nobody scrapes during the run.
                 metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -165,13 +209,18 @@ fn serve(kind: &str, threads: usize) {
                 .build()
                 .expect("runtime");
             runtime.block_on(async {
-                if kind == "floor" {
+                if kind == "floor" || kind == "floor-http" {
                     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
                     println!("{}", listener.local_addr().expect("addr"));
+                    let http = kind == "floor-http";
                     tokio::spawn(async move {
                         loop {
                             let (stream, _) = listener.accept().await.expect("accept");
-                            tokio::spawn(floor_connection(stream));
+                            if http {
+                                tokio::spawn(floor_http_connection(stream));
+                            } else {
+                                tokio::spawn(floor_connection(stream));
+                            }
                         }
                     });
                 } else {
@@ -386,6 +435,18 @@ async fn load(
         let first_id = 1 + (c as u64) * 1_000_000_000;
         tasks.push(tokio::spawn(drive(ws, first_id, in_flight, phase.clone())));
     }
+    measure(child, tasks, phase, warmup, window).await
+}
+
+/// Lets `tasks` run through the warm-up, then measures throughput, latency and the server's
+/// CPU over `window`, and stops them.
+async fn measure(
+    child: &Child,
+    tasks: Vec<tokio::task::JoinHandle<Vec<u32>>>,
+    phase: Arc<Phase>,
+    warmup: Duration,
+    window: Duration,
+) -> Run {
     tokio::time::sleep(warmup).await;
     let cpu_before = child.cpu();
     let started = Instant::now();
@@ -410,6 +471,124 @@ async fn load(
         p99: at(0.99),
         cpu_per_request: cpu.div_f64(completed.max(1) as f64),
     }
+}
+
+/// How a Streamable HTTP client asks for its answers.
+#[derive(Clone, Copy, PartialEq)]
+enum HttpAccept {
+    /// `application/json, text/event-stream`: the server may answer with an SSE stream.
+    Sse,
+    /// `application/json` only.
+    Json,
+}
+
+type HttpSender = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
+
+/// One keep-alive connection with its legacy session.
+struct HttpConnection {
+    sender: HttpSender,
+    session: String,
+    accept: HttpAccept,
+}
+
+impl HttpConnection {
+    async fn open(addr: &str, accept: HttpAccept) -> HttpConnection {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(io).await.expect("HTTP handshake");
+        tokio::spawn(connection);
+        let mut opened = HttpConnection { sender, session: String::new(), accept };
+        let (status, headers, _) = opened.post(INITIALIZE).await;
+        assert_eq!(status, 200, "initialize");
+        opened.session = headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("a session id")
+            .to_string();
+        let (status, _, _) = opened.post(INITIALIZED).await;
+        assert_eq!(status, 202, "initialized");
+        opened
+    }
+
+    /// POSTs `body`; the status, headers and the JSON-RPC message answered (the last SSE
+    /// event's data when the answer is a stream).
+    async fn post(&mut self, body: &str) -> (u16, hyper::HeaderMap, String) {
+        use http_body_util::BodyExt;
+        let accept = match self.accept {
+            HttpAccept::Sse => "application/json, text/event-stream",
+            HttpAccept::Json => "application/json",
+        };
+        let mut request = hyper::Request::post("/mcp")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("accept", accept);
+        if !self.session.is_empty() {
+            request = request
+                .header("mcp-session-id", &self.session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body.as_bytes())))
+            .expect("request");
+        self.sender.ready().await.expect("connection ready");
+        let response = self.sender.send_request(request).await.expect("response");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let is_sse = headers
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let text = if is_sse {
+            let mut decoder = mcp_ws_tokio::core::sse::SseDecoder::default();
+            decoder.feed(&bytes).expect("an SSE stream");
+            std::iter::from_fn(|| decoder.poll_event())
+                .map(|event| event.data)
+                .filter(|data| !data.is_empty())
+                .last()
+                .unwrap_or_default()
+        } else {
+            String::from_utf8(bytes.to_vec()).expect("UTF-8")
+        };
+        (status, headers, text)
+    }
+}
+
+/// Sequential echo calls on `connection` until the phase says stop; the latencies (ns) of
+/// the answers read while measuring.
+async fn drive_http(mut connection: HttpConnection, first_id: u64, phase: Arc<Phase>) -> Vec<u32> {
+    let mut latencies = Vec::new();
+    let mut id = first_id;
+    while phase.phase.load(Ordering::Relaxed) != STOPPING {
+        let started = Instant::now();
+        let (status, _, text) = connection.post(&request(id)).await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(check(&text), id);
+        if phase.phase.load(Ordering::Relaxed) == MEASURING {
+            latencies.push(started.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+            phase.completed.fetch_add(1, Ordering::Relaxed);
+        }
+        id += 1;
+    }
+    latencies
+}
+
+async fn load_http(
+    child: &Child,
+    connections: usize,
+    accept: HttpAccept,
+    warmup: Duration,
+    window: Duration,
+) -> Run {
+    let phase = Arc::new(Phase { phase: AtomicU8::new(0), completed: AtomicU64::new(0) });
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let connection = HttpConnection::open(&child.addr, accept).await;
+        let first_id = 1 + (c as u64) * 1_000_000_000;
+        tasks.push(tokio::spawn(drive_http(connection, first_id, phase.clone())));
+    }
+    measure(child, tasks, phase, warmup, window).await
 }
 
 struct Idle {
@@ -556,6 +735,75 @@ fn main() {
         }
     }
     drop(children);
+    let http_counts: Vec<usize> = std::env::var("LOAD_HTTP")
+        .unwrap_or_else(|_| "1,32".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let http_servers: Vec<String> = std::env::var("LOAD_HTTP_SERVERS")
+        .unwrap_or_else(|_| "floor-http,tokio,smol".into())
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    if !http_counts.is_empty() {
+        println!();
+        println!("Streamable HTTP, one call in flight per keep-alive connection:");
+        println!(
+            "{:<12} {:<10} {:>10} {:>6} {:>9} {:>9} {:>6} {:>10} {:>6}",
+            "scenario",
+            "server",
+            "req/s",
+            "ratio",
+            "p50 µs",
+            "p99 µs",
+            "ratio",
+            "CPU µs/req",
+            "ratio"
+        );
+        let children: Vec<Child> =
+            http_servers.iter().map(|kind| Child::start(kind, threads)).collect();
+        for &connections in &http_counts {
+            for (accept, label) in [(HttpAccept::Json, "json"), (HttpAccept::Sse, "sse")] {
+                let results: Vec<Run> = children
+                    .iter()
+                    .map(|child| {
+                        let mut all: Vec<Run> = (0..runs)
+                            .map(|_| {
+                                runtime.block_on(load_http(
+                                    child,
+                                    connections,
+                                    accept,
+                                    warmup,
+                                    window,
+                                ))
+                            })
+                            .collect();
+                        all.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+                        all.swap_remove(runs / 2)
+                    })
+                    .collect();
+                let floor = children.iter().position(|c| c.kind == "floor-http");
+                let floor = floor.map(|i| &results[i]);
+                for (child, run) in children.iter().zip(&results) {
+                    let (f_rate, f_p50, f_cpu) = floor.map_or((0.0, 0.0, 0.0), |f| {
+                        (f.per_second, f.p50.as_secs_f64(), f.cpu_per_request.as_secs_f64())
+                    });
+                    println!(
+                        "{:<12} {:<10} {:>10.0} {:>6} {:>9.1} {:>9.1} {:>6} {:>10.2} {:>6}",
+                        format!("{connections} {label}"),
+                        child.kind,
+                        run.per_second,
+                        ratio(run.per_second, f_rate),
+                        run.p50.as_secs_f64() * 1e6,
+                        run.p99.as_secs_f64() * 1e6,
+                        ratio(run.p50.as_secs_f64(), f_p50),
+                        run.cpu_per_request.as_secs_f64() * 1e6,
+                        ratio(run.cpu_per_request.as_secs_f64(), f_cpu),
+                    );
+                }
+            }
+        }
+    }
     if idle_counts.is_empty() {
         return;
     }
