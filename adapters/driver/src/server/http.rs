@@ -48,7 +48,7 @@ use crate::runtime::Network;
 /// Messages kept for the GET stream while none is open (the oldest dropped beyond).
 pub const STANDALONE_BUFFER: usize = 256;
 
-type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// The HTTP sessions of one server.
 pub(crate) struct HttpState {
@@ -127,7 +127,7 @@ where
     }
 }
 
-fn plain(status: u16, text: impl Into<String>) -> Response<Body> {
+pub(super) fn plain(status: u16, text: impl Into<String>) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(text.into())).boxed_unsync());
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
     response
@@ -220,6 +220,9 @@ async fn handle<N: Network>(
                 Ok(Frame::Batch(_)) => return plain(400, "batches are not served over HTTP"),
                 Err(_) => return plain(400, "the body is not a JSON-RPC message"),
             };
+            if session_id.is_none() && super::http_stateless::is_stateless(&head, &message) {
+                return super::http_stateless::post(server, &head, principal, message, text).await;
+            }
             post(server, session_id, principal, message, text, wants_sse).await
         }
         HttpRoute::OpenStream { session_id, .. } => {

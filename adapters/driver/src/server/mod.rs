@@ -28,6 +28,7 @@ pub mod drain;
 pub mod fanout;
 pub mod handshake;
 mod http;
+mod http_stateless;
 pub mod limits;
 pub mod message_pipe;
 pub mod proxy;
