@@ -471,6 +471,10 @@ pub enum HeaderMismatch {
     Name,
     /// `MCP-Protocol-Version` is absent or differs from the `_meta` protocol version.
     ProtocolVersion,
+    /// An `Mcp-Param-*` header mirroring a tool parameter marked `x-mcp-header` is absent while
+    /// the body has the parameter, present while it has not, not valid Base64 inside its
+    /// `=?base64?…?=` wrapper, or different from the body's value.
+    Param,
 }
 
 impl fmt::Display for HeaderMismatch {
@@ -480,6 +484,9 @@ impl fmt::Display for HeaderMismatch {
             HeaderMismatch::Name => "the Mcp-Name header does not match the body",
             HeaderMismatch::ProtocolVersion => {
                 "the MCP-Protocol-Version header does not match the _meta protocol version"
+            }
+            HeaderMismatch::Param => {
+                "an Mcp-Param header does not match the tool argument it mirrors"
             }
         })
     }
@@ -599,6 +606,57 @@ pub fn stateless_output(message: &Message, request: &RequestId) -> StatelessOutp
         Message::Notification(_) => StatelessOutput::Related,
         _ => StatelessOutput::Unrelated,
     }
+}
+
+/// Checks the SEP-2243 `Mcp-Param-{Name}` headers of a `tools/call` against its arguments:
+/// every property of the tool's `input_schema` marked `"x-mcp-header": "{Name}"` whose argument
+/// is a string, number or boolean must arrive mirrored in that header (`header` looks one up
+/// by its lower-case name, `mcp-param-{name}`), as the literal text or wrapped as
+/// `=?base64?{standard Base64 of the UTF-8 text}?=`; surrounding whitespace is not part of a
+/// value. A header for an argument the body does not carry is a mismatch too.
+pub fn check_param_headers<'h>(
+    input_schema: &serde_json::Map<String, serde_json::Value>,
+    arguments: Option<&serde_json::Value>,
+    header: impl Fn(&str) -> Option<&'h str>,
+) -> Result<(), HeaderMismatch> {
+    let Some(properties) = input_schema.get("properties").and_then(|p| p.as_object()) else {
+        return Ok(());
+    };
+    for (parameter, definition) in properties {
+        let Some(name) = definition.get("x-mcp-header").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        let expected = match arguments.and_then(|arguments| arguments.get(parameter)) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(serde_json::Value::Number(number)) => Some(number.to_string()),
+            Some(serde_json::Value::Bool(flag)) => Some(flag.to_string()),
+            // Arrays and objects are not mirrored into headers.
+            Some(_) => continue,
+        };
+        let found = header(&format!("mcp-param-{}", name.to_ascii_lowercase()));
+        match (expected, found) {
+            (None, None) => {}
+            (Some(expected), Some(found)) => {
+                if decode_param_header(found.trim()).as_deref() != Some(expected.as_str()) {
+                    return Err(HeaderMismatch::Param);
+                }
+            }
+            _ => return Err(HeaderMismatch::Param),
+        }
+    }
+    Ok(())
+}
+
+/// The text an `Mcp-Param-*` value stands for: the Base64 inside `=?base64?…?=` (canonical
+/// padding, the standard alphabet, UTF-8; `None` when it is not), else the value itself.
+pub fn decode_param_header(value: &str) -> Option<String> {
+    use base64::Engine;
+    let Some(encoded) = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) else {
+        return Some(value.to_owned());
+    };
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Where a message the session writes goes, in a legacy-era HTTP session.
@@ -978,6 +1036,51 @@ mod tests {
         assert_eq!(stateless_output(&other, &id), StatelessOutput::Unrelated);
         assert_eq!(stateless_output(&progress, &id), StatelessOutput::Related);
         assert_eq!(stateless_output(&server_request, &id), StatelessOutput::Unrelated);
+    }
+
+    #[test]
+    fn param_headers_mirror_the_arguments_marked_x_mcp_header() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "region": { "type": "string", "x-mcp-header": "Region" },
+                "count": { "type": "integer", "x-mcp-header": "Count" },
+                "note": { "type": "string" }
+            }
+        });
+        let schema = schema.as_object().unwrap();
+        let arguments = serde_json::json!({ "region": "Hello", "count": 3, "note": "x" });
+        let check = |headers: &[(&'static str, &'static str)]| {
+            let headers = headers.to_vec();
+            check_param_headers(schema, Some(&arguments), move |name| {
+                headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+            })
+        };
+        assert_eq!(check(&[("mcp-param-region", "Hello"), ("mcp-param-count", "3")]), Ok(()));
+        assert_eq!(
+            check(&[("mcp-param-region", " =?base64?SGVsbG8=?= "), ("mcp-param-count", "3")]),
+            Ok(())
+        );
+        let mismatch = Err(HeaderMismatch::Param);
+        assert_eq!(check(&[("mcp-param-count", "3")]), mismatch, "omitted");
+        assert_eq!(check(&[("mcp-param-region", "Bye"), ("mcp-param-count", "3")]), mismatch);
+        assert_eq!(check(&[("mcp-param-region", "Hello"), ("mcp-param-count", "4")]), mismatch);
+        for bad in ["=?base64?SGVsbG8?=", "=?base64?SGVs!!!bG8=?="] {
+            assert_eq!(
+                check(&[("mcp-param-region", bad), ("mcp-param-count", "3")]),
+                mismatch,
+                "{bad}"
+            );
+        }
+        let without_region = serde_json::json!({ "count": 3 });
+        let headers = |name: &str| match name {
+            "mcp-param-count" => Some("3"),
+            "mcp-param-region" => Some("Hello"),
+            _ => None,
+        };
+        assert_eq!(check_param_headers(schema, Some(&without_region), headers), mismatch);
+        assert_eq!(decode_param_header("=?base64?SGVsbG8="), Some("=?base64?SGVsbG8=".into()));
+        assert_eq!(decode_param_header("SGVsbG8="), Some("SGVsbG8=".into()), "literal");
     }
 
     fn parse(text: &str) -> Message {

@@ -35,13 +35,15 @@ use hyper::body::Frame as BodyFrame;
 use hyper::header::HeaderValue;
 use mcp_ws_core::sse::{SseEvent, encode_comment};
 use mcp_ws_core::streamable::{
-    StatelessOutput, accepts, check_standard_headers, error_status, meta_protocol_version,
-    named_parameter_value, sessionless_post_era, stateless_output,
+    HeaderMismatch, StatelessOutput, accepts, check_param_headers, check_standard_headers,
+    error_status, meta_protocol_version, named_parameter_value, sessionless_post_era,
+    stateless_output,
 };
 use mcp_ws_core::time::Instant;
 use mcp_ws_core::{
-    Era, ErrorCode, ErrorObject, ErrorResponse, Frame, Message, RequestId, decode, encode,
+    Era, ErrorCode, ErrorObject, ErrorResponse, Frame, Message, Request, RequestId, decode, encode,
 };
+use serde_json::Value;
 
 use super::Server;
 use super::auth::Principal;
@@ -80,6 +82,7 @@ pub(super) async fn post<N: Network>(
         named_parameter_value(&request.method, params).as_deref(),
         params.and_then(meta_protocol_version).as_deref(),
     );
+    let checked = checked.and_then(|()| check_tool_parameters(&server, head, &request));
     if let Err(mismatch) = checked {
         let error = ErrorObject::new(ErrorCode::HeaderMismatch, mismatch.to_string());
         return json_response(error_text(&request.id, error));
@@ -132,6 +135,27 @@ pub(super) async fn post<N: Network>(
         },
         None => sse_response(Relay::new(server.net.clone(), keep_alive, None, exchange)),
     }
+}
+
+/// The `Mcp-Param-*` headers of a `tools/call` naming one of our tools, against its arguments
+/// ([`check_param_headers`]).
+fn check_tool_parameters<N: Network>(
+    server: &Server<N>,
+    head: &RequestHead,
+    request: &Request,
+) -> Result<(), HeaderMismatch> {
+    if request.method != "tools/call" {
+        return Ok(());
+    }
+    let Some(params) = request.params.as_ref().and_then(|p| p.parse::<Value>().ok()) else {
+        return Ok(());
+    };
+    let name = params.get("name").and_then(Value::as_str);
+    let Some(tool) = server.router.tools().iter().find(|tool| Some(tool.name.as_str()) == name)
+    else {
+        return Ok(());
+    };
+    check_param_headers(&tool.input_schema, params.get("arguments"), |name| head.header(name))
 }
 
 /// The request's side of its short-lived session: dropping it ends the session.
