@@ -10,7 +10,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use mcp_ws_driver::ListKind;
+use mcp_ws_driver::core::mcp::{CallToolResult, Tool};
+use mcp_ws_driver::{ListKind, Router};
 use mcp_ws_tests::{Rt, TestServer, server_config};
 use serde_json::{Value, json};
 
@@ -189,8 +190,25 @@ fn a_stateless_call_is_answered_as_json_or_as_sse_with_its_progress_on_smol() {
     stateless_calls(Rt::Smol);
 }
 
+/// The test router plus `regional {region}`, whose parameter is mirrored into
+/// `Mcp-Param-Region` (SEP-2243 `x-mcp-header`).
+fn with_header_parameter(router: Router) -> Router {
+    let schema = json!({
+        "type": "object",
+        "properties": { "region": { "type": "string", "x-mcp-header": "Region" } },
+        "required": ["region"]
+    });
+    let Value::Object(input_schema) = schema else { unreachable!() };
+    let tool = Tool { name: "regional".into(), input_schema, ..Default::default() };
+    router.tool_def(tool, |arguments: Value, _| async move {
+        Ok(CallToolResult::text(arguments["region"].as_str().unwrap_or("").to_string()))
+    })
+}
+
 fn error_answers(rt: Rt) {
-    let server = TestServer::start(rt, server_config());
+    let localhost = "127.0.0.1:0".parse().unwrap();
+    let server =
+        TestServer::start_with(rt, server_config(), localhost, with_header_parameter, None);
     let addr = server.addr;
     let list = json!({
         "jsonrpc": "2.0", "id": 11, "method": "tools/list", "params": { "_meta": meta(json!({})) }
@@ -249,6 +267,25 @@ fn error_answers(rt: Rt) {
     let answer = http(addr, "POST", &headers_for("tools/call", Some("confirm"), BOTH), &body);
     assert_eq!(answer.status, 400, "{}", answer.body);
     assert_eq!(answer.json()["error"]["code"], -32021);
+
+    // Mcp-Param-Region mirrors `region`: literal or Base64-wrapped it passes; absent, different
+    // or broken Base64 it is -32020.
+    let body = call_body(16, "regional", json!({ "region": "Hello" }), json!({}));
+    let mut passes = Vec::new();
+    for value in
+        [None, Some("Hello"), Some("=?base64?SGVsbG8=?="), Some("Bye"), Some("=?base64?SGVsbG8?=")]
+    {
+        let mut headers = headers_for("tools/call", Some("regional"), BOTH);
+        headers.extend(value.map(|value| ("Mcp-Param-Region", value.to_string())));
+        let answer = http(addr, "POST", &headers, &body);
+        let json = answer.json();
+        match answer.status {
+            200 => assert_eq!(json["result"]["content"][0]["text"], "Hello", "{json}"),
+            _ => assert_eq!((answer.status, json["error"]["code"].clone()), (400, json!(-32020))),
+        }
+        passes.push(answer.status == 200);
+    }
+    assert_eq!(passes, [false, true, true, false, false]);
 
     // GET and DELETE naming 2026-07-28: 405, POST allowed.
     for method in ["GET", "DELETE"] {
