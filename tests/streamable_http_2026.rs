@@ -367,6 +367,10 @@ fn read_lines_until(reader: &mut impl BufRead, mut stop: impl FnMut(&str) -> boo
 fn listen_keeps_alive(rt: Rt) {
     let mut config = server_config();
     config.sse_keep_alive = Duration::from_millis(100);
+    // The session's WebSocket heartbeat must not end a listen whose client sends nothing:
+    // a pipe has no pings of its own, the HTTP connection is its liveness.
+    config.session.ping_interval = Some(Duration::from_millis(100));
+    config.session.idle_timeout = Some(Duration::from_millis(300));
     let server = TestServer::start(rt, config);
     let addr = server.addr;
     let body = json!({
@@ -390,11 +394,14 @@ fn listen_keeps_alive(rt: Rt) {
     let lines = read_lines_until(&mut reader, |line| line.starts_with("data:"));
     let ack: Value = serde_json::from_str(lines.last().unwrap()["data:".len()..].trim()).unwrap();
     assert_eq!(ack["method"], "notifications/subscriptions/acknowledged", "{ack}");
-    // Quiet: keep-alive comment lines, one per interval.
-    let lines = read_lines_until(&mut reader, |line| line.starts_with(':'));
-    assert!(lines.iter().all(|line| !line.starts_with("data:")), "{lines:?}");
-    let lines = read_lines_until(&mut reader, |line| line.starts_with(':'));
-    assert!(lines.iter().all(|line| !line.starts_with("data:")), "{lines:?}");
+    // Quiet: keep-alive comment lines, one per interval, for well past the idle timeout.
+    let quiet = Instant::now();
+    let mut comments = 0;
+    while comments < 5 || quiet.elapsed() < Duration::from_millis(900) {
+        let lines = read_lines_until(&mut reader, |line| line.starts_with(':'));
+        assert!(lines.iter().all(|line| !line.starts_with("data:")), "{lines:?}");
+        comments += 1;
+    }
 
     // A change it listens for arrives on the stream, with the listen's id.
     server.notifier().notify_list_changed(ListKind::Tools);
