@@ -262,6 +262,19 @@ fn error_answers(rt: Rt) {
         assert_eq!(answer.json()["error"]["code"], -32601, "{method}");
     }
 
+    // Named 2026-07-28 by its header but not stamped: -32602, not a legacy answer.
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 17, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": { "name": "raw", "version": "0" }
+        }
+    });
+    let answer =
+        http(addr, "POST", &headers_for("initialize", None, BOTH), &initialize.to_string());
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.json()["error"]["code"], -32602);
+
     // A tool that needs a capability the client did not declare: 400 with -32021.
     let body = call_body(15, "confirm", json!({ "question": "ok?" }), json!({}));
     let answer = http(addr, "POST", &headers_for("tools/call", Some("confirm"), BOTH), &body);

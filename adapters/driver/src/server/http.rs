@@ -14,8 +14,10 @@
 //! answer alone as JSON), everything else on the GET stream (kept, up to
 //! [`STANDALONE_BUFFER`] messages, while none is open).
 //!
-//! Not yet: 2026-07-28 stateless POSTs (answered 400), `Last-Event-ID` resumption, idle
-//! expiry sweeps (idle sessions are found expired on their next request only).
+//! A sessionless `POST` of the 2026-07-28 era goes to [`super::http_stateless`].
+//!
+//! Not yet: `Last-Event-ID` resumption, idle expiry sweeps (idle sessions are found expired on
+//! their next request only).
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -297,7 +299,7 @@ async fn post<N: Network>(
             if !is_initialize {
                 return plain(
                     400,
-                    "missing Mcp-Session-Id (2026-07-28 stateless requests are not served yet)",
+                    "missing Mcp-Session-Id: initialize first (or stamp the request 2026-07-28)",
                 );
             }
             match open_session(&server, principal) {

@@ -74,17 +74,27 @@ pub(super) async fn post<N: Network>(
         }
     };
     let params = request.params.as_ref();
+    let stamped = params.and_then(meta_protocol_version);
     let checked = check_standard_headers(
         head.header("mcp-method"),
         head.header("mcp-name"),
         head.header("mcp-protocol-version"),
         &request.method,
         named_parameter_value(&request.method, params).as_deref(),
-        params.and_then(meta_protocol_version).as_deref(),
+        stamped.as_deref(),
     );
     let checked = checked.and_then(|()| check_tool_parameters(&server, head, &request));
     if let Err(mismatch) = checked {
         let error = ErrorObject::new(ErrorCode::HeaderMismatch, mismatch.to_string());
+        return json_response(error_text(&request.id, error));
+    }
+    if stamped.is_none() {
+        // Named 2026-07-28 by its header only: not a legacy request (an unstamped `initialize`
+        // would otherwise open a legacy handshake on a session that ends with this POST).
+        let error = ErrorObject::new(
+            ErrorCode::InvalidParams,
+            "a 2026-07-28 request carries _meta[\"io.modelcontextprotocol/protocolVersion\"]",
+        );
         return json_response(error_text(&request.id, error));
     }
     let accept = head.header("accept");
