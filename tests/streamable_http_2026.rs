@@ -70,10 +70,25 @@ fn parse_head(head: &str) -> (u16, Vec<(String, String)>) {
 /// left in: the assertions read `data:` lines and JSON bodies only).
 fn http(addr: SocketAddr, method: &str, headers: &[(&str, String)], body: &str) -> Answer {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    // Bounded in total, not per read: keep-alive comments would reset a per-read timeout.
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     stream.write_all(request_text(addr, method, headers, body).as_bytes()).unwrap();
+    let started = Instant::now();
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
+    let mut chunk = [0u8; 4096];
+    loop {
+        assert!(started.elapsed() < PATIENCE, "the response did not end: {raw:?}");
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("reading the response: {e}"),
+        }
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").expect("a complete head");
     let (status, headers) = parse_head(head);
@@ -167,6 +182,16 @@ fn stateless_calls(rt: Rt) {
     let headers = headers_for("tools/call", Some("slow_count"), "application/json");
     let answer = http(addr, "POST", &headers, &body);
     assert_eq!(answer.json()["result"]["content"][0]["text"], "counted to 2");
+
+    // A client that takes only SSE gets a stream even when the answer comes first, and the
+    // stream ends with it.
+    let body = call_body(4, "echo", json!({ "text": "sse" }), json!({}));
+    let headers = headers_for("tools/call", Some("echo"), "text/event-stream");
+    let started = Instant::now();
+    let events = http(addr, "POST", &headers, &body).events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["result"]["content"][0]["text"], "sse");
+    assert!(started.elapsed() < Duration::from_secs(5), "the stream ended with its answer");
 
     // A notification is accepted and not answered.
     let notification = json!({

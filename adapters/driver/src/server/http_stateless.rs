@@ -132,7 +132,9 @@ pub(super) async fn post<N: Network>(
         Some(Some((StatelessOutput::Answer, answer))) if takes_json || !takes_sse => {
             json_response(answer)
         }
-        Some(Some((_, first))) if takes_sse => {
+        Some(Some((output, first))) if takes_sse => {
+            // An answer that came first is the whole stream: the exchange ends with it.
+            let exchange = (output != StatelessOutput::Answer).then_some(exchange);
             sse_response(Relay::new(server.net.clone(), keep_alive, Some(first), exchange))
         }
         // A client that takes only JSON gets the answer alone.
@@ -143,7 +145,7 @@ pub(super) async fn post<N: Network>(
                 None => break plain(503, "the request's session ended before answering"),
             }
         },
-        None => sse_response(Relay::new(server.net.clone(), keep_alive, None, exchange)),
+        None => sse_response(Relay::new(server.net.clone(), keep_alive, None, Some(exchange))),
     }
 }
 
@@ -242,10 +244,15 @@ struct Relay<N: Runtime> {
 impl<N: Runtime> Unpin for Relay<N> {}
 
 impl<N: Runtime> Relay<N> {
-    fn new(net: N, keep_alive: Duration, queued: Option<String>, exchange: Exchange) -> Self {
+    fn new(
+        net: N,
+        keep_alive: Duration,
+        queued: Option<String>,
+        exchange: Option<Exchange>,
+    ) -> Self {
         let deadline = net.now().saturating_add(keep_alive);
         let sleep = Box::pin(net.sleep_until(deadline));
-        Relay { queued, exchange: Some(exchange), net, keep_alive, deadline, sleep }
+        Relay { queued, exchange, net, keep_alive, deadline, sleep }
     }
 
     fn rearm(&mut self) {
