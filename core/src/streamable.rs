@@ -391,7 +391,7 @@ fn media_type_is(content_type: &str, media_type: &str) -> bool {
 /// | request | answer |
 /// |---|---|
 /// | a method other than `POST`, `GET`, `DELETE` | 405, `Allow: GET, POST, DELETE` |
-/// | `MCP-Protocol-Version` not one of `supported` | 400 |
+/// | `MCP-Protocol-Version` not one of `supported` (except on a `POST` without a session id: see [`sessionless_post_era`]) | 400 |
 /// | `POST` whose `Content-Type` is not `application/json` | 415 |
 /// | `POST` whose `Accept` admits neither JSON nor SSE | 406 |
 /// | `GET` whose `Accept` does not admit `text/event-stream` | 406 |
@@ -411,14 +411,17 @@ pub fn route<'a>(
             ..HttpRefusal::new(405, "the MCP endpoint answers POST, GET and DELETE")
         });
     }
+    let session_id = request.session_id.map(str::trim);
+    // A sessionless POST's version is the body's business (a 2026-07-28 request naming one we
+    // do not speak is answered -32022 with the supported list, which needs its id).
     let version = match request.protocol_version.map(str::trim) {
         None => None,
+        Some(_) if method == "POST" && session_id.is_none() => None,
         Some(text) => match ProtocolVersion::parse(text).filter(|v| supported.contains(v)) {
             Some(version) => Some(version),
             None => return Err(HttpRefusal::new(400, "unsupported MCP-Protocol-Version")),
         },
     };
-    let session_id = request.session_id.map(str::trim);
     if method == "POST" {
         if !request.content_type.is_some_and(|c| media_type_is(c, "application/json")) {
             return Err(HttpRefusal::new(415, "the body must be application/json"));
@@ -468,6 +471,10 @@ pub enum HeaderMismatch {
     Name,
     /// `MCP-Protocol-Version` is absent or differs from the `_meta` protocol version.
     ProtocolVersion,
+    /// An `Mcp-Param-*` header mirroring a tool parameter marked `x-mcp-header` is absent while
+    /// the body has the parameter, present while it has not, not valid Base64 inside its
+    /// `=?base64?…?=` wrapper, or different from the body's value.
+    Param,
 }
 
 impl fmt::Display for HeaderMismatch {
@@ -477,6 +484,9 @@ impl fmt::Display for HeaderMismatch {
             HeaderMismatch::Name => "the Mcp-Name header does not match the body",
             HeaderMismatch::ProtocolVersion => {
                 "the MCP-Protocol-Version header does not match the _meta protocol version"
+            }
+            HeaderMismatch::Param => {
+                "an Mcp-Param header does not match the tool argument it mirrors"
             }
         })
     }
@@ -519,6 +529,134 @@ pub fn check_standard_headers(
         }
     }
     Ok(())
+}
+
+/// The era of a `POST` without `Mcp-Session-Id`: legacy (an `initialize` opening a session,
+/// or a request that lacks one: 400) unless the request names a 2026-07-28 version, or one
+/// that is not legacy, in its `MCP-Protocol-Version` header or its `_meta` protocol version.
+/// A version this server does not know counts as modern, so the request is answered -32022
+/// with the supported list rather than as a legacy request.
+pub fn sessionless_post_era(version_header: Option<&str>, message: &Message) -> Era {
+    let not_legacy =
+        |text: &str| ProtocolVersion::parse(text.trim()).map(|v| v.era()) != Some(Era::Legacy);
+    let params = match message {
+        Message::Request(request) => request.params.as_ref(),
+        Message::Notification(notification) => notification.params.as_ref(),
+        _ => None,
+    };
+    let stamped = params.and_then(meta_protocol_version);
+    if version_header.is_some_and(not_legacy) || stamped.as_deref().is_some_and(not_legacy) {
+        Era::Modern
+    } else {
+        Era::Legacy
+    }
+}
+
+/// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when it is a string.
+pub fn meta_protocol_version(params: &RawJson) -> Option<String> {
+    let value: serde_json::Value = params.parse().ok()?;
+    let version = value.get("_meta")?.get("io.modelcontextprotocol/protocolVersion")?;
+    version.as_str().map(str::to_owned)
+}
+
+/// The parameter [`named_parameter`] names in `params`, when it is a string (what `Mcp-Name`
+/// must equal).
+pub fn named_parameter_value(method: &str, params: Option<&RawJson>) -> Option<String> {
+    let key = named_parameter(method)?;
+    let value: serde_json::Value = params?.parse().ok()?;
+    value.get(key)?.as_str().map(str::to_owned)
+}
+
+/// The HTTP status of a 2026-07-28 response whose body is the JSON-RPC error `code` (a
+/// response stream that already began is 200 whatever it ends with): 404 for -32601 (method
+/// not found: how a client tells a modern server from an old one), 400 for the errors that
+/// say the request itself is wrong (-32700, -32600, -32602, -32020 header mismatch, -32021
+/// missing client capability, -32022 unsupported version), 500 for -32603 (internal error),
+/// and 200 for any other code: an application error the handler chose is an answer.
+pub fn error_status(code: i64) -> u16 {
+    match code {
+        -32601 => 404,
+        -32700 | -32600 | -32602 | -32020 | -32021 | -32022 => 400,
+        -32603 => 500,
+        _ => 200,
+    }
+}
+
+/// What a message the session writes is to the 2026-07-28 POST that carried `request`, on
+/// that POST's own short-lived session: see [`stateless_output`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatelessOutput {
+    /// The answer: the last message of the response.
+    Answer,
+    /// A notification about the request (progress, a log, a listen's notification): on the
+    /// response stream before the answer.
+    Related,
+    /// Anything else (a server request, which 2026-07-28 has none of, or an answer to another
+    /// id): not sent.
+    Unrelated,
+}
+
+/// Sorts what the session of a 2026-07-28 POST writes: the answer to `request` ends the
+/// response, notifications ride on it before, and nothing else leaves (the session serves this
+/// one request, so every notification it writes is about it).
+pub fn stateless_output(message: &Message, request: &RequestId) -> StatelessOutput {
+    match message {
+        Message::Result(result) if &result.id == request => StatelessOutput::Answer,
+        Message::Error(error) if error.id.as_ref() == Some(request) => StatelessOutput::Answer,
+        Message::Notification(_) => StatelessOutput::Related,
+        _ => StatelessOutput::Unrelated,
+    }
+}
+
+/// Checks the SEP-2243 `Mcp-Param-{Name}` headers of a `tools/call` against its arguments:
+/// every property of the tool's `input_schema` marked `"x-mcp-header": "{Name}"` whose argument
+/// is a string, number or boolean must arrive mirrored in that header (`header` looks one up
+/// by its lower-case name, `mcp-param-{name}`), as the literal text or wrapped as
+/// `=?base64?{standard Base64 of the UTF-8 text}?=`; surrounding whitespace is not part of a
+/// value. A header for an argument the body does not carry is a mismatch too.
+pub fn check_param_headers<'h>(
+    input_schema: &serde_json::Map<String, serde_json::Value>,
+    arguments: Option<&serde_json::Value>,
+    header: impl Fn(&str) -> Option<&'h str>,
+) -> Result<(), HeaderMismatch> {
+    let Some(properties) = input_schema.get("properties").and_then(|p| p.as_object()) else {
+        return Ok(());
+    };
+    for (parameter, definition) in properties {
+        let Some(name) = definition.get("x-mcp-header").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        let expected = match arguments.and_then(|arguments| arguments.get(parameter)) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(serde_json::Value::Number(number)) => Some(number.to_string()),
+            Some(serde_json::Value::Bool(flag)) => Some(flag.to_string()),
+            // Arrays and objects are not mirrored into headers.
+            Some(_) => continue,
+        };
+        let found = header(&format!("mcp-param-{}", name.to_ascii_lowercase()));
+        match (expected, found) {
+            (None, None) => {}
+            (Some(expected), Some(found)) => {
+                if decode_param_header(found.trim()).as_deref() != Some(expected.as_str()) {
+                    return Err(HeaderMismatch::Param);
+                }
+            }
+            _ => return Err(HeaderMismatch::Param),
+        }
+    }
+    Ok(())
+}
+
+/// The text an `Mcp-Param-*` value stands for: the Base64 inside `=?base64?…?=` (canonical
+/// padding, the standard alphabet, UTF-8; `None` when it is not), else the value itself.
+pub fn decode_param_header(value: &str) -> Option<String> {
+    use base64::Engine;
+    let Some(encoded) = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) else {
+        return Some(value.to_owned());
+    };
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Where a message the session writes goes, in a legacy-era HTTP session.
@@ -752,10 +890,14 @@ mod tests {
         let all = &ProtocolVersion::ALL;
         let status = |v: HttpRequestView<'static>| route(&v, all).map_err(|r| (r.status, r.allow));
         assert_eq!(status(view("PUT")), Err((405, Some("GET, POST, DELETE"))));
-        let bad_version = HttpRequestView { protocol_version: Some("1999-01-01"), ..view("POST") };
+        let bad_version = HttpRequestView { protocol_version: Some("1999-01-01"), ..view("GET") };
         assert_eq!(status(bad_version), Err((400, None)));
         let unsupported = route(
-            &HttpRequestView { protocol_version: Some("2025-03-26"), ..view("POST") },
+            &HttpRequestView {
+                protocol_version: Some("2025-03-26"),
+                session_id: Some(SESSION),
+                ..view("POST")
+            },
             &[ProtocolVersion::V2025_11_25],
         );
         assert_eq!(unsupported.unwrap_err().status, 400);
@@ -777,6 +919,10 @@ mod tests {
     fn accepted_requests_are_routed() {
         let all = &ProtocolVersion::ALL;
         assert_eq!(route(&view("POST"), all), Ok(HttpRoute::PostWithoutSession));
+        // A sessionless POST naming a version we do not speak is a 2026-07-28 request: its
+        // body is read and it is answered -32022 with the supported list, not a bare 400.
+        let unknown = HttpRequestView { protocol_version: Some("2099-01-01"), ..view("POST") };
+        assert_eq!(route(&unknown, all), Ok(HttpRoute::PostWithoutSession));
         let charset = HttpRequestView {
             content_type: Some("Application/JSON; charset=utf-8"),
             accept: None,
@@ -829,6 +975,112 @@ mod tests {
         );
         let list = check_standard_headers(Some("tools/list"), None, None, "tools/list", None, None);
         assert_eq!(list, Ok(()), "tools/list carries no Mcp-Name");
+    }
+
+    #[test]
+    fn a_sessionless_post_is_modern_when_its_header_or_its_meta_names_a_non_legacy_version() {
+        let list = parse(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+        let stamped = parse(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        let initialize = parse(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#,
+        );
+        assert_eq!(sessionless_post_era(None, &list), Era::Legacy);
+        assert_eq!(sessionless_post_era(None, &initialize), Era::Legacy);
+        assert_eq!(sessionless_post_era(Some("2025-11-25"), &initialize), Era::Legacy);
+        assert_eq!(sessionless_post_era(Some(" 2026-07-28 "), &list), Era::Modern);
+        assert_eq!(sessionless_post_era(Some("2099-01-01"), &initialize), Era::Modern);
+        assert_eq!(sessionless_post_era(None, &stamped), Era::Modern);
+        assert_eq!(sessionless_post_era(Some("2025-11-25"), &stamped), Era::Modern);
+    }
+
+    #[test]
+    fn the_named_parameter_and_the_meta_version_are_read_from_the_params() {
+        let params = RawJson::from_serialize(&serde_json::json!({
+            "name": "echo", "uri": 5,
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+        }))
+        .unwrap();
+        assert_eq!(named_parameter_value("tools/call", Some(&params)).as_deref(), Some("echo"));
+        assert_eq!(named_parameter_value("resources/read", Some(&params)), None, "not a string");
+        assert_eq!(named_parameter_value("tools/list", Some(&params)), None);
+        assert_eq!(meta_protocol_version(&params).as_deref(), Some("2026-07-28"));
+        let bare = RawJson::from_serialize(&serde_json::json!({})).unwrap();
+        assert_eq!(meta_protocol_version(&bare), None);
+    }
+
+    #[test]
+    fn error_statuses_of_2026_07_28_answers() {
+        assert_eq!(error_status(-32601), 404);
+        for code in [-32700, -32600, -32602, -32020, -32021, -32022] {
+            assert_eq!(error_status(code), 400, "{code}");
+        }
+        assert_eq!(error_status(-32603), 500);
+        assert_eq!(error_status(-32002), 200, "an application error is an answer");
+        assert_eq!(error_status(1), 200);
+    }
+
+    #[test]
+    fn a_stateless_post_gets_its_answer_and_notifications_only() {
+        let id = RequestId::from(7i64);
+        let answer = parse(r#"{"jsonrpc":"2.0","id":7,"result":{}}"#);
+        let error = parse(r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"no"}}"#);
+        let other = parse(r#"{"jsonrpc":"2.0","id":"7","result":{}}"#);
+        let progress = parse(
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}"#,
+        );
+        let server_request = parse(r#"{"jsonrpc":"2.0","id":1,"method":"roots/list"}"#);
+        assert_eq!(stateless_output(&answer, &id), StatelessOutput::Answer);
+        assert_eq!(stateless_output(&error, &id), StatelessOutput::Answer);
+        assert_eq!(stateless_output(&other, &id), StatelessOutput::Unrelated);
+        assert_eq!(stateless_output(&progress, &id), StatelessOutput::Related);
+        assert_eq!(stateless_output(&server_request, &id), StatelessOutput::Unrelated);
+    }
+
+    #[test]
+    fn param_headers_mirror_the_arguments_marked_x_mcp_header() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "region": { "type": "string", "x-mcp-header": "Region" },
+                "count": { "type": "integer", "x-mcp-header": "Count" },
+                "note": { "type": "string" }
+            }
+        });
+        let schema = schema.as_object().unwrap();
+        let arguments = serde_json::json!({ "region": "Hello", "count": 3, "note": "x" });
+        let check = |headers: &[(&'static str, &'static str)]| {
+            let headers = headers.to_vec();
+            check_param_headers(schema, Some(&arguments), move |name| {
+                headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+            })
+        };
+        assert_eq!(check(&[("mcp-param-region", "Hello"), ("mcp-param-count", "3")]), Ok(()));
+        assert_eq!(
+            check(&[("mcp-param-region", " =?base64?SGVsbG8=?= "), ("mcp-param-count", "3")]),
+            Ok(())
+        );
+        let mismatch = Err(HeaderMismatch::Param);
+        assert_eq!(check(&[("mcp-param-count", "3")]), mismatch, "omitted");
+        assert_eq!(check(&[("mcp-param-region", "Bye"), ("mcp-param-count", "3")]), mismatch);
+        assert_eq!(check(&[("mcp-param-region", "Hello"), ("mcp-param-count", "4")]), mismatch);
+        for bad in ["=?base64?SGVsbG8?=", "=?base64?SGVs!!!bG8=?="] {
+            assert_eq!(
+                check(&[("mcp-param-region", bad), ("mcp-param-count", "3")]),
+                mismatch,
+                "{bad}"
+            );
+        }
+        let without_region = serde_json::json!({ "count": 3 });
+        let headers = |name: &str| match name {
+            "mcp-param-count" => Some("3"),
+            "mcp-param-region" => Some("Hello"),
+            _ => None,
+        };
+        assert_eq!(check_param_headers(schema, Some(&without_region), headers), mismatch);
+        assert_eq!(decode_param_header("=?base64?SGVsbG8="), Some("=?base64?SGVsbG8=".into()));
+        assert_eq!(decode_param_header("SGVsbG8="), Some("SGVsbG8=".into()), "literal");
     }
 
     fn parse(text: &str) -> Message {

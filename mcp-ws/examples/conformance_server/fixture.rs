@@ -164,6 +164,19 @@ fn tools(router: Router) -> Router {
             tokio::time::sleep(Duration::from_millis(100)).await;
             Ok(text("Reconnection test completed"))
         })
+        .tool_def(Tool { input_schema: parse(header_param_schema()), ..tool("test_header_param", "Echoes a parameter mirrored into the Mcp-Param-Region header (SEP-2243)") }, |args: Value, _| async move {
+            Ok(text(format!("region: {}", args["region"].as_str().unwrap_or(""))))
+        })
+}
+
+/// The schema of `test_header_param`: one string parameter marked `x-mcp-header`, so the
+/// suite's custom-header scenario can check that the server validates `Mcp-Param-Region`.
+pub fn header_param_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"region": {"type": "string", "x-mcp-header": "Region"}},
+        "required": ["region"]
+    })
 }
 
 fn completed(answer: &Value) -> CallToolResult {

@@ -14,8 +14,10 @@
 //! answer alone as JSON), everything else on the GET stream (kept, up to
 //! [`STANDALONE_BUFFER`] messages, while none is open).
 //!
-//! Not yet: 2026-07-28 stateless POSTs (answered 400), `Last-Event-ID` resumption, idle
-//! expiry sweeps (idle sessions are found expired on their next request only).
+//! A sessionless `POST` of the 2026-07-28 era goes to [`super::http_stateless`].
+//!
+//! Not yet: `Last-Event-ID` resumption, idle expiry sweeps (idle sessions are found expired on
+//! their next request only).
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -48,7 +50,7 @@ use crate::runtime::Network;
 /// Messages kept for the GET stream while none is open (the oldest dropped beyond).
 pub const STANDALONE_BUFFER: usize = 256;
 
-type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// The HTTP sessions of one server.
 pub(crate) struct HttpState {
@@ -127,7 +129,7 @@ where
     }
 }
 
-fn plain(status: u16, text: impl Into<String>) -> Response<Body> {
+pub(super) fn plain(status: u16, text: impl Into<String>) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(text.into())).boxed_unsync());
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
     response
@@ -220,6 +222,9 @@ async fn handle<N: Network>(
                 Ok(Frame::Batch(_)) => return plain(400, "batches are not served over HTTP"),
                 Err(_) => return plain(400, "the body is not a JSON-RPC message"),
             };
+            if session_id.is_none() && super::http_stateless::is_stateless(&head, &message) {
+                return super::http_stateless::post(server, &head, principal, message, text).await;
+            }
             post(server, session_id, principal, message, text, wants_sse).await
         }
         HttpRoute::OpenStream { session_id, .. } => {
@@ -294,7 +299,7 @@ async fn post<N: Network>(
             if !is_initialize {
                 return plain(
                     400,
-                    "missing Mcp-Session-Id (2026-07-28 stateless requests are not served yet)",
+                    "missing Mcp-Session-Id: initialize first (or stamp the request 2026-07-28)",
                 );
             }
             match open_session(&server, principal) {

@@ -11,10 +11,12 @@
 //!
 //! Dropping the [`PipeEnd`]'s sender ends the session (the loop sees its transport end); a
 //! close the loop sends ends the inbound side, so the loop's close handshake completes at
-//! once.
+//! once. A pipe is alive while its [`PipeEnd`] is held, so a ping the loop's heartbeat sends
+//! is answered by the pipe itself (a pong on the inbound side): a quiet client, such as one
+//! holding a `subscriptions/listen` stream open, is not declared dead for sending nothing.
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use futures_channel::mpsc;
@@ -37,7 +39,8 @@ impl MessagePipe {
         let slots = self.capacity.saturating_sub(1);
         let (to_loop, inbound) = mpsc::channel(slots);
         let (outbound, from_loop) = mpsc::channel(slots);
-        (LoopEnd { inbound, outbound, closed: false }, PipeEnd { to_loop, from_loop })
+        let loop_end = LoopEnd { inbound, outbound, closed: false, pong: None, reader: None };
+        (loop_end, PipeEnd { to_loop, from_loop })
     }
 }
 
@@ -53,6 +56,10 @@ pub struct LoopEnd {
     inbound: mpsc::Receiver<String>,
     outbound: mpsc::Sender<String>,
     closed: bool,
+    /// The payload of the last ping the loop sent, answered on the next read.
+    pong: Option<Vec<u8>>,
+    /// The reader waiting on the inbound side, woken when a pong is due.
+    reader: Option<Waker>,
 }
 
 /// The HTTP layer's end: messages for the session go into `to_loop`, what the session writes
@@ -72,7 +79,14 @@ impl Stream for LoopEnd {
         if self.closed {
             return Poll::Ready(None);
         }
-        self.inbound.poll_next_unpin(cx).map(|text| text.map(|text| Ok(WsMessage::text(text))))
+        if let Some(payload) = self.pong.take() {
+            return Poll::Ready(Some(Ok(WsMessage::Pong(payload.into()))));
+        }
+        let polled = self.inbound.poll_next_unpin(cx);
+        if polled.is_pending() {
+            self.reader = Some(cx.waker().clone());
+        }
+        polled.map(|text| text.map(|text| Ok(WsMessage::text(text))))
     }
 }
 
@@ -94,7 +108,14 @@ impl Sink<WsMessage> for LoopEnd {
                 self.inbound.close();
                 Ok(())
             }
-            // Pings, pongs and binary frames mean nothing on a pipe.
+            WsMessage::Ping(payload) => {
+                self.pong = Some(payload.to_vec());
+                if let Some(reader) = self.reader.take() {
+                    reader.wake();
+                }
+                Ok(())
+            }
+            // Pongs and binary frames mean nothing on a pipe.
             _ => Ok(()),
         }
     }
@@ -124,6 +145,15 @@ mod tests {
         assert_eq!(first, WsMessage::text("a"));
         futures_executor::block_on(loop_end.send(WsMessage::text("out"))).unwrap();
         assert_eq!(pipe_end.from_loop.try_recv().ok().as_deref(), Some("out"));
+    }
+
+    #[test]
+    fn a_ping_the_loop_sends_is_answered_by_the_pipe() {
+        let (mut loop_end, _pipe_end) = MessagePipe::default().open();
+        futures_executor::block_on(loop_end.send(WsMessage::Ping(b"beat".to_vec().into())))
+            .unwrap();
+        let pong = futures_executor::block_on(loop_end.next()).unwrap().unwrap();
+        assert_eq!(pong, WsMessage::Pong(b"beat".to_vec().into()));
     }
 
     #[test]

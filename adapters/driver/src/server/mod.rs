@@ -28,6 +28,7 @@ pub mod drain;
 pub mod fanout;
 pub mod handshake;
 mod http;
+mod http_stateless;
 pub mod limits;
 pub mod message_pipe;
 pub mod proxy;
@@ -142,7 +143,14 @@ pub struct ServerConfig {
     /// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Host` are believed (for the
     /// per-address cap, the logs and the `Host` check); none by default.
     pub proxies: TrustedProxies,
+    /// How often a long-lived 2026-07-28 response stream (a `subscriptions/listen`, or a
+    /// request whose answer is slow to come) gets a keep-alive comment line, so proxies keep
+    /// it open and a client that went away is noticed. Default 15 s.
+    pub sse_keep_alive: Duration,
 }
+
+/// The default [`ServerConfig::sse_keep_alive`].
+pub const DEFAULT_SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The default [`ServerConfig::input_state_ttl`]: long enough for a person to answer an
 /// elicitation.
@@ -178,6 +186,7 @@ impl ServerConfig {
             subscriptions: SubscriptionLimits::default(),
             drain: None,
             proxies: TrustedProxies::none(),
+            sse_keep_alive: DEFAULT_SSE_KEEP_ALIVE,
         }
     }
 
