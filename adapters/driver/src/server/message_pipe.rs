@@ -16,7 +16,7 @@
 //! What the loop writes for a handler (its log entries, its questions to the client) comes out
 //! tagged with the handler's request id ([`Written::related`]), so Streamable HTTP can send it
 //! on that request's stream. The loop is generic over any WebSocket-like transport, so it asks
-//! whether its transport is a [`LoopEnd`] ([`as_loop_end`], a type check the compiler resolves)
+//! whether its transport is a [`LoopEnd`] (a type check the compiler resolves)
 //! and tags only then: a WebSocket never sees a tag.
 
 use std::any::Any;
