@@ -99,10 +99,11 @@ async fn a_server_records_into_the_embedders_recorder() {
         }
         other => panic!("durations: {other:?}"),
     }
-    assert_eq!(counter(&samples, names::CONNECTIONS_TOTAL, &[("outcome", "accepted")]), 1);
+    let accepted = [("outcome", "accepted"), ("transport", "websocket")];
+    assert_eq!(counter(&samples, names::CONNECTIONS_TOTAL, &accepted), 1);
     assert_eq!(counter(&samples, names::CLOSES_TOTAL, &[("code", "1000")]), 1);
     assert_eq!(
-        value(&samples, names::CONNECTIONS_ACTIVE, &[]),
+        value(&samples, names::CONNECTIONS_ACTIVE, &[("transport", "websocket")]),
         Some(&DebugValue::Gauge(0.0.into())),
         "opened once and closed once"
     );
@@ -113,6 +114,69 @@ async fn a_server_records_into_the_embedders_recorder() {
     let bytes_in = counter(&samples, names::BYTES_TOTAL, &[("direction", "in")]);
     let bytes_out = counter(&samples, names::BYTES_TOTAL, &[("direction", "out")]);
     assert!(bytes_in > 4 * 40 && bytes_out > 4 * 40, "{bytes_in} in, {bytes_out} out");
+
+    // A Streamable HTTP session is a connection of the `http` transport: counted when
+    // `initialize` opens it, active until `DELETE` ends it.
+    let net = mcp_ws_tokio::Tokio::new();
+    let router = mcp_ws_cli::demo::router(net.clone());
+    let server = mcp_ws_tokio::server(router, ServerConfig::new(Implementation::new("t", "1")));
+    let listening = server.listen("127.0.0.1:0".parse().unwrap()).await.expect("bind");
+    let addr = listening_addr(&listening.url());
+    let run = tokio::spawn(listening.run());
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+    let (status, session) = http_request(&addr, "POST", None, initialize).await;
+    assert_eq!(status, 200);
+    let session = session.expect("a session id");
+    let samples = snapshotter.snapshot().into_vec();
+    let accepted = [("outcome", "accepted"), ("transport", "http")];
+    assert_eq!(counter(&samples, names::CONNECTIONS_TOTAL, &accepted), 1, "{samples:#?}");
+    let http_active = [("transport", "http")];
+    assert_eq!(
+        value(&samples, names::CONNECTIONS_ACTIVE, &http_active),
+        Some(&DebugValue::Gauge(1.0.into()))
+    );
+    assert_eq!(http_request(&addr, "DELETE", Some(&session), "").await.0, 200);
+    snapshot_when(&snapshotter, |_| server.connections().is_empty()).await;
+    let samples = snapshotter.snapshot().into_vec();
+    // (Snapshots drain: this one holds the change since the last.)
+    assert_eq!(
+        value(&samples, names::CONNECTIONS_ACTIVE, &http_active),
+        Some(&DebugValue::Gauge((-1.0).into())),
+        "ended by the DELETE"
+    );
+    server.shutdown().await;
+    run.await.expect("accept loop ends");
+}
+
+/// One HTTP request to the endpoint at `addr` on a connection of its own: the status and the
+/// `Mcp-Session-Id` answered.
+async fn http_request(
+    addr: &str,
+    method: &str,
+    session: Option<&str>,
+    body: &str,
+) -> (u16, Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let session = session.map(|id| format!("Mcp-Session-Id: {id}\r\n")).unwrap_or_default();
+    let request = format!(
+        "{method} /mcp HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{session}\
+         Content-Type: application/json\r\nAccept: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_string(&mut answer))
+        .await
+        .expect("an answer in time")
+        .expect("read");
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status");
+    let id = answer.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("mcp-session-id").then(|| value.trim().to_string())
+    });
+    (status, id)
 }
 
 /// The `host:port` of a `ws://host:port/path` URL.

@@ -89,14 +89,13 @@ fn http_get(port: u16, path: &str) -> String {
     response
 }
 
-/// How many sessions a node holds, from its /metrics.
+/// How many sessions a node holds, from its /metrics (every `transport`).
 fn sessions_on(port: u16) -> u64 {
     http_get(port, "/metrics")
         .lines()
-        .find(|line| line.starts_with("mcp_ws_connections_active"))
-        .and_then(|line| line.split_whitespace().last())
-        .and_then(|value| value.parse::<f64>().ok())
-        .map_or(0, |value| value as u64)
+        .filter(|line| line.starts_with("mcp_ws_connections_active"))
+        .filter_map(|line| line.split_whitespace().last()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 /// One `mcp-ws serve --redis` node.

@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn next_message(pipe: &mut PipeEnd) -> Value {
-    let text = pipe.from_loop.next().await.expect("the session wrote a message");
-    serde_json::from_str(&text).expect("JSON")
+    let written = pipe.from_loop.next().await.expect("the session wrote a message");
+    serde_json::from_str(&written.text).expect("JSON")
 }
 
 /// Initialize, list tools, then drop the sender: the session's future must end.
@@ -91,7 +91,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 
 use mcp_ws_tests::peers::{interop_dir, python};
-use mcp_ws_tests::{Rt, TestServer};
+use mcp_ws_tests::{Rt, TestServer, block_on};
 
 struct Answer {
     status: u16,
@@ -232,4 +232,339 @@ fn the_python_sdk_streamable_http_client_speaks_with_our_server() {
     assert_eq!(report["progress"], json!([1.0, 2.0, 3.0]));
     assert_eq!(report["slow_count"], "counted to 3");
     assert_eq!(report["list_roots"], "file:///tmp/mcp-ws-interop");
+}
+
+// ----- sessions that end, expire, resume; what a handler writes goes on its POST's stream -----
+
+use std::io::BufRead;
+use std::time::Instant;
+
+/// One SSE event as read: its id and data (a priming event has an id and empty data).
+#[derive(Debug, Clone, PartialEq)]
+struct Event {
+    id: Option<String>,
+    data: String,
+}
+
+impl Event {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {:?}", self.data))
+    }
+}
+
+/// A response read as it comes: the head at once, then SSE events one by one (hyper sends a
+/// streamed body chunked).
+struct Streamed {
+    reader: std::io::BufReader<TcpStream>,
+    status: u16,
+    headers: Vec<(String, String)>,
+    pending: String,
+    ended: bool,
+}
+
+impl Streamed {
+    fn open(addr: SocketAddr, method: &str, headers: &[(&str, &str)], body: &str) -> Streamed {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut request =
+            format!("{method} /mcp HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut reader = std::io::BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let status = line.split(' ').nth(1).expect("a status line").parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            let Some((name, value)) = line.trim_end().split_once(':') else { break };
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+        Streamed { reader, status, headers, pending: String::new(), ended: false }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The next event; `None` once the body has ended. A read that takes longer than
+    /// `PATIENCE` fails the test.
+    fn next_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(end) = self.pending.find("\n\n") {
+                let block: String = self.pending.drain(..end + 2).collect();
+                let mut event = Event { id: None, data: String::new() };
+                for line in block.lines() {
+                    if let Some(id) = line.strip_prefix("id:") {
+                        event.id = Some(id.trim().to_string());
+                    } else if let Some(data) = line.strip_prefix("data:") {
+                        event.data.push_str(data.strip_prefix(' ').unwrap_or(data));
+                    }
+                }
+                return Some(event);
+            }
+            if self.ended {
+                return None;
+            }
+            // One chunk: its size in hex, the bytes, CRLF; size 0 ends the body.
+            let mut size = String::new();
+            if self.reader.read_line(&mut size).unwrap() == 0 {
+                self.ended = true;
+                continue;
+            }
+            let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+            if size == 0 {
+                self.ended = true;
+                continue;
+            }
+            let mut chunk = vec![0; size + 2];
+            self.reader.read_exact(&mut chunk).unwrap();
+            self.pending.push_str(std::str::from_utf8(&chunk[..size]).unwrap());
+        }
+    }
+
+    /// Every event until the body ends.
+    fn rest(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.next_event()).collect()
+    }
+}
+
+/// Waits (polling, at most `PATIENCE`) until `done` holds.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let end = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < end, "not in time: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An initialized legacy session on `addr`: its id. `capabilities` are the client's.
+fn initialized_session(addr: SocketAddr, capabilities: Value) -> String {
+    let json_only = [("Content-Type", "application/json"), ("Accept", "application/json")];
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25", "capabilities": capabilities,
+            "clientInfo": { "name": "raw", "version": "0" }
+        }
+    });
+    let init = http(addr, "POST", &json_only, &initialize.to_string());
+    assert_eq!(init.status, 200, "{}", init.body);
+    let session = init.header("mcp-session-id").expect("a session id").to_string();
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let posted = http(addr, "POST", &session_headers(&session), &initialized.to_string());
+    assert_eq!(posted.status, 202);
+    session
+}
+
+fn session_headers(session: &str) -> Vec<(&'static str, &str)> {
+    let mut headers = JSON_POST.to_vec();
+    headers.push(("Mcp-Session-Id", session));
+    headers.push(("MCP-Protocol-Version", "2025-11-25"));
+    headers
+}
+
+fn sse_get_headers(session: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("Accept", "text/event-stream"),
+        ("Mcp-Session-Id", session),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ]
+}
+
+fn call(id: u64, tool: &str, arguments: Value) -> String {
+    json!({
+        "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": { "name": tool, "arguments": arguments, "_meta": { "progressToken": id } }
+    })
+    .to_string()
+}
+
+fn delete_ends_the_loop(rt: Rt) {
+    let server = TestServer::start(rt, server_config());
+    let addr = server.addr;
+    let session = initialized_session(addr, json!({}));
+    let mut held =
+        Streamed::open(addr, "POST", &session_headers(&session), &call(2, "hold", json!({})));
+    assert_eq!(held.status, 200);
+    let probe = server.probe.clone();
+    wait_for("the hold tool runs", || probe.started.load(std::sync::atomic::Ordering::SeqCst) == 1);
+    assert_eq!(server.connections().len(), 1, "the session is one connection");
+    let end = [("Mcp-Session-Id", session.as_str())];
+    assert_eq!(http(addr, "DELETE", &end, "").status, 200);
+    // The loop ends: the handler is cancelled, the connection untracked, its stream closed.
+    wait_for("the handler is cancelled", || {
+        probe.cancelled.load(std::sync::atomic::Ordering::SeqCst) == 1
+    });
+    wait_for("the session is untracked", || server.connections().is_empty());
+    let events = held.rest();
+    assert!(events.iter().all(|e| e.data.is_empty()), "no answer after the end: {events:?}");
+    let list = json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/list" }).to_string();
+    assert_eq!(http(addr, "POST", &session_headers(&session), &list).status, 404);
+}
+
+#[test]
+fn delete_ends_the_sessions_loop_and_cancels_its_handlers_on_tokio() {
+    delete_ends_the_loop(Rt::Tokio);
+}
+
+#[test]
+fn delete_ends_the_sessions_loop_and_cancels_its_handlers_on_smol() {
+    delete_ends_the_loop(Rt::Smol);
+}
+
+fn idle_sessions_are_swept(rt: Rt) {
+    let config = server_config().with_http_sessions(16, Duration::from_millis(500));
+    let server = TestServer::start(rt, config);
+    let addr = server.addr;
+    let session = initialized_session(addr, json!({}));
+    assert_eq!(server.connections().len(), 1);
+    // No further request: the sweep alone ends it, releasing its place.
+    wait_for("the idle session is ended", || server.connections().is_empty());
+    let list = json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/list" }).to_string();
+    assert_eq!(http(addr, "POST", &session_headers(&session), &list).status, 404);
+    // A session with its GET stream open is in use, not idle.
+    let session = initialized_session(addr, json!({}));
+    let mut get = Streamed::open(addr, "GET", &sse_get_headers(&session), "");
+    assert_eq!(get.status, 200);
+    assert!(get.next_event().is_some_and(|e| e.id.is_some() && e.data.is_empty()), "priming");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.connections().len(), 1, "a session with an open stream is kept");
+}
+
+#[test]
+fn an_idle_session_is_swept_without_another_request_on_tokio() {
+    idle_sessions_are_swept(Rt::Tokio);
+}
+
+#[test]
+fn an_idle_session_is_swept_without_another_request_on_smol() {
+    idle_sessions_are_swept(Rt::Smol);
+}
+
+fn related_messages_on_the_post_stream(rt: Rt) {
+    let server = TestServer::start(rt, server_config());
+    let addr = server.addr;
+    let session = initialized_session(addr, json!({ "elicitation": {} }));
+    let headers = session_headers(&session);
+    // Logs, before the result, on the same stream.
+    let mut logged = Streamed::open(addr, "POST", &headers, &call(2, "log_three", json!({})));
+    assert_eq!(logged.status, 200);
+    assert_eq!(logged.header("content-type"), Some("text/event-stream"));
+    let events = logged.rest();
+    let messages: Vec<Value> =
+        events.iter().filter(|e| !e.data.is_empty()).map(Event::json).collect();
+    let logs = messages.iter().filter(|m| m["method"] == "notifications/message").count();
+    assert_eq!(logs, 3, "the handler's logs on its POST's stream: {messages:?}");
+    assert_eq!(messages.last().unwrap()["id"], 2, "the result last: {messages:?}");
+    assert!(messages[..messages.len() - 1].iter().all(|m| m.get("id").is_none()));
+    // A question to the client, on the same stream; its answer posted; then the result.
+    let mut asking = Streamed::open(addr, "POST", &headers, &call(3, "ask_user", json!({})));
+    let question = std::iter::from_fn(|| asking.next_event())
+        .find(|e| !e.data.is_empty())
+        .expect("the elicitation on the POST's stream")
+        .json();
+    assert_eq!(question["method"], "elicitation/create", "{question}");
+    let answer = json!({
+        "jsonrpc": "2.0", "id": question["id"],
+        "result": { "action": "accept", "content": { "name": "Ada" } }
+    });
+    assert_eq!(http(addr, "POST", &headers, &answer.to_string()).status, 202);
+    let result = asking.next_event().expect("the result").json();
+    assert_eq!(result["id"], 3);
+    assert!(result["result"]["content"][0]["text"].as_str().unwrap().starts_with("accept"));
+    assert_eq!(asking.next_event(), None, "the stream ends after the result");
+}
+
+#[test]
+fn what_a_handler_writes_for_its_request_arrives_on_its_posts_stream_on_tokio() {
+    related_messages_on_the_post_stream(Rt::Tokio);
+}
+
+#[test]
+fn what_a_handler_writes_for_its_request_arrives_on_its_posts_stream_on_smol() {
+    related_messages_on_the_post_stream(Rt::Smol);
+}
+
+fn last_event_id_resumes(rt: Rt) {
+    let mut config = server_config();
+    config.http_sessions.replay_events = 8;
+    let server = TestServer::start(rt, config);
+    let addr = server.addr;
+    let session = initialized_session(addr, json!({}));
+    let notify = |count: usize| {
+        for _ in 0..count {
+            let sent = block_on(rt, server.notify_all("notifications/tools/list_changed"));
+            assert_eq!(sent, 1);
+        }
+    };
+    // The GET stream: a priming event, then the notifications, each with an id.
+    let mut get = Streamed::open(addr, "GET", &sse_get_headers(&session), "");
+    assert_eq!(get.status, 200);
+    let priming = get.next_event().unwrap();
+    assert!(priming.id.is_some() && priming.data.is_empty(), "{priming:?}");
+    notify(3);
+    let seen: Vec<Event> = (0..3).map(|_| get.next_event().unwrap()).collect();
+    assert!(
+        seen.iter()
+            .all(|e| e.id.is_some() && e.json()["method"] == "notifications/tools/list_changed")
+    );
+    drop(get);
+    notify(2);
+    // Resumed after the second: the third and the two sent while it was cut, nothing doubled.
+    let last_seen = seen[1].id.clone().unwrap();
+    let mut headers = sse_get_headers(&session);
+    headers.push(("Last-Event-ID", &last_seen));
+    let mut resumed = Streamed::open(addr, "GET", &headers, "");
+    assert_eq!(resumed.status, 200);
+    let replayed: Vec<Event> = (0..3).map(|_| resumed.next_event().unwrap()).collect();
+    assert_eq!(replayed[0], seen[2], "the same event, with the same id");
+    let ids: std::collections::HashSet<_> = replayed.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), 3);
+    // The resumed stream is the GET stream now: new messages come on it.
+    notify(1);
+    let live = resumed.next_event().unwrap();
+    assert_eq!(live.json()["method"], "notifications/tools/list_changed");
+    drop(resumed);
+    // Past what is kept (8 events): 410, not a silent loss; a made-up id: 400.
+    notify(10);
+    let mut evicted = sse_get_headers(&session);
+    evicted.push(("Last-Event-ID", &last_seen));
+    assert_eq!(http(addr, "GET", &evicted, "").status, 410);
+    let mut forged = sse_get_headers(&session);
+    forged.push(("Last-Event-ID", "0-999999"));
+    assert_eq!(http(addr, "GET", &forged, "").status, 400);
+    // A POST's stream cut mid-call and resumed with a GET: the rest of it, then its end.
+    let headers = session_headers(&session);
+    let body = call(7, "slow_count", json!({ "steps": 4, "interval_ms": 200 }));
+    let mut counting = Streamed::open(addr, "POST", &headers, &body);
+    let priming = counting.next_event().unwrap();
+    assert!(priming.id.is_some() && priming.data.is_empty());
+    let first = counting.next_event().unwrap();
+    assert_eq!(first.json()["params"]["progress"], 1.0, "{first:?}");
+    drop(counting);
+    let mut headers = sse_get_headers(&session);
+    let first_id = first.id.clone().unwrap();
+    headers.push(("Last-Event-ID", &first_id));
+    let mut rest = Streamed::open(addr, "GET", &headers, "");
+    assert_eq!(rest.status, 200);
+    let messages: Vec<Value> = rest.rest().iter().map(Event::json).collect();
+    let progress: Vec<f64> =
+        messages.iter().filter_map(|m| m["params"].get("progress")?.as_f64()).collect();
+    assert_eq!(progress, [2.0, 3.0, 4.0], "nothing lost, nothing doubled: {messages:?}");
+    assert_eq!(messages.last().unwrap()["id"], 7, "the answer ends it: {messages:?}");
+}
+
+#[test]
+fn a_get_with_last_event_id_replays_what_was_missed_on_tokio() {
+    last_event_id_resumes(Rt::Tokio);
+}
+
+#[test]
+fn a_get_with_last_event_id_replays_what_was_missed_on_smol() {
+    last_event_id_resumes(Rt::Smol);
 }

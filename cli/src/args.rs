@@ -118,6 +118,15 @@ pub struct ServeArgs {
     /// The most connections held at once from one client address (default: no such cap).
     #[arg(long, value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
+    /// The most Streamable HTTP sessions (legacy era, `Mcp-Session-Id`) open at once; beyond,
+    /// an `initialize` gets 503 (0 refuses every one). Each also counts against
+    /// --max-connections.
+    #[arg(long, value_name = "N", default_value_t = mcp_ws_driver::core::streamable::SessionLimits::DEFAULT_MAX_SESSIONS, value_parser = clap::value_parser!(usize))]
+    pub max_http_sessions: usize,
+    /// Seconds a Streamable HTTP session may go without a request (and with no stream open)
+    /// before it is ended.
+    #[arg(long, value_name = "SECS", default_value_t = mcp_ws_driver::core::streamable::SessionLimits::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_session_idle: u64,
     /// Seconds a client may take to complete the handshake (TLS, request head, upgrade).
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub handshake_timeout: u64,

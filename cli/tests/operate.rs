@@ -223,9 +223,9 @@ fn metrics_count_the_traffic_and_need_the_token() {
     };
     expect(r#"mcp_ws_requests_total{method="tools/call",outcome="ok"}"#, 3.0);
     expect(r#"mcp_ws_request_duration_seconds_count{method="tools/call"}"#, 3.0);
-    expect(r#"mcp_ws_connections_total{outcome="accepted"}"#, 3.0);
+    expect(r#"mcp_ws_connections_total{outcome="accepted",transport="websocket"}"#, 3.0);
     expect(r#"mcp_ws_closes_total{code="1000"}"#, 3.0);
-    expect("mcp_ws_connections_active", 0.0);
+    expect(r#"mcp_ws_connections_active{transport="websocket"}"#, 0.0);
     // Each call: at least the request in and its answer out.
     let messages_in = sample(&page, r#"mcp_ws_messages_total{direction="in"}"#).expect("in");
     let messages_out = sample(&page, r#"mcp_ws_messages_total{direction="out"}"#).expect("out");
@@ -239,7 +239,8 @@ fn metrics_count_the_traffic_and_need_the_token() {
     // A refused upgrade is counted by why.
     assert_eq!(get(served.addr, "/mcp", UPGRADE).0, 401);
     let (_, _, page) = get(served.addr, "/metrics", &auth);
-    assert_eq!(sample(&page, r#"mcp_ws_connections_total{outcome="unauthorized"}"#), Some(1.0));
+    let unauthorized = r#"mcp_ws_connections_total{outcome="unauthorized",transport="websocket"}"#;
+    assert_eq!(sample(&page, unauthorized), Some(1.0));
 }
 
 fn free_port() -> u16 {

@@ -24,13 +24,17 @@ use crate::raw::RawJson;
 use crate::time::Instant;
 use crate::version::{Era, ProtocolVersion};
 
-/// Bounds of the session table.
+/// Bounds of the session table, and of what each session keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionLimits {
     /// The most sessions open at once; [`HttpSessions::create`] refuses beyond.
     pub max_sessions: usize,
     /// A session with no request for this long is expired.
     pub idle_timeout: Duration,
+    /// The SSE events each session keeps for `Last-Event-ID` resumption (its
+    /// [`ReplayBuffer::capacity`]).
+    pub replay_events: usize,
 }
 
 impl SessionLimits {
@@ -38,6 +42,11 @@ impl SessionLimits {
     pub const DEFAULT_MAX_SESSIONS: usize = 1024;
     /// 10 minutes.
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+    /// The defaults with `max_sessions` and `idle_timeout`.
+    pub fn new(max_sessions: usize, idle_timeout: Duration) -> SessionLimits {
+        SessionLimits { max_sessions, idle_timeout, ..SessionLimits::default() }
+    }
 }
 
 impl Default for SessionLimits {
@@ -45,6 +54,7 @@ impl Default for SessionLimits {
         SessionLimits {
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            replay_events: ReplayBuffer::DEFAULT_CAPACITY,
         }
     }
 }
@@ -149,16 +159,39 @@ impl<T> HttpSessions<T> {
 
     /// Removes every session idle for at least the timeout at `now`, returning them.
     pub fn expire(&mut self, now: Instant) -> Vec<(String, T)> {
+        self.expire_unless(now, |_| false)
+    }
+
+    /// [`HttpSessions::expire`], except that a session `in_use` says is busy (a stream open
+    /// on it, a request in progress) is not idle: it is marked active at `now` instead.
+    pub fn expire_unless(
+        &mut self,
+        now: Instant,
+        mut in_use: impl FnMut(&T) -> bool,
+    ) -> Vec<(String, T)> {
         let timeout = self.limits.idle_timeout;
-        let idle: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, entry)| now.saturating_duration_since(entry.last_active) >= timeout)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let mut idle = Vec::new();
+        for (id, entry) in &mut self.entries {
+            if now.saturating_duration_since(entry.last_active) < timeout {
+                continue;
+            }
+            if in_use(&entry.value) {
+                entry.last_active = now;
+            } else {
+                idle.push(id.clone());
+            }
+        }
         idle.into_iter()
             .filter_map(|id| self.entries.remove(&id).map(|entry| (id, entry.value)))
             .collect()
+    }
+
+    /// Removes and returns the session `id` if it has been idle for at least the timeout at
+    /// `now` (so the caller can end it before answering 404); `None` otherwise.
+    pub fn end_if_idle(&mut self, id: &str, now: Instant) -> Option<T> {
+        let timeout = self.limits.idle_timeout;
+        let idle = now.saturating_duration_since(self.entries.get(id)?.last_active) >= timeout;
+        if idle { self.end(id) } else { None }
     }
 
     /// When the next session would expire if nothing touches it; `None` when none is open.
@@ -264,6 +297,15 @@ impl ReplayBuffer {
         }
         self.retained.push_back((sequence, ReplayedEvent { id: id.clone(), stream, data }));
         id
+    }
+
+    /// An id for the point `stream` has reached, retaining nothing: what a priming event (an
+    /// id and empty data, sent first on a new stream) carries, so a client that loses the
+    /// stream before any other event can still resume it.
+    pub fn position(&mut self, stream: u64) -> String {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        format!("{stream}-{sequence}")
     }
 
     /// The stream `last_event_id` belongs to and every retained event of that stream after it,
@@ -782,7 +824,7 @@ mod tests {
     }
 
     fn limits(max_sessions: usize, idle_secs: u64) -> SessionLimits {
-        SessionLimits { max_sessions, idle_timeout: Duration::from_secs(idle_secs) }
+        SessionLimits::new(max_sessions, Duration::from_secs(idle_secs))
     }
 
     #[test]
@@ -863,6 +905,33 @@ mod tests {
         let mine = buffer.push(0, "a".into());
         buffer.push(0, "b".into()); // evicts stream 1's event
         assert_eq!(buffer.resume(&mine).unwrap().1.len(), 1);
+    }
+
+    #[test]
+    fn a_priming_position_resumes_with_everything_after_it_and_retains_nothing() {
+        let mut buffer = ReplayBuffer::new(2);
+        buffer.push(1, "other".into());
+        let priming = buffer.position(0);
+        assert_eq!(buffer.resume(&priming), Ok((0, vec![])));
+        buffer.push(0, "a".into());
+        let data: Vec<String> =
+            buffer.resume(&priming).unwrap().1.into_iter().map(|e| e.data).collect();
+        assert_eq!(data, ["a"]);
+        buffer.push(0, "b".into());
+        buffer.push(0, "c".into()); // evicts "a"
+        assert_eq!(buffer.resume(&priming), Err(ResumeError::Evicted));
+    }
+
+    #[test]
+    fn sessions_in_use_are_kept_and_idle_ones_end_at_lookup() {
+        let mut table = HttpSessions::new(limits(4, 10));
+        let busy = table.create(at(0), [1; 16], true).unwrap();
+        let idle = table.create(at(0), [2; 16], false).unwrap();
+        assert_eq!(table.expire_unless(at(10), |in_use| *in_use), vec![(idle, false)]);
+        assert_eq!(table.next_expiry(), Some(at(20)), "the busy one counts as active now");
+        assert_eq!(table.end_if_idle(&busy, at(19)), None);
+        assert_eq!(table.end_if_idle(&busy, at(20)), Some(true));
+        assert!(table.is_empty());
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! back too, retryable or not: it waits (within its deadline) for this connection to end and
 //! is issued on the next one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -44,6 +44,7 @@ use crate::handle::{CallToken, Command, ConnectionHandle, ProgressSender};
 use crate::handler::HandlerResult;
 use crate::metrics::ConnectionMetrics;
 use crate::runtime::{Alarm, Runtime};
+use crate::server::message_pipe;
 use crate::tasks::{LocalHandlers, LoopHandlers};
 use crate::ws_io::{Inbound, WebSocketIo, WriteFailed, classify, close_handshake, write_by};
 
@@ -133,6 +134,28 @@ impl Future for ConnectionEnded {
                 unprocessed: false,
             })
         })
+    }
+}
+
+/// Which texts the loop writes for a handler, by their place among the session's actions
+/// (kept only when the transport is a message pipe, which carries the tag beside the text).
+#[derive(Default)]
+struct RelatedTags {
+    /// Actions taken from the session so far.
+    polled: u64,
+    /// The place of each tagged action still queued, and its request; in order.
+    queued: VecDeque<(u64, RequestId)>,
+}
+
+impl RelatedTags {
+    /// The tag of the action about to be taken from the session.
+    fn take_next(&mut self) -> Option<RequestId> {
+        let place = self.polled;
+        self.polled += 1;
+        match self.queued.front() {
+            Some((at, _)) if *at == place => self.queued.pop_front().map(|(_, id)| id),
+            _ => None,
+        }
     }
 }
 
@@ -348,6 +371,7 @@ where
         // Frames written to the WebSocket's buffer since the last flush, and inputs handled since.
         let mut unflushed = false;
         let mut batched = 0usize;
+        let mut tags = message_pipe::is_loop_end::<S>().then(RelatedTags::default);
         let write_timeout = session.config().idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
         let closing;
         let mut end = ConnectionEnd {
@@ -368,6 +392,7 @@ where
                     parked: &mut end.retry,
                     draining: &mut draining,
                     progress_unflushed: &mut progress_unflushed,
+                    tags: tags.as_mut(),
                 };
                 if let Err((id, error)) = looped.apply($command, $now) {
                     events.on_answer_refused(id, error, &handle);
@@ -383,9 +408,15 @@ where
             let mut close_reason = None;
             local.set_delivering(true);
             while let Some(action) = session.poll_action() {
+                let related = tags.as_mut().and_then(RelatedTags::take_next);
                 let outgoing = match action {
                     Action::SendText(text) => {
                         counters.sent(text.len());
+                        if let (Some(related), Some(pipe)) =
+                            (related, message_pipe::as_loop_end(&mut ws))
+                        {
+                            pipe.relate_next(related);
+                        }
                         WsMessage::text(text)
                     }
                     Action::SendPing => WsMessage::Ping(Bytes::new()),
@@ -668,6 +699,7 @@ fn retry_command(
         reply,
         progress,
         retryable: retry.retryable,
+        related: None,
     }
 }
 
@@ -695,12 +727,20 @@ struct LoopCommand<'a> {
     draining: &'a mut Option<Instant>,
     /// Set when a progress report was queued for writing since the last flush.
     progress_unflushed: &'a mut bool,
+    /// Where the texts written for a handler are noted (a message pipe's loop only).
+    tags: Option<&'a mut RelatedTags>,
 }
 
 impl LoopCommand<'_> {
     /// Applies one application command; gives back an answer the session refused.
     fn apply(&mut self, command: Command, now: Instant) -> Result<(), (RequestId, SessionError)> {
-        let LoopCommand { session, waiters, calls, parked, draining, progress_unflushed } = self;
+        let LoopCommand { session, waiters, calls, parked, draining, progress_unflushed, tags } =
+            self;
+        let related = match &command {
+            Command::Request { related, .. } | Command::Notify { related, .. } => related.clone(),
+            _ => None,
+        };
+        let queued_before = session.queued_actions();
         match command {
             Command::Request {
                 token,
@@ -711,6 +751,7 @@ impl LoopCommand<'_> {
                 reply,
                 progress,
                 retryable,
+                related: _,
             } => {
                 let retry = (retryable || deadline.is_some()).then(|| Retry {
                     retryable,
@@ -763,6 +804,15 @@ impl LoopCommand<'_> {
             }
             Command::Close(reason) => {
                 let _ = session.close(reason);
+            }
+        }
+        // A request or notification sent for a handler is the last action queued (none when
+        // it was held until the session is ready, or refused).
+        if let (Some(tags), Some(related)) = (tags.as_deref_mut(), related) {
+            let queued = session.queued_actions();
+            if queued > queued_before {
+                let place = tags.polled + (queued - 1) as u64;
+                tags.queued.push_back((place, related));
             }
         }
         Ok(())

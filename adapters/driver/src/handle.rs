@@ -48,6 +48,8 @@ pub(crate) enum Command {
         progress: Option<ProgressSender>,
         /// Issue it again on the next connection if this one is lost (reconnecting clients).
         retryable: bool,
+        /// The peer's request a handler sends this for (see [`Command::Notify::related`]).
+        related: Option<RequestId>,
     },
     /// The caller dropped its request future.
     Abandon {
@@ -59,6 +61,10 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<(), SessionError>>,
         /// For a change notification: its place among those waiting for the loop.
         _slot: Option<QueueSlot>,
+        /// The peer's request a handler sends this for (a log, a question to the client): a
+        /// message pipe carries it beside the text, so Streamable HTTP can answer it on that
+        /// request's stream; a WebSocket ignores it.
+        related: Option<RequestId>,
     },
     Respond {
         id: RequestId,
@@ -272,7 +278,7 @@ impl ConnectionHandle {
         params: Option<RawJson>,
         options: impl Into<CallOptions>,
     ) -> RequestFuture {
-        self.start_request(method.into(), params, options.into(), None)
+        self.start_request(method.into(), params, options.into(), None, None)
     }
 
     /// Sends a request that asks for progress; progress arrives on the returned stream, which
@@ -286,7 +292,7 @@ impl ConnectionHandle {
         let mut options = options.into();
         options.request.progress = true;
         let (sender, stream) = ProgressStream::channel();
-        let future = self.start_request(method.into(), params, options, Some(sender));
+        let future = self.start_request(method.into(), params, options, Some(sender), None);
         (future, stream)
     }
 
@@ -296,6 +302,7 @@ impl ConnectionHandle {
         params: Option<RawJson>,
         options: CallOptions,
         progress: Option<ProgressSender>,
+        related: Option<RequestId>,
     ) -> RequestFuture {
         let token = next_call_token();
         let (reply, receiver) = oneshot::channel();
@@ -308,6 +315,7 @@ impl ConnectionHandle {
             reply,
             progress,
             retryable: options.retryable,
+            related,
         };
         let sent = self.commands.unbounded_send(command).is_ok();
         RequestFuture {
@@ -324,8 +332,18 @@ impl ConnectionHandle {
         method: impl Into<String>,
         params: Option<RawJson>,
     ) -> Result<(), CallError> {
+        self.notify_for(None, method.into(), params).await
+    }
+
+    /// [`ConnectionHandle::notify`] for the peer's request `related` (a handler's log).
+    pub(crate) async fn notify_for(
+        &self,
+        related: Option<RequestId>,
+        method: String,
+        params: Option<RawJson>,
+    ) -> Result<(), CallError> {
         let (reply, receiver) = oneshot::channel();
-        let command = Command::Notify { method: method.into(), params, reply, _slot: None };
+        let command = Command::Notify { method, params, reply, _slot: None, related };
         self.commands.unbounded_send(command).map_err(|_| CallError::Disconnected)?;
         match receiver.await {
             Ok(result) => result.map_err(CallError::from),
@@ -347,6 +365,7 @@ impl ConnectionHandle {
             params: notification.params,
             reply,
             _slot: Some(slot),
+            related: None,
         };
         self.commands.unbounded_send(command).is_ok()
     }
@@ -384,6 +403,19 @@ impl ConnectionHandle {
         options: impl Into<CallOptions>,
     ) -> Result<T, CallError> {
         let raw = self.request(method, params, options).await?;
+        raw.parse().map_err(|e| CallError::InvalidResult(e.to_string()))
+    }
+
+    /// [`ConnectionHandle::call`] for the peer's request `related` (a handler's question to
+    /// the client).
+    pub(crate) async fn call_for<T: serde::de::DeserializeOwned>(
+        &self,
+        related: RequestId,
+        method: &str,
+        params: Option<RawJson>,
+    ) -> Result<T, CallError> {
+        let options = CallOptions::default();
+        let raw = self.start_request(method.into(), params, options, None, Some(related)).await?;
         raw.parse().map_err(|e| CallError::InvalidResult(e.to_string()))
     }
 }

@@ -68,7 +68,7 @@ pub use server::fanout::{Deliver, Fanout, LocalBus, LocalNode};
 pub use server::handshake::{
     HostPolicy, OriginPolicy, PlainHttp, PlainResponse, Refusal, RequestHead,
 };
-pub use server::message_pipe::{LoopEnd, MessagePipe, PipeEnd};
+pub use server::message_pipe::{LoopEnd, MessagePipe, PipeEnd, Written};
 pub use server::proxy::TrustedProxies;
 pub use server::subscriptions::{ChangeEvent, ListKind, SubscriptionLimits};
 pub use server::{

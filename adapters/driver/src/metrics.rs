@@ -13,8 +13,13 @@
 //!
 //! | name | kind | labels |
 //! |---|---|---|
-//! | [`CONNECTIONS_ACTIVE`] | gauge | |
-//! | [`CONNECTIONS_TOTAL`] | counter | `outcome`: `accepted`, `busy`, `busy_per_ip`, `dropped`, `draining`, `unauthorized`, `forbidden`, `not_found`, `bad_request`, `timed_out`, `tls_error`, `io_error`, `http` (a plain GET answered) |
+//! | [`CONNECTIONS_ACTIVE`] | gauge | `transport` |
+//! | [`CONNECTIONS_TOTAL`] | counter | `outcome`: `accepted`, `busy`, `busy_per_ip`, `dropped`, `draining`, `unauthorized`, `forbidden`, `not_found`, `bad_request`, `timed_out`, `tls_error`, `io_error`, `http` (a plain GET answered, or a TCP connection handed to Streamable HTTP); `transport` |
+//!
+//! The `transport` label says which MCP transport a connection is (or was asking to be):
+//! `websocket` for everything on the upgrade path, `http` for Streamable HTTP, where a legacy
+//! session counts as one connection (`accepted` when `initialize` opens it, `busy` when a cap
+//! refuses it) and the TCP connections carrying its requests as `http`.
 //! | [`REQUESTS_TOTAL`] | counter | `method` (see [`method_label`]), `outcome`: `ok`, `error`, `cancelled`, `panicked`, `refused` (the server was shutting down) |
 //! | [`REQUEST_DURATION_SECONDS`] | histogram | `method` |
 //! | [`MESSAGES_TOTAL`] | counter | `direction`: `in`, `out` (MCP messages, one per text frame) |
@@ -151,9 +156,19 @@ pub fn busy_outcome(busy: &Busy) -> &'static str {
     }
 }
 
-/// Counts one connection in [`CONNECTIONS_TOTAL`].
+/// The `transport` label of a WebSocket connection.
+pub const WEBSOCKET: &str = "websocket";
+/// The `transport` label of Streamable HTTP.
+pub const HTTP: &str = "http";
+
+/// Counts one WebSocket connection in [`CONNECTIONS_TOTAL`].
 pub fn count_connection(outcome: &'static str) {
-    counter!(CONNECTIONS_TOTAL, "outcome" => outcome).increment(1);
+    count_connection_on(WEBSOCKET, outcome);
+}
+
+/// Counts one connection of `transport` ([`WEBSOCKET`] or [`HTTP`]) in [`CONNECTIONS_TOTAL`].
+pub fn count_connection_on(transport: &'static str, outcome: &'static str) {
+    counter!(CONNECTIONS_TOTAL, "outcome" => outcome, "transport" => transport).increment(1);
 }
 
 /// Counts one close in [`CLOSES_TOTAL`].
@@ -161,19 +176,19 @@ pub(crate) fn count_close(code: u16) {
     counter!(CLOSES_TOTAL, "code" => close_code_label(code)).increment(1);
 }
 
-/// One open connection in [`CONNECTIONS_ACTIVE`], until dropped.
-pub(crate) struct ActiveConnection(());
+/// One open connection of a transport in [`CONNECTIONS_ACTIVE`], until dropped.
+pub(crate) struct ActiveConnection(&'static str);
 
 impl ActiveConnection {
-    pub(crate) fn open() -> Self {
-        gauge!(CONNECTIONS_ACTIVE).increment(1.0);
-        ActiveConnection(())
+    pub(crate) fn open(transport: &'static str) -> Self {
+        gauge!(CONNECTIONS_ACTIVE, "transport" => transport).increment(1.0);
+        ActiveConnection(transport)
     }
 }
 
 impl Drop for ActiveConnection {
     fn drop(&mut self) {
-        gauge!(CONNECTIONS_ACTIVE).decrement(1.0);
+        gauge!(CONNECTIONS_ACTIVE, "transport" => self.0).decrement(1.0);
     }
 }
 

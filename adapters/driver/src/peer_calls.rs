@@ -32,7 +32,6 @@ use mcp_ws_core::mrtr::{MAX_INPUT_KEY_LEN, is_valid_input_key};
 use serde::de::DeserializeOwned;
 
 use crate::error::CallError;
-use crate::handle::CallOptions;
 use crate::tasks::RequestContext;
 
 impl RequestContext {
@@ -113,7 +112,11 @@ impl RequestContext {
                 Some(params) => Some(RawJson::from_serialize(&params).map_err(unserialisable)?),
                 None => None,
             };
-            return self.connection().call(&request.method, params, CallOptions::default()).await;
+            // Tagged with this request, so Streamable HTTP asks on its stream.
+            return self
+                .connection()
+                .call_for(self.request_id().clone(), &request.method, params)
+                .await;
         };
         let method = request.method.clone();
         let answer = match key {

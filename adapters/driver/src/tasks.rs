@@ -201,7 +201,8 @@ impl RequestContext {
         };
         let raw = RawJson::from_serialize(&params)
             .map_err(|e| CallError::InvalidResult(e.to_string()))?;
-        self.handle.notify(methods::NOTIFICATIONS_MESSAGE, Some(raw)).await
+        let method = methods::NOTIFICATIONS_MESSAGE.to_string();
+        self.handle.notify_for(Some(self.id.clone()), method, Some(raw)).await
     }
 }
 

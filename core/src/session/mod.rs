@@ -319,6 +319,13 @@ impl Session {
         self.actions.pop_front()
     }
 
+    /// How many actions wait for [`Session::poll_action`]. A driver that must know which
+    /// action a command of its own produced (to tag what it writes for one request, say)
+    /// compares this before and after the command: the new actions are the last ones.
+    pub fn queued_actions(&self) -> usize {
+        self.actions.len()
+    }
+
     // ----- inputs -----
 
     /// Feeds one WebSocket data frame. Counts as liveness.

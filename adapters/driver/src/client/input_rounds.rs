@@ -44,6 +44,7 @@ impl RoundTrip {
                 params,
                 self.options,
                 self.progress.clone(),
+                None,
             )
         };
         let mut rounds = InputRounds::new(self.limit);

@@ -423,7 +423,7 @@ impl Client {
         progress: Option<ProgressSender>,
     ) -> BoxFuture<'static, Result<RawJson, CallError>> {
         if options.raw_input_required {
-            return Box::pin(self.handle.start_request(method, params, options, progress));
+            return Box::pin(self.handle.start_request(method, params, options, progress, None));
         }
         let round_trip = input_rounds::RoundTrip {
             handle: self.handle.clone(),

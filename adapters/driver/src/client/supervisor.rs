@@ -371,6 +371,7 @@ fn with_remaining_time(command: Command, now: Instant) -> Option<Command> {
         reply,
         progress,
         retryable,
+        related,
     } = command
     else {
         return Some(command);
@@ -388,7 +389,17 @@ fn with_remaining_time(command: Command, now: Instant) -> Option<Command> {
             options.timeout = Some(remaining);
         }
     }
-    Some(Command::Request { token, method, params, options, deadline, reply, progress, retryable })
+    Some(Command::Request {
+        token,
+        method,
+        params,
+        options,
+        deadline,
+        reply,
+        progress,
+        retryable,
+        related,
+    })
 }
 
 /// How a lost connection counts for the reconnect machine: only a session that closed because

@@ -9,15 +9,24 @@
 //!
 //! A session is the same core session and connection loop as a WebSocket's
 //! ([`super::Server::serve_messages`] over a [`super::message_pipe`]); a dispatcher task reads
-//! what the loop writes and sends it where [`OutgoingRouter`] says: a request's answer and
-//! progress on that POST's response (an SSE stream when the client accepts one, else the
-//! answer alone as JSON), everything else on the GET stream (kept, up to
+//! what the loop writes and sends it where [`OutgoingRouter`] says: a request's answer, its
+//! progress and what its handler writes for it (logs, questions to the client: the pipe tags
+//! them with the request's id) on that POST's response (an SSE stream when the client accepts
+//! one, else the answer alone as JSON), everything else on the GET stream (kept, up to
 //! [`STANDALONE_BUFFER`] messages, while none is open).
 //!
-//! A sessionless `POST` of the 2026-07-28 era goes to [`super::http_stateless`].
+//! Every SSE stream starts with a priming event (an id, no data) and every event carries an id
+//! from the session's [`ReplayBuffer`]: a `GET` with `Last-Event-ID` gets that stream's events
+//! after it (and, for a POST's stream whose request is still running, the rest of it), or 410
+//! when some of them are no longer kept.
 //!
-//! Not yet: `Last-Event-ID` resumption, idle expiry sweeps (idle sessions are found expired on
-//! their next request only).
+//! A session ends on `DELETE`, when it has been idle (no request, no stream open) for
+//! [`SessionLimits::idle_timeout`] (a sweep on the runtime's timer finds it; the decision is
+//! [`HttpSessions::expire_unless`]'s), or when its loop ends (a drain, a protocol error).
+//! Ending it drops the pipe's sender: the loop ends, its handlers are cancelled, its place
+//! under the connection caps is released and its streams close.
+//!
+//! A sessionless `POST` of the 2026-07-28 era goes to [`super::http_stateless`].
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -28,6 +37,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_channel::mpsc;
+use futures_util::future::{Either, select};
 use futures_util::io::{AsyncRead, AsyncWrite};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -36,44 +46,191 @@ use hyper::body::{Frame as BodyFrame, Incoming};
 use hyper::{Request, Response};
 use mcp_ws_core::sse::SseEvent;
 use mcp_ws_core::streamable::{
-    Destination, HttpRequestView, HttpRoute, HttpSessions, OutgoingRouter, SessionLimits, route,
+    Destination, HttpRequestView, HttpRoute, HttpSessions, OutgoingRouter, ReplayBuffer,
+    ResumeError, SessionLimits, route,
 };
-use mcp_ws_core::{Frame, Message, decode};
+use mcp_ws_core::{Frame, Message, RequestId, decode};
 
 use super::Server;
 use super::accept::ConnectionAddrs;
 use super::handshake::{RequestHead, check_http_request};
 use super::limits::Admission;
-use super::message_pipe::{MessagePipe, PipeEnd};
+use super::message_pipe::{MessagePipe, PipeEnd, Written};
+use crate::metrics;
 use crate::runtime::Network;
 
 /// Messages kept for the GET stream while none is open (the oldest dropped beyond).
 pub const STANDALONE_BUFFER: usize = 256;
 
+/// The `retry` hint (milliseconds) of each stream's priming event: how long a client waits
+/// before it reconnects a cut stream.
+pub const RETRY_MS: u64 = 3000;
+
+/// The stream number of the session's GET stream in event ids (POST streams count from 1).
+const STANDALONE: u64 = 0;
+
 pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// The HTTP sessions of one server.
 pub(crate) struct HttpState {
-    sessions: Mutex<HttpSessions<Arc<HttpSession>>>,
+    table: Mutex<Table>,
+}
+
+struct Table {
+    sessions: HttpSessions<Arc<HttpSession>>,
+    /// Whether a sweep task is running (one per server, while sessions are open).
+    sweeping: bool,
 }
 
 impl HttpState {
     pub(crate) fn new(limits: SessionLimits) -> HttpState {
-        HttpState { sessions: Mutex::new(HttpSessions::new(limits)) }
+        HttpState {
+            table: Mutex::new(Table { sessions: HttpSessions::new(limits), sweeping: false }),
+        }
     }
 }
 
 struct HttpSession {
-    to_loop: mpsc::Sender<String>,
+    /// The pipe's sender, taken when the session ends: the loop then sees its transport end.
+    to_loop: Mutex<Option<mpsc::Sender<String>>>,
     routing: Mutex<Routing>,
 }
 
-#[derive(Default)]
+impl HttpSession {
+    /// A sender into the session, while it has not ended.
+    fn sender(&self) -> Option<mpsc::Sender<String>> {
+        self.to_loop.lock().expect("lock").clone()
+    }
+
+    /// Ends the session: its loop ends once the senders in use (a POST handing over its
+    /// message) are gone, cancelling its handlers; the dispatcher then closes its streams.
+    fn end(&self) {
+        self.to_loop.lock().expect("lock").take();
+    }
+
+    /// Whether a stream is open on it or one of its requests is in progress (it is not idle).
+    fn in_use(&self) -> bool {
+        let routing = self.routing.lock().expect("lock");
+        !routing.posts.is_empty() || routing.standalone.as_ref().is_some_and(|s| !s.is_closed())
+    }
+}
+
+/// Where a POST's messages go.
+struct Post {
+    /// Its response stream; `None` once the client dropped it (its events are still numbered
+    /// and kept, for a `GET` with `Last-Event-ID` to pick up).
+    sender: Option<mpsc::Sender<String>>,
+    /// An SSE stream (else a JSON answer: only the answer is sent).
+    sse: bool,
+}
+
 struct Routing {
     router: OutgoingRouter,
-    posts: HashMap<u64, mpsc::Sender<String>>,
+    replay: ReplayBuffer,
+    posts: HashMap<u64, Post>,
     standalone: Option<mpsc::Sender<String>>,
+    /// Encoded events (with their ids) for the GET stream while none is open.
     buffered: VecDeque<String>,
+}
+
+impl Routing {
+    fn new(replay_events: usize) -> Routing {
+        Routing {
+            router: OutgoingRouter::new(),
+            replay: ReplayBuffer::new(replay_events),
+            posts: HashMap::new(),
+            standalone: None,
+            buffered: VecDeque::new(),
+        }
+    }
+
+    /// A priming event for a new `stream`: its current position and the retry hint.
+    fn priming(&mut self, stream: u64) -> String {
+        let id = self.replay.position(stream);
+        let mut wire = String::new();
+        let _ = SseEvent::new("").with_id(id).with_retry(RETRY_MS).encode(&mut wire);
+        wire
+    }
+
+    /// Numbers `text` as the next event of `stream`, keeps it, and encodes it.
+    fn event(&mut self, stream: u64, text: &str) -> String {
+        let id = self.replay.push(stream, text.to_string());
+        encode_event(&id, text)
+    }
+
+    /// Where a message goes, numbered and encoded for an SSE stream: the sender, the event
+    /// and the stream; `None` when it waits for a GET stream, or is not sent (progress of a
+    /// request answered as JSON).
+    fn deliver(
+        &mut self,
+        destination: Destination,
+        text: &str,
+        related: Option<&RequestId>,
+    ) -> Option<(mpsc::Sender<String>, String, u64)> {
+        let destination = match destination {
+            Destination::Request { stream, last } => match self.posts.get(&stream).map(|p| p.sse) {
+                Some(true) => {
+                    let event = self.event(stream, text);
+                    let sender = match last {
+                        true => self.posts.remove(&stream).and_then(|post| post.sender),
+                        false => self.posts.get(&stream).and_then(|post| post.sender.clone()),
+                    };
+                    return sender.map(|sender| (sender, event, stream));
+                }
+                Some(false) if last => {
+                    let sender = self.posts.remove(&stream).and_then(|post| post.sender);
+                    return sender.map(|sender| (sender, text.to_string(), stream));
+                }
+                // A JSON answer has no room for what comes before it: what the handler wrote
+                // (a log, a question to the client) goes to the GET stream, progress nowhere.
+                Some(false) if related.is_some() => Destination::Standalone,
+                Some(false) => return None,
+                None => Destination::Standalone,
+            },
+            Destination::Standalone => Destination::Standalone,
+        };
+        debug_assert_eq!(destination, Destination::Standalone);
+        let event = self.event(STANDALONE, text);
+        match &self.standalone {
+            Some(sender) if !sender.is_closed() => Some((sender.clone(), event, STANDALONE)),
+            _ => {
+                self.buffer(event);
+                None
+            }
+        }
+    }
+
+    /// The client dropped `stream` (sending to it failed). A POST's stream: its later events
+    /// are still numbered and kept, for a `GET` with `Last-Event-ID`. The GET stream: `event`
+    /// waits for the next one.
+    fn lost(&mut self, stream: u64, event: Option<String>) {
+        if stream == STANDALONE {
+            if self.standalone.as_ref().is_some_and(|sender| sender.is_closed()) {
+                self.standalone = None;
+            }
+            if let Some(event) = event {
+                self.buffer(event);
+            }
+        } else if let Some(post) = self.posts.get_mut(&stream) {
+            if post.sender.as_ref().is_some_and(|sender| sender.is_closed()) {
+                post.sender = None;
+            }
+        }
+    }
+
+    fn buffer(&mut self, event: String) {
+        if self.buffered.len() == STANDALONE_BUFFER {
+            self.buffered.pop_front();
+        }
+        self.buffered.push_back(event);
+    }
+}
+
+fn encode_event(id: &str, text: &str) -> String {
+    let mut wire = String::new();
+    // A message never holds a bare CR or LF outside strings (compact JSON): one data line.
+    let _ = SseEvent::new(text).with_event("message").with_id(id).encode(&mut wire);
+    wire
 }
 
 /// hyper's I/O traits over a futures-io stream.
@@ -227,48 +384,78 @@ async fn handle<N: Network>(
             }
             post(server, session_id, principal, message, text, wants_sse).await
         }
-        HttpRoute::OpenStream { session_id, .. } => {
+        HttpRoute::OpenStream { session_id, last_event_id } => {
             let Some(session) = lookup(&server, session_id) else {
                 return plain(404, "unknown or ended MCP session");
             };
-            let (sender, receiver) = mpsc::channel(64);
-            {
-                let mut routing = session.routing.lock().expect("lock");
-                if routing.standalone.as_ref().is_some_and(|s| !s.is_closed()) {
-                    return plain(409, "this session already has a GET stream open");
-                }
-                let mut sender = sender;
-                while let Some(text) = routing.buffered.pop_front() {
-                    if sender.try_send(text).is_err() {
-                        break;
-                    }
-                }
-                routing.standalone = Some(sender);
-            }
-            sse_response(receiver, None)
+            open_stream(&session, last_event_id)
         }
         HttpRoute::EndSession { session_id } => {
-            let ended = server.state.http.sessions.lock().expect("lock").end(session_id);
+            let ended = server.state.http.table.lock().expect("lock").sessions.end(session_id);
             match ended {
-                Some(_) => plain(200, ""),
+                Some(session) => {
+                    session.end();
+                    plain(200, "")
+                }
                 None => plain(404, "unknown or ended MCP session"),
             }
         }
     }
 }
 
+/// The session `session_id`, marked active; `None` (answer 404) when it is unknown, ended, or
+/// found idle past its timeout (then it is ended here).
 fn lookup<N: Network>(server: &Server<N>, session_id: &str) -> Option<Arc<HttpSession>> {
     let now = server.net.now();
-    server.state.http.sessions.lock().expect("lock").touch(session_id, now).cloned()
+    let mut table = server.state.http.table.lock().expect("lock");
+    if let Some(expired) = table.sessions.end_if_idle(session_id, now) {
+        expired.end();
+        return None;
+    }
+    table.sessions.touch(session_id, now).cloned()
+}
+
+/// A `GET`: the session's standalone stream, or (with `Last-Event-ID`) the events of a cut
+/// stream after that id and, while its request runs, the rest of it.
+fn open_stream(session: &HttpSession, last_event_id: Option<&str>) -> Response<Body> {
+    let mut routing = session.routing.lock().expect("lock");
+    let Some(last_event_id) = last_event_id else {
+        if routing.standalone.as_ref().is_some_and(|s| !s.is_closed()) {
+            return plain(409, "this session already has a GET stream open");
+        }
+        let waiting: Vec<String> = routing.buffered.drain(..).collect();
+        let (mut sender, receiver) = mpsc::channel(STANDALONE_BUFFER + 1);
+        let priming = routing.priming(STANDALONE);
+        for event in std::iter::once(priming).chain(waiting) {
+            let _ = sender.try_send(event);
+        }
+        routing.standalone = Some(sender);
+        return sse_response(receiver, None);
+    };
+    let (stream, events) = match routing.replay.resume(last_event_id) {
+        Ok(resumed) => resumed,
+        Err(error @ ResumeError::Malformed) => return plain(400, error.to_string()),
+        Err(error) => return plain(410, error.to_string()),
+    };
+    let (mut sender, receiver) = mpsc::channel(events.len() + 64);
+    for event in &events {
+        let _ = sender.try_send(encode_event(&event.id, &event.data));
+    }
+    if stream == STANDALONE {
+        // The client lost the GET stream: this one replaces it, and what waited for a GET is
+        // among the events replayed.
+        routing.buffered.clear();
+        routing.standalone = Some(sender);
+    } else if let Some(post) = routing.posts.get_mut(&stream).filter(|post| post.sse) {
+        // The request still runs: the rest of its stream comes here.
+        post.sender = Some(sender);
+    }
+    // Otherwise the stream had ended: the replay is all of it (the sender drops here).
+    sse_response(receiver, None)
 }
 
 fn sse_response(receiver: mpsc::Receiver<String>, session_id: Option<&str>) -> Response<Body> {
-    let events = receiver.map(|text| {
-        let mut wire = String::new();
-        // A message never holds a bare CR or LF outside strings (compact JSON): one data line.
-        let _ = SseEvent::new(text).with_event("message").encode(&mut wire);
-        Ok::<_, Infallible>(BodyFrame::data(Bytes::from(wire)))
-    });
+    let events = receiver.map(|wire| Ok::<_, Infallible>(BodyFrame::data(Bytes::from(wire))));
     let mut response = Response::new(StreamBody::new(events).boxed_unsync());
     let headers = response.headers_mut();
     headers.insert("content-type", hyper::header::HeaderValue::from_static("text/event-stream"));
@@ -309,34 +496,40 @@ async fn post<N: Network>(
         }
     };
     let Message::Request(request) = &message else {
-        let mut to_loop = session.to_loop.clone();
+        let Some(mut to_loop) = session.sender() else {
+            return plain(404, "the MCP session has ended");
+        };
         if to_loop.send(text).await.is_err() {
             return plain(404, "the MCP session has ended");
         }
         return plain(202, "");
     };
-    let (sender, mut receiver) = mpsc::channel(64);
+    let (mut sender, mut receiver) = mpsc::channel(64);
     {
         let mut routing = session.routing.lock().expect("lock");
         let Some(stream) = routing.router.open(request) else {
             return plain(409, "a request with this id is already in progress");
         };
-        routing.posts.insert(stream, sender);
+        if wants_sse {
+            let priming = routing.priming(stream);
+            let _ = sender.try_send(priming);
+        }
+        routing.posts.insert(stream, Post { sender: Some(sender), sse: wants_sse });
     }
-    let mut to_loop = session.to_loop.clone();
+    let Some(mut to_loop) = session.sender() else {
+        return plain(404, "the MCP session has ended");
+    };
     if to_loop.send(text).await.is_err() {
         return plain(404, "the MCP session has ended");
     }
+    drop(to_loop);
     let id_header = created.then_some(session_id.as_str());
     if wants_sse {
         return sse_response(receiver, id_header);
     }
-    // JSON: the answer alone (what came before it is dropped: the client did not accept SSE).
-    let mut last = None;
-    while let Some(text) = receiver.next().await {
-        last = Some(text);
-    }
-    let Some(answer) = last else {
+    // JSON: the answer alone (the client did not accept SSE: progress is dropped, and what the
+    // handler writes for the request goes to the GET stream).
+    let Some(answer) = receiver.next().await else {
         return plain(503, "the MCP session ended before answering");
     };
     let mut response = Response::new(Full::new(Bytes::from(answer)).boxed_unsync());
@@ -348,13 +541,14 @@ async fn post<N: Network>(
     response
 }
 
-/// Opens a session: a pipe, the connection loop on it, the dispatcher, a table entry.
+/// Opens a session: a pipe, the connection loop on it, the dispatcher, a table entry (and the
+/// sweep of idle sessions, when none runs).
 #[allow(clippy::result_large_err)]
 fn open_session<N: Network>(
     server: &Server<N>,
     principal: Option<super::auth::Principal>,
 ) -> Result<(String, Arc<HttpSession>), Response<Body>> {
-    let permit = match server.admit(None) {
+    let permit = match server.admit_on(metrics::HTTP, None) {
         Admission::Admitted(permit) => permit,
         Admission::Refuse(refusing) => return Err(plain(503, refusing.busy().to_string())),
         Admission::Drop(busy) => return Err(plain(503, busy.to_string())),
@@ -364,16 +558,26 @@ fn open_session<N: Network>(
         return Err(plain(500, "no randomness for a session id"));
     }
     let (loop_end, PipeEnd { to_loop, from_loop }) = MessagePipe::default().open();
-    let session = Arc::new(HttpSession { to_loop, routing: Mutex::new(Routing::default()) });
+    let replay_events = server.config.http_sessions.replay_events;
+    let session = Arc::new(HttpSession {
+        to_loop: Mutex::new(Some(to_loop)),
+        routing: Mutex::new(Routing::new(replay_events)),
+    });
     let now = server.net.now();
-    let id = {
-        let mut sessions = server.state.http.sessions.lock().expect("lock");
-        drop(sessions.expire(now));
-        match sessions.create(now, random, session.clone()) {
-            Ok(id) => id,
-            Err((full, _)) => return Err(plain(503, full.to_string())),
+    let (id, start_sweep) = {
+        let mut table = server.state.http.table.lock().expect("lock");
+        for (_, expired) in table.sessions.expire_unless(now, |session| session.in_use()) {
+            expired.end();
+        }
+        match table.sessions.create(now, random, session.clone()) {
+            Ok(id) => (id, !std::mem::replace(&mut table.sweeping, true)),
+            Err((full, _)) => {
+                metrics::count_connection_on(metrics::HTTP, "busy");
+                return Err(plain(503, full.to_string()));
+            }
         }
     };
+    metrics::count_connection_on(metrics::HTTP, "accepted");
     let serving = server.clone();
     server.net.spawn(async move { serving.serve_messages(loop_end, principal, permit).await });
     let dispatched = session.clone();
@@ -381,46 +585,67 @@ fn open_session<N: Network>(
     let ended_id = id.clone();
     server.net.spawn(async move {
         dispatch(dispatched, from_loop).await;
-        ending.state.http.sessions.lock().expect("lock").end(&ended_id);
+        ending.state.http.table.lock().expect("lock").sessions.end(&ended_id);
     });
+    if start_sweep {
+        server.net.spawn(sweep(server.clone()));
+    }
     Ok((id, session))
 }
 
-/// Sends each message the loop writes where the router says, until the loop ends.
-async fn dispatch(session: Arc<HttpSession>, mut from_loop: mpsc::Receiver<String>) {
-    while let Some(text) = from_loop.next().await {
-        let message = match decode(&text, &Default::default()) {
+/// Ends the sessions idle past their timeout, on the runtime's timer, while any is open (or
+/// until the server stops).
+async fn sweep<N: Network>(server: Server<N>) {
+    let mut stopped = server.state.stopped.clone();
+    loop {
+        let next = {
+            let mut table = server.state.http.table.lock().expect("lock");
+            let now = server.net.now();
+            for (id, expired) in table.sessions.expire_unless(now, |session| session.in_use()) {
+                tracing::debug!(session = %id, "HTTP session ended idle");
+                expired.end();
+            }
+            match table.sessions.next_expiry() {
+                Some(at) => at,
+                None => {
+                    table.sweeping = false;
+                    return;
+                }
+            }
+        };
+        let asleep = Box::pin(server.net.sleep_until(next));
+        if let Either::Right(_) = select(asleep, &mut stopped).await {
+            server.state.http.table.lock().expect("lock").sweeping = false;
+            return;
+        }
+    }
+}
+
+/// Sends each message the loop writes where the router says, until the loop ends; then closes
+/// every stream of the session.
+async fn dispatch(session: Arc<HttpSession>, mut from_loop: mpsc::Receiver<Written>) {
+    while let Some(written) = from_loop.next().await {
+        let message = match decode(&written.text, &Default::default()) {
             Ok(Frame::Single(message)) => Some(message),
             _ => None,
         };
         let target = {
             let mut routing = session.routing.lock().expect("lock");
-            let destination = match &message {
-                Some(message) => routing.router.route(message),
-                None => Destination::Standalone,
-            };
-            match destination {
-                Destination::Request { stream, last } => {
-                    if last {
-                        routing.posts.remove(&stream)
-                    } else {
-                        routing.posts.get(&stream).cloned()
-                    }
+            let destination = match (&written.related, &message) {
+                // What a handler wrote for its request (not an answer: answers are untagged).
+                (Some(related), Some(Message::Request(_) | Message::Notification(_))) => {
+                    routing.router.route_related(related)
                 }
-                Destination::Standalone => match &routing.standalone {
-                    Some(sender) if !sender.is_closed() => Some(sender.clone()),
-                    _ => {
-                        if routing.buffered.len() == STANDALONE_BUFFER {
-                            routing.buffered.pop_front();
-                        }
-                        routing.buffered.push_back(text.clone());
-                        None
-                    }
-                },
-            }
+                (_, Some(message)) => routing.router.route(message),
+                (_, None) => Destination::Standalone,
+            };
+            routing.deliver(destination, &written.text, written.related.as_ref())
         };
-        if let Some(mut sender) = target {
-            let _ = sender.send(text).await;
+        if let Some((mut sender, event, stream)) = target {
+            let kept = (stream == STANDALONE).then(|| event.clone());
+            if sender.send(event).await.is_err() {
+                session.routing.lock().expect("lock").lost(stream, kept);
+            }
         }
     }
     let mut routing = session.routing.lock().expect("lock");

@@ -50,7 +50,7 @@ use super::auth::Principal;
 use super::handshake::RequestHead;
 use super::http::{Body, plain};
 use super::limits::Admission;
-use super::message_pipe::{MessagePipe, PipeEnd};
+use super::message_pipe::{MessagePipe, PipeEnd, Written};
 use crate::runtime::{Network, Runtime};
 
 /// Whether a `POST` without `Mcp-Session-Id` carrying `message` is a 2026-07-28 one.
@@ -174,7 +174,7 @@ fn check_tool_parameters<N: Network>(
 struct Exchange {
     /// Held, never used after the request was sent: dropping it ends the loop.
     _to_loop: mpsc::Sender<String>,
-    from_loop: mpsc::Receiver<String>,
+    from_loop: mpsc::Receiver<Written>,
     id: RequestId,
 }
 
@@ -183,7 +183,7 @@ impl Exchange {
     /// ended.
     async fn next(&mut self) -> Option<(StatelessOutput, String)> {
         loop {
-            let text = self.from_loop.next().await?;
+            let text = self.from_loop.next().await?.text;
             match classify(&text, &self.id) {
                 StatelessOutput::Unrelated => continue,
                 output => return Some((output, text)),
@@ -282,7 +282,7 @@ impl<N: Runtime> Stream for Relay<N> {
         };
         loop {
             match exchange.from_loop.poll_next_unpin(cx) {
-                Poll::Ready(Some(text)) => match classify(&text, &exchange.id) {
+                Poll::Ready(Some(Written { text, .. })) => match classify(&text, &exchange.id) {
                     StatelessOutput::Unrelated => continue,
                     StatelessOutput::Related => {
                         this.rearm();

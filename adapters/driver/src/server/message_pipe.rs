@@ -14,13 +14,21 @@
 //! once. A pipe is alive while its [`PipeEnd`] is held, so a ping the loop's heartbeat sends
 //! is answered by the pipe itself (a pong on the inbound side): a quiet client, such as one
 //! holding a `subscriptions/listen` stream open, is not declared dead for sending nothing.
+//!
+//! What the loop writes for a handler (its log entries, its questions to the client) comes out
+//! tagged with the handler's request id ([`Written::related`]), so Streamable HTTP can send it
+//! on that request's stream. The loop is generic over any WebSocket-like transport, so it asks
+//! whether its transport is a [`LoopEnd`] (a type check the compiler resolves)
+//! and tags only then: a WebSocket never sees a tag.
 
+use std::any::Any;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use futures_channel::mpsc;
 use futures_util::{Sink, Stream, StreamExt};
+use mcp_ws_core::RequestId;
 
 /// The settings of a pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +47,10 @@ impl MessagePipe {
         let slots = self.capacity.saturating_sub(1);
         let (to_loop, inbound) = mpsc::channel(slots);
         let (outbound, from_loop) = mpsc::channel(slots);
-        let loop_end = LoopEnd { inbound, outbound, closed: false, pong: None, reader: None };
-        (loop_end, PipeEnd { to_loop, from_loop })
+        (
+            LoopEnd { inbound, outbound, closed: false, related: None, pong: None, reader: None },
+            PipeEnd { to_loop, from_loop },
+        )
     }
 }
 
@@ -54,12 +64,42 @@ impl Default for MessagePipe {
 #[derive(Debug)]
 pub struct LoopEnd {
     inbound: mpsc::Receiver<String>,
-    outbound: mpsc::Sender<String>,
+    outbound: mpsc::Sender<Written>,
     closed: bool,
+    /// The tag of the next text written.
+    related: Option<RequestId>,
     /// The payload of the last ping the loop sent, answered on the next read.
     pong: Option<Vec<u8>>,
     /// The reader waiting on the inbound side, woken when a pong is due.
     reader: Option<Waker>,
+}
+
+impl LoopEnd {
+    /// Tags the next text written as related to the peer's request `related`.
+    pub(crate) fn relate_next(&mut self, related: RequestId) {
+        self.related = Some(related);
+    }
+}
+
+/// `transport` as the pipe's loop end, when it is one.
+pub(crate) fn as_loop_end<S: 'static>(transport: &mut S) -> Option<&mut LoopEnd> {
+    (transport as &mut dyn Any).downcast_mut::<LoopEnd>()
+}
+
+/// Whether transports of type `S` are the pipe's loop end.
+pub(crate) fn is_loop_end<S: 'static>() -> bool {
+    std::any::TypeId::of::<S>() == std::any::TypeId::of::<LoopEnd>()
+}
+
+/// One message the session wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Written {
+    /// The JSON-RPC message (or batch), as text.
+    pub text: String,
+    /// The peer's request it was written for, when a handler wrote it (a log entry, a request
+    /// to the client): it belongs on that request's stream.
+    pub related: Option<RequestId>,
 }
 
 /// The HTTP layer's end: messages for the session go into `to_loop`, what the session writes
@@ -69,7 +109,7 @@ pub struct PipeEnd {
     /// Messages from the client, to the session.
     pub to_loop: mpsc::Sender<String>,
     /// Messages from the session, to the client.
-    pub from_loop: mpsc::Receiver<String>,
+    pub from_loop: mpsc::Receiver<Written>,
 }
 
 impl Stream for LoopEnd {
@@ -99,10 +139,11 @@ impl Sink<WsMessage> for LoopEnd {
 
     fn start_send(mut self: Pin<&mut Self>, item: WsMessage) -> Result<(), WsError> {
         match item {
-            WsMessage::Text(text) => self
-                .outbound
-                .start_send(text.as_str().to_owned())
-                .map_err(|_| WsError::ConnectionClosed),
+            WsMessage::Text(text) => {
+                let written =
+                    Written { text: text.as_str().to_owned(), related: self.related.take() };
+                self.outbound.start_send(written).map_err(|_| WsError::ConnectionClosed)
+            }
             WsMessage::Close(_) => {
                 self.closed = true;
                 self.inbound.close();
@@ -144,7 +185,15 @@ mod tests {
         let first = futures_executor::block_on(loop_end.next()).unwrap().unwrap();
         assert_eq!(first, WsMessage::text("a"));
         futures_executor::block_on(loop_end.send(WsMessage::text("out"))).unwrap();
-        assert_eq!(pipe_end.from_loop.try_recv().ok().as_deref(), Some("out"));
+        let written = pipe_end.from_loop.try_recv().unwrap();
+        assert_eq!((written.text.as_str(), written.related), ("out", None));
+        as_loop_end(&mut loop_end).expect("a loop end").relate_next(RequestId::from(7i64));
+        futures_executor::block_on(loop_end.send(WsMessage::text("tagged"))).unwrap();
+        futures_executor::block_on(loop_end.send(WsMessage::text("untagged"))).unwrap();
+        let related: Vec<_> =
+            std::iter::from_fn(|| pipe_end.from_loop.try_recv().ok()).map(|w| w.related).collect();
+        assert_eq!(related, [Some(RequestId::from(7i64)), None], "a tag goes with one text");
+        assert!(!is_loop_end::<String>() && is_loop_end::<LoopEnd>());
     }
 
     #[test]

@@ -59,6 +59,7 @@ use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mrtr::{InputRound, StateError, StateKey};
 use mcp_ws_core::session::{Event, PeerDescription, ReadyInfo, Role, Session, SessionConfig};
+use mcp_ws_core::streamable::SessionLimits;
 use mcp_ws_core::{CloseCode, CloseReason, Era};
 
 pub use router::{Router, Structured, ToolError, ToolOutput};
@@ -147,6 +148,11 @@ pub struct ServerConfig {
     /// request whose answer is slow to come) gets a keep-alive comment line, so proxies keep
     /// it open and a client that went away is noticed. Default 15 s.
     pub sse_keep_alive: Duration,
+    /// The legacy-era Streamable HTTP sessions: how many may be open at once (beyond, an
+    /// `initialize` gets 503), how long one may sit idle (no request, no stream open) before
+    /// it is ended, and how many SSE events each keeps for `Last-Event-ID`. Each session also
+    /// holds a place under [`ServerConfig::limits`] while it lives.
+    pub http_sessions: SessionLimits,
 }
 
 /// The default [`ServerConfig::sse_keep_alive`].
@@ -187,7 +193,17 @@ impl ServerConfig {
             drain: None,
             proxies: TrustedProxies::none(),
             sse_keep_alive: DEFAULT_SSE_KEEP_ALIVE,
+            http_sessions: SessionLimits::default(),
         }
+    }
+
+    /// This configuration with at most `max` legacy-era Streamable HTTP sessions open at once,
+    /// each ended after `idle` without a request or an open stream (see
+    /// [`ServerConfig::http_sessions`]).
+    pub fn with_http_sessions(mut self, max: usize, idle: Duration) -> Self {
+        self.http_sessions.max_sessions = max;
+        self.http_sessions.idle_timeout = idle;
+        self
     }
 
     /// Seals request states with a key made from `secret` (at least 16 bytes), shared by every
@@ -293,6 +309,7 @@ impl<N: Network> Server<N> {
         }
         let (stop, stopped) = oneshot::channel();
         let draining = config.drain.get_or_insert_with(Drain::new).clone();
+        let http = http::HttpState::new(config.http_sessions);
         Server {
             net,
             router: Arc::new(router),
@@ -308,7 +325,7 @@ impl<N: Network> Server<N> {
                 draining,
                 stop: Mutex::new(Some(stop)),
                 stopped: stopped.shared(),
-                http: http::HttpState::new(Default::default()),
+                http,
             }),
         }
     }
@@ -367,7 +384,7 @@ impl<N: Network> Server<N> {
             let accepted = match opened {
                 Ok(accept::Opened::WebSocket(accepted)) => *accepted,
                 Ok(accept::Opened::Http(transport)) => {
-                    metrics::count_connection("http");
+                    metrics::count_connection_on(metrics::HTTP, "http");
                     http::serve(self.clone(), transport, addrs).await;
                     drop(permit);
                     return Ok(());
@@ -393,15 +410,20 @@ impl<N: Network> Server<N> {
     /// [`Server::serve_websocket_permitted`], which holds it until the session ends. A trusted
     /// proxy's own address is not counted per address.
     pub fn admit(&self, peer: Option<SocketAddr>) -> Admission {
+        self.admit_on(metrics::WEBSOCKET, peer)
+    }
+
+    /// [`Server::admit`] for a connection of `transport` (its label in the metrics).
+    pub(crate) fn admit_on(&self, transport: &'static str, peer: Option<SocketAddr>) -> Admission {
         let proxies = &self.handshake.rules.proxies;
         let key = peer.map(|peer| peer.ip()).filter(|ip| !proxies.trusts(*ip));
         let admission = self.gate.admit(key);
         match &admission {
             Admission::Admitted(_) => {}
             Admission::Refuse(refusing) => {
-                metrics::count_connection(metrics::busy_outcome(refusing.busy()))
+                metrics::count_connection_on(transport, metrics::busy_outcome(refusing.busy()))
             }
-            Admission::Drop(_) => metrics::count_connection("dropped"),
+            Admission::Drop(_) => metrics::count_connection_on(transport, "dropped"),
         }
         admission
     }
@@ -493,6 +515,11 @@ impl<N: Network> Server<N> {
             }
         };
         let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
+        // A session served over a message pipe is a Streamable HTTP one.
+        let transport = match message_pipe::is_loop_end::<S>() {
+            true => metrics::HTTP,
+            false => metrics::WEBSOCKET,
+        };
         let subscriptions = Arc::new(Mutex::new(Subscriptions::new(self.config.subscriptions)));
         let peer = Arc::new(Mutex::new(None));
         let sink = ServerSink {
@@ -524,7 +551,7 @@ impl<N: Network> Server<N> {
                 handle: handle.clone(),
                 subscriptions,
                 peer,
-                _active: ActiveConnection::open(),
+                _active: ActiveConnection::open(transport),
             };
             connections.insert(id, tracked);
             self.state.draining.is_draining()
