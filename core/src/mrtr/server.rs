@@ -78,6 +78,10 @@ pub struct InputRound {
     method: String,
     params: Option<RawJson>,
     answers: BTreeMap<String, Value>,
+    /// Answers a client gave without a `requestState` (nothing it carries says what was
+    /// asked): each counts only if the handler asks under its key and it has that question's
+    /// shape.
+    unverified: BTreeMap<String, Value>,
     /// The round the verified state ended (0 on a first request).
     round: u32,
     asked: InputRequests,
@@ -90,8 +94,12 @@ fn invalid(message: impl Into<String>) -> ErrorObject {
 impl InputRound {
     /// Reads and verifies the round a request of `method` with `params` carries, at wall-clock
     /// `now_unix` (seconds). Refused with -32602: a `requestState` that does not verify, is of
-    /// another request or has expired; `inputResponses` without a state, under a key that was
-    /// not asked, or of the wrong shape for what was asked.
+    /// another request or has expired; `inputResponses` that are not an object, or an answer of
+    /// the wrong shape for what the state says was asked under its key. Ignored, as SEP-2322
+    /// recommends (the handler then asks again for what it still lacks): answers under keys the
+    /// state says were not asked. `inputResponses` without a state (the state is optional in
+    /// SEP-2322) are held unverified: one counts when the handler asks under its key and it has
+    /// that question's shape, else the handler asks again.
     pub fn begin(
         key: &StateKey,
         method: &str,
@@ -102,6 +110,7 @@ impl InputRound {
             method: method.to_owned(),
             params: params.cloned(),
             answers: BTreeMap::new(),
+            unverified: BTreeMap::new(),
             round: 0,
             asked: InputRequests::new(),
         };
@@ -119,9 +128,9 @@ impl InputRound {
             Some(_) => return Err(invalid("inputResponses must be an object")),
         };
         let sealed = match members.request_state {
-            None | Some(Value::Null) if responses.is_empty() => return Ok(round),
             None | Some(Value::Null) => {
-                return Err(invalid("inputResponses without the requestState they answer"));
+                round.unverified = responses.into_iter().collect();
+                return Ok(round);
             }
             Some(Value::String(sealed)) => sealed,
             Some(_) => return Err(invalid("requestState must be a string")),
@@ -130,19 +139,18 @@ impl InputRound {
         let hash = params_hash(Some(&whole));
         let state =
             key.open(&sealed, method, &hash, now_unix).map_err(|e| invalid(e.to_string()))?;
-        for (name, response) in &responses {
-            let Some(asked) = state.asked.get(name) else {
-                return Err(invalid(format!(
-                    "inputResponses.{name} answers nothing this server asked for"
-                )));
-            };
-            check_shape(asked, response).map_err(|e| {
+        let mut answered = Vec::with_capacity(responses.len());
+        for (name, response) in responses {
+            // An answer to nothing asked is dropped, never seen by the handler.
+            let Some(asked) = state.asked.get(&name) else { continue };
+            check_shape(asked, &response).map_err(|e| {
                 invalid(format!("inputResponses.{name} is not a {asked} result: {e}"))
             })?;
+            answered.push((name, response));
         }
         round.round = state.round;
         round.answers = state.answers;
-        round.answers.extend(responses);
+        round.answers.extend(answered);
         Ok(round)
     }
 
@@ -158,8 +166,15 @@ impl InputRound {
     /// handler finds the answer under it in every later round. The caller checks the key with
     /// [`is_valid_input_key`]. Asking under a key again replaces what was asked under it.
     pub fn answer_or_ask_as(&mut self, key: &str, request: InputRequest) -> Result<Value, String> {
-        match self.answers.get(key) {
-            Some(answer) => Ok(answer.clone()),
+        if let Some(answer) = self.answers.get(key) {
+            return Ok(answer.clone());
+        }
+        let unverified = self.unverified.remove(key);
+        match unverified.filter(|answer| check_shape(&request.method, answer).is_ok()) {
+            Some(answer) => {
+                self.answers.insert(key.to_owned(), answer.clone());
+                Ok(answer)
+            }
             None => {
                 self.asked.insert(key.to_owned(), request);
                 Err(key.to_owned())
@@ -300,14 +315,51 @@ mod tests {
     }
 
     #[test]
-    fn responses_to_unasked_keys_or_of_the_wrong_shape_or_without_state_are_refused() {
+    fn responses_to_unasked_keys_are_ignored_and_asked_again() {
         let params = json!({"name": "t"});
         let asked = first_round(&params);
+        let roots_key = input_key(&InputRequest::list_roots());
         let cases = [
             retry(&params, &asked, json!({"made-up": {"roots": []}})),
-            retry(&params, &asked, json!({"roots": {"action": "accept"}})),
+            // Without a state: under another key, and under the key but of the wrong shape.
+            json!({"name": "t", "inputResponses": {"made-up": {"roots": []}}}),
+            json!({"name": "t", "inputResponses": {roots_key.clone(): {"action": "accept"}}}),
+        ];
+        for case in cases {
+            let mut round = InputRound::begin(&key(), "tools/call", Some(&raw(case.clone())), 20)
+                .unwrap_or_else(|e| panic!("{case}: {e:?}"));
+            assert_eq!(round.answer_or_ask(InputRequest::list_roots()), Err(roots_key.clone()));
+            assert!(round.is_missing_input(), "{case}: asked again");
+        }
+        // Beside a real answer, an unasked key is dropped and the answer stands.
+        let mut both = retry(&params, &asked, json!({roots_key.clone(): {"roots": []}}));
+        both["inputResponses"]["made-up"] = json!({"roots": [{"uri": "file:///x"}]});
+        let mut round = InputRound::begin(&key(), "tools/call", Some(&raw(both)), 20).unwrap();
+        assert_eq!(round.answer_or_ask(InputRequest::list_roots()), Ok(json!({"roots": []})));
+        assert!(!round.is_missing_input());
+    }
+
+    #[test]
+    fn responses_without_state_count_when_asked_under_their_key_with_the_right_shape() {
+        let roots_key = input_key(&InputRequest::list_roots());
+        let params = json!({"name": "t", "inputResponses": {
+            roots_key.clone(): {"roots": []},
+            "extra": {"action": "accept"},
+        }});
+        let mut round = InputRound::begin(&key(), "tools/call", Some(&raw(params)), 20).unwrap();
+        assert_eq!(round.answer_or_ask(InputRequest::list_roots()), Ok(json!({"roots": []})));
+        assert_eq!(round.answer_or_ask(InputRequest::list_roots()), Ok(json!({"roots": []})));
+        assert!(!round.is_missing_input());
+    }
+
+    #[test]
+    fn responses_of_the_wrong_shape_or_not_an_object_are_refused() {
+        let params = json!({"name": "t"});
+        let asked = first_round(&params);
+        let roots_key = input_key(&InputRequest::list_roots());
+        let cases = [
+            retry(&params, &asked, json!({roots_key: {"action": "accept"}})),
             retry(&params, &asked, json!([1])),
-            json!({"name": "t", "inputResponses": {"roots": {"roots": []}}}),
         ];
         for case in cases {
             let error = InputRound::begin(&key(), "tools/call", Some(&raw(case.clone())), 20)
