@@ -10,8 +10,8 @@
 //! server: a tool whose `x-mcp-header` annotations are invalid is left out of `tools/list`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -213,12 +213,13 @@ fn tools_with_invalid_x_mcp_header_annotations_are_left_out_of_tools_list() {
             // (Our server answers 2026-07-28 over HTTP only once it serves stateless POSTs.)
             (&http_url, EraPolicy::Legacy(ProtocolVersion::V2025_11_25)),
         ] {
-            let config = ClientConfig::new(Implementation::new("x-mcp-header-client", "1"))
-                .era(era.clone());
-            let client = tokio::time::timeout(LIMIT, mcp_ws_driver::connect(Tokio::new(), url, config))
-                .await
-                .expect("connect timed out")
-                .expect("connect");
+            let config =
+                ClientConfig::new(Implementation::new("x-mcp-header-client", "1")).era(era.clone());
+            let client =
+                tokio::time::timeout(LIMIT, mcp_ws_driver::connect(Tokio::new(), url, config))
+                    .await
+                    .expect("connect timed out")
+                    .expect("connect");
             assert_eq!(listed(&client).await, ["plain", "valid"], "{url} {era:?}");
             client.close().await;
         }

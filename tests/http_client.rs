@@ -548,11 +548,9 @@ fn a_2026_request_refused_with_32022_naming_a_version_we_speak_is_sent_again_onc
             );
         }
         match request.rpc_method() {
-            Some("tools/list") => json_reply(
-                200,
-                &json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}}),
-                &[],
-            ),
+            Some("tools/list") => {
+                json_reply(200, &json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}}), &[])
+            }
             _ => json_reply(200, &json!({"jsonrpc": "2.0", "id": id, "result": {}}), &[]),
         }
     });

@@ -250,10 +250,10 @@ fn is_token_byte(byte: u8) -> bool {
 /// else (non-ASCII, control characters and tabs, leading or trailing whitespace, or text that
 /// looks like the sentinel itself) `=?base64?{standard base64 of the UTF-8 bytes}?=`.
 pub fn encode_header_value(text: &str) -> String {
-    let plain = text.bytes().all(|b| (0x20..=0x7e).contains(&b))
-        && !text.starts_with(' ')
-        && !text.ends_with(' ')
-        && !(text.starts_with("=?base64?") && text.ends_with("?="));
+    let visible = text.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    let padded = text.starts_with(' ') || text.ends_with(' ');
+    let looks_encoded = text.starts_with("=?base64?") && text.ends_with("?=");
+    let plain = visible && !padded && !looks_encoded;
     if plain { text.to_string() } else { format!("=?base64?{}?=", STANDARD.encode(text)) }
 }
 

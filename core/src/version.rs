@@ -12,8 +12,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::message::ErrorObject;
 use crate::mcp::UnsupportedVersionData;
+use crate::message::ErrorObject;
 
 /// A released MCP protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -148,7 +148,8 @@ async fn scenario_steps(client: &Client, scenario: &str, context: &Value) -> Res
         "json-schema-2020-12-preservation" => {
             let tools = client.list_all_tools().await?;
             let echo = "json_schema_echo";
-            let focal = tools.iter().find(|tool| tool.name != echo).ok_or("no schema tool listed")?;
+            let focal =
+                tools.iter().find(|tool| tool.name != echo).ok_or("no schema tool listed")?;
             let schema = Value::Object(focal.input_schema.clone());
             client.call_tool(echo, json!({ "schema": schema })).await?;
         }

@@ -876,7 +876,8 @@ mod tests {
 
     fn stamped(id: u64, method: &str, params: Value) -> Value {
         let mut params = params;
-        params["_meta"] = serde_json::json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+        params["_meta"] =
+            serde_json::json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
         serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
     }
 
@@ -902,7 +903,9 @@ mod tests {
         assert_eq!(params, [("mcp-param-region", "=?base64?SGVsbG8sIOS4lueVjA==?=")]);
         // A tool listed without annotations, or never listed, mirrors nothing.
         let plain = stamped(9, "tools/call", serde_json::json!({"name": "plain", "arguments": {}}));
-        assert!(!names(&post_headers(&plain, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-")));
+        assert!(
+            !names(&post_headers(&plain, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-"))
+        );
     }
 
     #[test]
@@ -913,20 +916,30 @@ mod tests {
         // An answer to some other request naming tools teaches nothing.
         state.note_request(&stamped(1, "resources/list", serde_json::json!({})));
         state.note_answer(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": tools.clone()}));
-        let call = stamped(2, "tools/call", serde_json::json!({"name": "route", "arguments": {"region": "eu"}}));
-        assert!(!names(&post_headers(&call, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-")));
+        let call = stamped(
+            2,
+            "tools/call",
+            serde_json::json!({"name": "route", "arguments": {"region": "eu"}}),
+        );
+        assert!(
+            !names(&post_headers(&call, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-"))
+        );
         state.note_request(&stamped(3, "tools/list", serde_json::json!({})));
         state.note_answer(&serde_json::json!({"jsonrpc": "2.0", "id": 3, "result": tools}));
         assert!(names(&post_headers(&call, &state)).contains(&("mcp-param-region", "eu")));
         let legacy = serde_json::json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
             "params": {"name": "route", "arguments": {"region": "eu"}}});
-        assert!(!names(&post_headers(&legacy, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-")));
+        assert!(
+            !names(&post_headers(&legacy, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-"))
+        );
     }
 
     #[test]
     fn a_name_that_is_not_plain_ascii_rides_in_base64() {
         let call = stamped(1, "tools/call", serde_json::json!({"name": "café"}));
-        assert!(names(&post_headers(&call, &WireState::default()))
-            .contains(&("mcp-name", "=?base64?Y2Fmw6k=?=")));
+        assert!(
+            names(&post_headers(&call, &WireState::default()))
+                .contains(&("mcp-name", "=?base64?Y2Fmw6k=?="))
+        );
     }
 }
