@@ -15,7 +15,7 @@ use mcp_ws_driver::core::{Era, ProtocolVersion};
 use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests, Runtime};
 use mcp_ws_smol::Smol;
 use mcp_ws_tests::peers::{self, interop_dir, lines_of, python};
-use mcp_ws_tests::{Rt, block_on, within};
+use mcp_ws_tests::{Rt, block_on, eventually, within};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
@@ -469,4 +469,113 @@ fn our_client_speaks_streamable_http_with_the_typescript_sdk_server_stateful_and
     });
     let stateless = SdkServer::start_ts(&["--stateless"]);
     block_on(Rt::Smol, our_client_against_ts_http(Smol::new(), &stateless.url, false));
+}
+
+/// A legacy server that keeps no session (no `Mcp-Session-Id`, as the TypeScript SDK's
+/// stateless transport) and serves no GET at all: 404 there means "no stream", not "the
+/// session is gone" (there is none), so the connection must go on. (The conformance suite's
+/// mock servers are such servers: the connection used to end at random, by who won the race
+/// between the GET's 404 and the next call.)
+#[test]
+fn a_404_on_the_get_stream_without_a_session_is_no_stream_and_ends_nothing() {
+    let get_answered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let get_flag = get_answered.clone();
+    let (url, requests) = scripted(move |request| {
+        let id = request.body.get("id").cloned().unwrap_or(Value::Null);
+        match (request.method.as_str(), request.rpc_method()) {
+            ("POST", Some("initialize")) => json_reply(
+                200,
+                &json!({"jsonrpc": "2.0", "id": id, "result": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "sessionless", "version": "0"},
+                }}),
+                &[],
+            ),
+            ("GET", _) => {
+                get_flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                empty_reply(404)
+            }
+            _ => legacy_answer(request, "unused"),
+        }
+    });
+    block_on(Rt::Tokio, async {
+        let net = Tokio::new();
+        let config = quick_config().version(ProtocolVersion::V2025_11_25);
+        let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &url, config))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        // The GET (after `notifications/initialized`) has had its 404 before the ping.
+        let get_seen = || get_answered.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(eventually(&net, LIMIT, get_seen).await, "no GET for the server's stream");
+        net.sleep_until(net.now() + Duration::from_millis(200)).await;
+        let ping = within(&net, LIMIT, client.ping()).await.expect("ping in time");
+        assert!(ping.is_ok(), "the connection ended on the GET's 404: {ping:?}");
+        client.close().await;
+    });
+    let all: Vec<Seen> = requests.try_iter().collect();
+    let initializes = all.iter().filter(|r| r.rpc_method() == Some("initialize")).count();
+    assert_eq!(initializes, 1, "{all:#?}");
+    assert!(all.iter().all(|r| r.header("mcp-session-id").is_none()), "{all:#?}");
+}
+
+/// A 2026-07-28 server that refuses a request with -32022 (HTTP 400) naming a version this
+/// client speaks: the request goes again once, with a new id (the conformance suite's
+/// `request-metadata` scenario refuses the first request it sees so), and a second refusal
+/// fails the call instead of looping.
+#[test]
+fn a_2026_request_refused_with_32022_naming_a_version_we_speak_is_sent_again_once() {
+    let refusals = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(2));
+    let left = refusals.clone();
+    let (url, requests) = scripted(move |request| {
+        let id = request.body.get("id").cloned().unwrap_or(Value::Null);
+        let refuse = request.rpc_method() == Some("tools/list")
+            && left
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
+                .is_ok_and(|n| n != 1);
+        if refuse {
+            return json_reply(
+                400,
+                &json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32022,
+                    "message": "Unsupported protocol version",
+                    "data": {"supported": ["2026-07-28"], "requested": "2026-07-28"}}}),
+                &[],
+            );
+        }
+        match request.rpc_method() {
+            Some("tools/list") => {
+                json_reply(200, &json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}}), &[])
+            }
+            _ => json_reply(200, &json!({"jsonrpc": "2.0", "id": id, "result": {}}), &[]),
+        }
+    });
+    block_on(Rt::Tokio, async {
+        let net = Tokio::new();
+        let config = quick_config().era(mcp_ws_driver::core::session::EraPolicy::Modern);
+        let client = within(&net, LIMIT, mcp_ws_driver::connect(net.clone(), &url, config))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        // The first tools/list is refused once, then answered.
+        let listed = within(&net, LIMIT, client.list_tools(None)).await.expect("in time");
+        assert!(listed.is_ok(), "the refused request was not sent again: {listed:?}");
+        // Refused twice in a row (the scripted server refuses the third and fourth): fails.
+        refusals.store(3, std::sync::atomic::Ordering::SeqCst);
+        let refused = within(&net, LIMIT, client.list_tools(None)).await.expect("in time");
+        assert!(
+            matches!(&refused, Err(mcp_ws_driver::CallError::Rpc(e)) if e.code == -32022),
+            "{refused:?}"
+        );
+        client.close().await;
+    });
+    let lists: Vec<Seen> =
+        requests.try_iter().filter(|r| r.rpc_method() == Some("tools/list")).collect();
+    assert_eq!(lists.len(), 4, "{lists:#?}");
+    assert_ne!(lists[0].body["id"], lists[1].body["id"], "a retry needs a new id");
+    assert!(lists.iter().all(|r| r.header("mcp-protocol-version") == Some("2026-07-28")));
 }

@@ -9,6 +9,7 @@
 //!   raw JSON and ids kept exactly as sent.
 //! - [`mcp`]: typed views of MCP payloads for every released protocol version.
 //! - [`pagination`]: pages and opaque cursors for the MCP list methods.
+//! - [`param_headers`]: tool arguments mirrored into `Mcp-Param-*` HTTP headers (2026-07-28).
 //! - [`version`]: protocol versions as data and the negotiation rules of both eras.
 //! - [`session`]: the per-connection state machine: lifecycle of both eras, correlation,
 //!   timeouts, cancellation, progress, heartbeat and limits. Its docs state the driver contract.
@@ -43,6 +44,7 @@ pub mod mcp;
 pub mod message;
 pub mod mrtr;
 pub mod pagination;
+pub mod param_headers;
 pub mod pipe;
 pub mod raw;
 pub mod reconnect;

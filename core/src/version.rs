@@ -12,6 +12,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::mcp::UnsupportedVersionData;
+use crate::message::ErrorObject;
+
 /// A released MCP protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProtocolVersion {
@@ -202,6 +205,21 @@ pub fn check_modern_request(
         })
 }
 
+/// Client side of a -32022 refusal (2026-07-28): the version to send the request again with,
+/// the newest modern version in the error's `data.supported` that is also in `speaks`; `None`
+/// for any other error, or when the server supports none of them (then the call fails).
+pub fn retry_version(error: &ErrorObject, speaks: &[ProtocolVersion]) -> Option<ProtocolVersion> {
+    if error.code != -32022 {
+        return None;
+    }
+    let data: UnsupportedVersionData = error.data.as_ref()?.parse().ok()?;
+    data.supported
+        .iter()
+        .filter_map(|text| ProtocolVersion::parse(text))
+        .filter(|v| v.era() == Era::Modern && speaks.contains(v))
+        .max()
+}
+
 /// The detail of a -32022 error: what was asked for and what the server speaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsupportedVersion {
@@ -274,5 +292,28 @@ mod tests {
         let with: Vec<_> =
             ProtocolVersion::ALL.into_iter().filter(|v| v.allows_batches()).collect();
         assert_eq!(with, vec![V2025_03_26]);
+    }
+
+    fn refusal(code: i64, data: Option<&str>) -> ErrorObject {
+        ErrorObject {
+            code,
+            message: "Unsupported protocol version".into(),
+            data: data.map(|d| crate::RawJson::from_string(d.to_string()).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_32022_naming_a_modern_version_we_speak_is_retried_with_it() {
+        let speaks = [V2025_11_25, V2026_07_28];
+        let data = r#"{"supported": ["2027-01-01", "2026-07-28", "2025-11-25"], "requested": "x"}"#;
+        assert_eq!(retry_version(&refusal(-32022, Some(data)), &speaks), Some(V2026_07_28));
+        // Only legacy versions, or none we speak: the call fails.
+        let legacy = r#"{"supported": ["2025-11-25"], "requested": "2026-07-28"}"#;
+        assert_eq!(retry_version(&refusal(-32022, Some(legacy)), &speaks), None);
+        assert_eq!(retry_version(&refusal(-32022, Some(data)), &[V2025_11_25]), None);
+        // Another error, or no readable data.
+        assert_eq!(retry_version(&refusal(-32602, Some(data)), &speaks), None);
+        assert_eq!(retry_version(&refusal(-32022, None), &speaks), None);
+        assert_eq!(retry_version(&refusal(-32022, Some("[1]")), &speaks), None);
     }
 }

@@ -5,7 +5,8 @@
 //! - Each message is POSTed with `Accept: application/json, text/event-stream`, the
 //!   `Mcp-Session-Id` the server gave (legacy era), the `MCP-Protocol-Version` once one is
 //!   known, and on the 2026-07-28 wire `Mcp-Method` (and `Mcp-Name` for `tools/call`,
-//!   `resources/read`, `prompts/get`).
+//!   `resources/read`, `prompts/get`), and the `Mcp-Param-*` mirrors of a `tools/call`'s
+//!   `x-mcp-header` arguments (learned from the `tools/list` answers that pass through).
 //! - A JSON answer is fed back as one message, an SSE answer as one message per event (decoded
 //!   by the core's [`mcp_ws_core::sse`] codec); 202 feeds nothing. An answer that is neither,
 //!   to a request, is fed back as that request's error response, so the call fails instead of
@@ -20,6 +21,8 @@
 //!   keep-alive HTTP/1.1 connection (hyper's client over the runtime's [`Network`]), and idle
 //!   connections are kept for reuse up to the same bound.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -35,6 +38,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
+use mcp_ws_core::param_headers::{ParamHeaders, encode_header_value};
 use mcp_ws_core::sse::{SseDecoder, SseLimits};
 use rustls::pki_types::ServerName;
 use serde_json::Value;
@@ -159,6 +163,85 @@ struct WireState {
     /// The `id` of the outstanding `initialize` request, whose answer names the version.
     initialize_id: Option<Value>,
     get_stream_opened: bool,
+    /// The ids of the outstanding `tools/list` requests, whose answers name the tools'
+    /// `x-mcp-header` parameters (at most [`MAX_TOOLS_LIST_IN_FLIGHT`]).
+    tools_list_ids: Vec<Value>,
+    /// The `Mcp-Param-*` parameters of each listed tool that has some (at most
+    /// [`MAX_TOOLS_WITH_PARAM_HEADERS`] tools; the newest listing wins).
+    param_headers: HashMap<String, ParamHeaders>,
+}
+
+/// How many `tools/list` answers the exchanger watches for at once.
+const MAX_TOOLS_LIST_IN_FLIGHT: usize = 16;
+
+/// How many tools' `Mcp-Param-*` parameters the exchanger remembers.
+const MAX_TOOLS_WITH_PARAM_HEADERS: usize = 4096;
+
+impl WireState {
+    /// Notes an outgoing message whose answer carries something the wire needs.
+    fn note_request(&mut self, message: &Value) {
+        let id = request_id(message);
+        match message.get("method").and_then(Value::as_str) {
+            Some("initialize") => self.initialize_id = id,
+            Some("tools/list") => {
+                if let Some(id) = id {
+                    if self.tools_list_ids.len() >= MAX_TOOLS_LIST_IN_FLIGHT {
+                        self.tools_list_ids.remove(0);
+                    }
+                    self.tools_list_ids.push(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Notes what an incoming message tells the wire: the version an `initialize` answer
+    /// names, the `x-mcp-header` parameters of the tools a `tools/list` answer lists.
+    fn note_answer(&mut self, message: &Value) {
+        if let Some(at) = message
+            .get("id")
+            .filter(|_| message.get("method").is_none())
+            .and_then(|id| self.tools_list_ids.iter().position(|listed| listed == id))
+        {
+            self.tools_list_ids.remove(at);
+            let tools = message.pointer("/result/tools").and_then(Value::as_array);
+            for tool in tools.into_iter().flatten() {
+                self.note_tool(tool);
+            }
+        }
+        if self.initialize_id.is_some() && message.get("id") == self.initialize_id.as_ref() {
+            if let Some(version) =
+                message.pointer("/result/protocolVersion").and_then(Value::as_str)
+            {
+                self.protocol_version = Some(version.to_string());
+            }
+            self.initialize_id = None;
+        }
+    }
+
+    /// Remembers one listed tool's `Mcp-Param-*` parameters (forgets them when it has none or
+    /// its annotations are invalid: the client API does not offer such a tool).
+    fn note_tool(&mut self, tool: &Value) {
+        let Some(name) = tool.get("name").and_then(Value::as_str) else { return };
+        let params = tool
+            .get("inputSchema")
+            .and_then(Value::as_object)
+            .and_then(|schema| ParamHeaders::from_input_schema(schema).ok())
+            .filter(|params| !params.is_empty());
+        match params {
+            Some(params) => {
+                if self.param_headers.len() >= MAX_TOOLS_WITH_PARAM_HEADERS
+                    && !self.param_headers.contains_key(name)
+                {
+                    self.param_headers.clear();
+                }
+                self.param_headers.insert(name.to_string(), params);
+            }
+            None => {
+                self.param_headers.remove(name);
+            }
+        }
+    }
 }
 
 struct Exchanger<N: Network> {
@@ -261,13 +344,11 @@ impl<N: Network> Exchanger<N> {
         let message: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let id = request_id(&message);
         let method = message.get("method").and_then(Value::as_str).map(str::to_string);
-        if method.as_deref() == Some("initialize") {
-            self.state.lock().expect("lock").initialize_id = id.clone();
-        }
+        self.state.lock().expect("lock").note_request(&message);
         let (had_session, headers) = {
             let state = self.state.lock().expect("lock");
             let headers = post_headers(&message, &state);
-            (headers.iter().any(|(name, _)| *name == "mcp-session-id"), headers)
+            (headers.iter().any(|(name, _)| name == "mcp-session-id"), headers)
         };
         let response = match self.request("POST", headers, Bytes::from(text)).await {
             Ok(response) => response,
@@ -357,15 +438,7 @@ impl<N: Network> Exchanger<N> {
     }
 
     fn note_answer(&self, message: &Value) {
-        let mut state = self.state.lock().expect("lock");
-        if state.initialize_id.is_some() && message.get("id") == state.initialize_id.as_ref() {
-            if let Some(version) =
-                message.pointer("/result/protocolVersion").and_then(Value::as_str)
-            {
-                state.protocol_version = Some(version.to_string());
-            }
-            state.initialize_id = None;
-        }
+        self.state.lock().expect("lock").note_answer(message);
     }
 
     /// Reads an SSE answer to the end, resuming it with `Last-Event-ID` when it is cut before
@@ -451,20 +524,20 @@ impl<N: Network> Exchanger<N> {
         let wait =
             decoder.retry().map(Duration::from_millis).unwrap_or(DEFAULT_RETRY).min(MAX_RETRY);
         self.net.sleep_until(self.net.now() + wait).await;
-        let mut headers = vec![("accept", "text/event-stream".to_string())];
-        headers.push(("last-event-id", decoder.last_event_id().to_string()));
+        let mut headers: Headers = vec![("accept".into(), "text/event-stream".to_string())];
+        headers.push(("last-event-id".into(), decoder.last_event_id().to_string()));
         self.add_session_headers(&mut headers);
         let response = self.request("GET", headers, Bytes::new()).await.ok()?;
         if response.status().is_success() { Some(response.into_body()) } else { None }
     }
 
-    fn add_session_headers(&self, headers: &mut Vec<(&'static str, String)>) {
+    fn add_session_headers(&self, headers: &mut Headers) {
         let state = self.state.lock().expect("lock");
         if let Some(session) = &state.session_id {
-            headers.push(("mcp-session-id", session.clone()));
+            headers.push(("mcp-session-id".into(), session.clone()));
         }
         if let Some(version) = &state.protocol_version {
-            headers.push(("mcp-protocol-version", version.clone()));
+            headers.push(("mcp-protocol-version".into(), version.clone()));
         }
     }
 
@@ -475,16 +548,18 @@ impl<N: Network> Exchanger<N> {
             SseDecoder::new(SseLimits::for_message_size(self.settings.max_message_bytes));
         let mut resumes = 0;
         loop {
-            let mut headers = vec![("accept", "text/event-stream".to_string())];
+            let mut headers: Headers = vec![("accept".into(), "text/event-stream".to_string())];
             if !decoder.last_event_id().is_empty() {
-                headers.push(("last-event-id", decoder.last_event_id().to_string()));
+                headers.push(("last-event-id".into(), decoder.last_event_id().to_string()));
             }
             self.add_session_headers(&mut headers);
+            let had_session = headers.iter().any(|(name, _)| name == "mcp-session-id");
             let Ok(response) = self.request("GET", headers, Bytes::new()).await else {
                 return Ok(());
             };
             match response.status().as_u16() {
-                404 => return Err(Stop::SessionGone),
+                // 404 ends a session; without one it only says there is no stream here.
+                404 if had_session => return Err(Stop::SessionGone),
                 200..=299 => {}
                 _ => return Ok(()),
             }
@@ -502,9 +577,9 @@ impl<N: Network> Exchanger<N> {
 
     /// Ends the legacy session with `DELETE` (best effort; 405 means the server keeps it).
     async fn end_session(&self) {
-        let mut headers = Vec::new();
+        let mut headers = Headers::new();
         self.add_session_headers(&mut headers);
-        if headers.iter().any(|(name, _)| *name == "mcp-session-id") {
+        if headers.iter().any(|(name, _)| name == "mcp-session-id") {
             let _ = self.request("DELETE", headers, Bytes::new()).await;
         }
     }
@@ -522,7 +597,7 @@ impl<N: Network> Exchanger<N> {
     async fn request(
         &self,
         method: &str,
-        headers: Vec<(&'static str, String)>,
+        headers: Headers,
         body: Bytes,
     ) -> Result<hyper::Response<Incoming>, String> {
         let mut builder = hyper::Request::builder()
@@ -533,7 +608,7 @@ impl<N: Network> Exchanger<N> {
             builder = builder.header(name, value);
         }
         for (name, value) in headers {
-            builder = builder.header(name, value);
+            builder = builder.header(name.as_ref(), value);
         }
         let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
         let mut sender = loop {
@@ -591,36 +666,51 @@ impl<N: Network> Exchanger<N> {
     }
 }
 
+/// The headers of one HTTP request, by (lower-case) name.
+type Headers = Vec<(Cow<'static, str>, String)>;
+
 /// The headers of the POST carrying `message`: the session id (not on `initialize`, which
 /// starts a new session), the protocol version (the one in the request's `_meta` on the
-/// 2026-07-28 wire, else the negotiated one), and on the 2026-07-28 wire `Mcp-Method` and,
-/// for `tools/call`, `prompts/get` and `resources/read`, `Mcp-Name`.
-fn post_headers(message: &Value, state: &WireState) -> Vec<(&'static str, String)> {
-    let mut headers = vec![
-        ("accept", "application/json, text/event-stream".to_string()),
-        ("content-type", "application/json".to_string()),
+/// 2026-07-28 wire, else the negotiated one), and on the 2026-07-28 wire `Mcp-Method`, for
+/// `tools/call`, `prompts/get` and `resources/read` `Mcp-Name` (in the base64 sentinel when
+/// not plain ASCII), and for `tools/call` of a listed tool with `x-mcp-header` parameters
+/// their `Mcp-Param-*` mirrors.
+fn post_headers(message: &Value, state: &WireState) -> Headers {
+    let mut headers: Headers = vec![
+        ("accept".into(), "application/json, text/event-stream".to_string()),
+        ("content-type".into(), "application/json".to_string()),
     ];
     let method = message.get("method").and_then(Value::as_str);
     if method != Some("initialize")
         && let Some(session) = &state.session_id
     {
-        headers.push(("mcp-session-id", session.clone()));
+        headers.push(("mcp-session-id".into(), session.clone()));
     }
     let meta_version = message
         .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
         .and_then(Value::as_str);
     if let Some(version) = meta_version.or(state.protocol_version.as_deref()) {
-        headers.push(("mcp-protocol-version", version.to_string()));
+        headers.push(("mcp-protocol-version".into(), version.to_string()));
     }
     if let (Some(_), Some(method)) = (meta_version, method) {
-        headers.push(("mcp-method", method.to_string()));
+        headers.push(("mcp-method".into(), method.to_string()));
         let name = match method {
             "tools/call" | "prompts/get" => message.pointer("/params/name"),
             "resources/read" => message.pointer("/params/uri"),
             _ => None,
         };
         if let Some(name) = name.and_then(Value::as_str) {
-            headers.push(("mcp-name", name.to_string()));
+            headers.push(("mcp-name".into(), encode_header_value(name)));
+        }
+        if method == "tools/call"
+            && let Some(params) = message
+                .pointer("/params/name")
+                .and_then(Value::as_str)
+                .and_then(|tool| state.param_headers.get(tool))
+        {
+            for (name, value) in params.headers_for(message.pointer("/params/arguments")) {
+                headers.push((name.to_ascii_lowercase().into(), value));
+            }
         }
     }
     headers
@@ -742,8 +832,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<WsMessage> for ClientIo<S> {
 mod tests {
     use super::*;
 
-    fn names<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-        headers.iter().map(|(n, v)| (*n, v.as_str())).collect()
+    fn names(headers: &Headers) -> Vec<(&str, &str)> {
+        headers.iter().map(|(n, v)| (n.as_ref(), v.as_str())).collect()
     }
 
     #[test]
@@ -781,6 +871,75 @@ mod tests {
             [("mcp-session-id", "s-1"), ("mcp-protocol-version", "2025-11-25")]
         );
         let init = serde_json::json!({"jsonrpc": "2.0", "id": 4, "method": "initialize"});
-        assert!(!post_headers(&init, &state).iter().any(|(n, _)| *n == "mcp-session-id"));
+        assert!(!post_headers(&init, &state).iter().any(|(n, _)| n == "mcp-session-id"));
+    }
+
+    fn stamped(id: u64, method: &str, params: Value) -> Value {
+        let mut params = params;
+        params["_meta"] =
+            serde_json::json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+        serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+    }
+
+    #[test]
+    fn a_2026_tools_call_mirrors_the_listed_tools_x_mcp_header_arguments() {
+        let mut state = WireState::default();
+        state.note_request(&stamped(7, "tools/list", serde_json::json!({})));
+        state.note_answer(&serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": {"tools": [
+            {"name": "route", "inputSchema": {"type": "object", "properties": {
+                "region": {"type": "string", "x-mcp-header": "Region"},
+                "verbose": {"type": "boolean", "x-mcp-header": "Verbose"},
+                "query": {"type": "string"}}}},
+            {"name": "plain", "inputSchema": {"type": "object"}}]}}));
+        let call = stamped(
+            8,
+            "tools/call",
+            serde_json::json!({"name": "route",
+                "arguments": {"region": "Hello, 世界", "verbose": null, "query": "q"}}),
+        );
+        let headers = post_headers(&call, &state);
+        let params: Vec<_> =
+            names(&headers).into_iter().filter(|(n, _)| n.starts_with("mcp-param-")).collect();
+        assert_eq!(params, [("mcp-param-region", "=?base64?SGVsbG8sIOS4lueVjA==?=")]);
+        // A tool listed without annotations, or never listed, mirrors nothing.
+        let plain = stamped(9, "tools/call", serde_json::json!({"name": "plain", "arguments": {}}));
+        assert!(
+            !names(&post_headers(&plain, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-"))
+        );
+    }
+
+    #[test]
+    fn legacy_calls_mirror_no_parameters_and_only_answers_to_tools_list_are_read() {
+        let mut state = WireState::default();
+        let tools = serde_json::json!({"tools": [{"name": "route", "inputSchema": {
+            "type": "object", "properties": {"region": {"type": "string", "x-mcp-header": "Region"}}}}]});
+        // An answer to some other request naming tools teaches nothing.
+        state.note_request(&stamped(1, "resources/list", serde_json::json!({})));
+        state.note_answer(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": tools.clone()}));
+        let call = stamped(
+            2,
+            "tools/call",
+            serde_json::json!({"name": "route", "arguments": {"region": "eu"}}),
+        );
+        assert!(
+            !names(&post_headers(&call, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-"))
+        );
+        state.note_request(&stamped(3, "tools/list", serde_json::json!({})));
+        state.note_answer(&serde_json::json!({"jsonrpc": "2.0", "id": 3, "result": tools}));
+        assert!(names(&post_headers(&call, &state)).contains(&("mcp-param-region", "eu")));
+        let legacy = serde_json::json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+            "params": {"name": "route", "arguments": {"region": "eu"}}});
+        assert!(
+            !names(&post_headers(&legacy, &state)).iter().any(|(n, _)| n.starts_with("mcp-param-"))
+        );
+    }
+
+    #[test]
+    fn a_name_that_is_not_plain_ascii_rides_in_base64() {
+        let call = stamped(1, "tools/call", serde_json::json!({"name": "café"}));
+        assert!(
+            names(&post_headers(&call, &WireState::default()))
+                .contains(&("mcp-name", "=?base64?Y2Fmw6k=?="))
+        );
     }
 }

@@ -22,6 +22,7 @@ use mcp_ws_core::mcp::{
     ResourceTemplate, SubscribeParams, SubscriptionFilter, SubscriptionsListenParams,
     SubscriptionsListenResult, Tool,
 };
+use mcp_ws_core::param_headers::ParamHeaders;
 use mcp_ws_core::session::RequestOptions;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -127,10 +128,20 @@ impl Client {
         self.request(methods::PING, None, CallOptions::default()).await.map(|_| ())
     }
 
-    /// One page of `tools/list`.
+    /// One page of `tools/list`, without the tools whose `x-mcp-header` annotations are
+    /// invalid (a client must not use those, 2026-07-28; each is logged at `warn`).
     pub async fn list_tools(&self, cursor: Option<String>) -> Result<ListToolsResult, CallError> {
         let request = PaginatedParams { cursor, ..Default::default() };
-        self.typed(methods::TOOLS_LIST, &request, CallOptions::default().retryable()).await
+        let mut page: ListToolsResult =
+            self.typed(methods::TOOLS_LIST, &request, CallOptions::default().retryable()).await?;
+        page.tools.retain(|tool| match ParamHeaders::from_input_schema(&tool.input_schema) {
+            Ok(_) => true,
+            Err(why) => {
+                tracing::warn!(tool = %tool.name, %why, "tool left out: invalid x-mcp-header");
+                false
+            }
+        });
+        Ok(page)
     }
 
     /// Every tool, following cursors (at most [`MAX_PAGES`] pages).

@@ -9,17 +9,23 @@
 //! was in (the answers and the state it holds), and progress of every round arrives on the
 //! call's one progress stream. Input requests of one round are answered concurrently; one
 //! that has no handler ends the call with [`CallError::InputRounds`] naming it.
+//!
+//! A request (or round) refused with -32022 whose `supported` list names the session's own
+//! version is sent again once, with a new id ([`retry_version`] decides); a second refusal
+//! fails the call with it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures_util::future::join_all;
 use mcp_ws_core::mcp::{InputRequest, InputRequests};
 use mcp_ws_core::mrtr::{InputRounds, RoundStep};
 use mcp_ws_core::session::IncomingRequest;
-use mcp_ws_core::{RawJson, RequestId};
+use mcp_ws_core::version::retry_version;
+use mcp_ws_core::{ErrorObject, RawJson, RequestId};
 use serde_json::Value;
 
-use super::PeerRequests;
+use super::{ClientShared, PeerRequests};
 use crate::error::CallError;
 use crate::handle::{CallOptions, ConnectionHandle, ProgressSender};
 use crate::tasks::RequestContext;
@@ -33,12 +39,14 @@ pub(super) struct RoundTrip {
     pub params: Option<RawJson>,
     pub options: CallOptions,
     pub progress: Option<ProgressSender>,
+    /// The client's shared state (the current session's version).
+    pub shared: Arc<ClientShared>,
 }
 
 impl RoundTrip {
     /// Sends the call and answers its rounds; resolves with the final result.
     pub async fn run(self) -> Result<RawJson, CallError> {
-        let send = |params: Option<RawJson>| {
+        let send_once = |params: Option<RawJson>| {
             self.handle.start_request(
                 self.method.clone(),
                 params,
@@ -46,6 +54,15 @@ impl RoundTrip {
                 self.progress.clone(),
                 None,
             )
+        };
+        // A -32022 naming the version this session speaks (2026-07-28): sent again, once.
+        let send = |params: Option<RawJson>| async {
+            match send_once(params.clone()).await {
+                Err(CallError::Rpc(error)) if self.may_send_again(&error) => {
+                    send_once(params).await
+                }
+                other => other,
+            }
         };
         let mut rounds = InputRounds::new(self.limit);
         let mut result = send(self.params.clone()).await?;
@@ -61,6 +78,14 @@ impl RoundTrip {
                 .map_err(|e| CallError::InputRounds(e.to_string()))?;
             result = send(Some(retry)).await?;
         }
+    }
+
+    /// Whether a refusal is a -32022 whose supported versions include the modern version of
+    /// the current session ([`retry_version`]; a session speaks one version, so that is the
+    /// only one a request can go again with).
+    fn may_send_again(&self, error: &ErrorObject) -> bool {
+        let session = self.shared.ready.lock().expect("lock").as_ref().map(|info| info.version);
+        session.is_some_and(|version| retry_version(error, &[version]) == Some(version))
     }
 
     /// Answers every input request of a round with the client's handlers.

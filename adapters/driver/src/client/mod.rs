@@ -433,6 +433,7 @@ impl Client {
             params,
             options,
             progress,
+            shared: self.shared.clone(),
         };
         Box::pin(round_trip.run())
     }
