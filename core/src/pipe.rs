@@ -189,6 +189,14 @@ impl Pipe {
         self.close_one(other);
     }
 
+    /// The driver ends the pipe (a gateway shutting down, say): the downstream is closed with
+    /// `reason` first (its client learns why at once), then the upstream with 1001.
+    pub fn close(&mut self, reason: CloseReason) {
+        let why = format!("the gateway closed its client with {}: {}", reason.code, reason.reason);
+        let upstream = (Side::Upstream, Some(CloseReason::new(CloseCode::GOING_AWAY, why)));
+        self.close_both((Side::Downstream, Some(reason)), upstream);
+    }
+
     /// Runs the keepalive due at `now` on both sides.
     pub fn handle_timeout(&mut self, now: Instant) {
         for side in [Side::Downstream, Side::Upstream] {

@@ -232,26 +232,48 @@ pub(super) fn open_io<N: Network>(
     memory: &Arc<SubprotocolMemory>,
     config: &ClientConfig,
 ) -> crate::runtime::BoxFuture<'static, Result<ClientIo<N::Stream>, DialError>> {
-    let net = net.clone();
-    let endpoint = endpoint.clone();
-    let memory = memory.clone();
-    let preferred = config.preferred_version();
-    let max_message_bytes = config.session.limits.max_message_bytes;
-    let timeout = config.connect_timeout;
-    let max_concurrent_requests = config.http_max_concurrent_requests;
-    Box::pin(async move {
-        if endpoint.is_http() {
-            let settings = HttpSettings {
-                max_concurrent_requests,
-                max_message_bytes,
-                connect_timeout: timeout,
-            };
-            return Ok(ClientIo::Http(crate::http_client::open(&net, &endpoint, settings)));
-        }
-        let ws_config = websocket_config(max_message_bytes);
-        let dialed = dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await?;
-        Ok(ClientIo::WebSocket(Box::new(dialed.ws)))
-    })
+    let how = IoSettings {
+        preferred: config.preferred_version(),
+        max_message_bytes: config.session.limits.max_message_bytes,
+        connect_timeout: config.connect_timeout,
+        max_concurrent_requests: config.http_max_concurrent_requests,
+    };
+    Box::pin(open_endpoint(net.clone(), endpoint.clone(), memory.clone(), how))
+}
+
+/// How [`open_endpoint`] opens an endpoint.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IoSettings {
+    /// The version offered in the WebSocket subprotocol.
+    pub(crate) preferred: ProtocolVersion,
+    /// The largest message accepted.
+    pub(crate) max_message_bytes: usize,
+    /// How long the connect (and the upgrade) may take.
+    pub(crate) connect_timeout: std::time::Duration,
+    /// How many Streamable HTTP POSTs may be in flight at once.
+    pub(crate) max_concurrent_requests: usize,
+}
+
+/// Dials `endpoint` or opens its Streamable HTTP pipe: what the client and the gateway
+/// ([`crate::server::gateway`]) talk to a server over.
+pub(crate) async fn open_endpoint<N: Network>(
+    net: N,
+    endpoint: crate::dial::Endpoint,
+    memory: Arc<SubprotocolMemory>,
+    how: IoSettings,
+) -> Result<ClientIo<N::Stream>, DialError> {
+    if endpoint.is_http() {
+        let settings = HttpSettings {
+            max_concurrent_requests: how.max_concurrent_requests,
+            max_message_bytes: how.max_message_bytes,
+            connect_timeout: how.connect_timeout,
+        };
+        return Ok(ClientIo::Http(crate::http_client::open(&net, &endpoint, settings)));
+    }
+    let ws_config = websocket_config(how.max_message_bytes);
+    let dialed =
+        dial(&net, &endpoint, how.preferred, &memory, ws_config, how.connect_timeout).await?;
+    Ok(ClientIo::WebSocket(Box::new(dialed.ws)))
 }
 
 /// Starts a session and its driver over an open WebSocket (or Streamable HTTP pipe).

@@ -26,6 +26,7 @@ pub mod accept;
 pub mod auth;
 pub mod drain;
 pub mod fanout;
+pub mod gateway;
 pub mod handshake;
 mod http;
 pub mod limits;
@@ -142,6 +143,10 @@ pub struct ServerConfig {
     /// The reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Host` are believed (for the
     /// per-address cap, the logs and the `Host` check); none by default.
     pub proxies: TrustedProxies,
+    /// What answers each accepted session: the router (the default), or a gateway relaying it
+    /// to an upstream MCP server ([`gateway::SessionBackend::Gateway`]). Everything before that
+    /// (admission, caps, the checks, drain, metrics) is the same for both.
+    pub backend: gateway::SessionBackend,
 }
 
 /// The default [`ServerConfig::input_state_ttl`]: long enough for a person to answer an
@@ -178,6 +183,7 @@ impl ServerConfig {
             subscriptions: SubscriptionLimits::default(),
             drain: None,
             proxies: TrustedProxies::none(),
+            backend: gateway::SessionBackend::Router,
         }
     }
 
@@ -466,6 +472,9 @@ impl<N: Network> Server<N> {
     where
         S: WebSocketIo + Send + 'static,
     {
+        if let gateway::SessionBackend::Gateway(upstream) = &self.config.backend {
+            return self.gateway_session(ws, upstream.clone());
+        }
         let session = match Session::new(self.config.session.clone(), self.net.now()) {
             Ok(session) => session,
             Err(error) => {
@@ -530,6 +539,41 @@ impl<N: Network> Server<N> {
         // state (once as the captured value, once as the future it awaits), doubling what each
         // idle connection holds.
         Box::pin(driver.map(move |()| drop(untrack)))
+    }
+
+    /// The future that relays one accepted session to `upstream` (the gateway backend),
+    /// tracked like a router session: counted, drained by [`Server::shutdown`], untracked when
+    /// it ends.
+    fn gateway_session<S>(
+        &self,
+        ws: S,
+        upstream: Arc<gateway::Upstream>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>
+    where
+        S: WebSocketIo + Send + 'static,
+    {
+        let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
+        let (commands, receiver) = futures_channel::mpsc::unbounded();
+        let handle = ConnectionHandle::new(commands);
+        let draining = {
+            let mut connections = self.state.connections.lock().expect("lock");
+            let tracked = Tracked {
+                handle: handle.clone(),
+                subscriptions: Arc::new(Mutex::new(Subscriptions::new(self.config.subscriptions))),
+                peer: Arc::new(Mutex::new(None)),
+                _active: ActiveConnection::open(),
+            };
+            connections.insert(id, tracked);
+            self.state.draining.is_draining()
+        };
+        if draining {
+            handle.drain(self.net.now() + self.config.shutdown_grace);
+        }
+        let untrack = Untrack { state: self.state.clone(), id };
+        let session = Arc::new(self.config.session.clone());
+        let counters = ConnectionMetrics::registered();
+        let relay = gateway::relay(self.net.clone(), ws, upstream, session, receiver, counters);
+        Box::pin(relay.map(move |()| drop(untrack)))
     }
 
     /// Handles to every live connection (to send notifications to all clients, say).
