@@ -17,12 +17,15 @@
 //!   client is closed with the drained reason once none of its requests is in flight, or at the
 //!   deadline with 1001.
 //! - **An unreachable upstream** ([`Gateway::unreachable`]): the client's requests are answered
-//!   -32000 with the reason, then the client is closed with 1014 (bad gateway); a client that
-//!   sends nothing is closed after `refusal_wait`.
+//!   -32000 with the reason, then the client is closed with 1011 and the same reason; a client
+//!   that sends nothing is closed after `refusal_wait`.
 //!
 //! Close codes seen by the client: the upstream's own close code and reason when it closed
-//! with a close frame; 1014 when the upstream was lost, broke the WebSocket rules, stopped
-//! reading or went quiet past the idle timeout; 1001 when the gateway shuts down.
+//! with a close frame; **1011** with a reason naming what happened when the upstream could not
+//! be reached, was lost, broke the WebSocket rules, stopped reading or went quiet past the idle
+//! timeout (not the transparent pipe's 1014, which tungstenite-based clients refuse to
+//! receive; [`PipeConfig::upstream_failed`]); 1001 when the gateway shuts down (with the
+//! drained reason when none of the client's requests was in flight).
 //!
 //! # Driver contract
 //!
@@ -68,8 +71,10 @@ pub struct GatewayConfig {
 
 impl Default for GatewayConfig {
     fn default() -> Self {
+        let mut pipe = PipeConfig::default();
+        pipe.upstream_failed = CloseCode::INTERNAL_ERROR;
         GatewayConfig {
-            pipe: PipeConfig::default(),
+            pipe,
             limits: Limits::default(),
             malformed_budget: 16,
             malformed_decay: Duration::from_secs(10),
@@ -111,8 +116,9 @@ pub struct Gateway {
     max_in_flight: usize,
     in_flight: HashSet<RequestId>,
     draining: Option<Draining>,
-    /// The upstream could not be opened: why, and until when the client is waited for.
-    unreachable: Option<(CloseReason, Instant)>,
+    /// The upstream could not be opened: why (in full, for the error answers), the close, and
+    /// until when the client is waited for.
+    unreachable: Option<(String, CloseReason, Instant)>,
     actions: VecDeque<GatewayAction>,
 }
 
@@ -133,12 +139,13 @@ impl Gateway {
     }
 
     /// A gateway whose upstream could not be opened (`why` says so): it answers the client's
-    /// requests with the reason, then closes the client with 1014.
+    /// requests with the reason, then closes the client with 1011.
     pub fn unreachable(config: GatewayConfig, now: Instant, why: &str) -> Gateway {
         let wait = config.refusal_wait;
+        let code = config.pipe.upstream_failed;
         let mut gateway = Gateway::new(config, now);
-        let reason = CloseReason::new(CloseCode::BAD_GATEWAY, why.to_string());
-        gateway.unreachable = Some((reason, now + wait));
+        let reason = CloseReason::new(code, why.to_string());
+        gateway.unreachable = Some((why.to_string(), reason, now + wait));
         gateway
     }
 
@@ -164,7 +171,7 @@ impl Gateway {
         if self.is_closed() {
             return None;
         }
-        if let Some((_, until)) = &self.unreachable {
+        if let Some((_, _, until)) = &self.unreachable {
             return Some(*until);
         }
         let drain = self.draining.as_ref().map(|d| d.deadline);
@@ -231,7 +238,7 @@ impl Gateway {
         if self.is_closed() {
             return;
         }
-        if let Some((reason, until)) = &self.unreachable {
+        if let Some((_, reason, until)) = &self.unreachable {
             if now >= *until {
                 let reason = reason.clone();
                 self.pipe.close(reason);
@@ -310,7 +317,7 @@ impl Gateway {
             Some(error) => {
                 let reply = ErrorResponse::new(Some(request.id.clone()), error);
                 self.send_client(&Message::Error(reply));
-                if let Some((reason, _)) = &self.unreachable {
+                if let Some((_, reason, _)) = &self.unreachable {
                     let reason = reason.clone();
                     self.pipe.close(reason);
                 }

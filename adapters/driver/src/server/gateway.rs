@@ -20,7 +20,6 @@ use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use futures_channel::mpsc;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mcp_ws_core::gateway::{Gateway, GatewayAction, GatewayConfig, Side};
-use mcp_ws_core::pipe::PipeConfig;
 use mcp_ws_core::session::{Outcome, SessionConfig};
 use mcp_ws_core::{CloseReason, ProtocolVersion};
 
@@ -108,11 +107,9 @@ impl Upstream {
 
     /// The machine's settings for a server whose sessions run with `session`.
     fn gateway_config(&self, session: &SessionConfig) -> GatewayConfig {
-        let mut pipe = PipeConfig::default();
-        pipe.ping_interval = session.ping_interval;
-        pipe.idle_timeout = session.idle_timeout;
         let mut config = GatewayConfig::default();
-        config.pipe = pipe;
+        config.pipe.ping_interval = session.ping_interval;
+        config.pipe.idle_timeout = session.idle_timeout;
         config.limits = session.limits;
         config.malformed_budget = session.malformed_budget;
         config.malformed_decay = session.malformed_decay;
