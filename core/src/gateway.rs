@@ -291,12 +291,8 @@ impl Gateway {
     /// (upstream unreachable, draining, too many in flight) does not.
     fn admit(&mut self, message: Message) -> Option<Message> {
         let Message::Request(request) = &message else { return Some(message) };
-        let refusal = if let Some((reason, _)) = &self.unreachable {
-            Some(ErrorObject {
-                code: GATEWAY_ERROR,
-                message: reason.reason.to_string(),
-                data: None,
-            })
+        let refusal = if let Some((why, _, _)) = &self.unreachable {
+            Some(ErrorObject { code: GATEWAY_ERROR, message: why.clone(), data: None })
         } else if let Some(draining) = &self.draining {
             Some(draining.refusal.clone())
         } else if self.in_flight.len() >= self.max_in_flight
