@@ -337,7 +337,8 @@ mod tests {
 
     #[test]
     fn no_keepalive_when_turned_off() {
-        let config = PipeConfig { ping_interval: None, idle_timeout: None, ..PipeConfig::default() };
+        let config =
+            PipeConfig { ping_interval: None, idle_timeout: None, ..PipeConfig::default() };
         let pipe = Pipe::new(config, at(0));
         assert_eq!(pipe.poll_timeout(), None);
     }
