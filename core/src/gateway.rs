@@ -415,3 +415,180 @@ fn answered_id(message: &Message) -> Option<RequestId> {
         Message::Request(_) | Message::Notification(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Instant {
+        Instant::ZERO + Duration::from_millis(ms)
+    }
+
+    fn config() -> GatewayConfig {
+        let mut config = GatewayConfig::default();
+        config.pipe.ping_interval = Some(Duration::from_secs(1));
+        config.pipe.idle_timeout = Some(Duration::from_secs(3));
+        config.malformed_budget = 1;
+        config.max_in_flight = 2;
+        config
+    }
+
+    fn actions(gateway: &mut Gateway) -> Vec<GatewayAction> {
+        std::iter::from_fn(|| gateway.poll_action()).collect()
+    }
+
+    fn client(gateway: &mut Gateway, text: &str) -> Vec<GatewayAction> {
+        gateway.handle_payload(Side::Downstream, at(0), Payload::Text(text.as_bytes()));
+        actions(gateway)
+    }
+
+    fn upstream(gateway: &mut Gateway, text: &str) -> Vec<GatewayAction> {
+        gateway.handle_payload(Side::Upstream, at(0), Payload::Text(text.as_bytes()));
+        actions(gateway)
+    }
+
+    fn request(id: &str) -> String {
+        format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#)
+    }
+
+    fn close_code(action: &GatewayAction) -> Option<(Side, u16)> {
+        match action {
+            GatewayAction::Close(side, Some(reason)) => Some((*side, reason.code.0)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_valid_client_message_goes_upstream_compact_with_its_id_untouched() {
+        let mut gateway = Gateway::new(config(), at(0));
+        let sent =
+            client(&mut gateway, "{\"jsonrpc\": \"2.0\",\n \"id\": \"a-1\", \"method\": \"ping\"}");
+        assert_eq!(
+            sent,
+            vec![GatewayAction::Send(
+                Side::Upstream,
+                r#"{"jsonrpc":"2.0","id":"a-1","method":"ping"}"#.into()
+            )]
+        );
+        assert_eq!(gateway.in_flight(), 1);
+        let answer = r#"{"jsonrpc":"2.0","id":"a-1","result":{}}"#;
+        assert_eq!(
+            upstream(&mut gateway, answer),
+            vec![GatewayAction::Send(Side::Downstream, answer.into())]
+        );
+        assert_eq!(gateway.in_flight(), 0);
+    }
+
+    #[test]
+    fn malformed_client_frames_are_answered_and_closed_past_the_budget() {
+        let mut gateway = Gateway::new(config(), at(0));
+        let first = client(&mut gateway, "not json");
+        assert!(
+            matches!(&first[..], [GatewayAction::Send(Side::Downstream, t)] if t.contains("-32700"))
+        );
+        let second = client(&mut gateway, "still not json");
+        assert!(
+            matches!(&second[0], GatewayAction::Send(Side::Downstream, t) if t.contains("-32700"))
+        );
+        assert_eq!(close_code(&second[1]), Some((Side::Downstream, 1008)));
+        assert_eq!(close_code(&second[2]), Some((Side::Upstream, 1001)));
+        assert!(gateway.is_closed());
+    }
+
+    #[test]
+    fn a_request_over_the_in_flight_bound_is_answered_by_the_gateway_and_not_sent() {
+        let mut gateway = Gateway::new(config(), at(0));
+        client(&mut gateway, &request("1"));
+        client(&mut gateway, &request("2"));
+        let third = client(&mut gateway, &request("3"));
+        assert!(
+            matches!(&third[..], [GatewayAction::Send(Side::Downstream, t)] if t.contains("-32000") && t.contains(r#""id":3"#)),
+            "{third:?}"
+        );
+        // Notifications and answers to the upstream's requests are not bounded by it.
+        let note =
+            client(&mut gateway, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        assert!(matches!(&note[..], [GatewayAction::Send(Side::Upstream, _)]));
+        upstream(&mut gateway, r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert!(matches!(
+            &client(&mut gateway, &request("4"))[..],
+            [GatewayAction::Send(Side::Upstream, _)]
+        ));
+    }
+
+    #[test]
+    fn what_the_upstream_sends_that_is_not_json_rpc_is_dropped() {
+        let mut gateway = Gateway::new(config(), at(0));
+        let dropped = upstream(&mut gateway, "starting...");
+        assert!(matches!(&dropped[..], [GatewayAction::Dropped(_)]), "{dropped:?}");
+        assert!(!gateway.is_closed());
+    }
+
+    #[test]
+    fn a_drain_waits_for_the_requests_in_flight_then_closes_with_the_drained_reason() {
+        let mut gateway = Gateway::new(config(), at(0));
+        client(&mut gateway, &request("1"));
+        let drained = CloseReason::new(CloseCode::GOING_AWAY, "drained");
+        let refusal = ErrorObject { code: -32603, message: "shutting down".into(), data: None };
+        gateway.drain(at(10_000), drained, refusal);
+        assert!(actions(&mut gateway).is_empty());
+        let refused = client(&mut gateway, &request("2"));
+        assert!(
+            matches!(&refused[..], [GatewayAction::Send(Side::Downstream, t)] if t.contains("shutting down"))
+        );
+        let done = upstream(&mut gateway, r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert!(matches!(&done[0], GatewayAction::Send(Side::Downstream, _)));
+        assert!(
+            matches!(&done[1], GatewayAction::Close(Side::Downstream, Some(r)) if r.reason == "drained")
+        );
+        assert_eq!(close_code(&done[2]), Some((Side::Upstream, 1001)));
+    }
+
+    #[test]
+    fn a_drain_that_runs_out_closes_with_1001() {
+        let mut gateway = Gateway::new(config(), at(0));
+        client(&mut gateway, &request("1"));
+        let refusal = ErrorObject { code: -32603, message: "no".into(), data: None };
+        gateway.drain(at(500), CloseReason::new(CloseCode::GOING_AWAY, "drained"), refusal);
+        assert_eq!(gateway.poll_timeout(), Some(at(500)));
+        gateway.handle_timeout(at(500));
+        let done = actions(&mut gateway);
+        assert!(
+            matches!(&done[0], GatewayAction::Close(Side::Downstream, Some(r)) if r.code.0 == 1001 && r.reason != "drained")
+        );
+    }
+
+    #[test]
+    fn an_unreachable_upstream_answers_the_first_request_then_closes_with_1011() {
+        let mut gateway =
+            Gateway::unreachable(config(), at(0), "the upstream cannot be reached: refused");
+        let done = client(&mut gateway, &request("\"x\""));
+        assert!(
+            matches!(&done[0], GatewayAction::Send(Side::Downstream, t) if t.contains("-32000") && t.contains("cannot be reached") && t.contains(r#""id":"x""#)),
+            "{done:?}"
+        );
+        assert_eq!(close_code(&done[1]), Some((Side::Downstream, 1011)));
+        assert!(gateway.is_closed());
+    }
+
+    #[test]
+    fn an_unreachable_upstreams_silent_client_is_closed_after_the_wait() {
+        let mut gateway = Gateway::unreachable(config(), at(0), "down");
+        let until = gateway.poll_timeout().expect("a deadline");
+        gateway.handle_timeout(until);
+        assert_eq!(close_code(&actions(&mut gateway)[0]), Some((Side::Downstream, 1011)));
+    }
+
+    #[test]
+    fn a_lost_upstream_closes_the_client_with_1011_and_its_close_frame_passes_through() {
+        let mut gateway = Gateway::new(config(), at(0));
+        gateway.handle_lost(Side::Upstream, "reset");
+        assert_eq!(close_code(&actions(&mut gateway)[0]), Some((Side::Downstream, 1011)));
+
+        let mut gateway = Gateway::new(config(), at(0));
+        gateway.handle_peer_closed(Side::Upstream, Some(CloseReason::new(CloseCode(4000), "bye")));
+        let done = actions(&mut gateway);
+        assert_eq!(done[0], GatewayAction::Answer(Side::Upstream));
+        assert_eq!(close_code(&done[1]), Some((Side::Downstream, 4000)));
+    }
+}
