@@ -42,7 +42,8 @@ use crate::connection::{ConnectionEnded, EventSink, spawn_connection};
 use crate::dial::{DialError, SubprotocolMemory, dial};
 use crate::error::CallError;
 use crate::handle::{CallOptions, ConnectionHandle, ProgressSender, ProgressStream};
-use crate::http_client::{ClientIo, HttpSettings};
+pub use crate::http_client::ClientIo;
+use crate::http_client::HttpSettings;
 use crate::runtime::BoxFuture;
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
@@ -241,22 +242,38 @@ pub(super) fn open_io<N: Network>(
     Box::pin(open_endpoint(net.clone(), endpoint.clone(), memory.clone(), how))
 }
 
-/// How [`open_endpoint`] opens an endpoint.
+/// How [`open_endpoint`] opens an endpoint. Start from `default()` and set the fields.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct IoSettings {
+#[non_exhaustive]
+pub struct IoSettings {
     /// The version offered in the WebSocket subprotocol.
-    pub(crate) preferred: ProtocolVersion,
+    pub preferred: ProtocolVersion,
     /// The largest message accepted.
-    pub(crate) max_message_bytes: usize,
+    pub max_message_bytes: usize,
     /// How long the connect (and the upgrade) may take.
-    pub(crate) connect_timeout: std::time::Duration,
+    pub connect_timeout: std::time::Duration,
     /// How many Streamable HTTP POSTs may be in flight at once.
-    pub(crate) max_concurrent_requests: usize,
+    pub max_concurrent_requests: usize,
 }
 
-/// Dials `endpoint` or opens its Streamable HTTP pipe: what the client and the gateway
-/// ([`crate::server::gateway`]) talk to a server over.
-pub(crate) async fn open_endpoint<N: Network>(
+impl Default for IoSettings {
+    /// The latest version, the core's message limit, 10 s to connect,
+    /// [`crate::http_client::DEFAULT_MAX_CONCURRENT_REQUESTS`] POSTs.
+    fn default() -> Self {
+        IoSettings {
+            preferred: ProtocolVersion::LATEST,
+            max_message_bytes: mcp_ws_core::Limits::default().max_message_bytes,
+            connect_timeout: std::time::Duration::from_secs(10),
+            max_concurrent_requests: crate::http_client::DEFAULT_MAX_CONCURRENT_REQUESTS,
+        }
+    }
+}
+
+/// Dials a `ws://`/`wss://` `endpoint` (with the subprotocol fallback, remembered in
+/// `memory`) or opens the Streamable HTTP pipe of an `http://`/`https://` one: what the client,
+/// the gateway ([`crate::server::gateway`]) and the CLI's `connect` bridge talk to a server
+/// over. The HTTP pipe opens lazily: nothing is sent before the first message.
+pub async fn open_endpoint<N: Network>(
     net: N,
     endpoint: crate::dial::Endpoint,
     memory: Arc<SubprotocolMemory>,
