@@ -131,7 +131,10 @@ fn an_upstream_that_cannot_be_reached_is_refused_with_its_reason() {
         let connecting = mcp_ws_driver::connect(net.clone(), &gateway.url, client_config());
         within(&net, LIMIT, connecting).await.expect("refused in time")
     });
-    let error = refused.err().expect("no session through an unreachable upstream").to_string();
+    let error = match refused {
+        Ok(_) => panic!("a session through an unreachable upstream"),
+        Err(error) => error.to_string(),
+    };
     assert!(error.contains("cannot be reached") && error.contains(&dead), "{error}");
 
     // A raw Streamable HTTP initialize: answered with the reason, as a JSON-RPC error.

@@ -71,8 +71,8 @@ pub struct GatewayConfig {
 
 impl Default for GatewayConfig {
     fn default() -> Self {
-        let mut pipe = PipeConfig::default();
-        pipe.upstream_failed = CloseCode::INTERNAL_ERROR;
+        let pipe =
+            PipeConfig { upstream_failed: CloseCode::INTERNAL_ERROR, ..PipeConfig::default() };
         GatewayConfig {
             pipe,
             limits: Limits::default(),
@@ -185,8 +185,8 @@ impl Gateway {
         }
         self.pipe.handle_data(side, now);
         match side {
-            Side::Downstream => self.from_client(now, payload),
-            Side::Upstream => self.from_upstream(payload),
+            Side::Downstream => self.client_frame(now, payload),
+            Side::Upstream => self.upstream_frame(payload),
         }
     }
 
@@ -252,7 +252,7 @@ impl Gateway {
         self.pipe.handle_timeout(now);
     }
 
-    fn from_client(&mut self, now: Instant, payload: Payload<'_>) {
+    fn client_frame(&mut self, now: Instant, payload: Payload<'_>) {
         let frame = match codec::decode_payload(payload, &self.limits) {
             Ok(frame) => frame,
             Err(error) => return self.malformed(now, error),
@@ -326,7 +326,7 @@ impl Gateway {
         }
     }
 
-    fn from_upstream(&mut self, payload: Payload<'_>) {
+    fn upstream_frame(&mut self, payload: Payload<'_>) {
         let text = match payload {
             Payload::Text(bytes) => bytes,
             Payload::Binary(_) => {
