@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -14,54 +14,12 @@ use mcp_ws_driver::core::mcp::{Implementation, Root};
 use mcp_ws_driver::core::{Era, ProtocolVersion};
 use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests, Runtime};
 use mcp_ws_smol::Smol;
-use mcp_ws_tests::peers::{self, interop_dir, lines_of, python};
+use mcp_ws_tests::peers::{self, SdkServer};
 use mcp_ws_tests::{Rt, block_on, eventually, within};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// An SDK server (Python or TypeScript) on Streamable HTTP, killed when the test ends.
-struct SdkServer {
-    child: Child,
-    url: String,
-}
-
-impl SdkServer {
-    fn start(extra: &[&str]) -> SdkServer {
-        let mut command = Command::new(python());
-        command.arg(interop_dir().join("py_http_server.py")).args(["--port", "0"]).args(extra);
-        SdkServer::spawn(command)
-    }
-
-    /// The TypeScript SDK server (`ts_http_server.mjs`).
-    fn start_ts(extra: &[&str]) -> SdkServer {
-        let mut command = Command::new("node");
-        command.current_dir(interop_dir()).arg("ts_http_server.mjs").args(extra);
-        SdkServer::spawn(command)
-    }
-
-    fn spawn(mut command: Command) -> SdkServer {
-        let mut child = command
-            .args(["--timeout", "120"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        let lines = lines_of(child.stdout.take().expect("stdout"));
-        let line = lines.recv_timeout(LIMIT).expect("no LISTENING line");
-        let url = line.strip_prefix("LISTENING ").expect("LISTENING line").to_string();
-        SdkServer { child, url }
-    }
-}
-
-impl Drop for SdkServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn text(result: &mcp_ws_driver::core::mcp::CallToolResult) -> String {
     result.joined_text()

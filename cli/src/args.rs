@@ -92,6 +92,30 @@ pub struct ServeArgs {
     /// Serve a stdio MCP server instead of the demo: one child process per connection.
     #[arg(long)]
     pub stdio: bool,
+    /// Be a gateway instead of the demo: every client session (WebSocket or Streamable HTTP)
+    /// is relayed, ids untouched, to its own connection to the MCP server at this URL
+    /// (`ws://`, `wss://`, `http://` or `https://`). An upstream that cannot be reached
+    /// answers the client's requests with -32000 and closes it with 1011.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with_all = ["stdio", "page_size", "redis", "state_key", "input_state_ttl", "kill_grace", "stdio_queue_bytes"]
+    )]
+    pub upstream: Option<String>,
+    /// With --upstream: send this header to the upstream, `Name: value` (repeatable; e.g. its
+    /// `Authorization`).
+    #[arg(long = "upstream-header", value_name = "NAME: VALUE", requires = "upstream")]
+    pub upstream_headers: Vec<String>,
+    /// With --upstream: also trust this CA certificate (PEM) for a wss:// or https:// upstream.
+    #[arg(long, value_name = "FILE", requires = "upstream")]
+    pub upstream_ca_cert: Option<PathBuf>,
+    /// With --upstream: seconds opening the upstream for a client may take.
+    #[arg(long, default_value_t = 10, value_name = "SECS", requires = "upstream")]
+    pub upstream_connect_timeout: u64,
+    /// With --upstream: the most requests of one client waiting for the upstream at once;
+    /// one more is answered -32000 by the gateway.
+    #[arg(long, default_value_t = 64, value_name = "N", requires = "upstream")]
+    pub upstream_max_in_flight: usize,
     /// Serve wss:// with this certificate chain (PEM, leaf first); needs --tls-key. SIGHUP
     /// reloads both files.
     #[arg(long, value_name = "FILE", requires = "tls_key")]

@@ -1,5 +1,6 @@
 //! `mcp-ws connect URL`: a stdio MCP client's messages (newline-delimited JSON-RPC on stdin and
-//! stdout) bridged to a WebSocket MCP server, with keepalive and auto-reconnect.
+//! stdout) bridged to a WebSocket MCP server (`ws(s)://`) or a Streamable HTTP one
+//! (`http(s)://`, through the driver's HTTP client pipe), with keepalive and auto-reconnect.
 //!
 //! Everything the bridge decides (which answers it owes, what waits for the next connection,
 //! the re-initialize after a reconnect, keepalive, backoff, when to exit) is the core's
@@ -15,11 +16,11 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::{Bytes, Message as WsMessage};
+use mcp_ws_driver::client::{ClientIo, IoSettings, open_endpoint};
 use mcp_ws_driver::core::bridge::{Bridge, BridgeAction, BridgeConfig, BridgeEvent, BridgeExit};
 use mcp_ws_driver::core::reconnect::{Failure, ReconnectConfig};
 use mcp_ws_driver::core::{CloseReason, ProtocolVersion};
-use mcp_ws_driver::dial::{DialError, Dialed, SubprotocolMemory, dial};
-use mcp_ws_driver::ws_config::websocket_config;
+use mcp_ws_driver::dial::{DialError, SubprotocolMemory};
 use mcp_ws_driver::ws_io::{Inbound, classify, close_handshake, sleep_until_deadline, write_by};
 use mcp_ws_driver::{BoxFuture, Runtime};
 use mcp_ws_tokio::Tokio;
@@ -28,7 +29,10 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::args::ConnectArgs;
-use crate::ws_io::{BoundedLines, Line, Ws, write_line};
+use crate::ws_io::{BoundedLines, Line, write_line};
+
+/// The connection to the server: a WebSocket, or the Streamable HTTP pipe.
+type Ws = ClientIo<TokioAdapter<TcpStream>>;
 
 pub use mcp_ws_driver::core::bridge::{CONNECTION_LOST, REINIT_PREFIX};
 
@@ -77,9 +81,7 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
     });
     let mut stdout = tokio::io::stdout();
     let mut ws: Option<Ws> = None;
-    let mut dialing: Option<
-        BoxFuture<'static, Result<Dialed<TokioAdapter<TcpStream>>, DialError>>,
-    > = None;
+    let mut dialing: Option<BoxFuture<'static, Result<Ws, DialError>>> = None;
     let mut stdin_open = true;
 
     loop {
@@ -110,17 +112,11 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                 BridgeAction::Dial { attempt } => {
                     tracing::info!(attempt, url = %endpoint.url(), "dialing");
                     let (net, endpoint, memory) = (net.clone(), endpoint.clone(), memory.clone());
-                    dialing = Some(Box::pin(async move {
-                        dial(
-                            &net,
-                            &endpoint,
-                            ProtocolVersion::LATEST_LEGACY,
-                            &memory,
-                            websocket_config(limits.max_message_bytes),
-                            Duration::from_secs(10),
-                        )
-                        .await
-                    }));
+                    let mut how = IoSettings::default();
+                    how.preferred = ProtocolVersion::LATEST_LEGACY;
+                    how.max_message_bytes = limits.max_message_bytes;
+                    how.connect_timeout = Duration::from_secs(10);
+                    dialing = Some(Box::pin(open_endpoint(net, endpoint, memory, how)));
                 }
                 BridgeAction::CloseServer(reason) => {
                     if let Some(open) = ws.take() {
@@ -197,8 +193,8 @@ pub async fn run(args: &ConnectArgs) -> Result<ExitCode, String> {
                 dialing = None;
                 match dialed {
                     Ok(dialed) => {
-                        tracing::info!(subprotocol = ?dialed.subprotocol, "connected");
-                        ws = Some(dialed.ws);
+                        tracing::info!("connected");
+                        ws = Some(dialed);
                         bridge.handle_connected(net.now());
                     }
                     Err(error) => {

@@ -46,8 +46,12 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => match (args.stdio, args.command.is_empty()) {
                 (true, false) => stdio_server::run(&args, &args.command).await,
+                (false, true) if args.upstream.is_some() => serve::run_gateway(&args).await,
                 (false, true) => serve::run(&args).await,
                 (true, true) => Err("--stdio needs the server's command after --".into()),
+                (false, false) if args.upstream.is_some() => {
+                    Err("--upstream relays to a URL: it takes no command after --".into())
+                }
                 (false, false) => Err("a command after -- needs --stdio".into()),
             },
             Command::Connect(args) => bridge::run(&args).await,

@@ -1,11 +1,13 @@
 //! `mcp-ws serve`: the built-in demo server on WebSocket, until SIGTERM or Ctrl-C (then it
 //! drains: `/healthz` turns 503, new upgrades get 503 with `Retry-After`, in-flight calls
 //! finish within `--shutdown-grace`, every client gets 1001, and the process exits 0; a
-//! second signal exits at once with status 1).
+//! second signal exits at once with status 1). With `--upstream URL` it is a gateway to that
+//! server instead (see [`run_gateway`]).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
 use mcp_ws_driver::server::limits::ConnectionLimits;
 use mcp_ws_driver::{
     AuthCheck, Drain, HostPolicy, OriginPolicy, PlainHttp, Router, Server, ServerConfig, ServerTls,
@@ -195,7 +197,7 @@ pub async fn run_with(
     extend: impl FnOnce(Router) -> Router,
 ) -> Result<ExitCode, String> {
     let net = Tokio::new();
-    let mut signals = crate::operate::StopSignals::new();
+    let signals = crate::operate::StopSignals::new();
     let config = server_config(args, demo::implementation())?;
     log_security(&config);
     start_metrics_listener(args, &config).await?;
@@ -209,6 +211,50 @@ pub async fn run_with(
         tracing::info!(node = fanout.node_id(), channel = %args.redis_channel, "fanning out through Redis");
         server = server.with_fanout(std::sync::Arc::new(fanout));
     }
+    serve_until_signal(args, &server, signals, "serving the demo MCP server").await
+}
+
+/// Runs the gateway of `--upstream URL`: the same listener, checks, caps, drain and metrics
+/// as the demo server, with every session relayed to its own connection to the upstream.
+pub async fn run_gateway(args: &ServeArgs) -> Result<ExitCode, String> {
+    let url = args.upstream.as_deref().ok_or("--upstream needs a URL")?;
+    let net = Tokio::new();
+    let signals = crate::operate::StopSignals::new();
+    let mut config = server_config(args, demo::implementation())?;
+    config.backend = SessionBackend::Gateway(std::sync::Arc::new(upstream(args, url)?));
+    log_security(&config);
+    start_metrics_listener(args, &config).await?;
+    handle_hangup(config.tls.clone());
+    let server = Server::new(net, Router::new(), config);
+    serve_until_signal(args, &server, signals, "serving a gateway").await
+}
+
+/// The upstream of `--upstream URL` with its flags.
+fn upstream(args: &ServeArgs, url: &str) -> Result<Upstream, String> {
+    let auth = crate::args::AuthArgs {
+        ca_cert: args.upstream_ca_cert.clone(),
+        auth_token: None,
+        headers: args.upstream_headers.clone(),
+    };
+    let headers = auth.headers().map_err(|e| e.replace("--header", "--upstream-header"))?;
+    let tls = auth.tls().map_err(|e| e.replace("--ca-cert", "--upstream-ca-cert"))?;
+    let mut upstream = Upstream::new(url)
+        .and_then(|upstream| upstream.with_headers(&headers))
+        .map_err(|e| format!("--upstream {url}: {e}"))?
+        .with_tls(&tls);
+    upstream.connect_timeout = Duration::from_secs(args.upstream_connect_timeout.max(1));
+    upstream.max_in_flight = args.upstream_max_in_flight.max(1);
+    Ok(upstream)
+}
+
+/// Listens, prints the URL, serves until a signal, then drains (a second signal exits at
+/// once with status 1).
+async fn serve_until_signal(
+    args: &ServeArgs,
+    server: &Server<Tokio>,
+    mut signals: crate::operate::StopSignals,
+    what: &str,
+) -> Result<ExitCode, String> {
     let listening = server
         .listen(args.listen)
         .await
@@ -218,7 +264,7 @@ pub async fn run_with(
         let scheme = if server.config().tls.is_some() { "https" } else { "http" };
         tracing::info!("inspector at {scheme}://{}/", listening.local_addr());
     }
-    tracing::info!(url = %listening.url(), "serving the demo MCP server");
+    tracing::info!(url = %listening.url(), "{what}");
     let accept = tokio::spawn(listening.run());
     let signal = signals.next().await;
     let grace = server.config().shutdown_grace;

@@ -324,3 +324,25 @@ async fn a_server_closing_the_connection_gets_its_close_answered() {
     assert!(reply.contains("Close(Some"), "the bridge answered the close: {reply}");
     server.abort();
 }
+
+#[test]
+fn connect_bridges_stdio_to_a_streamable_http_server() {
+    let served = support::serve(&[]);
+    let url = served.url.replacen("ws://", "http://", 1);
+    let mut bridge = Bridge::start(&url);
+    bridge.write(json!({"jsonrpc": "2.0", "id": "i", "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "stdio-client", "version": "0"}}}));
+    let answer: Value = serde_json::from_str(&bridge.next_line()).expect("json");
+    assert_eq!(
+        (&answer["id"], &answer["result"]["protocolVersion"]),
+        (&json!("i"), &json!("2025-11-25")),
+        "{answer}"
+    );
+    bridge.write(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    bridge.write(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "add", "arguments": {"a": 40, "b": 2}}}));
+    let answer: Value = serde_json::from_str(&bridge.next_line()).expect("json");
+    assert_eq!(answer["id"], 2, "{answer}");
+    assert_eq!(answer["result"]["content"][0]["text"], "42", "{answer}");
+}

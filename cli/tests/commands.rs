@@ -105,3 +105,45 @@ fn serve_refuses_contradictory_stdio_flags() {
     let without_flag = run(&["serve", "--", "cat"]);
     assert_eq!(without_flag.status.code(), Some(1));
 }
+
+#[test]
+fn serve_refuses_upstream_with_stdio_or_demo_only_flags() {
+    for extra in [
+        &["--stdio", "--", "cat"][..],
+        &["--page-size", "5"],
+        &["--redis", "redis://127.0.0.1:1/"],
+        &["--state-key", "0123456789abcdef0123"],
+    ] {
+        let mut args = vec!["serve", "--upstream", "ws://127.0.0.1:1/mcp"];
+        args.extend_from_slice(extra);
+        let refused = run(&args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("--upstream") && stderr.contains("cannot be used with"),
+            "{extra:?}: {stderr}"
+        );
+    }
+    let command = run(&["serve", "--upstream", "ws://127.0.0.1:1/mcp", "--", "cat"]);
+    assert_eq!(command.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&command.stderr).contains("takes no command"));
+    let bad_url = run(&["serve", "--upstream", "ftp://127.0.0.1/mcp"]);
+    assert_eq!(bad_url.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_url.stderr).contains("--upstream ftp://"));
+    let header_alone = run(&["serve", "--upstream-header", "X-Key: 1"]);
+    assert_eq!(header_alone.status.code(), Some(2));
+}
+
+#[test]
+fn serve_upstream_is_a_gateway_reached_over_websocket_and_http() {
+    let upstream = serve();
+    let gateway = support::serve(&["--upstream", &upstream.url]);
+    assert!(gateway.url.starts_with("ws://127.0.0.1:"), "{}", gateway.url);
+    let http = gateway.url.replacen("ws://", "http://", 1);
+    for url in [gateway.url.as_str(), http.as_str()] {
+        let call = run(&["call", url, "add", r#"{"a": 20, "b": 22}"#]);
+        let stderr = String::from_utf8_lossy(&call.stderr);
+        assert!(call.status.success(), "{url}: {stderr}");
+        assert_eq!(stdout(&call).trim(), "42", "{url}");
+    }
+}

@@ -23,6 +23,9 @@
 //! - [`relay`]: the stdio relay: one WebSocket client carried to one stdio server process.
 //! - [`pipe`]: the transparent pipe: one WebSocket client carried frame for frame to one
 //!   WebSocket server (the inspector's relay), with keepalive on both sides.
+//! - [`gateway`]: `serve --upstream`: one client session carried to one upstream MCP server,
+//!   the client's frames checked, its requests in flight bounded, a drain and an unreachable
+//!   upstream answered.
 //! - [`mrtr`]: `input_required` round trips (2026-07-28): the sealed request state, the
 //!   server's round, the client's round machine.
 //! - [`malformed`]: the malformed-input policy (error replies, the budget, the 1008 close).
@@ -36,6 +39,7 @@
 pub mod bridge;
 pub mod close;
 pub mod codec;
+pub mod gateway;
 mod heartbeat;
 pub mod id;
 mod json_object;

@@ -69,6 +69,10 @@ pub struct PipeConfig {
     pub ping_interval: Option<Duration>,
     /// A side is dead after this long without any frame from it (`None`: never).
     pub idle_timeout: Option<Duration>,
+    /// The code the downstream is closed with when the upstream fails (is lost, breaks the
+    /// rules, stops reading, goes quiet): 1014 (bad gateway) by default, which browsers take;
+    /// tungstenite-based clients refuse to receive 1014, so a gateway serving them sets 1011.
+    pub upstream_failed: CloseCode,
 }
 
 impl Default for PipeConfig {
@@ -77,6 +81,7 @@ impl Default for PipeConfig {
         PipeConfig {
             ping_interval: Some(Duration::from_secs(20)),
             idle_timeout: Some(Duration::from_secs(60)),
+            upstream_failed: CloseCode::BAD_GATEWAY,
         }
     }
 }
@@ -97,6 +102,7 @@ pub enum PipeAction {
 /// The pipe between two WebSockets; see the module docs.
 #[derive(Debug)]
 pub struct Pipe {
+    upstream_failed: CloseCode,
     downstream: Heartbeat,
     upstream: Heartbeat,
     closed: bool,
@@ -108,6 +114,7 @@ impl Pipe {
     pub fn new(config: PipeConfig, now: Instant) -> Pipe {
         let heartbeat = Heartbeat::new(config.ping_interval, config.idle_timeout, now);
         Pipe {
+            upstream_failed: config.upstream_failed,
             downstream: heartbeat.clone(),
             upstream: heartbeat,
             closed: false,
@@ -189,6 +196,14 @@ impl Pipe {
         self.close_one(other);
     }
 
+    /// The driver ends the pipe (a gateway shutting down, say): the downstream is closed with
+    /// `reason` first (its client learns why at once), then the upstream with 1001.
+    pub fn close(&mut self, reason: CloseReason) {
+        let why = format!("the gateway closed its client with {}: {}", reason.code, reason.reason);
+        let upstream = (Side::Upstream, Some(CloseReason::new(CloseCode::GOING_AWAY, why)));
+        self.close_both((Side::Downstream, Some(reason)), upstream);
+    }
+
     /// Runs the keepalive due at `now` on both sides.
     pub fn handle_timeout(&mut self, now: Instant) {
         for side in [Side::Downstream, Side::Upstream] {
@@ -211,10 +226,11 @@ impl Pipe {
     }
 
     /// How the side across from `side` is closed when `side` ends for `why`: the downstream
-    /// with 1014 (its upstream failed), the upstream with 1001 (its client went away).
+    /// with [`PipeConfig::upstream_failed`] (its upstream failed), the upstream with 1001 (its
+    /// client went away).
     fn closing_other(&self, side: Side, why: String) -> (Side, Option<CloseReason>) {
         let code = match side {
-            Side::Upstream => CloseCode::BAD_GATEWAY,
+            Side::Upstream => self.upstream_failed,
             Side::Downstream => CloseCode::GOING_AWAY,
         };
         (side.other(), Some(CloseReason::new(code, why)))
@@ -252,6 +268,7 @@ mod tests {
         let config = PipeConfig {
             ping_interval: Some(Duration::from_secs(1)),
             idle_timeout: Some(Duration::from_secs(3)),
+            ..PipeConfig::default()
         };
         Pipe::new(config, at(0))
     }
@@ -320,7 +337,8 @@ mod tests {
 
     #[test]
     fn no_keepalive_when_turned_off() {
-        let config = PipeConfig { ping_interval: None, idle_timeout: None };
+        let config =
+            PipeConfig { ping_interval: None, idle_timeout: None, ..PipeConfig::default() };
         let pipe = Pipe::new(config, at(0));
         assert_eq!(pipe.poll_timeout(), None);
     }

@@ -5,7 +5,9 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::time::Duration;
 
 /// `tests/interop`.
 pub fn interop_dir() -> PathBuf {
@@ -91,5 +93,49 @@ pub fn conformance_totals(output: &str) -> Option<(u32, u32)> {
     match (numbers.next(), numbers.next()) {
         (Some(Ok(passed)), Some(Ok(failed))) => Some((passed, failed)),
         _ => None,
+    }
+}
+
+/// An SDK server (Python or TypeScript) on Streamable HTTP, killed when dropped.
+pub struct SdkServer {
+    child: Child,
+    /// Its `http://` endpoint URL.
+    pub url: String,
+}
+
+impl SdkServer {
+    /// The Python SDK's FastMCP demo (`py_http_server.py`) with `extra` flags.
+    pub fn start(extra: &[&str]) -> SdkServer {
+        let mut command = Command::new(python());
+        command.arg(interop_dir().join("py_http_server.py")).args(["--port", "0"]).args(extra);
+        SdkServer::spawn(command)
+    }
+
+    /// The TypeScript SDK server (`ts_http_server.mjs`).
+    pub fn start_ts(extra: &[&str]) -> SdkServer {
+        let mut command = Command::new("node");
+        command.current_dir(interop_dir()).arg("ts_http_server.mjs").args(extra);
+        SdkServer::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> SdkServer {
+        let mut child = command
+            .args(["--timeout", "120"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        let lines = lines_of(child.stdout.take().expect("stdout"));
+        let line = lines.recv_timeout(Duration::from_secs(60)).expect("no LISTENING line");
+        let url = line.strip_prefix("LISTENING ").expect("LISTENING line").to_string();
+        SdkServer { child, url }
+    }
+}
+
+impl Drop for SdkServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -777,8 +777,9 @@ impl<S: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<S> {
 }
 
 /// What a client connection runs over: a WebSocket, or the pipe to a Streamable HTTP
-/// exchanger. Both are the same [`crate::ws_io::WebSocketIo`] to the connection loop.
-pub(crate) enum ClientIo<S> {
+/// exchanger. Both are the same [`crate::ws_io::WebSocketIo`] to the connection loop (and to
+/// the gateway and the `connect` bridge); [`crate::client::open_endpoint`] opens one.
+pub enum ClientIo<S> {
     /// A `ws://` or `wss://` endpoint.
     WebSocket(Box<async_tungstenite::WebSocketStream<Transport<S>>>),
     /// An `http://` or `https://` endpoint.

@@ -42,7 +42,8 @@ use crate::connection::{ConnectionEnded, EventSink, spawn_connection};
 use crate::dial::{DialError, SubprotocolMemory, dial};
 use crate::error::CallError;
 use crate::handle::{CallOptions, ConnectionHandle, ProgressSender, ProgressStream};
-use crate::http_client::{ClientIo, HttpSettings};
+pub use crate::http_client::ClientIo;
+use crate::http_client::HttpSettings;
 use crate::runtime::BoxFuture;
 use crate::runtime::Network;
 use crate::tasks::HandlerTasks;
@@ -232,26 +233,64 @@ pub(super) fn open_io<N: Network>(
     memory: &Arc<SubprotocolMemory>,
     config: &ClientConfig,
 ) -> crate::runtime::BoxFuture<'static, Result<ClientIo<N::Stream>, DialError>> {
-    let net = net.clone();
-    let endpoint = endpoint.clone();
-    let memory = memory.clone();
-    let preferred = config.preferred_version();
-    let max_message_bytes = config.session.limits.max_message_bytes;
-    let timeout = config.connect_timeout;
-    let max_concurrent_requests = config.http_max_concurrent_requests;
-    Box::pin(async move {
-        if endpoint.is_http() {
-            let settings = HttpSettings {
-                max_concurrent_requests,
-                max_message_bytes,
-                connect_timeout: timeout,
-            };
-            return Ok(ClientIo::Http(crate::http_client::open(&net, &endpoint, settings)));
+    let how = IoSettings {
+        preferred: config.preferred_version(),
+        max_message_bytes: config.session.limits.max_message_bytes,
+        connect_timeout: config.connect_timeout,
+        max_concurrent_requests: config.http_max_concurrent_requests,
+    };
+    Box::pin(open_endpoint(net.clone(), endpoint.clone(), memory.clone(), how))
+}
+
+/// How [`open_endpoint`] opens an endpoint. Start from `default()` and set the fields.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct IoSettings {
+    /// The version offered in the WebSocket subprotocol.
+    pub preferred: ProtocolVersion,
+    /// The largest message accepted.
+    pub max_message_bytes: usize,
+    /// How long the connect (and the upgrade) may take.
+    pub connect_timeout: std::time::Duration,
+    /// How many Streamable HTTP POSTs may be in flight at once.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for IoSettings {
+    /// The latest version, the core's message limit, 10 s to connect,
+    /// [`crate::http_client::DEFAULT_MAX_CONCURRENT_REQUESTS`] POSTs.
+    fn default() -> Self {
+        IoSettings {
+            preferred: ProtocolVersion::LATEST,
+            max_message_bytes: mcp_ws_core::Limits::default().max_message_bytes,
+            connect_timeout: std::time::Duration::from_secs(10),
+            max_concurrent_requests: crate::http_client::DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
-        let ws_config = websocket_config(max_message_bytes);
-        let dialed = dial(&net, &endpoint, preferred, &memory, ws_config, timeout).await?;
-        Ok(ClientIo::WebSocket(Box::new(dialed.ws)))
-    })
+    }
+}
+
+/// Dials a `ws://`/`wss://` `endpoint` (with the subprotocol fallback, remembered in
+/// `memory`) or opens the Streamable HTTP pipe of an `http://`/`https://` one: what the client,
+/// the gateway ([`crate::server::gateway`]) and the CLI's `connect` bridge talk to a server
+/// over. The HTTP pipe opens lazily: nothing is sent before the first message.
+pub async fn open_endpoint<N: Network>(
+    net: N,
+    endpoint: crate::dial::Endpoint,
+    memory: Arc<SubprotocolMemory>,
+    how: IoSettings,
+) -> Result<ClientIo<N::Stream>, DialError> {
+    if endpoint.is_http() {
+        let settings = HttpSettings {
+            max_concurrent_requests: how.max_concurrent_requests,
+            max_message_bytes: how.max_message_bytes,
+            connect_timeout: how.connect_timeout,
+        };
+        return Ok(ClientIo::Http(crate::http_client::open(&net, &endpoint, settings)));
+    }
+    let ws_config = websocket_config(how.max_message_bytes);
+    let dialed =
+        dial(&net, &endpoint, how.preferred, &memory, ws_config, how.connect_timeout).await?;
+    Ok(ClientIo::WebSocket(Box::new(dialed.ws)))
 }
 
 /// Starts a session and its driver over an open WebSocket (or Streamable HTTP pipe).

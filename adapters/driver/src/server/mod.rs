@@ -26,6 +26,7 @@ pub mod accept;
 pub mod auth;
 pub mod drain;
 pub mod fanout;
+pub mod gateway;
 pub mod handshake;
 mod http;
 mod http_stateless;
@@ -153,6 +154,10 @@ pub struct ServerConfig {
     /// it is ended, and how many SSE events each keeps for `Last-Event-ID`. Each session also
     /// holds a place under [`ServerConfig::limits`] while it lives.
     pub http_sessions: SessionLimits,
+    /// What answers each accepted session: the router (the default), or a gateway relaying it
+    /// to an upstream MCP server ([`gateway::SessionBackend::Gateway`]). Everything before that
+    /// (admission, caps, the checks, drain, metrics) is the same for both.
+    pub backend: gateway::SessionBackend,
 }
 
 /// The default [`ServerConfig::sse_keep_alive`].
@@ -194,6 +199,7 @@ impl ServerConfig {
             proxies: TrustedProxies::none(),
             sse_keep_alive: DEFAULT_SSE_KEEP_ALIVE,
             http_sessions: SessionLimits::default(),
+            backend: gateway::SessionBackend::Router,
         }
     }
 
@@ -497,6 +503,9 @@ impl<N: Network> Server<N> {
     where
         S: WebSocketIo + Send + 'static,
     {
+        if let gateway::SessionBackend::Gateway(upstream) = &self.config.backend {
+            return self.gateway_session(ws, upstream.clone());
+        }
         let session = match Session::new(self.config.session.clone(), self.net.now()) {
             Ok(session) => session,
             Err(error) => {
@@ -515,11 +524,7 @@ impl<N: Network> Server<N> {
             }
         };
         let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
-        // A session served over a message pipe is a Streamable HTTP one.
-        let transport = match message_pipe::is_loop_end::<S>() {
-            true => metrics::HTTP,
-            false => metrics::WEBSOCKET,
-        };
+        let transport = transport_label::<S>();
         let subscriptions = Arc::new(Mutex::new(Subscriptions::new(self.config.subscriptions)));
         let peer = Arc::new(Mutex::new(None));
         let sink = ServerSink {
@@ -566,6 +571,41 @@ impl<N: Network> Server<N> {
         // state (once as the captured value, once as the future it awaits), doubling what each
         // idle connection holds.
         Box::pin(driver.map(move |()| drop(untrack)))
+    }
+
+    /// The future that relays one accepted session to `upstream` (the gateway backend),
+    /// tracked like a router session: counted, drained by [`Server::shutdown`], untracked when
+    /// it ends.
+    fn gateway_session<S>(
+        &self,
+        ws: S,
+        upstream: Arc<gateway::Upstream>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>
+    where
+        S: WebSocketIo + Send + 'static,
+    {
+        let id = self.state.next_connection.fetch_add(1, Ordering::Relaxed);
+        let (commands, receiver) = futures_channel::mpsc::unbounded();
+        let handle = ConnectionHandle::new(commands);
+        let draining = {
+            let mut connections = self.state.connections.lock().expect("lock");
+            let tracked = Tracked {
+                handle: handle.clone(),
+                subscriptions: Arc::new(Mutex::new(Subscriptions::new(self.config.subscriptions))),
+                peer: Arc::new(Mutex::new(None)),
+                _active: ActiveConnection::open(transport_label::<S>()),
+            };
+            connections.insert(id, tracked);
+            self.state.draining.is_draining()
+        };
+        if draining {
+            handle.drain(self.net.now() + self.config.shutdown_grace);
+        }
+        let untrack = Untrack { state: self.state.clone(), id };
+        let session = Arc::new(self.config.session.clone());
+        let counters = ConnectionMetrics::registered();
+        let relay = gateway::relay(self.net.clone(), ws, upstream, session, receiver, counters);
+        Box::pin(relay.map(move |()| drop(untrack)))
     }
 
     /// Handles to every live connection (to send notifications to all clients, say).
@@ -946,5 +986,14 @@ impl<N: Network> EventSink for ServerSink<N> {
             | Event::UnmatchedResponse(_)
             | Event::MalformedFrame { .. } => {}
         }
+    }
+}
+
+/// The `transport` metrics label of sessions over `S`: one served over a message pipe is a
+/// Streamable HTTP one.
+fn transport_label<S: 'static>() -> &'static str {
+    match message_pipe::is_loop_end::<S>() {
+        true => metrics::HTTP,
+        false => metrics::WEBSOCKET,
     }
 }
