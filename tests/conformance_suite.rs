@@ -5,6 +5,11 @@
 //! (`tests/conformance/server-<revision>.yaml`, every entry with its reason). The suite's own
 //! exit status is the verdict: it fails on a failure not listed and on a listed one that now
 //! passes, so the file cannot go stale. The figures are printed.
+//!
+//! The WebSocket path is judged by the same checks through our own gateway: the fixture
+//! served on its listener, reached only over WebSocket by a second server whose sessions are
+//! relayed upstream (`mcp-ws serve --upstream ws://…`, [`SessionBackend::Gateway`]), and the
+//! suite speaks Streamable HTTP to that gateway.
 
 #[path = "../mcp-ws/examples/conformance_server/fixture.rs"]
 #[allow(dead_code)]
@@ -16,13 +21,23 @@ use std::time::{Duration, Instant};
 
 use mcp_ws::mcp::Implementation;
 use mcp_ws::{ServerConfig, server};
+use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
 use mcp_ws_tests::peers::{conformance, conformance_totals};
 use mcp_ws_tests::process::Guarded;
 
 /// Whole-suite bound: a revision's run takes well under a minute here.
 const SUITE_LIMIT: Duration = Duration::from_secs(600);
 
-fn judge_server(revision: &str) {
+/// How the suite reaches the fixture.
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    /// Streamable HTTP, straight to the fixture's listener.
+    Direct,
+    /// Streamable HTTP to a gateway that relays each session over WebSocket to the fixture.
+    ThroughTheGatewayOverWebSocket,
+}
+
+fn judge_server(revision: &str, path: Path) {
     let runtime = mcp_ws_tests::multi_thread_runtime(2);
     let url = runtime.block_on(async {
         let config = ServerConfig::new(Implementation::new("mcp-ws-conformance", "test"));
@@ -30,8 +45,20 @@ fn judge_server(revision: &str) {
             .listen("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("listen");
-        let url = format!("http://{}/mcp", listening.local_addr());
+        let fixture = listening.local_addr();
         tokio::spawn(listening.run());
+        if path == Path::Direct {
+            return format!("http://{fixture}/mcp");
+        }
+        let mut config = ServerConfig::new(Implementation::new("mcp-ws-gateway", "test"));
+        let upstream = Upstream::new(&format!("ws://{fixture}/mcp")).expect("upstream URL");
+        config.backend = SessionBackend::Gateway(std::sync::Arc::new(upstream));
+        let gateway = server(mcp_ws::Router::new(), config)
+            .listen("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("listen");
+        let url = format!("http://{}/mcp", gateway.local_addr());
+        tokio::spawn(gateway.run());
         url
     });
     let expected = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,8 +96,9 @@ fn judge_server(revision: &str) {
     let (passed, failed) = conformance_totals(&output)
         .unwrap_or_else(|| panic!("no totals printed:\n{output}\n{errors}"));
     println!(
-        "conformance server --requirements {revision}: {passed} passed, {failed} failed \
+        "conformance server --requirements {revision}{}: {passed} passed, {failed} failed \
          (every failure listed in {expected}) in {:.0?}",
+        if path == Path::Direct { "" } else { " (through the gateway, over WebSocket)" },
         started.elapsed()
     );
     assert!(
@@ -84,10 +112,20 @@ fn judge_server(revision: &str) {
 
 #[test]
 fn server_scenarios_of_2025_11_25_over_streamable_http() {
-    judge_server("2025-11-25");
+    judge_server("2025-11-25", Path::Direct);
 }
 
 #[test]
 fn server_scenarios_of_2026_07_28_over_streamable_http() {
-    judge_server("2026-07-28");
+    judge_server("2026-07-28", Path::Direct);
+}
+
+#[test]
+fn server_scenarios_of_2025_11_25_over_websocket_through_the_gateway() {
+    judge_server("2025-11-25", Path::ThroughTheGatewayOverWebSocket);
+}
+
+#[test]
+fn server_scenarios_of_2026_07_28_over_websocket_through_the_gateway() {
+    judge_server("2026-07-28", Path::ThroughTheGatewayOverWebSocket);
 }

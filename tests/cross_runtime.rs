@@ -295,7 +295,8 @@ async fn scenario<N: Network>(net: N, server: &TestServer, era: EraPolicy, expec
 }
 
 /// 2026-07-28 only: the rounds seen raw (the opt-out), and request states the server must
-/// refuse (forged, replayed against other params) or accept (the same state again).
+/// refuse (forged, replayed against other params, an answer of the wrong shape) or accept (the
+/// same state again; answers to unasked keys ignored; answers without a state).
 async fn modern_round_checks(client: &mcp_ws_driver::Client) {
     let call = |params: serde_json::Value, options: CallOptions| {
         let raw = RawJson::from_serialize(&params).expect("json");
@@ -328,6 +329,17 @@ async fn modern_round_checks(client: &mcp_ws_driver::Client) {
     let again = call(json!({"name": "list_roots", "requestState": state}), raw).await.unwrap();
     let again: serde_json::Value = again.parse().expect("json");
     assert_eq!(again["resultType"], "input_required");
+    // An answer under a key nothing asked is ignored (SEP-2322): asked again.
+    let unasked = json!({"name": "list_roots", "inputResponses": {"made-up": {"roots": []}},
+                         "requestState": state});
+    let again: serde_json::Value = call(unasked, raw).await.unwrap().parse().expect("json");
+    assert_eq!(again["resultType"], "input_required");
+    // Without a state (optional in SEP-2322), an answer counts when the handler asks under
+    // its key and it has that question's shape.
+    let stateless = json!({"name": "list_roots", "inputResponses": roots});
+    let done: serde_json::Value = call(stateless, raw).await.unwrap().parse().expect("json");
+    assert_eq!(done["resultType"], "complete");
+    assert_eq!(done["content"][0]["text"], "file:///elsewhere");
 
     // Refused with -32602 before the handler runs.
     let mut forged = state.clone();
@@ -336,9 +348,8 @@ async fn modern_round_checks(client: &mcp_ws_driver::Client) {
         json!({"name": "list_roots", "inputResponses": roots, "requestState": forged}),
         json!({"name": "confirm", "arguments": {"question": "x"}, "inputResponses": roots,
                "requestState": state}),
-        json!({"name": "list_roots", "inputResponses": {"made-up": {"roots": []}},
+        json!({"name": "list_roots", "inputResponses": {"roots": {"action": "accept"}},
                "requestState": state}),
-        json!({"name": "list_roots", "inputResponses": roots}),
     ];
     for params in refused {
         match call(params.clone(), raw).await {

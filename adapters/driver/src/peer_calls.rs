@@ -71,7 +71,7 @@ impl RequestContext {
 
     /// As [`RequestContext::elicit`], but in 2026-07-28 the question travels under `key` in
     /// `inputRequests` (a name of your choosing, such as `user_name`, 1 to
-    /// [`MAX_INPUT_KEY_LEN`](mcp_ws_core::mrtr::MAX_INPUT_KEY_LEN) bytes without control
+    /// `mcp_ws_core::mrtr::MAX_INPUT_KEY_LEN` bytes without control
     /// characters) instead of one derived from the question, and the client answers under
     /// it. Use one key per question: asking something else under a key already answered
     /// gets that answer. In the legacy era the key is not used.

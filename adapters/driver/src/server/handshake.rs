@@ -568,8 +568,8 @@ fn check_host_and_origin(head: &RequestHead, rules: &HandshakeRules) -> Result<(
 }
 
 /// Whether `head` is a Streamable HTTP request on the endpoint (`POST`, `DELETE`, or a `GET`
-/// without `Upgrade: websocket` that accepts `text/event-stream`), to be served by
-/// [`super::http`] instead of [`decide`].
+/// without `Upgrade: websocket` that accepts `text/event-stream`), to be served by the
+/// Streamable HTTP server instead of [`decide`].
 pub fn is_streamable_http(head: &RequestHead, rules: &HandshakeRules) -> bool {
     let upgrading = head.has_token("upgrade", "websocket");
     head.path() == rules.path
