@@ -3,7 +3,7 @@
 //! Streamable HTTP then sends the argument's value as `Mcp-Param-Region`, so an intermediary
 //! can route on it without reading the body.
 //!
-//! This module owns the client's half, without any I/O:
+//! This module owns both halves, without any I/O; the client's:
 //! - [`ParamHeaders::from_input_schema`] reads and validates a tool's annotations. A tool whose
 //!   annotations break the rules (an empty name, one that is not an HTTP token, one on a
 //!   property that is not a string, integer or boolean, two names equal but for case, or an
@@ -14,6 +14,9 @@
 //!   are when they are plain visible ASCII (inner spaces allowed) and otherwise, like a string
 //!   that merely looks like the sentinel, as `=?base64?…?=` over their UTF-8 bytes
 //!   ([`encode_header_value`]).
+//!
+//! And the server's: [`ParamHeaders::check`] compares the headers a `tools/call` arrived with
+//! against its arguments ([`decode_header_value`] reads either form back).
 
 use std::fmt;
 
@@ -162,6 +165,39 @@ impl ParamHeaders {
             .collect()
     }
 
+    /// Checks the `Mcp-Param-*` headers a call arrived with against its `arguments`: each
+    /// annotated argument that is a string, number or boolean must arrive mirrored in its
+    /// header (literally or as `=?base64?…?=`; surrounding whitespace is not part of a value),
+    /// and a header for an argument the body does not carry is a mismatch too. `header` looks a
+    /// header up by its full name ([`ParamHeader::header_name`]). The name of the first header
+    /// that does not match, if any.
+    pub fn check<'h>(
+        &self,
+        arguments: Option<&Value>,
+        header: impl Fn(&str) -> Option<&'h str>,
+    ) -> Result<(), String> {
+        for param in &self.params {
+            let value = arguments
+                .and_then(|arguments| param.path.iter().try_fold(arguments, |at, key| at.get(key)));
+            let expected = match value {
+                None | Some(Value::Null) => None,
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(Value::Number(number)) => Some(number.to_string()),
+                Some(Value::Bool(flag)) => Some(flag.to_string()),
+                // Arrays and objects are not mirrored into headers.
+                Some(Value::Array(_) | Value::Object(_)) => continue,
+            };
+            let name = param.header_name();
+            let found = header(&name).map(|found| decode_header_value(found.trim()));
+            match (expected, found) {
+                (None, None) => {}
+                (Some(expected), Some(Some(found))) if found == expected => {}
+                _ => return Err(name),
+            }
+        }
+        Ok(())
+    }
+
     /// Visits a schema whose `properties` lead to arguments at `path`.
     fn visit_object_schema(
         &mut self,
@@ -255,6 +291,16 @@ pub fn encode_header_value(text: &str) -> String {
     let looks_encoded = text.starts_with("=?base64?") && text.ends_with("?=");
     let plain = visible && !padded && !looks_encoded;
     if plain { text.to_string() } else { format!("=?base64?{}?=", STANDARD.encode(text)) }
+}
+
+/// The text an `Mcp-Param-*` value stands for: the Base64 inside `=?base64?…?=` (canonical
+/// padding, the standard alphabet, UTF-8; `None` when it is not), else the value itself.
+pub fn decode_header_value(value: &str) -> Option<String> {
+    let Some(encoded) = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) else {
+        return Some(value.to_owned());
+    };
+    let bytes = STANDARD.decode(encoded).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]

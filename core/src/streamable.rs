@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crate::id::RequestId;
 use crate::message::{Message, Request};
+use crate::param_headers::ParamHeaders;
 use crate::raw::RawJson;
 use crate::time::Instant;
 use crate::version::{Era, ProtocolVersion};
@@ -650,55 +651,20 @@ pub fn stateless_output(message: &Message, request: &RequestId) -> StatelessOutp
     }
 }
 
-/// Checks the SEP-2243 `Mcp-Param-{Name}` headers of a `tools/call` against its arguments:
-/// every property of the tool's `input_schema` marked `"x-mcp-header": "{Name}"` whose argument
-/// is a string, number or boolean must arrive mirrored in that header (`header` looks one up
-/// by its lower-case name, `mcp-param-{name}`), as the literal text or wrapped as
-/// `=?base64?{standard Base64 of the UTF-8 text}?=`; surrounding whitespace is not part of a
-/// value. A header for an argument the body does not carry is a mismatch too.
+/// Checks the SEP-2243 `Mcp-Param-{Name}` headers of a `tools/call` against its arguments,
+/// by the tool's `input_schema` annotations as [`ParamHeaders`] reads them (the client's rules,
+/// [`ParamHeaders::check`]); `header` looks one up by its lower-case name,
+/// `mcp-param-{name}`. A tool whose annotations are invalid mirrors nothing (clients leave it
+/// out of their lists, so none calls it with headers).
 pub fn check_param_headers<'h>(
     input_schema: &serde_json::Map<String, serde_json::Value>,
     arguments: Option<&serde_json::Value>,
     header: impl Fn(&str) -> Option<&'h str>,
 ) -> Result<(), HeaderMismatch> {
-    let Some(properties) = input_schema.get("properties").and_then(|p| p.as_object()) else {
-        return Ok(());
-    };
-    for (parameter, definition) in properties {
-        let Some(name) = definition.get("x-mcp-header").and_then(|n| n.as_str()) else {
-            continue;
-        };
-        let expected = match arguments.and_then(|arguments| arguments.get(parameter)) {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(text)) => Some(text.clone()),
-            Some(serde_json::Value::Number(number)) => Some(number.to_string()),
-            Some(serde_json::Value::Bool(flag)) => Some(flag.to_string()),
-            // Arrays and objects are not mirrored into headers.
-            Some(_) => continue,
-        };
-        let found = header(&format!("mcp-param-{}", name.to_ascii_lowercase()));
-        match (expected, found) {
-            (None, None) => {}
-            (Some(expected), Some(found)) => {
-                if decode_param_header(found.trim()).as_deref() != Some(expected.as_str()) {
-                    return Err(HeaderMismatch::Param);
-                }
-            }
-            _ => return Err(HeaderMismatch::Param),
-        }
-    }
-    Ok(())
-}
-
-/// The text an `Mcp-Param-*` value stands for: the Base64 inside `=?base64?…?=` (canonical
-/// padding, the standard alphabet, UTF-8; `None` when it is not), else the value itself.
-pub fn decode_param_header(value: &str) -> Option<String> {
-    use base64::Engine;
-    let Some(encoded) = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) else {
-        return Some(value.to_owned());
-    };
-    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
-    String::from_utf8(bytes).ok()
+    let Ok(params) = ParamHeaders::from_input_schema(input_schema) else { return Ok(()) };
+    params
+        .check(arguments, |name| header(&name.to_ascii_lowercase()))
+        .map_err(|_| HeaderMismatch::Param)
 }
 
 /// Where a message the session writes goes, in a legacy-era HTTP session.
@@ -1148,8 +1114,20 @@ mod tests {
             _ => None,
         };
         assert_eq!(check_param_headers(schema, Some(&without_region), headers), mismatch);
-        assert_eq!(decode_param_header("=?base64?SGVsbG8="), Some("=?base64?SGVsbG8=".into()));
-        assert_eq!(decode_param_header("SGVsbG8="), Some("SGVsbG8=".into()), "literal");
+        // A nested annotated property is checked too (the client mirrors it).
+        let nested = serde_json::json!({"type": "object", "properties": {"where": {
+            "type": "object",
+            "properties": {"zone": {"type": "string", "x-mcp-header": "Zone"}}
+        }}});
+        let arguments = serde_json::json!({"where": {"zone": "eu"}});
+        let zone =
+            |value: &'static str| move |name: &str| (name == "mcp-param-zone").then_some(value);
+        let nested = nested.as_object().unwrap();
+        assert_eq!(check_param_headers(nested, Some(&arguments), zone("eu")), Ok(()));
+        assert_eq!(check_param_headers(nested, Some(&arguments), zone("us")), mismatch);
+        let decode = crate::param_headers::decode_header_value;
+        assert_eq!(decode("=?base64?SGVsbG8="), Some("=?base64?SGVsbG8=".into()));
+        assert_eq!(decode("SGVsbG8="), Some("SGVsbG8=".into()), "literal");
     }
 
     fn parse(text: &str) -> Message {
