@@ -9,7 +9,6 @@
 //! Beside it, what the suite showed our client library did wrong, checked against our own
 //! server: a tool whose `x-mcp-header` annotations are invalid is left out of `tools/list`.
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,7 +18,7 @@ use mcp_ws::mcp::{Implementation, Tool};
 use mcp_ws_driver::core::ProtocolVersion;
 use mcp_ws_driver::core::session::EraPolicy;
 use mcp_ws_driver::{Client, ClientConfig};
-use mcp_ws_tests::peers::{conformance, conformance_totals};
+use mcp_ws_tests::peers::{conformance, conformance_totals, read_all};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
@@ -78,18 +77,8 @@ fn run_suite(revision: &str) -> (bool, String) {
         .process_group(0)
         .spawn()
         .expect("cannot start the conformance suite (run bash tests/interop/install.sh)");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
+    let out = read_all(child.stdout.take().expect("stdout"));
+    let err = read_all(child.stderr.take().expect("stderr"));
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {

@@ -15,14 +15,13 @@
 #[allow(dead_code)]
 mod fixture;
 
-use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use mcp_ws::mcp::Implementation;
 use mcp_ws::{ServerConfig, server};
 use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
-use mcp_ws_tests::peers::{conformance, conformance_totals};
+use mcp_ws_tests::peers::{conformance, conformance_totals, read_all};
 use mcp_ws_tests::process::Guarded;
 
 /// Whole-suite bound: a revision's run takes well under a minute here.
@@ -78,18 +77,8 @@ fn judge_server(revision: &str, path: Path) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped()),
     );
-    let mut stdout = suite.child.stdout.take().expect("stdout");
-    let mut stderr = suite.child.stderr.take().expect("stderr");
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let mut output = String::new();
-    let reader = std::thread::spawn(move || {
-        let _ = stdout.read_to_string(&mut output);
-        output
-    });
+    let reader = read_all(suite.child.stdout.take().expect("stdout"));
+    let errors = read_all(suite.child.stderr.take().expect("stderr"));
     let status = suite.wait(SUITE_LIMIT);
     let output = reader.join().expect("stdout reader");
     let errors = errors.join().expect("stderr reader");

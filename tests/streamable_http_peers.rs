@@ -5,11 +5,10 @@
 //! `roots/list` (asked by `list_roots`) and `elicitation/create` (asked by `confirm`), pings and
 //! ends its session with `DELETE`.
 
-use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mcp_ws_tests::peers::{self, interop_dir, lines_of, mcp_ws};
+use mcp_ws_tests::peers::{self, interop_dir, lines_of, mcp_ws, read_all};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -53,18 +52,8 @@ fn run_node(script: &str, url: &str) -> Value {
         .stderr(Stdio::piped())
         .spawn()
         .expect("cannot start node");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
+    let out = read_all(child.stdout.take().expect("stdout"));
+    let err = read_all(child.stderr.take().expect("stderr"));
     let started = Instant::now();
     let mut child = Process(child);
     let status = loop {

@@ -139,3 +139,13 @@ impl Drop for SdkServer {
         let _ = self.child.wait();
     }
 }
+
+/// All that `output` (a child's stdout or stderr) writes until it closes, read on a thread of
+/// its own so a child that fills one pipe never blocks on it; `join` gives the text.
+pub fn read_all(mut output: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = output.read_to_string(&mut text);
+        text
+    })
+}
