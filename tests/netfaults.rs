@@ -36,7 +36,7 @@ use mcp_ws_driver::core::session::ClosedBy;
 use mcp_ws_driver::{CallError, CallOptions, Client, ClientConfig, ClientEvent};
 use mcp_ws_tests::netns::Lab;
 use mcp_ws_tests::peers::lines_of;
-use mcp_ws_tests::process::{Guarded, TempDir, nginx_conf, redis_conf};
+use mcp_ws_tests::process::{Guarded, TempDir, executions, nginx_conf, redis_conf};
 use mcp_ws_tests::{eventually, next_event, within};
 use mcp_ws_tokio::Tokio;
 use serde_json::json;
@@ -79,15 +79,6 @@ fn start_node(lab: &Lab, host: &str, executions: &Path, extra: &[&str]) -> Node 
     let url = lines.recv_timeout(LIMIT).expect("the node's URL line");
     assert!(url.ends_with(&format!("{listen}/mcp")), "unexpected first line {url:?}");
     Node { process, url }
-}
-
-/// How many times the tool ran each call id.
-fn executions(path: &Path) -> HashMap<String, usize> {
-    let mut runs = HashMap::new();
-    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-        *runs.entry(line.to_string()).or_insert(0) += 1;
-    }
-    runs
 }
 
 /// A client configuration: fast reconnects, a 2 s connect timeout, and the heartbeat given

@@ -18,7 +18,6 @@
 //! nginx and redis-server must be installed (`bash tests/interop/install.sh` does it as root);
 //! without them these tests fail, saying so.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -34,7 +33,7 @@ use mcp_ws_driver::core::session::EraPolicy;
 use mcp_ws_driver::{CallError, CallOptions, Client, ClientConfig, ClientEvent, Listen};
 use mcp_ws_tests::next_event;
 use mcp_ws_tests::peers::lines_of;
-use mcp_ws_tests::process::{Guarded, TempDir, nginx_conf, redis_conf};
+use mcp_ws_tests::process::{Guarded, TempDir, executions, nginx_conf, redis_conf};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
@@ -296,15 +295,6 @@ struct Calls {
     errors: Mutex<Vec<(usize, bool, CallError)>>,
     /// The id of every call answered with a result.
     answered: Mutex<Vec<String>>,
-}
-
-/// How many times each `count` id ran, from the nodes' shared file.
-fn executions(path: &Path) -> HashMap<String, usize> {
-    let mut runs = HashMap::new();
-    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-        *runs.entry(line.to_string()).or_insert(0) += 1;
-    }
-    runs
 }
 
 /// What the nodes' file says of the calls.

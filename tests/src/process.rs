@@ -150,3 +150,13 @@ pub fn redis_conf(dir: &Path, bind: &str, port: u16) -> String {
         dir.display()
     )
 }
+
+/// How many times `netfault-node`'s `count` tool ran each call id, from the file its nodes
+/// append one line per execution to (empty when none ran yet).
+pub fn executions(path: &Path) -> std::collections::HashMap<String, usize> {
+    let mut runs = std::collections::HashMap::new();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        *runs.entry(line.to_string()).or_insert(0) += 1;
+    }
+    runs
+}
