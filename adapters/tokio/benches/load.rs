@@ -643,6 +643,14 @@ fn raise_fd_limit() {
     }
 }
 
+/// The median by throughput of `runs` (at least one) runs of `run`.
+fn median_run(runs: usize, mut run: impl FnMut() -> Run) -> Run {
+    let mut all: Vec<Run> = (0..runs.max(1)).map(|_| run()).collect();
+    all.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    let middle = all.len() / 2;
+    all.swap_remove(middle)
+}
+
 fn ratio(value: f64, floor: f64) -> String {
     if floor > 0.0 { format!("{:.2}", value / floor) } else { "-".into() }
 }
@@ -702,11 +710,9 @@ fn main() {
     for &(connections, in_flight) in &scenarios {
         let mut results: Vec<Run> = Vec::new();
         for child in &children {
-            let mut all: Vec<Run> = (0..runs)
-                .map(|_| runtime.block_on(load(child, connections, in_flight, warmup, window)))
-                .collect();
-            all.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
-            results.push(all.swap_remove(runs / 2));
+            results.push(median_run(runs, || {
+                runtime.block_on(load(child, connections, in_flight, warmup, window))
+            }));
         }
         let floor = children.iter().position(|c| c.kind == "floor").map(|i| &results[i]);
         for (child, run) in children.iter().zip(&results) {
@@ -767,19 +773,9 @@ fn main() {
                 let results: Vec<Run> = children
                     .iter()
                     .map(|child| {
-                        let mut all: Vec<Run> = (0..runs)
-                            .map(|_| {
-                                runtime.block_on(load_http(
-                                    child,
-                                    connections,
-                                    accept,
-                                    warmup,
-                                    window,
-                                ))
-                            })
-                            .collect();
-                        all.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
-                        all.swap_remove(runs / 2)
+                        median_run(runs, || {
+                            runtime.block_on(load_http(child, connections, accept, warmup, window))
+                        })
                     })
                     .collect();
                 let floor = children.iter().position(|c| c.kind == "floor-http");
