@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::mcp::common::{JsonObject, Role};
 use crate::mcp::content::ContentBlock;
 use crate::mcp::num;
-use crate::mcp::tools::Tool;
+use crate::mcp::tool_definition::Tool;
 
 /// A filesystem root the client exposes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

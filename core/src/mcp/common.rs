@@ -40,7 +40,7 @@ pub struct NotificationParams {
 pub struct EmptyResult {
     /// `"complete"` in 2026-07-28; absent before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result_type: Option<crate::mcp::ResultType>,
+    pub result_type: Option<ResultType>,
     /// Result metadata, such as the 2026-07-28 server identity.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<JsonObject>,
@@ -81,5 +81,22 @@ string_enum! {
         Private = "private",
         /// Any client of the server may reuse the result.
         Public = "public",
+    }
+}
+
+string_enum! {
+    /// The kind of a 2026-07-28 result (`resultType`). An absent value means complete.
+    pub enum ResultType {
+        /// The request is answered.
+        Complete = "complete",
+        /// The server needs input from the client first; see [`crate::mcp::InputRequiredResult`].
+        InputRequired = "input_required",
+    }
+}
+
+impl ResultType {
+    /// Whether a result with this `resultType` (absent counts as complete) is final.
+    pub fn is_complete(value: Option<&ResultType>) -> bool {
+        matches!(value, None | Some(ResultType::Complete))
     }
 }

@@ -1,4 +1,5 @@
-//! Content blocks and the small types they share: annotations and icons.
+//! Content blocks and the small types they share: annotations, icons and the contents of a
+//! resource (embedded in a block, or read with `resources/read`).
 //!
 //! A [`ContentBlock`] is one piece of a tool result, prompt message or sampling message,
 //! selected by its `type` member. Versions add block types over time (`audio` in 2025-03-26,
@@ -12,7 +13,6 @@ use serde_json::Value;
 
 use crate::mcp::common::{JsonObject, Role};
 use crate::mcp::num;
-use crate::mcp::resources::ResourceContents;
 
 /// One piece of content, tagged by `type`.
 #[derive(Debug, Clone, PartialEq)]
@@ -319,4 +319,57 @@ string_enum! {
         /// For dark backgrounds.
         Dark = "dark",
     }
+}
+
+/// The contents of one resource: text or a base64 blob.
+///
+/// The wire form has no tag; `text` or `blob` decides. An object with neither is kept as
+/// [`ResourceContents::Other`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ResourceContents {
+    /// Text contents.
+    Text(TextResourceContents),
+    /// Binary contents.
+    Blob(BlobResourceContents),
+    /// A shape this crate does not recognise, kept verbatim.
+    Other(JsonObject),
+}
+
+/// Text contents of a resource.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextResourceContents {
+    /// The resource's URI.
+    pub uri: String,
+    /// The contents' MIME type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// The text.
+    pub text: String,
+    /// Contents metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
+    /// Members this crate does not know, kept for forwarding.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+/// Binary contents of a resource.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobResourceContents {
+    /// The resource's URI.
+    pub uri: String,
+    /// The contents' MIME type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// The bytes, base64-encoded.
+    pub blob: String,
+    /// Contents metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
+    /// Members this crate does not know, kept for forwarding.
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }

@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::capabilities::ServerCapabilities;
+use crate::mcp::common::ResultType;
 use crate::mcp::common::{CacheScope, JsonObject};
 use crate::mcp::lifecycle::Implementation;
 use crate::mcp::meta;
-use crate::mcp::result_type::ResultType;
 
 /// Result of `server/discover`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

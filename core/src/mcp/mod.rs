@@ -14,10 +14,11 @@
 //! |---|---|
 //! | [`methods`] | method names of every request and notification |
 //! | [`meta`] | `_meta` keys and helpers (2026-07-28 per-request metadata, progress tokens) |
-//! | [`common`] | shapes shared by many methods: bare params, empty results, pagination, roles |
+//! | [`common`] | shapes shared by many methods: bare params, empty results, pagination, roles, `resultType` |
 //! | [`lifecycle`] | `initialize`, `initialized`, `ping`, implementation identity |
 //! | [`capabilities`] | client and server capabilities |
-//! | [`content`] | content blocks, annotations, icons |
+//! | [`content`] | content blocks, annotations, icons, resource contents |
+//! | [`tool_definition`] | a tool as listed: name, schemas, annotations |
 //! | [`tools`] | `tools/list`, `tools/call` |
 //! | [`resources`] | `resources/*` |
 //! | [`prompts`] | `prompts/*` |
@@ -26,9 +27,15 @@
 //! | [`notifications`] | progress, cancellation, list changes, resource updates |
 //! | [`client_requests`] | requests a server makes of a client: roots, sampling, elicitation |
 //! | [`discover`] | `server/discover` (2026-07-28) |
-//! | [`result_type`] | `resultType`, input-required results and input responses (2026-07-28) |
+//! | [`result_type`] | input-required results, input requests and responses (2026-07-28) |
 //! | [`subscriptions`] | `subscriptions/listen` (2026-07-28) |
 //! | [`errors`] | structured `data` of MCP-defined errors |
+//!
+//! The modules form layers without cycles: the leaves (`common`, `methods`, `capabilities`,
+//! `content`, `tool_definition`) come first, the requests a server makes of a client
+//! (`client_requests`) build on them, the input-required flow (`result_type`) on those, and the
+//! method modules (`tools`, `resources`, `prompts`, ...) on all of them. `core/tests/module_layers.rs`
+//! fails on an import that closes a cycle.
 
 #[macro_use]
 mod macros;
@@ -49,6 +56,7 @@ pub mod prompts;
 pub mod resources;
 pub mod result_type;
 pub mod subscriptions;
+pub mod tool_definition;
 pub mod tools;
 
 pub use capabilities::{
@@ -62,15 +70,17 @@ pub use client_requests::{
     ToolChoice,
 };
 pub use common::{
-    CacheScope, EmptyResult, JsonObject, NotificationParams, PaginatedParams, RequestParams, Role,
+    CacheScope, EmptyResult, JsonObject, NotificationParams, PaginatedParams, RequestParams,
+    ResultType, Role,
 };
 pub use completion::{
     CompleteParams, CompleteResult, Completion, CompletionArgument, CompletionContext,
     CompletionReference, PromptReference, ResourceTemplateReference,
 };
 pub use content::{
-    Annotations, AudioContent, ContentBlock, EmbeddedResource, Icon, IconTheme, ImageContent,
-    ResourceLink, TextContent, ToolResultContent, ToolUseContent,
+    Annotations, AudioContent, BlobResourceContents, ContentBlock, EmbeddedResource, Icon,
+    IconTheme, ImageContent, ResourceContents, ResourceLink, TextContent, TextResourceContents,
+    ToolResultContent, ToolUseContent,
 };
 pub use discover::DiscoverResult;
 pub use errors::{MissingCapabilityData, UnsupportedVersionData};
@@ -85,17 +95,15 @@ pub use prompts::{
     GetPromptParams, GetPromptResult, ListPromptsResult, Prompt, PromptArgument, PromptMessage,
 };
 pub use resources::{
-    BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, ReadResourceParams,
-    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, SubscribeParams,
-    TextResourceContents,
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceParams, ReadResourceResult,
+    Resource, ResourceTemplate, SubscribeParams,
 };
 pub use result_type::{
-    InputRequest, InputRequests, InputRequiredResult, InputResponse, InputResponses, ResultType,
+    InputRequest, InputRequests, InputRequiredResult, InputResponse, InputResponses,
 };
 pub use subscriptions::{
     SubscriptionFilter, SubscriptionsAcknowledgedParams, SubscriptionsListenParams,
     SubscriptionsListenResult,
 };
-pub use tools::{
-    CallToolParams, CallToolResult, ListToolsResult, Tool, ToolAnnotations, ToolExecution,
-};
+pub use tool_definition::{Tool, ToolAnnotations, ToolExecution};
+pub use tools::{CallToolParams, CallToolResult, ListToolsResult};

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::common::ResultType;
 use crate::mcp::common::{CacheScope, JsonObject, Role};
 use crate::mcp::content::{ContentBlock, Icon};
-use crate::mcp::result_type::{InputResponses, ResultType};
+use crate::mcp::result_type::InputResponses;
 
 /// A prompt template a server offers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

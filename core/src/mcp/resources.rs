@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mcp::common::{CacheScope, JsonObject};
-use crate::mcp::content::{Annotations, Icon};
-use crate::mcp::result_type::{InputResponses, ResultType};
+use crate::mcp::common::{CacheScope, JsonObject, ResultType};
+use crate::mcp::content::{Annotations, Icon, ResourceContents};
+use crate::mcp::result_type::InputResponses;
 
 /// A resource a server offers: [`Resource::new`] with its URI and name, then the optional
 /// parts.
@@ -151,59 +151,6 @@ impl ResourceTemplate {
         self.mime_type = Some(mime_type.into());
         self
     }
-}
-
-/// The contents of one resource: text or a base64 blob.
-///
-/// The wire form has no tag; `text` or `blob` decides. An object with neither is kept as
-/// [`ResourceContents::Other`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ResourceContents {
-    /// Text contents.
-    Text(TextResourceContents),
-    /// Binary contents.
-    Blob(BlobResourceContents),
-    /// A shape this crate does not recognise, kept verbatim.
-    Other(JsonObject),
-}
-
-/// Text contents of a resource.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TextResourceContents {
-    /// The resource's URI.
-    pub uri: String,
-    /// The contents' MIME type, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    /// The text.
-    pub text: String,
-    /// Contents metadata.
-    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<JsonObject>,
-    /// Members this crate does not know, kept for forwarding.
-    #[serde(flatten)]
-    pub extra: JsonObject,
-}
-
-/// Binary contents of a resource.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlobResourceContents {
-    /// The resource's URI.
-    pub uri: String,
-    /// The contents' MIME type, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    /// The bytes, base64-encoded.
-    pub blob: String,
-    /// Contents metadata.
-    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<JsonObject>,
-    /// Members this crate does not know, kept for forwarding.
-    #[serde(flatten)]
-    pub extra: JsonObject,
 }
 
 /// Result of `resources/list`. Its params are [`crate::mcp::PaginatedParams`].

@@ -14,25 +14,8 @@ use serde_json::Value;
 use crate::mcp::client_requests::{
     CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, ListRootsResult,
 };
-use crate::mcp::common::JsonObject;
+use crate::mcp::common::{JsonObject, ResultType};
 use crate::mcp::methods;
-
-string_enum! {
-    /// The kind of a 2026-07-28 result (`resultType`). An absent value means complete.
-    pub enum ResultType {
-        /// The request is answered.
-        Complete = "complete",
-        /// The server needs input from the client first; see [`InputRequiredResult`].
-        InputRequired = "input_required",
-    }
-}
-
-impl ResultType {
-    /// Whether a result with this `resultType` (absent counts as complete) is final.
-    pub fn is_complete(value: Option<&ResultType>) -> bool {
-        matches!(value, None | Some(ResultType::Complete))
-    }
-}
 
 /// A result saying the server needs input from the client before it can answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::common::JsonObject;
-use crate::mcp::result_type::ResultType;
+use crate::mcp::common::ResultType;
 
 /// Which change notifications a client wants, or a server agrees to send.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
