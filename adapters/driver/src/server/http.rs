@@ -46,7 +46,7 @@ use hyper::body::{Frame as BodyFrame, Incoming};
 use hyper::{Request, Response};
 use mcp_ws_core::sse::SseEvent;
 use mcp_ws_core::streamable::{
-    Destination, HttpRequestView, HttpRoute, HttpSessions, OutgoingRouter, ReplayBuffer,
+    Destination, HttpRequestView, HttpRoute, HttpSessions, NodeId, OutgoingRouter, ReplayBuffer,
     ResumeError, SessionLimits, route,
 };
 use mcp_ws_core::{Frame, Message, RequestId, decode};
@@ -83,10 +83,9 @@ struct Table {
 }
 
 impl HttpState {
-    pub(crate) fn new(limits: SessionLimits) -> HttpState {
-        HttpState {
-            table: Mutex::new(Table { sessions: HttpSessions::new(limits), sweeping: false }),
-        }
+    pub(crate) fn new(limits: SessionLimits, node: Option<NodeId>) -> HttpState {
+        let sessions = HttpSessions::new(limits).with_node(node);
+        HttpState { table: Mutex::new(Table { sessions, sweeping: false }) }
     }
 }
 
