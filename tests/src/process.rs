@@ -141,6 +141,36 @@ http {{
     )
 }
 
+/// [`nginx_conf`] that also routes legacy Streamable HTTP sessions: each node runs with
+/// `--node-id NAME` (the first of its pair), so every session id it mints starts with `NAME.`;
+/// a `map` on `$http_mcp_session_id` sends a request naming a node to that node's upstream (the
+/// other nodes are its `backup`: when it is gone they answer 404 and the client starts a new
+/// session), and everything without a session id (WebSocket upgrades, `initialize`, every
+/// 2026-07-28 POST) to the round-robin pool. The README's "Running several nodes" shows it.
+pub fn nginx_conf_routed(dir: &Path, listen: SocketAddr, nodes: &[(String, SocketAddr)]) -> String {
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|(_, addr)| *addr).collect();
+    let plain = nginx_conf(dir, listen, &addrs);
+    let mut upstreams = String::new();
+    let mut routes = String::new();
+    for (name, addr) in nodes {
+        upstreams.push_str(&format!("    upstream mcp_node_{name} {{\n"));
+        upstreams.push_str(&format!("        server {addr} max_fails=0;\n"));
+        for (_, other) in nodes.iter().filter(|(other, _)| other != name) {
+            upstreams.push_str(&format!("        server {other} backup;\n"));
+        }
+        upstreams.push_str("    }\n");
+        routes.push_str(&format!("        \"~^{name}\\.\" mcp_node_{name};\n"));
+    }
+    let routing = format!(
+        "{upstreams}    map $http_mcp_session_id $mcp_upstream {{\n        default mcp;\n{routes}    }}\n    server {{"
+    );
+    plain.replacen("    server {", &routing, 1).replacen(
+        "proxy_pass http://mcp;",
+        "proxy_pass http://$mcp_upstream;",
+        1,
+    )
+}
+
 /// A redis-server configuration listening on `bind`:`port`, persisting nothing, in `dir`
 /// (protected mode off on an address other than loopback: the test's hosts have no password).
 pub fn redis_conf(dir: &Path, bind: &str, port: u16) -> String {
