@@ -629,3 +629,103 @@ fn legacy_http_sessions_stay_on_their_node_and_modern_posts_spread_over_the_thre
         }
     });
 }
+
+#[test]
+fn sigterm_to_one_node_sends_its_legacy_http_clients_to_new_sessions_on_the_others() {
+    let mut cluster = Cluster::start_with(true);
+    let url = cluster.url.replace("ws://", "http://");
+    let rt = mcp_ws_tests::multi_thread_runtime(2);
+    let net = rt.block_on(async { Tokio::new() });
+    let callers: Vec<HttpCaller> = rt.block_on(async {
+        let mut callers = Vec::new();
+        for _ in 0..6 {
+            callers.push(http_caller(&net, &url, LEGACY).await);
+        }
+        callers
+    });
+    let (stop, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let calls = Arc::new(Calls::default());
+    let clients: Vec<Client> = callers.iter().map(|c| c.client.clone()).collect();
+    let tasks = {
+        let _entered = rt.enter();
+        start_callers(&clients, &stop, &stopped, &calls)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let node = &mut cluster.nodes[0];
+    node.process.signal("-TERM");
+    let status = node.process.wait(LIMIT);
+    stopped.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::SeqCst);
+    rt.block_on(async {
+        for task in tasks {
+            task.await.expect("a caller panicked");
+        }
+    });
+    assert!(status.success(), "the drained node exited with {status}");
+    let ran = ran_on(&cluster.dir.0);
+    let runs = ran.iter().map(|(id, nodes)| (id.clone(), nodes.len())).collect();
+    let runs = doubled_and_unrun(&calls, runs);
+    let errors = calls.errors.lock().unwrap();
+    let lost: Vec<usize> = callers.iter().map(|c| c.disconnects.load(Ordering::SeqCst)).collect();
+    println!(
+        "[scale_out] HTTP, SIGTERM: {} executions, {} calls after the stop, failed {:?}, \
+         sessions lost per client {lost:?}",
+        runs.total,
+        calls.ok_after_stop.load(Ordering::Relaxed),
+        *errors
+    );
+    assert!(runs.unrun.is_empty(), "answered but never ran: {:?}", runs.unrun);
+    assert!(runs.doubled.is_empty(), "ran more than once: {:?}", runs.doubled);
+    // Nothing ran that was not answered: a call that failed never ran anywhere.
+    let answered: BTreeSet<String> = calls.answered.lock().unwrap().iter().cloned().collect();
+    let unanswered: Vec<&String> = ran.keys().filter(|id| !answered.contains(*id)).collect();
+    assert!(unanswered.is_empty(), "ran but failed at the caller: {unanswered:?}");
+    let mut drained = BTreeSet::new();
+    for (i, lost) in lost.iter().enumerate() {
+        let homes: BTreeSet<&str> = ran
+            .iter()
+            .filter(|(id, _)| id.starts_with(&format!("caller{i}-")))
+            .flat_map(|(_, nodes)| nodes.iter().copied())
+            .collect();
+        if homes.contains("n0") {
+            // On the drained node: its session ended (the node's 503, then another node's
+            // 404 through the backup servers) and the client initialized a new one elsewhere.
+            assert_eq!(*lost, 1, "caller {i} on the drained node: {homes:?}");
+            drained.insert(i);
+        } else {
+            assert_eq!(*lost, 0, "caller {i} lost a session on a node that stayed: {homes:?}");
+            assert_eq!(homes.len(), 1, "caller {i} moved between live nodes: {homes:?}");
+        }
+    }
+    assert_eq!(drained.len(), 2, "nginx put two of the six sessions on each node");
+    // What can fail: a non-retryable call a client of the drained node issued on its session
+    // as it ended fails as disconnected (it never ran: checked above; see the README); at most
+    // one per such client, none elsewhere. A retryable one is issued again on the new session.
+    for (caller, retryable, error) in errors.iter() {
+        assert!(drained.contains(caller), "caller {caller} on a live node failed: {error:?}");
+        assert!(!retryable, "retryable caller {caller} failed: {error:?}");
+        assert_eq!(*error, CallError::Disconnected, "caller {caller}");
+    }
+    assert!(errors.len() <= 2, "more calls failed than callers on the drained node: {:?}", *errors);
+    assert!(calls.ok_after_stop.load(Ordering::Relaxed) > 0, "nobody called after the drain");
+    // And every client goes on, on a live node.
+    rt.block_on(async {
+        for (i, caller) in callers.iter().enumerate() {
+            let failed = count_calls(caller.client.clone(), format!("final{i}"), 1).await;
+            assert!(failed.is_empty(), "caller {i} after the drain: {failed:?}");
+        }
+    });
+    let ran = ran_on(&cluster.dir.0);
+    for i in 0..callers.len() {
+        let on = ran.get(&format!("final{i}-0")).cloned().unwrap_or_default();
+        assert!(on.len() == 1 && on[0] != "n0", "caller {i}'s last call ran on {on:?}");
+    }
+    drop(errors);
+    rt.block_on(async {
+        for caller in callers {
+            caller.client.close().await;
+            caller.watcher.abort();
+        }
+    });
+}

@@ -142,11 +142,14 @@ http {{
 }
 
 /// [`nginx_conf`] that also routes legacy Streamable HTTP sessions: each node runs with
-/// `--node-id NAME` (the first of its pair), so every session id it mints starts with `NAME.`;
-/// a `map` on `$http_mcp_session_id` sends a request naming a node to that node's upstream (the
-/// other nodes are its `backup`: when it is gone they answer 404 and the client starts a new
-/// session), and everything without a session id (WebSocket upgrades, `initialize`, every
-/// 2026-07-28 POST) to the round-robin pool. The README's "Running several nodes" shows it.
+/// `--node-id NAME` (the first of its pair), so every session id it mints starts with `NAME.`.
+/// A `map` on `$http_mcp_session_id` names the node's upstream, and a request of a session goes
+/// there (through the named location `@mcp_session`); everything without a session id
+/// (WebSocket upgrades, `initialize`, every 2026-07-28 POST) goes to the round-robin pool as in
+/// [`nginx_conf`]. A node's upstream lists the other nodes as `backup`: when the node is gone,
+/// or answers 503 while it drains, the request is passed on (`non_idempotent`: safe here, as
+/// no other node knows the session) and another node answers 404, so the client starts a new
+/// session. The README's "Running several nodes" shows it.
 pub fn nginx_conf_routed(dir: &Path, listen: SocketAddr, nodes: &[(String, SocketAddr)]) -> String {
     let addrs: Vec<SocketAddr> = nodes.iter().map(|(_, addr)| *addr).collect();
     let plain = nginx_conf(dir, listen, &addrs);
@@ -162,13 +165,23 @@ pub fn nginx_conf_routed(dir: &Path, listen: SocketAddr, nodes: &[(String, Socke
         routes.push_str(&format!("        \"~^{name}\\.\" mcp_node_{name};\n"));
     }
     let routing = format!(
-        "{upstreams}    map $http_mcp_session_id $mcp_upstream {{\n        default mcp;\n{routes}    }}\n    server {{"
+        "{upstreams}    map $http_mcp_session_id $mcp_node {{\n        default \"\";\n{routes}    }}\n    server {{"
     );
-    plain.replacen("    server {", &routing, 1).replacen(
-        "proxy_pass http://mcp;",
-        "proxy_pass http://$mcp_upstream;",
-        1,
-    )
+    let session = "        location @mcp_session {
+            proxy_pass http://$mcp_node;
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_read_timeout 120s;
+            proxy_connect_timeout 2s;
+            proxy_next_upstream error timeout http_503 non_idempotent;
+        }
+        location /mcp {
+            error_page 418 = @mcp_session;
+            if ($mcp_node) {
+                return 418;
+            }
+";
+    plain.replacen("    server {", &routing, 1).replacen("        location /mcp {\n", session, 1)
 }
 
 /// A redis-server configuration listening on `bind`:`port`, persisting nothing, in `dir`
