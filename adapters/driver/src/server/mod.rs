@@ -63,6 +63,7 @@ use mcp_ws_core::session::{Event, PeerDescription, ReadyInfo, Role, Session, Ses
 use mcp_ws_core::streamable::{NodeId, SessionLimits};
 use mcp_ws_core::{CloseCode, CloseReason, Era};
 
+pub use http::HttpBody;
 pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, connection};
