@@ -36,6 +36,8 @@ pub enum LogFormat {
 }
 
 /// The subcommands.
+// Parsed once at start-up: the size of its largest variant (serve's flags) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the built-in demo server, or any stdio MCP server (`--stdio -- CMD ARGS...`),
