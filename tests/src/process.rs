@@ -203,3 +203,31 @@ pub fn executions(path: &Path) -> std::collections::HashMap<String, usize> {
     }
     runs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_routed_layout_sends_a_session_to_its_node_and_the_rest_to_the_pool() {
+        let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        let nodes = [("n1".to_string(), addr(8701)), ("n2".to_string(), addr(8702))];
+        let conf = nginx_conf_routed(Path::new("/tmp/x"), addr(8700), &nodes);
+        println!("{conf}");
+        for expected in [
+            "upstream mcp {\n        server 127.0.0.1:8701 max_fails=0;\n        server 127.0.0.1:8702 max_fails=0;\n    }",
+            "upstream mcp_node_n1 {\n        server 127.0.0.1:8701 max_fails=0;\n        server 127.0.0.1:8702 backup;\n    }",
+            "upstream mcp_node_n2 {\n        server 127.0.0.1:8702 max_fails=0;\n        server 127.0.0.1:8701 backup;\n    }",
+            "map $http_mcp_session_id $mcp_node {\n        default \"\";\n        \"~^n1\\.\" mcp_node_n1;\n        \"~^n2\\.\" mcp_node_n2;\n    }",
+            "proxy_pass http://$mcp_node;",
+            "proxy_next_upstream error timeout http_503 non_idempotent;",
+            "if ($mcp_node) {\n                return 418;",
+            "proxy_pass http://mcp;",
+        ] {
+            assert!(conf.contains(expected), "missing {expected:?} in\n{conf}");
+        }
+        // The pool keeps its own next-upstream rule: a sessionless POST cut mid-way is not sent
+        // again.
+        assert_eq!(conf.matches("non_idempotent").count(), 1, "{conf}");
+    }
+}
