@@ -13,11 +13,17 @@
 //!   the drained node exits 0;
 //! - SIGKILL to one node: the same, except that calls in flight fail as disconnected (or are
 //!   issued again when marked retryable);
-//! - Redis stopped and restarted: local notifications keep flowing, cross-node ones resume.
+//! - Redis stopped and restarted: local notifications keep flowing, cross-node ones resume;
+//! - legacy Streamable HTTP sessions, with the nodes started with `--node-id` and nginx
+//!   routing on the node named in `Mcp-Session-Id` (the README's routed layout): every session
+//!   stays on its node (no 404, no reconnect), while 2026-07-28 POSTs through the same nginx
+//!   are spread over the three; SIGTERM to one node: its HTTP clients start new sessions on
+//!   the others and go on.
 //!
 //! nginx and redis-server must be installed (`bash tests/interop/install.sh` does it as root);
 //! without them these tests fail, saying so.
 
+use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -33,7 +39,9 @@ use mcp_ws_driver::core::session::EraPolicy;
 use mcp_ws_driver::{CallError, CallOptions, Client, ClientConfig, ClientEvent, Listen};
 use mcp_ws_tests::next_event;
 use mcp_ws_tests::peers::lines_of;
-use mcp_ws_tests::process::{Guarded, TempDir, executions, nginx_conf, redis_conf};
+use mcp_ws_tests::process::{
+    Guarded, TempDir, executions, nginx_conf, nginx_conf_routed, redis_conf,
+};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
@@ -113,22 +121,47 @@ struct Cluster {
     dir: TempDir,
 }
 
+/// The names of the routed cluster's nodes (`--node-id`), and of their executions files.
+const NODE_IDS: [&str; 3] = ["n0", "n1", "n2"];
+
 impl Cluster {
+    /// The cluster of the README's plain layout: one executions file for the three nodes.
     fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// `routed`: the nodes run with `--node-id n0`..`n2`, each recording its executions in a
+    /// file of its own (`executions-n0`..), behind [`nginx_conf_routed`].
+    fn start_with(routed: bool) -> Cluster {
         require(NGINX, "nginx");
         require(REDIS, "redis-server");
         let dir = TempDir::new("scale-out");
         let redis_port = free_port();
         let redis = start_redis(&dir.0, redis_port);
-        let executions = dir.0.join("executions");
-        let nodes: Vec<Node> = (0..3).map(|_| start_node(redis_port, &executions)).collect();
+        let nodes: Vec<Node> = NODE_IDS
+            .iter()
+            .map(|name| match routed {
+                true => {
+                    start_node(redis_port, &dir.0.join(format!("executions-{name}")), Some(name))
+                }
+                false => start_node(redis_port, &dir.0.join("executions"), None),
+            })
+            .collect();
         let nginx_port = free_port();
         let conf = dir.0.join("nginx.conf");
         let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
         let listen = SocketAddr::from(([127, 0, 0, 1], nginx_port));
         let upstream: Vec<SocketAddr> =
             ports.iter().map(|p| SocketAddr::from(([127, 0, 0, 1], *p))).collect();
-        std::fs::write(&conf, nginx_conf(&dir.0, listen, &upstream)).unwrap();
+        let text = match routed {
+            true => {
+                let named: Vec<(String, SocketAddr)> =
+                    NODE_IDS.iter().map(|name| name.to_string()).zip(upstream).collect();
+                nginx_conf_routed(&dir.0, listen, &named)
+            }
+            false => nginx_conf(&dir.0, listen, &upstream),
+        };
+        std::fs::write(&conf, text).unwrap();
         let mut nginx = Guarded::spawn(
             Command::new(NGINX)
                 .arg("-c")
@@ -173,12 +206,14 @@ fn start_redis(dir: &Path, port: u16) -> Guarded {
     redis
 }
 
-fn start_node(redis_port: u16, executions: &Path) -> Node {
+fn start_node(redis_port: u16, executions: &Path, node_id: Option<&str>) -> Node {
     let port = free_port();
     let redis = format!("redis://127.0.0.1:{redis_port}/");
+    let node_id: Vec<&str> = node_id.map(|name| vec!["--node-id", name]).unwrap_or_default();
     let mut process = Guarded::spawn(
         Command::new(NODE)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--redis", &redis])
+            .args(&node_id)
             .arg("--executions")
             .arg(executions)
             .args(["--shutdown-grace", "3"])
@@ -308,8 +343,7 @@ struct Runs {
     unrun: Vec<String>,
 }
 
-fn doubled_and_unrun(calls: &Calls, path: &Path) -> Runs {
-    let runs = executions(path);
+fn doubled_and_unrun(calls: &Calls, runs: HashMap<String, usize>) -> Runs {
     let mut doubled: Vec<(String, usize)> =
         runs.iter().filter(|(_, n)| **n > 1).map(|(id, n)| (id.clone(), *n)).collect();
     doubled.sort();
@@ -328,16 +362,16 @@ fn doubled_and_unrun(calls: &Calls, path: &Path) -> Runs {
 /// `stop`, each call with an id of its own, recording answers and failures; `stopped` marks
 /// when the node went away.
 fn start_callers(
-    subscribers: &[Subscriber],
+    clients: &[Client],
     stop: &Arc<AtomicBool>,
     stopped: &Arc<AtomicBool>,
     calls: &Arc<Calls>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    subscribers
+    clients
         .iter()
         .enumerate()
-        .map(|(i, subscriber)| {
-            let client = subscriber.client.clone();
+        .map(|(i, client)| {
+            let client = client.clone();
             let (stop, stopped, calls) = (stop.clone(), stopped.clone(), calls.clone());
             tokio::spawn(async move {
                 let retryable = i % 2 == 1;
@@ -379,7 +413,8 @@ fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus, Ru
     let calls = Arc::new(Calls::default());
     let callers = {
         let _entered = rt.enter();
-        start_callers(&subscribers, &stop, &stopped, &calls)
+        let clients: Vec<Client> = subscribers.iter().map(|s| s.client.clone()).collect();
+        start_callers(&clients, &stop, &stopped, &calls)
     };
     std::thread::sleep(Duration::from_millis(300));
     let node = &mut cluster.nodes[0];
@@ -403,7 +438,7 @@ fn one_node_goes_away(signal: &str) -> (Arc<Calls>, std::process::ExitStatus, Ru
             subscriber.client.close().await;
         }
     });
-    let runs = doubled_and_unrun(&calls, &cluster.dir.0.join("executions"));
+    let runs = doubled_and_unrun(&calls, executions(&cluster.dir.0.join("executions")));
     (calls, status, runs)
 }
 
@@ -474,6 +509,223 @@ fn with_redis_stopped_local_notifications_flow_and_cross_node_ones_resume_after_
         }
         for subscriber in subscribers {
             subscriber.client.close().await;
+        }
+    });
+}
+
+/// Where each call id ran in a routed cluster: the names of the nodes that ran it, once per
+/// execution (each node records in a file of its own).
+fn ran_on(dir: &Path) -> HashMap<String, Vec<&'static str>> {
+    let mut ran: HashMap<String, Vec<&'static str>> = HashMap::new();
+    for name in NODE_IDS {
+        for (id, n) in executions(&dir.join(format!("executions-{name}"))) {
+            ran.entry(id).or_default().extend(std::iter::repeat_n(name, n));
+        }
+    }
+    ran
+}
+
+/// A client through nginx over Streamable HTTP, counting the connections it lost (a 404 on
+/// its session is one: it then initializes a new session).
+struct HttpCaller {
+    client: Client,
+    disconnects: Arc<AtomicUsize>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+async fn http_caller(net: &Tokio, url: &str, era: EraPolicy) -> HttpCaller {
+    let connecting = mcp_ws_driver::connect(net.clone(), url, client_config(era));
+    let client =
+        mcp_ws_tests::within(net, LIMIT, connecting).await.expect("in time").expect("connect");
+    let disconnects = Arc::new(AtomicUsize::new(0));
+    let mut events = client.events();
+    let counted = disconnects.clone();
+    let watcher = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        while let Some(event) = events.next().await {
+            if let ClientEvent::Disconnected { .. } = event {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    HttpCaller { client, disconnects, watcher }
+}
+
+/// `calls` sequential `count` calls on `client` with ids `{prefix}-{n}`; the ones that failed.
+async fn count_calls(client: Client, prefix: String, calls: usize) -> Vec<(String, CallError)> {
+    let mut failed = Vec::new();
+    for n in 0..calls {
+        let id = format!("{prefix}-{n}");
+        let options = CallOptions::timeout(LIMIT);
+        match client.call_tool_with("count", json!({ "id": id }), options).await {
+            Ok(result) => assert_eq!(result.joined_text(), format!("counted {id}")),
+            Err(error) => failed.push((id, error)),
+        }
+    }
+    failed
+}
+
+#[test]
+fn legacy_http_sessions_stay_on_their_node_and_modern_posts_spread_over_the_three() {
+    let cluster = Cluster::start_with(true);
+    let url = cluster.url.replace("ws://", "http://");
+    const CLIENTS: usize = 6;
+    const CALLS: usize = 25;
+    mcp_ws_tests::multi_thread_runtime(2).block_on(async {
+        let net = Tokio::new();
+        let mut callers = Vec::new();
+        for _ in 0..CLIENTS {
+            callers.push(http_caller(&net, &url, LEGACY).await);
+        }
+        let tasks: Vec<_> = callers
+            .iter()
+            .enumerate()
+            .map(|(i, caller)| {
+                tokio::spawn(count_calls(caller.client.clone(), format!("legacy{i}"), CALLS))
+            })
+            .collect();
+        let mut failed = Vec::new();
+        for task in tasks {
+            failed.extend(task.await.expect("a caller panicked"));
+        }
+        assert!(failed.is_empty(), "legacy HTTP calls failed through nginx: {failed:?}");
+        let ran = ran_on(&cluster.dir.0);
+        let mut homes = BTreeSet::new();
+        for i in 0..CLIENTS {
+            let mut nodes = BTreeSet::new();
+            for n in 0..CALLS {
+                let on = ran.get(&format!("legacy{i}-{n}")).cloned().unwrap_or_default();
+                assert_eq!(on.len(), 1, "call legacy{i}-{n} ran {} times: {on:?}", on.len());
+                nodes.extend(on);
+            }
+            assert_eq!(nodes.len(), 1, "client {i}'s session moved between nodes: {nodes:?}");
+            homes.extend(nodes);
+        }
+        assert_eq!(homes.len(), 3, "nginx did not spread the sessions: {homes:?}");
+        for (i, caller) in callers.iter().enumerate() {
+            let lost = caller.disconnects.load(Ordering::SeqCst);
+            assert_eq!(lost, 0, "client {i} lost its session {lost} times (a 404 through nginx)");
+        }
+        // 2026-07-28 through the same nginx: every POST stands alone, round-robin over all.
+        const MODERN: usize = 30;
+        let modern = http_caller(&net, &url, EraPolicy::Modern).await;
+        let failed = count_calls(modern.client.clone(), "modern".into(), MODERN).await;
+        assert!(failed.is_empty(), "2026-07-28 calls failed through nginx: {failed:?}");
+        let ran = ran_on(&cluster.dir.0);
+        let mut per_node: HashMap<&str, usize> = HashMap::new();
+        for n in 0..MODERN {
+            let on = ran.get(&format!("modern-{n}")).cloned().unwrap_or_default();
+            assert_eq!(on.len(), 1, "call modern-{n} ran {} times", on.len());
+            *per_node.entry(on[0]).or_default() += 1;
+        }
+        println!("[scale_out] 2026-07-28 calls per node: {per_node:?}");
+        for name in NODE_IDS {
+            let here = per_node.get(name).copied().unwrap_or(0);
+            assert!(here >= MODERN / 6, "node {name} ran {here} of {MODERN}: {per_node:?}");
+        }
+        for caller in callers.into_iter().chain([modern]) {
+            caller.client.close().await;
+            caller.watcher.abort();
+        }
+    });
+}
+
+#[test]
+fn sigterm_to_one_node_sends_its_legacy_http_clients_to_new_sessions_on_the_others() {
+    let mut cluster = Cluster::start_with(true);
+    let url = cluster.url.replace("ws://", "http://");
+    let rt = mcp_ws_tests::multi_thread_runtime(2);
+    let net = rt.block_on(async { Tokio::new() });
+    let callers: Vec<HttpCaller> = rt.block_on(async {
+        let mut callers = Vec::new();
+        for _ in 0..6 {
+            callers.push(http_caller(&net, &url, LEGACY).await);
+        }
+        callers
+    });
+    let (stop, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let calls = Arc::new(Calls::default());
+    let clients: Vec<Client> = callers.iter().map(|c| c.client.clone()).collect();
+    let tasks = {
+        let _entered = rt.enter();
+        start_callers(&clients, &stop, &stopped, &calls)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let node = &mut cluster.nodes[0];
+    node.process.signal("-TERM");
+    let status = node.process.wait(LIMIT);
+    stopped.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::SeqCst);
+    rt.block_on(async {
+        for task in tasks {
+            task.await.expect("a caller panicked");
+        }
+    });
+    assert!(status.success(), "the drained node exited with {status}");
+    let ran = ran_on(&cluster.dir.0);
+    let runs = ran.iter().map(|(id, nodes)| (id.clone(), nodes.len())).collect();
+    let runs = doubled_and_unrun(&calls, runs);
+    let errors = calls.errors.lock().unwrap();
+    let lost: Vec<usize> = callers.iter().map(|c| c.disconnects.load(Ordering::SeqCst)).collect();
+    println!(
+        "[scale_out] HTTP, SIGTERM: {} executions, {} calls after the stop, failed {:?}, \
+         sessions lost per client {lost:?}",
+        runs.total,
+        calls.ok_after_stop.load(Ordering::Relaxed),
+        *errors
+    );
+    assert!(runs.unrun.is_empty(), "answered but never ran: {:?}", runs.unrun);
+    assert!(runs.doubled.is_empty(), "ran more than once: {:?}", runs.doubled);
+    // Nothing ran that was not answered: a call that failed never ran anywhere.
+    let answered: BTreeSet<String> = calls.answered.lock().unwrap().iter().cloned().collect();
+    let unanswered: Vec<&String> = ran.keys().filter(|id| !answered.contains(*id)).collect();
+    assert!(unanswered.is_empty(), "ran but failed at the caller: {unanswered:?}");
+    let mut drained = BTreeSet::new();
+    for (i, lost) in lost.iter().enumerate() {
+        let homes: BTreeSet<&str> = ran
+            .iter()
+            .filter(|(id, _)| id.starts_with(&format!("caller{i}-")))
+            .flat_map(|(_, nodes)| nodes.iter().copied())
+            .collect();
+        if homes.contains("n0") {
+            // On the drained node: its session ended (the node's 503, then another node's
+            // 404 through the backup servers) and the client initialized a new one elsewhere.
+            assert_eq!(*lost, 1, "caller {i} on the drained node: {homes:?}");
+            drained.insert(i);
+        } else {
+            assert_eq!(*lost, 0, "caller {i} lost a session on a node that stayed: {homes:?}");
+            assert_eq!(homes.len(), 1, "caller {i} moved between live nodes: {homes:?}");
+        }
+    }
+    assert_eq!(drained.len(), 2, "nginx put two of the six sessions on each node");
+    // What can fail: a non-retryable call a client of the drained node issued on its session
+    // as it ended fails as disconnected (it never ran: checked above; see the README); at most
+    // one per such client, none elsewhere. A retryable one is issued again on the new session.
+    for (caller, retryable, error) in errors.iter() {
+        assert!(drained.contains(caller), "caller {caller} on a live node failed: {error:?}");
+        assert!(!retryable, "retryable caller {caller} failed: {error:?}");
+        assert_eq!(*error, CallError::Disconnected, "caller {caller}");
+    }
+    assert!(errors.len() <= 2, "more calls failed than callers on the drained node: {:?}", *errors);
+    assert!(calls.ok_after_stop.load(Ordering::Relaxed) > 0, "nobody called after the drain");
+    // And every client goes on, on a live node.
+    rt.block_on(async {
+        for (i, caller) in callers.iter().enumerate() {
+            let failed = count_calls(caller.client.clone(), format!("final{i}"), 1).await;
+            assert!(failed.is_empty(), "caller {i} after the drain: {failed:?}");
+        }
+    });
+    let ran = ran_on(&cluster.dir.0);
+    for i in 0..callers.len() {
+        let on = ran.get(&format!("final{i}-0")).cloned().unwrap_or_default();
+        assert!(on.len() == 1 && on[0] != "n0", "caller {i}'s last call ran on {on:?}");
+    }
+    drop(errors);
+    rt.block_on(async {
+        for caller in callers {
+            caller.client.close().await;
+            caller.watcher.abort();
         }
     });
 }

@@ -36,6 +36,8 @@ pub enum LogFormat {
 }
 
 /// The subcommands.
+// Parsed once at start-up: the size of its largest variant (serve's flags) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the built-in demo server, or any stdio MCP server (`--stdio -- CMD ARGS...`),
@@ -151,6 +153,12 @@ pub struct ServeArgs {
     /// before it is ended.
     #[arg(long, value_name = "SECS", default_value_t = mcp_ws_driver::core::streamable::SessionLimits::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub http_session_idle: u64,
+    /// This node's name (1 to 32 of A-Z a-z 0-9 _ -), put in front of every Streamable HTTP
+    /// session id it mints (`NAME.<32 hex digits>`), so a load balancer in front of several
+    /// nodes can route each session's requests to it (see the README's "Running several
+    /// nodes").
+    #[arg(long, value_name = "NAME", value_parser = node_id)]
+    pub node_id: Option<mcp_ws_driver::core::streamable::NodeId>,
     /// Seconds a client may take to complete the handshake (TLS, request head, upgrade).
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub handshake_timeout: u64,
@@ -543,6 +551,11 @@ pub fn page_size(given: &str) -> Result<usize, String> {
         Ok(size) if (1..=max).contains(&size) => Ok(size),
         _ => Err(format!("the page size must be a whole number from 1 to {max}")),
     }
+}
+
+/// Parses `--node-id`.
+pub fn node_id(given: &str) -> Result<mcp_ws_driver::core::streamable::NodeId, String> {
+    mcp_ws_driver::core::streamable::NodeId::new(given).map_err(|e| e.to_string())
 }
 
 /// Parses `--trust-proxy`.

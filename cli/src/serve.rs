@@ -40,6 +40,7 @@ pub fn server_config(
     config.limits = connection_limits(args, 10_000, 1);
     config = config
         .with_http_sessions(args.max_http_sessions, Duration::from_secs(args.http_session_idle));
+    config.node_id = args.node_id.clone();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(ServerTls::from_pem_files(cert, key).map_err(|e| format!("TLS: {e}"))?);
     }

@@ -4,7 +4,9 @@
 //! [`HttpSessions`] maps `Mcp-Session-Id` values to whatever the driver keeps per session
 //! (its handle on the connection loop). Ids are 32 hex digits made from 16 random bytes the
 //! caller supplies (the core reads no entropy source, as it reads no clock): visible ASCII,
-//! unguessable when the bytes are. The table is bounded by [`SessionLimits::max_sessions`]
+//! unguessable when the bytes are. A table given a [`NodeId`] puts it in front of every id it
+//! mints (`<node>.<32 hex digits>`), so a load balancer can send each request of a session to
+//! the node that holds it ([`session_node`]). The table is bounded by [`SessionLimits::max_sessions`]
 //! and a session idle longer than [`SessionLimits::idle_timeout`] is expired by
 //! [`HttpSessions::expire`]; time is a parameter everywhere.
 //!
@@ -75,6 +77,85 @@ impl fmt::Display for SessionsFull {
 
 impl std::error::Error for SessionsFull {}
 
+/// The name of one server node in the session ids it mints: 1 to [`NodeId::MAX_LEN`]
+/// characters of `A-Z a-z 0-9 _ -`, so an id stays visible ASCII, and the `.` that ends the
+/// name cannot be part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NodeId(String);
+
+impl NodeId {
+    /// The longest node name.
+    pub const MAX_LEN: usize = 32;
+
+    /// `name`, if it is a valid node name.
+    pub fn new(name: &str) -> Result<NodeId, InvalidNodeId> {
+        if name.is_empty() {
+            return Err(InvalidNodeId::Empty);
+        }
+        if name.len() > Self::MAX_LEN {
+            return Err(InvalidNodeId::TooLong { len: name.len() });
+        }
+        match name.chars().find(|c| !is_node_char(*c)) {
+            Some(c) => Err(InvalidNodeId::Character(c)),
+            None => Ok(NodeId(name.to_string())),
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for NodeId {
+    type Err = InvalidNodeId;
+
+    fn from_str(name: &str) -> Result<NodeId, InvalidNodeId> {
+        NodeId::new(name)
+    }
+}
+
+fn is_node_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// Why a node name was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidNodeId {
+    /// The name is empty.
+    Empty,
+    /// The name is longer than [`NodeId::MAX_LEN`].
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The name holds a character other than `A-Z a-z 0-9 _ -`.
+    Character(char),
+}
+
+impl fmt::Display for InvalidNodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidNodeId::Empty => f.write_str("a node id must not be empty"),
+            InvalidNodeId::TooLong { len } => {
+                write!(f, "a node id is at most {} characters, not {len}", NodeId::MAX_LEN)
+            }
+            InvalidNodeId::Character(c) => {
+                write!(f, "a node id is made of A-Z a-z 0-9 _ -, not {c:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InvalidNodeId {}
+
 struct Entry<T> {
     value: T,
     last_active: Instant,
@@ -84,6 +165,7 @@ struct Entry<T> {
 /// time.
 pub struct HttpSessions<T> {
     limits: SessionLimits,
+    node: Option<NodeId>,
     entries: HashMap<String, Entry<T>>,
 }
 
@@ -91,6 +173,7 @@ impl<T> fmt::Debug for HttpSessions<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpSessions")
             .field("limits", &self.limits)
+            .field("node", &self.node)
             .field("open", &self.entries.len())
             .finish()
     }
@@ -99,7 +182,18 @@ impl<T> fmt::Debug for HttpSessions<T> {
 impl<T> HttpSessions<T> {
     /// An empty table.
     pub fn new(limits: SessionLimits) -> HttpSessions<T> {
-        HttpSessions { limits, entries: HashMap::new() }
+        HttpSessions { limits, node: None, entries: HashMap::new() }
+    }
+
+    /// This table, minting ids that start with `node` and a `.` (see [`session_node`]).
+    pub fn with_node(mut self, node: Option<NodeId>) -> HttpSessions<T> {
+        self.node = node;
+        self
+    }
+
+    /// The node named in the ids this table mints.
+    pub fn node(&self) -> Option<&NodeId> {
+        self.node.as_ref()
     }
 
     /// The bounds in force.
@@ -130,7 +224,7 @@ impl<T> HttpSessions<T> {
         if self.entries.len() >= self.limits.max_sessions {
             return Err((SessionsFull { max_sessions: self.limits.max_sessions }, value));
         }
-        let id = session_id(random);
+        let id = session_id(self.node.as_ref(), random);
         self.entries.insert(id.clone(), Entry { value, last_active: now });
         Ok(id)
     }
@@ -204,9 +298,13 @@ impl<T> HttpSessions<T> {
     }
 }
 
-/// 32 lower-case hex digits.
-fn session_id(random: [u8; 16]) -> String {
-    let mut id = String::with_capacity(32);
+/// 32 lower-case hex digits, after `node` and a `.` when there is one.
+fn session_id(node: Option<&NodeId>, random: [u8; 16]) -> String {
+    let mut id = String::with_capacity(NodeId::MAX_LEN + 33);
+    if let Some(node) = node {
+        id.push_str(node.as_str());
+        id.push('.');
+    }
     for byte in random {
         id.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
         id.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
@@ -217,7 +315,22 @@ fn session_id(random: [u8; 16]) -> String {
 /// Whether `text` is a well-formed session id as [`HttpSessions`] makes them; anything else can
 /// be answered 404 without a lookup.
 pub fn is_session_id(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    let random = match text.split_once('.') {
+        Some((node, random)) if NodeId::new(node).is_ok() => random,
+        Some(_) => return false,
+        None => text,
+    };
+    random.len() == 32 && random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The node named in a well-formed session id (`<node>.<32 hex digits>`); `None` for an id
+/// minted without a node, or one [`is_session_id`] refuses. A load balancer's routing rule
+/// does the same on the `Mcp-Session-Id` header.
+pub fn session_node(id: &str) -> Option<&str> {
+    if !is_session_id(id) {
+        return None;
+    }
+    id.split_once('.').map(|(node, _)| node)
 }
 
 /// One retained event.
@@ -801,6 +914,47 @@ mod tests {
         assert!(is_session_id(&id));
         assert!(!is_session_id("AB"));
         assert!(!is_session_id(&"g".repeat(32)));
+        assert_eq!(session_node(&id), None);
+    }
+
+    #[test]
+    fn a_node_names_itself_in_every_session_id_it_mints() {
+        let node = NodeId::new("node-b_2").unwrap();
+        let mut table = HttpSessions::new(SessionLimits::default()).with_node(Some(node.clone()));
+        let id = table.create(at(0), [0xab; 16], ()).unwrap();
+        assert_eq!(id, format!("node-b_2.{}", "ab".repeat(16)));
+        assert!(is_session_id(&id));
+        assert!(id.bytes().all(|b| (0x21..=0x7e).contains(&b)), "visible ASCII: {id}");
+        assert_eq!(session_node(&id), Some("node-b_2"));
+        assert!(table.touch(&id, at(1)).is_some());
+        // Two random parts make two ids; the node part alone finds nothing.
+        let other = table.create(at(0), [0xcd; 16], ()).unwrap();
+        assert_ne!(id, other);
+        assert!(table.touch("node-b_2", at(1)).is_none());
+        // Malformed: a node part that is not a node name, or a random part that is not 32 hex.
+        for forged in [
+            format!("no/de.{}", "ab".repeat(16)),
+            format!(".{}", "ab".repeat(16)),
+            format!("{}.{}", "n".repeat(NodeId::MAX_LEN + 1), "ab".repeat(16)),
+            "node.abc".to_string(),
+            format!("a.b.{}", "ab".repeat(16)),
+        ] {
+            assert!(!is_session_id(&forged), "{forged}");
+            assert_eq!(session_node(&forged), None, "{forged}");
+        }
+    }
+
+    #[test]
+    fn node_names_are_short_tokens() {
+        assert_eq!(NodeId::new("a").unwrap().as_str(), "a");
+        assert_eq!(NodeId::new(&"z".repeat(NodeId::MAX_LEN)).unwrap().as_str().len(), 32);
+        assert_eq!(NodeId::new(""), Err(InvalidNodeId::Empty));
+        assert_eq!(NodeId::new(&"z".repeat(33)), Err(InvalidNodeId::TooLong { len: 33 }));
+        assert_eq!(NodeId::new("a.b"), Err(InvalidNodeId::Character('.')));
+        assert_eq!(NodeId::new("a b"), Err(InvalidNodeId::Character(' ')));
+        assert_eq!(NodeId::new("nöde"), Err(InvalidNodeId::Character('ö')));
+        assert!("node-1".parse::<NodeId>().is_ok());
+        assert!(InvalidNodeId::Character('.').to_string().contains("A-Z"));
     }
 
     #[test]
@@ -982,6 +1136,9 @@ mod tests {
         );
         let delete = HttpRequestView { session_id: Some(SESSION), ..view("DELETE") };
         assert_eq!(route(&delete, all), Ok(HttpRoute::EndSession { session_id: SESSION }));
+        let on_node = "node-2.0123456789abcdef0123456789abcdef";
+        let routed = HttpRequestView { session_id: Some(on_node), ..view("POST") };
+        assert_eq!(route(&routed, all), Ok(HttpRoute::PostInSession { session_id: on_node }));
     }
 
     #[test]

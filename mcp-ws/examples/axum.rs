@@ -1,6 +1,6 @@
-//! The MCP endpoint mounted in an axum application: `GET /health` beside it, and a
-//! bearer-token middleware in front of `/mcp` (an axum layer: it sees every request before the
-//! endpoint does). The endpoint's own Origin/Host checks and subprotocol selection apply too.
+//! The MCP endpoint mounted in an axum application (WebSocket and Streamable HTTP on one
+//! route): `GET /health` beside it, and a bearer-token middleware in front of `/mcp` (an axum
+//! layer: it sees every request before the endpoint does). The endpoint's own Origin/Host checks and subprotocol selection apply too.
 //!
 //! `MCP_WS_TOKEN=secret cargo run -p mcp-ws --features axum --example axum`, then
 //! `curl http://127.0.0.1:8767/health` and
@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use mcp_ws::prelude::*;
 
 #[derive(Deserialize, JsonSchema)]
@@ -26,7 +26,7 @@ pub fn app(token: String) -> axum::Router {
         .tool("add", "Adds a and b", |x: Add, _| async move { Ok((x.a + x.b).to_string()) });
     let mcp = mcp_ws::server(router, ServerConfig::new(Implementation::new("axum-example", "1")));
     axum::Router::new()
-        .route("/mcp", get(mcp_ws::axum::handler(mcp)))
+        .route("/mcp", any(mcp_ws::axum::handler(mcp)))
         .route_layer(middleware::from_fn_with_state(token, require_token))
         .route("/health", get(|| async { "ok" }))
 }

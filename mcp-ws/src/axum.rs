@@ -8,7 +8,7 @@
 //! let mcp = mcp_ws::server(Router::new(), ServerConfig::new(Implementation::new("app", "1")));
 //! let app = axum::Router::new()
 //!     .route("/health", get(|| async { "ok" }))
-//!     .route("/mcp", get(mcp_ws::axum::handler(mcp)));
+//!     .route("/mcp", axum::routing::any(mcp_ws::axum::handler(mcp)));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8765").await?;
 //! let app = app.into_make_service_with_connect_info::<mcp_ws::axum::Addrs>();
 //! axum::serve(listener, app).await
@@ -26,8 +26,17 @@
 //! ([`Server::serve_websocket_permitted`](crate::Server::serve_websocket_permitted), after [`Server::admit`](crate::Server::admit)). One loop, one set of
 //! checks.
 //!
+//! Streamable HTTP on the same route (mount it with `axum::routing::any`, or `get` + `post` +
+//! `delete`): a `POST`, a `DELETE` or an SSE `GET` without `Upgrade: websocket` is answered by
+//! the driver's own Streamable HTTP server ([`Server::serve_http_request`](crate::Server::serve_http_request)),
+//! both eras: legacy sessions (`Mcp-Session-Id`, caps, idle expiry, `Last-Event-ID`) and
+//! 2026-07-28 sessionless requests, after the same Host, Origin, drain and token checks as on
+//! the driver's listener. One session table, one set of checks, whichever way the request came.
+//!
 //! The connection caps ([`ServerConfig::limits`](crate::ServerConfig)) apply as on the driver's
-//! own listener: over them, an upgrade gets 503 with `Retry-After`.
+//! own listener: over them, an upgrade or an HTTP request gets 503 with `Retry-After` (each
+//! HTTP request holds a place while it is answered, as a connection does on the driver's
+//! listener, and each legacy session or 2026-07-28 request one while it lives).
 //!
 //! The route decides the path: the handler serves whatever route it is mounted on
 //! (`ServerConfig::path` is not checked here). The loopback defaults of the Origin and Host
@@ -58,7 +67,9 @@ use mcp_ws_driver::async_tungstenite::tokio::TokioAdapter;
 use mcp_ws_driver::async_tungstenite::tungstenite::protocol::Role;
 use mcp_ws_driver::metrics;
 use mcp_ws_driver::server::accept::{ConnectionAddrs, HandshakeConfig};
-use mcp_ws_driver::server::handshake::{Decision, Refusal, RequestHead, decide};
+use mcp_ws_driver::server::handshake::{
+    Decision, Refusal, RequestHead, decide, is_streamable_http,
+};
 use mcp_ws_driver::server::limits::Admission;
 use mcp_ws_tokio::Tokio;
 
@@ -82,15 +93,39 @@ impl axum::extract::connect_info::Connected<IncomingStream<'_, tokio::net::TcpLi
     }
 }
 
-/// An axum handler serving `server`'s MCP endpoint: `get(mcp_ws::axum::handler(server))`.
-/// See the [module docs](self) for how requests are checked and upgraded.
+/// An axum handler serving `server`'s MCP endpoint: `any(mcp_ws::axum::handler(server))`
+/// (WebSocket upgrades and Streamable HTTP), or `get(...)` for WebSocket only. See the
+/// [module docs](self) for how requests are checked and upgraded.
 pub fn handler(server: Server<Tokio>) -> impl Fn(Request) -> HandlerFuture + Clone + Send + Sync {
     let handshake = Arc::new(server.config().handshake_config());
     move |request| {
         let server = server.clone();
         let handshake = handshake.clone();
-        Box::pin(async move { answer(server, &handshake, request) })
+        Box::pin(async move {
+            match streamable_http(&request, &handshake) {
+                Some(head) => answer_http(server, head, request).await,
+                None => answer(server, &handshake, request),
+            }
+        })
     }
+}
+
+/// The request's head when it is a Streamable HTTP request (not an upgrade) and the app was
+/// served with connect info (without it, [`answer`] says what to add).
+fn streamable_http(request: &Request, handshake: &HandshakeConfig) -> Option<RequestHead> {
+    let head = request_head(request, &handshake.rules.path)?;
+    is_streamable_http(&head, &handshake.rules).then_some(head)
+}
+
+/// A Streamable HTTP request, answered by the driver's HTTP server under the connection caps.
+async fn answer_http(server: Server<Tokio>, head: RequestHead, request: Request) -> Response<Body> {
+    let _permit = match server.admit(head.peer) {
+        Admission::Admitted(permit) => permit,
+        Admission::Refuse(refusing) => return refusal_response(&refusing.refusal()),
+        Admission::Drop(busy) => return refusal_response(&server_busy(&busy)),
+    };
+    let response = server.serve_http_request(head, request.into_body()).await;
+    response.map(Body::new)
 }
 
 fn answer(

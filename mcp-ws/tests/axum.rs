@@ -160,3 +160,118 @@ async fn raw_body(addr: std::net::SocketAddr, head: &str) -> String {
     let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
     String::from_utf8_lossy(&answer).into_owned()
 }
+
+/// Two `add` calls by our client at `url` (the axum example's app) in `era`; their answers.
+async fn call_add(url: &str, era: mcp_ws::core::session::EraPolicy) -> String {
+    let config = ClientConfig::new(Implementation::new("t", "1"))
+        .bearer_token("secret")
+        .era(era)
+        .reconnect(None);
+    let call = async {
+        let client = connect(url, config).await.expect("connect");
+        let first = client.call_tool("add", json!({"a": 2, "b": 3})).await.expect("call");
+        let second = client.call_tool("add", json!({"a": 4, "b": 5})).await.expect("call");
+        client.close().await;
+        format!("{} {}", first.joined_text(), second.joined_text())
+    };
+    tokio::time::timeout(Duration::from_secs(20), call).await.expect("within 20 s")
+}
+
+#[tokio::test]
+async fn the_axum_handler_serves_streamable_http_in_both_eras_and_websocket_on_one_route() {
+    use mcp_ws::core::ProtocolVersion;
+    use mcp_ws::core::session::EraPolicy;
+    let (addr, task) = start_axum().await;
+    let http = format!("http://{addr}/mcp");
+    // Legacy Streamable HTTP: a session (Mcp-Session-Id) on the driver's session table.
+    assert_eq!(call_add(&http, EraPolicy::Legacy(ProtocolVersion::V2025_11_25)).await, "5 9");
+    // 2026-07-28: every POST stands alone.
+    assert_eq!(call_add(&http, EraPolicy::Modern).await, "5 9");
+    // And WebSocket on the same route, both eras.
+    let ws = format!("ws://{addr}/mcp");
+    assert_eq!(call_add(&ws, EraPolicy::Legacy(ProtocolVersion::V2025_11_25)).await, "5 9");
+    assert_eq!(call_add(&ws, EraPolicy::Modern).await, "5 9");
+    task.abort();
+}
+
+/// One raw HTTP/1.1 request with `body`; the status and the whole answer.
+async fn raw_post(addr: std::net::SocketAddr, extra: &str, body: &str) -> (u16, String) {
+    raw_post_host(addr, "127.0.0.1", extra, body).await
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct NoArgs {}
+
+#[tokio::test]
+async fn streamable_http_through_the_axum_handler_passes_the_endpoint_checks() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counted = ran.clone();
+    let router = Router::new().tool("tick", "Counts its runs", move |_: NoArgs, _| {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok("ticked".to_string())
+        }
+    });
+    let mut config = ServerConfig::new(Implementation::new("t", "1"));
+    config.auth = Some(mcp_ws::AuthCheck::new(mcp_ws::StaticToken::new("secret".to_string())));
+    let server = mcp_ws::server(router, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/mcp", axum::routing::any(mcp_ws::axum::handler(server)))
+        .into_make_service_with_connect_info::<mcp_ws::axum::Addrs>();
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"tick","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+    let modern = "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: tick\r\n";
+    let token = "Authorization: Bearer secret\r\n";
+    // A foreign Origin: 403, as on the driver's own listener, and nothing runs.
+    let evil = format!("{modern}{token}Origin: https://evil.example\r\n");
+    let (status, answer) = raw_post(addr, &evil, call).await;
+    assert_eq!(status, 403, "{answer}");
+    // No token: 401.
+    let (status, answer) = raw_post(addr, modern, call).await;
+    assert_eq!(status, 401, "{answer}");
+    // A Host that is not this server's: 403.
+    let rebound = format!("{modern}{token}");
+    let (status, answer) = raw_post_host(addr, "evil.example", &rebound, call).await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused POST ran its tool");
+    // The same POST with the token from an allowed (loopback) origin is answered.
+    let allowed = format!("{modern}{token}Origin: http://localhost:3000\r\n");
+    let (status, answer) = raw_post(addr, &allowed, call).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("ticked"), "{answer}");
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    // A legacy POST without a session that is not an initialize: 400, the driver's answer.
+    let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+    let legacy = format!("{token}MCP-Protocol-Version: 2025-11-25\r\n");
+    let (status, answer) = raw_post(addr, &legacy, ping).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("Mcp-Session-Id"), "{answer}");
+    task.abort();
+}
+
+/// [`raw_post`] with another `Host`.
+async fn raw_post_host(
+    addr: std::net::SocketAddr,
+    host: &str,
+    extra: &str,
+    body: &str,
+) -> (u16, String) {
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         {extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer)
+}

@@ -141,6 +141,49 @@ http {{
     )
 }
 
+/// [`nginx_conf`] that also routes legacy Streamable HTTP sessions: each node runs with
+/// `--node-id NAME` (the first of its pair), so every session id it mints starts with `NAME.`.
+/// A `map` on `$http_mcp_session_id` names the node's upstream, and a request of a session goes
+/// there (through the named location `@mcp_session`); everything without a session id
+/// (WebSocket upgrades, `initialize`, every 2026-07-28 POST) goes to the round-robin pool as in
+/// [`nginx_conf`]. A node's upstream lists the other nodes as `backup`: when the node is gone,
+/// or answers 503 while it drains, the request is passed on (`non_idempotent`: safe here, as
+/// no other node knows the session) and another node answers 404, so the client starts a new
+/// session. The README's "Running several nodes" shows it.
+pub fn nginx_conf_routed(dir: &Path, listen: SocketAddr, nodes: &[(String, SocketAddr)]) -> String {
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|(_, addr)| *addr).collect();
+    let plain = nginx_conf(dir, listen, &addrs);
+    let mut upstreams = String::new();
+    let mut routes = String::new();
+    for (name, addr) in nodes {
+        upstreams.push_str(&format!("    upstream mcp_node_{name} {{\n"));
+        upstreams.push_str(&format!("        server {addr} max_fails=0;\n"));
+        for (_, other) in nodes.iter().filter(|(other, _)| other != name) {
+            upstreams.push_str(&format!("        server {other} backup;\n"));
+        }
+        upstreams.push_str("    }\n");
+        routes.push_str(&format!("        \"~^{name}\\.\" mcp_node_{name};\n"));
+    }
+    let routing = format!(
+        "{upstreams}    map $http_mcp_session_id $mcp_node {{\n        default \"\";\n{routes}    }}\n    server {{"
+    );
+    let session = "        location @mcp_session {
+            proxy_pass http://$mcp_node;
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_read_timeout 120s;
+            proxy_connect_timeout 2s;
+            proxy_next_upstream error timeout http_503 non_idempotent;
+        }
+        location /mcp {
+            error_page 418 = @mcp_session;
+            if ($mcp_node) {
+                return 418;
+            }
+";
+    plain.replacen("    server {", &routing, 1).replacen("        location /mcp {\n", session, 1)
+}
+
 /// A redis-server configuration listening on `bind`:`port`, persisting nothing, in `dir`
 /// (protected mode off on an address other than loopback: the test's hosts have no password).
 pub fn redis_conf(dir: &Path, bind: &str, port: u16) -> String {
@@ -159,4 +202,32 @@ pub fn executions(path: &Path) -> std::collections::HashMap<String, usize> {
         *runs.entry(line.to_string()).or_insert(0) += 1;
     }
     runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_routed_layout_sends_a_session_to_its_node_and_the_rest_to_the_pool() {
+        let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        let nodes = [("n1".to_string(), addr(8701)), ("n2".to_string(), addr(8702))];
+        let conf = nginx_conf_routed(Path::new("/tmp/x"), addr(8700), &nodes);
+        println!("{conf}");
+        for expected in [
+            "upstream mcp {\n        server 127.0.0.1:8701 max_fails=0;\n        server 127.0.0.1:8702 max_fails=0;\n    }",
+            "upstream mcp_node_n1 {\n        server 127.0.0.1:8701 max_fails=0;\n        server 127.0.0.1:8702 backup;\n    }",
+            "upstream mcp_node_n2 {\n        server 127.0.0.1:8702 max_fails=0;\n        server 127.0.0.1:8701 backup;\n    }",
+            "map $http_mcp_session_id $mcp_node {\n        default \"\";\n        \"~^n1\\.\" mcp_node_n1;\n        \"~^n2\\.\" mcp_node_n2;\n    }",
+            "proxy_pass http://$mcp_node;",
+            "proxy_next_upstream error timeout http_503 non_idempotent;",
+            "if ($mcp_node) {\n                return 418;",
+            "proxy_pass http://mcp;",
+        ] {
+            assert!(conf.contains(expected), "missing {expected:?} in\n{conf}");
+        }
+        // The pool keeps its own next-upstream rule: a sessionless POST cut mid-way is not sent
+        // again.
+        assert_eq!(conf.matches("non_idempotent").count(), 1, "{conf}");
+    }
 }

@@ -46,7 +46,7 @@ use hyper::body::{Frame as BodyFrame, Incoming};
 use hyper::{Request, Response};
 use mcp_ws_core::sse::SseEvent;
 use mcp_ws_core::streamable::{
-    Destination, HttpRequestView, HttpRoute, HttpSessions, OutgoingRouter, ReplayBuffer,
+    Destination, HttpRequestView, HttpRoute, HttpSessions, NodeId, OutgoingRouter, ReplayBuffer,
     ResumeError, SessionLimits, route,
 };
 use mcp_ws_core::{Frame, Message, RequestId, decode};
@@ -69,7 +69,29 @@ pub const RETRY_MS: u64 = 3000;
 /// The stream number of the session's GET stream in event ids (POST streams count from 1).
 const STANDALONE: u64 = 0;
 
-pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
+/// The body of every Streamable HTTP response: the answer as JSON, an SSE stream, or a short
+/// plain text for a refusal.
+pub type HttpBody = UnsyncBoxBody<Bytes, Infallible>;
+
+pub(super) type Body = HttpBody;
+
+impl<N: Network> Server<N> {
+    /// Answers one Streamable HTTP request on the endpoint (`POST`, `GET`, `DELETE`; both eras)
+    /// exactly as this server's own listener does: the same checks (Host, Origin, drain, the
+    /// authenticator: [`check_http_request`]), the same legacy session table (caps, idle expiry,
+    /// `Last-Event-ID` resumption) and 2026-07-28 sessionless requests, each session or request
+    /// admitted under [`super::ServerConfig::limits`]. For an embedding HTTP server (the axum
+    /// handler): `head` is the request as [`handshake`](super::handshake) sees it, its path the
+    /// endpoint's own (the embedding router chose the route, so the path is not checked here),
+    /// `body` its body, read up to the message size limit.
+    pub async fn serve_http_request<B>(&self, head: RequestHead, body: B) -> Response<HttpBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        respond(self.clone(), head, body, false).await
+    }
+}
 
 /// The HTTP sessions of one server.
 pub(crate) struct HttpState {
@@ -83,10 +105,9 @@ struct Table {
 }
 
 impl HttpState {
-    pub(crate) fn new(limits: SessionLimits) -> HttpState {
-        HttpState {
-            table: Mutex::new(Table { sessions: HttpSessions::new(limits), sweeping: false }),
-        }
+    pub(crate) fn new(limits: SessionLimits, node: Option<NodeId>) -> HttpState {
+        let sessions = HttpSessions::new(limits).with_node(node);
+        HttpState { table: Mutex::new(Table { sessions, sweeping: false }) }
     }
 }
 
@@ -317,8 +338,24 @@ async fn handle<N: Network>(
     addrs: ConnectionAddrs,
     request: Request<Incoming>,
 ) -> Response<Body> {
-    let rules = &server.handshake.rules;
     let head = request_head(&request, addrs);
+    respond(server, head, request.into_body(), true).await
+}
+
+/// Answers one request whose `head` was read (see [`Server::serve_http_request`]);
+/// `check_path`: answer 404 off the endpoint's path (the driver's own listener).
+async fn respond<N, B>(
+    server: Server<N>,
+    head: RequestHead,
+    body: B,
+    check_path: bool,
+) -> Response<Body>
+where
+    N: Network,
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let rules = &server.handshake.rules;
     let principal = match check_http_request(&head, rules) {
         Ok(principal) => principal,
         Err(refusal) => {
@@ -334,7 +371,7 @@ async fn handle<N: Network>(
             return response;
         }
     };
-    if head.path() != rules.path {
+    if check_path && head.path() != rules.path {
         return plain(404, format!("no MCP endpoint at this path; try {}", rules.path));
     }
     let view = HttpRequestView {
@@ -367,7 +404,7 @@ async fn handle<N: Network>(
                 _ => None,
             };
             let max = server.config.session.limits.max_message_bytes;
-            let body = match Limited::new(request.into_body(), max).collect().await {
+            let body = match Limited::new(body, max).collect().await {
                 Ok(body) => body.to_bytes(),
                 Err(_) => return plain(413, format!("the body is over {max} bytes")),
             };

@@ -60,9 +60,10 @@ use mcp_ws_core::mcp::Implementation;
 use mcp_ws_core::mcp::methods;
 use mcp_ws_core::mrtr::{InputRound, StateError, StateKey};
 use mcp_ws_core::session::{Event, PeerDescription, ReadyInfo, Role, Session, SessionConfig};
-use mcp_ws_core::streamable::SessionLimits;
+use mcp_ws_core::streamable::{NodeId, SessionLimits};
 use mcp_ws_core::{CloseCode, CloseReason, Era};
 
+pub use http::HttpBody;
 pub use router::{Router, Structured, ToolError, ToolOutput};
 
 use crate::connection::{EventSink, connection};
@@ -154,6 +155,11 @@ pub struct ServerConfig {
     /// it is ended, and how many SSE events each keeps for `Last-Event-ID`. Each session also
     /// holds a place under [`ServerConfig::limits`] while it lives.
     pub http_sessions: SessionLimits,
+    /// This node's name, put in front of every legacy-era Streamable HTTP session id it mints
+    /// (`<node>.<32 hex digits>`), so a load balancer in front of several nodes can send each
+    /// request of a session to the node that holds it (a `map` on `$http_mcp_session_id` in
+    /// nginx; see the README's "Running several nodes"). `None` (the default): bare ids.
+    pub node_id: Option<NodeId>,
     /// What answers each accepted session: the router (the default), or a gateway relaying it
     /// to an upstream MCP server ([`gateway::SessionBackend::Gateway`]). Everything before that
     /// (admission, caps, the checks, drain, metrics) is the same for both.
@@ -199,6 +205,7 @@ impl ServerConfig {
             proxies: TrustedProxies::none(),
             sse_keep_alive: DEFAULT_SSE_KEEP_ALIVE,
             http_sessions: SessionLimits::default(),
+            node_id: None,
             backend: gateway::SessionBackend::Router,
         }
     }
@@ -315,7 +322,7 @@ impl<N: Network> Server<N> {
         }
         let (stop, stopped) = oneshot::channel();
         let draining = config.drain.get_or_insert_with(Drain::new).clone();
-        let http = http::HttpState::new(config.http_sessions);
+        let http = http::HttpState::new(config.http_sessions, config.node_id.clone());
         Server {
             net,
             router: Arc::new(router),
