@@ -120,8 +120,10 @@ pub async fn run(args: &InspectArgs) -> Result<ExitCode, String> {
     let endpoint = args.auth.endpoint(&args.url)?;
     let net = Tokio::new();
     // Bound first: the allowed origins name the port the system picked.
-    let listener =
-        net.bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = net
+        .bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = net.local_addr(&listener).map_err(|e| e.to_string())?;
     let secret = relay_secret()?;
     let mut upstream = Upstream::new(&args.url).map_err(|e| format!("{}: {e}", args.url))?;

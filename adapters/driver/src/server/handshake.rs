@@ -818,10 +818,8 @@ mod tests {
     fn a_required_origin_list_refuses_the_endpoint_without_origin_but_serves_the_page() {
         let mut r = rules();
         r.origins = OriginPolicy::Required(vec!["http://127.0.0.1:8765".into()]);
-        r.plain = Some(PlainHttp::routes([(
-            "/".to_string(),
-            PlainResponse::ok("text/html", "page"),
-        )]));
+        r.plain =
+            Some(PlainHttp::routes([("/".to_string(), PlainResponse::ok("text/html", "page"))]));
         upgrade(&head(&[("origin", "http://127.0.0.1:8765")]), &r);
         assert_eq!(refusal(&head(&[]), &r).status(), 403);
         assert_eq!(refusal(&head(&[("origin", "http://127.0.0.1:8766")]), &r).status(), 403);
@@ -833,7 +831,8 @@ mod tests {
         let mut post = head(&[("upgrade", ""), ("connection", "")]);
         post.method = "POST".into();
         assert_eq!(check_http_request(&post, &r).err().map(|e| e.status()), Some(403));
-        let mut own = head(&[("upgrade", ""), ("connection", ""), ("origin", "http://127.0.0.1:8765")]);
+        let mut own =
+            head(&[("upgrade", ""), ("connection", ""), ("origin", "http://127.0.0.1:8765")]);
         own.method = "POST".into();
         assert!(check_http_request(&own, &r).is_ok());
     }
