@@ -157,10 +157,12 @@ where
                 BridgeAction::Dial { attempt } => {
                     tracing::info!(attempt, url = %endpoint.url(), "dialing");
                     let (net, endpoint, memory) = (net.clone(), endpoint.clone(), memory.clone());
-                    let mut how = IoSettings::default();
-                    how.preferred = settings.preferred;
-                    how.max_message_bytes = limits.max_message_bytes;
-                    how.connect_timeout = settings.connect_timeout;
+                    let how = IoSettings {
+                        preferred: settings.preferred,
+                        max_message_bytes: limits.max_message_bytes,
+                        connect_timeout: settings.connect_timeout,
+                        ..IoSettings::default()
+                    };
                     dialing = Some(Box::pin(open_endpoint(net, endpoint, memory, how)));
                 }
                 BridgeAction::CloseServer(reason) => {
