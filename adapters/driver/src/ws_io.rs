@@ -1,6 +1,6 @@
 //! Bounded WebSocket writes and the close handshake, shared by every loop that owns a socket
-//! (the driver's connection loop, the gateway, the stdio bridge, the CLI's stdio relay), so there is
-//! one copy of each.
+//! (the driver's connection loop, the gateway, the stdio bridge, the CLI's stdio relay), so
+//! there is one copy of each.
 //!
 //! - [`write_by`] runs one `feed`, `flush` or `send` and gives up at a deadline on the runtime's
 //!   clock: a peer that stops reading fills the socket buffers, and an unbounded write would
