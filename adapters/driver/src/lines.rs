@@ -4,20 +4,20 @@
 //! - [`BoundedLines`] reads lines holding at most a limit of any one line: a longer line is
 //!   consumed to its end and discarded, so a peer printing an endless line costs no memory.
 //! - [`write_line`] writes one line and flushes, giving up at a deadline on the runtime's
-//!   clock (a reader that stops reading would otherwise stall its loop for good).
+//!   clock (a reader that stops reading would otherwise stall its loop for good), with the
+//!   same time bound as every WebSocket write ([`crate::ws_io::write_by`]).
 //!
 //! Both are `futures-io` based, like every byte stream of the driver; a tokio pipe passes
 //! through a compat wrapper.
 
 use std::fmt;
-use std::future::Future;
 use std::io;
 
-use futures_util::future::Either;
 use futures_util::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use mcp_ws_core::time::Instant;
 
 use crate::runtime::Runtime;
+use crate::ws_io::by_deadline;
 
 /// Why a line could not be written.
 #[derive(Debug)]
@@ -64,20 +64,10 @@ where
         pipe.write_all(b"\n").await?;
         pipe.flush().await
     };
-    by_deadline(runtime, deadline, written).await
-}
-
-async fn by_deadline<R: Runtime>(
-    runtime: &R,
-    deadline: Instant,
-    write: impl Future<Output = io::Result<()>>,
-) -> Result<(), LineWriteFailed> {
-    let write = std::pin::pin!(write);
-    let sleep = std::pin::pin!(runtime.sleep_until(deadline));
-    match futures_util::future::select(write, sleep).await {
-        Either::Left((Ok(()), _)) => Ok(()),
-        Either::Left((Err(error), _)) => Err(LineWriteFailed::Io(error)),
-        Either::Right(((), _)) => Err(LineWriteFailed::Stalled),
+    match by_deadline(runtime, deadline, written).await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(error)) => Err(LineWriteFailed::Io(error)),
+        None => Err(LineWriteFailed::Stalled),
     }
 }
 

@@ -59,12 +59,26 @@ pub async fn write_by<R: Runtime>(
     deadline: Instant,
     write: impl Future<Output = Result<(), WsError>>,
 ) -> Result<(), WriteFailed> {
-    let write = std::pin::pin!(write);
+    match by_deadline(runtime, deadline, write).await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(_)) => Err(WriteFailed::Broken),
+        None => Err(WriteFailed::Stalled),
+    }
+}
+
+/// Runs `work` until `deadline` on the runtime's clock: its output, or `None` once the
+/// deadline passed first (work that is ready at once wins even past the deadline). The one
+/// time bound of every write here and of [`crate::lines::write_line`].
+pub(crate) async fn by_deadline<R: Runtime, T>(
+    runtime: &R,
+    deadline: Instant,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let work = std::pin::pin!(work);
     let sleep = std::pin::pin!(runtime.sleep_until(deadline));
-    match futures_util::future::select(write, sleep).await {
-        Either::Left((Ok(()), _)) => Ok(()),
-        Either::Left((Err(_), _)) => Err(WriteFailed::Broken),
-        Either::Right(((), _)) => Err(WriteFailed::Stalled),
+    match futures_util::future::select(work, sleep).await {
+        Either::Left((done, _)) => Some(done),
+        Either::Right(((), _)) => None,
     }
 }
 
