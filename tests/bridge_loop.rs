@@ -1,7 +1,7 @@
 //! The driver's stdio bridge loop (`mcp_ws_driver::bridge::run`, what `mcp-ws connect` runs)
 //! on both runtimes, with in-memory client pipes: the client's lines reach a library server
-//! and its answers come back as lines; the end of the client's input ends the bridge once
-//! every answer owed was written; a client that stops reading its output ends the bridge with
+//! and its answers come back as lines; the end of the client's input ends the bridge as soon
+//! as every answer owed was written; a client that stops reading its output ends the bridge with
 //! an error at the write deadline instead of stalling it. (`cli/tests/bridge.rs` drives the
 //! binary over real stdio: reconnects, re-initialize, hostile servers.)
 
@@ -34,7 +34,11 @@ const SCRIPT: &str = concat!(
 
 async fn bridged<N: Network>(net: N, url: &str) -> (Result<BridgeExit, BridgeError>, Vec<u8>) {
     let endpoint = Endpoint::parse(url).expect("url");
-    let settings = BridgeSettings::new(BridgeConfig::default());
+    // The input ends while answers are owed: the bridge ends with the last one, not after
+    // waiting out `drain_after_eof` (longer than `LIMIT` here).
+    let mut machine = BridgeConfig::default();
+    machine.drain_after_eof = Duration::from_secs(60);
+    let settings = BridgeSettings::new(machine);
     let mut output = Vec::new();
     let input = Cursor::new(SCRIPT.as_bytes().to_vec());
     let ended = within(&net, LIMIT, run(net.clone(), endpoint, settings, input, &mut output))
