@@ -34,10 +34,13 @@ const SCRIPT: &str = concat!(
 
 async fn bridged<N: Network>(net: N, url: &str) -> (Result<BridgeExit, BridgeError>, Vec<u8>) {
     let endpoint = Endpoint::parse(url).expect("url");
-    // The input ends while answers are owed: the bridge ends with the last one, not after
-    // waiting out `drain_after_eof` (longer than `LIMIT` here).
+    // The input ends while answers are owed: the bridge ends with the last one, not at its
+    // next timer (`drain_after_eof`, the connection's stability window, a ping: all longer
+    // than `LIMIT` here).
     let mut machine = BridgeConfig::default();
     machine.drain_after_eof = Duration::from_secs(60);
+    machine.reconnect.stable_after = Duration::from_secs(60);
+    machine.ping_interval = None;
     let settings = BridgeSettings::new(machine);
     let mut output = Vec::new();
     let input = Cursor::new(SCRIPT.as_bytes().to_vec());
