@@ -502,7 +502,7 @@ pub fn protocol_version(given: &str) -> Result<ProtocolVersion, String> {
 /// Flags of `inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The server's ws:// or wss:// URL.
+    /// The server's URL: ws://, wss://, http:// or https:// (Streamable HTTP).
     pub url: String,
     /// Where the page is served (loopback only; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8766", value_parser = listen_address)]

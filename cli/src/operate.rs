@@ -19,6 +19,7 @@ use mcp_ws_driver::{
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::task::JoinSet;
+use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use crate::listener::Gated;
 
@@ -157,7 +158,7 @@ pub async fn serve_metrics(
                             peer: Some(peer),
                             local: Some(local),
                         };
-                        let stream = mcp_ws_driver::async_tungstenite::tokio::TokioAdapter::new(stream);
+                        let stream = stream.compat();
                         // Every outcome is an answer already sent (or a client gone).
                         let _ = mcp_ws_driver::server::accept::accept(&net, stream, addrs, &handshake).await;
                     });

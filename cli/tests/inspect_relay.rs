@@ -7,7 +7,8 @@
 //! - a page frame over the limit closes the page's socket with 1009, and the page's close frame
 //!   is answered (not a dropped TCP connection, which browsers report as 1006);
 //! - keepalive on both legs: pings to the page and the target, a silent page or target closed
-//!   after the idle timeout (with short configured durations).
+//!   after the idle timeout (with short configured durations);
+//! - the relay is the gateway, so a Streamable HTTP target (`http://`) is reached too.
 
 mod support;
 
@@ -265,6 +266,25 @@ fn a_page_frame_over_the_limit_closes_the_page_with_1009() {
     page.send(Message::text(big)).expect("send the big frame");
     let (code, reason, _) = read_until_close(&mut page);
     assert_eq!(code, 1009, "{reason}");
+}
+
+#[test]
+fn the_relay_reaches_a_streamable_http_target_too() {
+    // The relay is the gateway: an http:// target is opened with the Streamable HTTP client.
+    let target = support::serve(&[]);
+    let http = target.url.replacen("ws://", "http://", 1);
+    let inspect = Inspect::start(&http, &[]);
+    let mut page = inspect.page();
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"page","version":"1"}}}"#;
+    page.send(Message::text(initialize)).expect("send");
+    match page.read().expect("an answer through the relay") {
+        Message::Text(text) => {
+            assert!(text.contains(r#""id":1"#) && text.contains("serverInfo"), "{text}")
+        }
+        other => panic!("not a text frame: {other:?}"),
+    }
+    page.close(None).expect("close");
+    let _ = read_until_close(&mut page);
 }
 
 #[test]

@@ -478,6 +478,8 @@ impl Bridge {
             }
             Err(error) => self.server_malformed(now, error),
         }
+        // After the client's end of input, its last owed answer ends the bridge at once.
+        self.exit_if_drained(now);
     }
 
     /// A WebSocket ping or pong from the server (liveness only).

@@ -14,11 +14,14 @@
 //! - [`client`]: the client with reconnect supervision and typed calls.
 //! - [`server`]: the server with its router, accept loop, embedding and shutdown, and the
 //!   change notifications it fans out to subscribed sessions on every node.
+//! - [`bridge`]: a stdio client's lines bridged to a server, with keepalive and reconnect
+//!   (`mcp-ws connect`).
+//! - [`lines`]: newline-delimited messages on byte pipes, bounded in size and time.
 //! - [`dial`]: opening a client WebSocket with the subprotocol fallback.
 //! - [`tls`]: rustls for `wss://`, both sides, over futures-io streams.
 //! - [`transport`]: the plain-or-TLS byte stream under every WebSocket.
 //! - [`ws_config`]: the tungstenite buffer settings.
-//! - [`ws_io`]: bounded WebSocket writes and the close handshake, shared with the CLI relays.
+//! - [`ws_io`]: bounded WebSocket writes and the close handshake, shared by every loop that owns a socket.
 //! - [`error`]: errors of calls.
 //! - [`metrics`]: what the server counts (names, labels), through the `metrics` facade.
 //!
@@ -28,6 +31,7 @@
 
 pub mod arguments;
 mod bounded;
+pub mod bridge;
 pub mod client;
 pub mod connection;
 pub mod dial;
@@ -35,6 +39,7 @@ pub mod error;
 pub mod handle;
 pub mod handler;
 pub mod http_client;
+pub mod lines;
 pub mod metrics;
 pub mod peer_calls;
 pub mod runtime;

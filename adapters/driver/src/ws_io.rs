@@ -1,5 +1,6 @@
 //! Bounded WebSocket writes and the close handshake, shared by every loop that owns a socket
-//! (the driver's connection loop and the CLI relays), so there is one copy of each.
+//! (the driver's connection loop, the gateway, the stdio bridge, the CLI's stdio relay), so
+//! there is one copy of each.
 //!
 //! - [`write_by`] runs one `feed`, `flush` or `send` and gives up at a deadline on the runtime's
 //!   clock: a peer that stops reading fills the socket buffers, and an unbounded write would
@@ -58,12 +59,26 @@ pub async fn write_by<R: Runtime>(
     deadline: Instant,
     write: impl Future<Output = Result<(), WsError>>,
 ) -> Result<(), WriteFailed> {
-    let write = std::pin::pin!(write);
+    match by_deadline(runtime, deadline, write).await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(_)) => Err(WriteFailed::Broken),
+        None => Err(WriteFailed::Stalled),
+    }
+}
+
+/// Runs `work` until `deadline` on the runtime's clock: its output, or `None` once the
+/// deadline passed first (work that is ready at once wins even past the deadline). The one
+/// time bound of every write here and of [`crate::lines::write_line`].
+pub(crate) async fn by_deadline<R: Runtime, T>(
+    runtime: &R,
+    deadline: Instant,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let work = std::pin::pin!(work);
     let sleep = std::pin::pin!(runtime.sleep_until(deadline));
-    match futures_util::future::select(write, sleep).await {
-        Either::Left((Ok(()), _)) => Ok(()),
-        Either::Left((Err(_), _)) => Err(WriteFailed::Broken),
-        Either::Right(((), _)) => Err(WriteFailed::Stalled),
+    match futures_util::future::select(work, sleep).await {
+        Either::Left((done, _)) => Some(done),
+        Either::Right(((), _)) => None,
     }
 }
 

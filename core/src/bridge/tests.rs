@@ -312,6 +312,25 @@ fn end_of_input_waits_for_owed_answers_then_answers_the_rest_and_exits() {
 }
 
 #[test]
+fn end_of_input_exits_as_soon_as_the_last_owed_answer_is_written() {
+    let mut bridge = initialized_bridge();
+    bridge.handle_client_line(at(10), &request(1));
+    drain(&mut bridge);
+    bridge.handle_client_eof(at(11));
+    assert_eq!(drain(&mut bridge), vec![]);
+    // The answer comes long before `drain_after_eof`: it is written, and the bridge is done.
+    bridge.handle_server_payload(at(20), Payload::Text(result("1").as_bytes()));
+    let actions = drain(&mut bridge);
+    assert_eq!(to_client(&actions).len(), 1, "{actions:?}");
+    assert_eq!(to_client(&actions)[0]["id"], 1);
+    assert!(
+        matches!(&actions[1], BridgeAction::CloseServer(r) if r.code == CloseCode::NORMAL),
+        "{actions:?}"
+    );
+    assert_eq!(actions[2], BridgeAction::Exit(BridgeExit::Done));
+}
+
+#[test]
 fn end_of_input_with_nothing_owed_exits_at_once() {
     let mut bridge = initialized_bridge();
     bridge.handle_client_eof(at(10));

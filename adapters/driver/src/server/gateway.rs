@@ -21,7 +21,7 @@ use futures_channel::mpsc;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mcp_ws_core::gateway::{Gateway, GatewayAction, GatewayConfig, Side};
 use mcp_ws_core::session::{Outcome, SessionConfig};
-use mcp_ws_core::{CloseReason, ProtocolVersion};
+use mcp_ws_core::{CloseCode, CloseReason, ProtocolVersion};
 
 use crate::client::{IoSettings, open_endpoint};
 use crate::dial::{DialError, Endpoint, SubprotocolMemory};
@@ -73,6 +73,11 @@ pub struct Upstream {
     /// The most requests of one client waiting for the upstream's answer; one more is
     /// answered -32000 by the gateway.
     pub max_in_flight: usize,
+    /// The close code the client gets when the upstream cannot be reached, is lost, breaks
+    /// the WebSocket rules, stops reading or goes quiet past the idle timeout (the reason
+    /// says which). 1011 by default: tungstenite-based clients refuse to receive 1014 (Bad
+    /// Gateway); a browser page that reconnects on 1014 asks for that (`mcp-ws inspect`).
+    pub upstream_failed: CloseCode,
     memory: Arc<SubprotocolMemory>,
 }
 
@@ -84,6 +89,7 @@ impl Upstream {
             connect_timeout: DEFAULT_UPSTREAM_CONNECT_TIMEOUT,
             max_concurrent_requests: crate::http_client::DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_in_flight: GatewayConfig::default().max_in_flight,
+            upstream_failed: GatewayConfig::default().pipe.upstream_failed,
             memory: Arc::default(),
         })
     }
@@ -114,6 +120,7 @@ impl Upstream {
         config.malformed_budget = session.malformed_budget;
         config.malformed_decay = session.malformed_decay;
         config.max_in_flight = self.max_in_flight.max(1);
+        config.pipe.upstream_failed = self.upstream_failed;
         config
     }
 }

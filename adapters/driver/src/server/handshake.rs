@@ -381,6 +381,11 @@ pub enum OriginPolicy {
     Any,
     /// Exactly these origins (`scheme://host[:port]`, compared case-insensitively).
     List(Vec<String>),
+    /// Exactly these origins, and a request to the endpoint (an upgrade, a Streamable HTTP
+    /// request) that carries no `Origin` is refused too (403): an endpoint only the pages
+    /// served from these origins may use (`mcp-ws inspect`'s relay). Plain GETs answered by
+    /// [`HandshakeRules::plain`] (the page itself) need no `Origin`.
+    Required(Vec<String>),
 }
 
 /// Which `Host` values are accepted (against DNS rebinding: a page on `evil.example` whose
@@ -494,7 +499,7 @@ pub fn origin_allowed(origin: &str, policy: &OriginPolicy, local: Option<SocketA
     let origin = origin.trim();
     match policy {
         OriginPolicy::Any => true,
-        OriginPolicy::List(allowed) => {
+        OriginPolicy::List(allowed) | OriginPolicy::Required(allowed) => {
             allowed.iter().any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
         }
         OriginPolicy::Default => loopback_bound(local) && is_loopback_origin(origin),
@@ -567,6 +572,14 @@ fn check_host_and_origin(head: &RequestHead, rules: &HandshakeRules) -> Result<(
     Ok(())
 }
 
+/// [`OriginPolicy::Required`]: a request to the endpoint without `Origin` is refused.
+fn check_origin_present(head: &RequestHead, rules: &HandshakeRules) -> Result<(), Refusal> {
+    if matches!(rules.origins, OriginPolicy::Required(_)) && head.header("origin").is_none() {
+        return Err(Refusal::new(403, "this endpoint serves only its own pages (no Origin)"));
+    }
+    Ok(())
+}
+
 /// Whether `head` is a Streamable HTTP request on the endpoint (`POST`, `DELETE`, or a `GET`
 /// without `Upgrade: websocket` that accepts `text/event-stream`), to be served by the
 /// Streamable HTTP server instead of [`decide`].
@@ -591,6 +604,7 @@ pub fn check_http_request(
     rules: &HandshakeRules,
 ) -> Result<Option<Principal>, Refusal> {
     check_host_and_origin(head, rules)?;
+    check_origin_present(head, rules)?;
     if rules.drain.is_draining() {
         return Err(Drain::refusal());
     }
@@ -631,6 +645,7 @@ fn check(
             .header("Upgrade", "websocket")
             .header("Connection", "Upgrade"));
     }
+    check_origin_present(head, rules)?;
     if head.header("sec-websocket-version").map(str::trim) != Some("13") {
         return Err(Refusal::new(426, "only WebSocket version 13 is spoken here")
             .header("Sec-WebSocket-Version", "13"));
@@ -797,6 +812,29 @@ mod tests {
         let mut h = head(&[("host", "evil.example")]);
         h.local = None;
         upgrade(&h, &r);
+    }
+
+    #[test]
+    fn a_required_origin_list_refuses_the_endpoint_without_origin_but_serves_the_page() {
+        let mut r = rules();
+        r.origins = OriginPolicy::Required(vec!["http://127.0.0.1:8765".into()]);
+        r.plain =
+            Some(PlainHttp::routes([("/".to_string(), PlainResponse::ok("text/html", "page"))]));
+        upgrade(&head(&[("origin", "http://127.0.0.1:8765")]), &r);
+        assert_eq!(refusal(&head(&[]), &r).status(), 403);
+        assert_eq!(refusal(&head(&[("origin", "http://127.0.0.1:8766")]), &r).status(), 403);
+        // The page itself is a plain GET: a navigation carries no Origin.
+        let mut page = head(&[("upgrade", ""), ("connection", "")]);
+        page.target = "/".into();
+        assert!(matches!(decide(&page, &r), Decision::Respond(_)));
+        // Streamable HTTP on the endpoint needs the Origin too.
+        let mut post = head(&[("upgrade", ""), ("connection", "")]);
+        post.method = "POST".into();
+        assert_eq!(check_http_request(&post, &r).err().map(|e| e.status()), Some(403));
+        let mut own =
+            head(&[("upgrade", ""), ("connection", ""), ("origin", "http://127.0.0.1:8765")]);
+        own.method = "POST".into();
+        assert!(check_http_request(&own, &r).is_ok());
     }
 
     #[test]

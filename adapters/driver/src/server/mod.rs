@@ -355,6 +355,17 @@ impl<N: Network> Server<N> {
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let listener = self.net.bind(addr).await?;
+        self.listen_on(listener)
+    }
+
+    /// Serves on a listener bound beforehand (with the runtime's [`Network::bind`]), for a
+    /// configuration that depends on the bound address: a port picked by the system that the
+    /// allowed origins must name, say.
+    pub fn listen_on(&self, listener: N::Listener) -> io::Result<Listening<N>> {
+        self.config
+            .session
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let local_addr = self.net.local_addr(&listener)?;
         Ok(Listening { server: self.clone(), listener, local_addr })
     }
