@@ -34,6 +34,7 @@ pub mod limits;
 pub mod message_pipe;
 pub mod proxy;
 pub mod router;
+pub mod stdio;
 pub mod subscriptions;
 pub mod typed;
 pub mod upgrade;
@@ -154,8 +155,9 @@ pub struct ServerConfig {
     /// it is ended, and how many SSE events each keeps for `Last-Event-ID`. Each session also
     /// holds a place under [`ServerConfig::limits`] while it lives.
     pub http_sessions: SessionLimits,
-    /// What answers each accepted session: the router (the default), or a gateway relaying it
-    /// to an upstream MCP server ([`gateway::SessionBackend::Gateway`]). Everything before that
+    /// What answers each accepted session: the router (the default), a gateway relaying it
+    /// to an upstream MCP server ([`gateway::SessionBackend::Gateway`]), or a child process of
+    /// a stdio MCP server of its own ([`gateway::SessionBackend::Stdio`]). Everything before that
     /// (admission, caps, the checks, drain, metrics) is the same for both.
     pub backend: gateway::SessionBackend,
 }
@@ -503,8 +505,14 @@ impl<N: Network> Server<N> {
     where
         S: WebSocketIo + Send + 'static,
     {
-        if let gateway::SessionBackend::Gateway(upstream) = &self.config.backend {
-            return self.gateway_session(ws, upstream.clone());
+        match &self.config.backend {
+            gateway::SessionBackend::Gateway(upstream) => {
+                return self.gateway_session(ws, gateway::Target::Remote(upstream.clone()));
+            }
+            gateway::SessionBackend::Stdio(server) => {
+                return self.gateway_session(ws, gateway::Target::Stdio(server.clone()));
+            }
+            gateway::SessionBackend::Router => {}
         }
         let session = match Session::new(self.config.session.clone(), self.net.now()) {
             Ok(session) => session,
@@ -573,13 +581,13 @@ impl<N: Network> Server<N> {
         Box::pin(driver.map(move |()| drop(untrack)))
     }
 
-    /// The future that relays one accepted session to `upstream` (the gateway backend),
-    /// tracked like a router session: counted, drained by [`Server::shutdown`], untracked when
-    /// it ends.
+    /// The future that relays one accepted session to `target` (the gateway and stdio
+    /// backends), tracked like a router session: counted, drained by [`Server::shutdown`],
+    /// untracked when it ends.
     fn gateway_session<S>(
         &self,
         ws: S,
-        upstream: Arc<gateway::Upstream>,
+        target: gateway::Target,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>>
     where
         S: WebSocketIo + Send + 'static,
@@ -604,7 +612,7 @@ impl<N: Network> Server<N> {
         let untrack = Untrack { state: self.state.clone(), id };
         let session = Arc::new(self.config.session.clone());
         let counters = ConnectionMetrics::registered();
-        let relay = gateway::relay(self.net.clone(), ws, upstream, session, receiver, counters);
+        let relay = gateway::relay(self.net.clone(), ws, target, session, receiver, counters);
         Box::pin(relay.map(move |()| drop(untrack)))
     }
 
