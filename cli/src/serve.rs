@@ -31,6 +31,19 @@ pub fn server_config(
     config.path = args.path.clone();
     config.session.ping_interval = args.ping();
     config.session.idle_timeout = args.idle();
+    if let (Some(ping), Some(idle)) = (args.ping(), args.idle()) {
+        if ping >= idle {
+            // A client is pinged before it can be declared dead (the session refuses a ping
+            // interval not shorter than the idle timeout): `--idle-timeout 2` alone works.
+            config.session.ping_interval = Some(idle / 2);
+            tracing::info!(
+                "--ping-interval {}s is not shorter than --idle-timeout {}s: pinging every {:?}",
+                ping.as_secs(),
+                idle.as_secs(),
+                idle / 2
+            );
+        }
+    }
     config.session.lifecycle_timeout =
         (args.lifecycle_timeout > 0).then(|| Duration::from_secs(args.lifecycle_timeout));
     config.session.limits.max_message_bytes = args.max_message_bytes;

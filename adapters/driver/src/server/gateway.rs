@@ -274,8 +274,12 @@ pub(crate) async fn relay<N, D>(
                 if alarm.take_due(now) {
                     if let Up::Child(child) = &sides.up {
                         if child.input_deadline().is_some_and(|at| now >= at) {
-                            tracing::warn!("the stdio server takes no input");
-                            machine.handle_write_failed(Side::Upstream);
+                            let why = format!(
+                                "the stdio server cannot take input: it read none for {} ms",
+                                write_timeout.as_millis()
+                            );
+                            tracing::warn!("{why}");
+                            machine.handle_upstream_ended(&why);
                         }
                     }
                     machine.handle_timeout(now);
@@ -332,8 +336,8 @@ pub(crate) async fn relay<N, D>(
     }
     counters.publish();
     metrics::count_close(client_close.unwrap_or(1006));
-    if let (Up::Child(child), Target::Stdio(server)) = (sides.up, &target) {
-        child.stop(&net, server.kill_grace).await;
+    if let Up::Child(child) = &mut sides.up {
+        child.stop(&net).await;
     }
 }
 
@@ -404,7 +408,17 @@ where
             match side {
                 Side::Downstream => {
                     tracing::info!(code, reason = ?reason.as_ref().map(|r| r.reason.to_string()), "closing the gateway's client");
-                    close_handshake(net, &mut sides.down, reason, deadline).await;
+                    let closing = close_handshake(net, &mut sides.down, reason, deadline);
+                    match &mut sides.up {
+                        // A child is stopped meanwhile: a client slow to answer the close does
+                        // not keep it running (nor its place under the cap held longer).
+                        Up::Child(child) => {
+                            futures_util::future::join(closing, child.stop(net)).await;
+                        }
+                        _ => {
+                            closing.await;
+                        }
+                    }
                     return Some(code);
                 }
                 Side::Upstream => {

@@ -133,6 +133,8 @@ impl StdioServer {
             stdout_done: false,
             exit: Some(exit),
             status: None,
+            kill_grace: self.kill_grace,
+            stopped: false,
             input: InputQueue::new(self.input_queue_bytes.max(1), write_timeout),
         })
     }
@@ -175,6 +177,8 @@ pub(super) struct Child {
     /// The process's exit; `None` once it completed (then `status` says how).
     exit: Option<BoxFuture<'static, io::Result<std::process::ExitStatus>>>,
     status: Option<String>,
+    kill_grace: Duration,
+    stopped: bool,
     input: InputQueue,
 }
 
@@ -240,8 +244,12 @@ impl Child {
         }
     }
 
-    /// Stops the child (see the module docs) and reaps it.
-    pub(super) async fn stop<N: Runtime>(mut self, net: &N, grace: Duration) {
+    /// Stops the child (see the module docs) and reaps it; once.
+    pub(super) async fn stop<N: Runtime>(&mut self, net: &N) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let grace = self.kill_grace;
         self.stdin = None;
         let group = self.pid;
         if !self.wait_exit(net, grace).await {
@@ -264,7 +272,7 @@ impl Child {
                 signal_group(group, Signal::Kill);
             }
         }
-        // Dropping what is left of `exit` kills the leader if it still runs (kill on drop).
+        // Dropping what is left of `exit` (with the child) kills the leader if it still runs.
     }
 }
 
