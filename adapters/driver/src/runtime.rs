@@ -31,7 +31,9 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     where
         F: Future<Output = ()> + Send + 'static;
 
-    /// Starts `command` (its stdin, stdout and stderr piped) as a child process whose pipes
+    /// Starts `command` with its stdin, stdout and stderr piped (the runtime pipes them: a
+    /// converted `std` command may not keep its own stdio settings) as a child process whose
+    /// pipes
     /// and exit this runtime drives: what a stdio session backend
     /// ([`crate::server::stdio`]) runs its server in. By default a runtime starts none
     /// (`Unsupported`); the tokio and smol seams do.

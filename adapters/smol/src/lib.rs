@@ -90,7 +90,11 @@ impl Runtime for Smol {
     /// first).
     fn spawn_process(&self, command: std::process::Command) -> io::Result<runtime::ChildProcess> {
         let mut command = smol::process::Command::from(command);
-        command.kill_on_drop(true);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
         let mut child = command.spawn()?;
         let piped = || io::Error::other("the child's stdin, stdout and stderr must be piped");
         let stdin = child.stdin.take().ok_or_else(piped)?;

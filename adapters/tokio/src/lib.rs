@@ -82,7 +82,11 @@ impl Runtime for Tokio {
     /// Starts `command` on tokio's process driver (killed if its exit future is dropped first).
     fn spawn_process(&self, command: std::process::Command) -> io::Result<runtime::ChildProcess> {
         let mut command = tokio::process::Command::from(command);
-        command.kill_on_drop(true);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
         let mut child = command.spawn()?;
         let pid = child.id().unwrap_or(0);
         let piped = || io::Error::other("the child's stdin, stdout and stderr must be piped");
