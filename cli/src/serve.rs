@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
-use mcp_ws_driver::server::stdio::StdioServer;
 use mcp_ws_driver::server::limits::ConnectionLimits;
+use mcp_ws_driver::server::stdio::StdioServer;
 use mcp_ws_driver::{
     AuthCheck, Drain, HostPolicy, OriginPolicy, PlainHttp, Router, Server, ServerConfig, ServerTls,
     StaticToken,

@@ -118,11 +118,8 @@ impl Pipe {
     /// A pipe whose two sides opened at `now`.
     pub fn new(config: PipeConfig, now: Instant) -> Pipe {
         let heartbeat = Heartbeat::new(config.ping_interval, config.idle_timeout, now);
-        let upstream = if config.watch_upstream {
-            heartbeat.clone()
-        } else {
-            Heartbeat::new(None, None, now)
-        };
+        let upstream =
+            if config.watch_upstream { heartbeat.clone() } else { Heartbeat::new(None, None, now) };
         Pipe {
             upstream_failed: config.upstream_failed,
             downstream: heartbeat,

@@ -120,15 +120,24 @@ impl Upstream {
 
     /// The machine's settings for a server whose sessions run with `session`.
     fn gateway_config(&self, session: &SessionConfig) -> GatewayConfig {
-        let mut config = GatewayConfig::default();
-        config.pipe.ping_interval = session.ping_interval;
-        config.pipe.idle_timeout = session.idle_timeout;
-        config.limits = session.limits;
-        config.malformed_budget = session.malformed_budget;
-        config.malformed_decay = session.malformed_decay;
-        config.max_in_flight = self.max_in_flight.max(1);
-        config
+        session_gateway_config(session, self.max_in_flight)
     }
+}
+
+/// The gateway machine's settings for a server whose sessions run with `session`: the
+/// session's keepalive, limits and malformed budget, at most `max_in_flight` requests.
+pub(super) fn session_gateway_config(
+    session: &SessionConfig,
+    max_in_flight: usize,
+) -> GatewayConfig {
+    let mut config = GatewayConfig::default();
+    config.pipe.ping_interval = session.ping_interval;
+    config.pipe.idle_timeout = session.idle_timeout;
+    config.limits = session.limits;
+    config.malformed_budget = session.malformed_budget;
+    config.malformed_decay = session.malformed_decay;
+    config.max_in_flight = max_in_flight.max(1);
+    config
 }
 
 /// The upstream side of a gateway loop.
@@ -136,7 +145,7 @@ enum Up<U> {
     /// A WebSocket or Streamable HTTP client pipe to a server at a URL.
     Remote(U),
     /// A stdio child process.
-    Child(Child),
+    Child(Box<Child>),
     /// The upstream could not be opened.
     Missing,
 }
@@ -182,9 +191,10 @@ async fn open<N: Network>(
         Target::Stdio(server) => {
             let config = server.gateway_config(session);
             match server.start(net, session.limits.max_message_bytes, write_timeout) {
-                Ok(child) => (Gateway::new(config, net.now()), Up::Child(child)),
+                Ok(child) => (Gateway::new(config, net.now()), Up::Child(Box::new(child))),
                 Err(error) => {
-                    let why = format!("could not start the stdio server {}: {error}", server.program);
+                    let why =
+                        format!("could not start the stdio server {}: {error}", server.program);
                     tracing::warn!("{why}");
                     (Gateway::unreachable(config, net.now(), &why), Up::Missing)
                 }

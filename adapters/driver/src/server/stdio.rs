@@ -96,14 +96,8 @@ impl StdioServer {
     /// The gateway machine's settings for a server whose sessions run with `session`: the
     /// child is never pinged (its exit is seen directly).
     pub(super) fn gateway_config(&self, session: &SessionConfig) -> GatewayConfig {
-        let mut config = GatewayConfig::default();
-        config.pipe.ping_interval = session.ping_interval;
-        config.pipe.idle_timeout = session.idle_timeout;
+        let mut config = super::gateway::session_gateway_config(session, self.max_in_flight);
         config.pipe.watch_upstream = false;
-        config.limits = session.limits;
-        config.malformed_budget = session.malformed_budget;
-        config.malformed_decay = session.malformed_decay;
-        config.max_in_flight = self.max_in_flight.max(1);
         config
     }
 
@@ -361,7 +355,12 @@ impl InputQueue {
     }
 
     /// Writes what `stdin` takes without waiting.
-    fn poll_write(&mut self, mut stdin: Pin<&mut (dyn AsyncWrite + Send)>, cx: &mut Context<'_>, now: Instant) {
+    fn poll_write<W: AsyncWrite + ?Sized>(
+        &mut self,
+        mut stdin: Pin<&mut W>,
+        cx: &mut Context<'_>,
+        now: Instant,
+    ) {
         let mut wrote = false;
         while !self.broken {
             let Some(front) = self.lines.front() else { break };
