@@ -252,7 +252,11 @@ pub(crate) async fn relay<N, D>(
             }
             // Alternate which side is read first, so neither starves the other.
             // While a child's input queue is full, its client is not read (backpressure); the
-            // child's output still is.
+            // child's output still is. Its input is written first, so that a queue emptied now
+            // lets the client be read in this same poll (nothing else would wake it).
+            if let Up::Child(child) = &mut sides.up {
+                child.poll_input(cx, net.now());
+            }
             let read_down = !matches!(&sides.up, Up::Child(child) if child.input_full());
             for side in [Side::Downstream, Side::Upstream]
                 .into_iter()
@@ -267,7 +271,7 @@ pub(crate) async fn relay<N, D>(
                     Side::Downstream => Poll::Pending,
                     Side::Upstream => match &mut sides.up {
                         Up::Remote(up) => up.poll_next_unpin(cx).map(|read| Woke::Read(side, read)),
-                        Up::Child(child) => child.poll_output(cx, net.now()).map(Woke::Child),
+                        Up::Child(child) => child.poll_output(cx).map(Woke::Child),
                         Up::Missing => Poll::Pending,
                     },
                 };

@@ -192,11 +192,16 @@ impl Child {
         self.input.deadline()
     }
 
-    /// Writes what its stdin takes, then reads its stdout: ready with the next line (or end).
-    pub(super) fn poll_output(&mut self, cx: &mut Context<'_>, now: Instant) -> Poll<Output> {
+    /// Writes what its stdin takes now, without waiting (woken when it takes more). Call it
+    /// before asking [`Child::input_full`]: a queue it empties lets the client be read again.
+    pub(super) fn poll_input(&mut self, cx: &mut Context<'_>, now: Instant) {
         if let Some(stdin) = self.stdin.as_mut() {
             self.input.poll_write(stdin.as_mut(), cx, now);
         }
+    }
+
+    /// Reads its stdout: ready with the next line (or its end).
+    pub(super) fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Output> {
         if self.stdout_done {
             return Poll::Pending;
         }
