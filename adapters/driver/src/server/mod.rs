@@ -11,6 +11,9 @@
 //!
 //! What the server counts goes to the [`metrics`] facade.
 //!
+//! What answers a session is [`ServerConfig::backend`]: the [`Router`], or the [`gateway`]
+//! relaying it to an upstream MCP server or to a child process running a [`stdio`] server.
+//!
 //! - [`Server::notify_resource_updated`] and [`Server::notify_list_changed`] (or a
 //!   [`Notifier`], which handlers reach through their context) tell every subscribed session
 //!   of a change, on this node at once and on the other nodes through the [`fanout::Fanout`]
