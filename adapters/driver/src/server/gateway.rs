@@ -1,6 +1,8 @@
 //! The gateway backend (`mcp-ws serve --upstream URL`): a session the server accepted (a
 //! WebSocket, or a Streamable HTTP session's message pipe) is relayed to an upstream MCP server
-//! opened for it, instead of being answered by the router.
+//! opened for it, instead of being answered by the router. The stdio backend (`mcp-ws serve
+//! --stdio -- CMD`) is the same loop and machine with a child process started for the session
+//! as the upstream ([`super::stdio`]: its stdin queue, stdout lines and stop).
 //!
 //! The server's accept path, admission, caps, Origin/Host/token checks, drain and metrics are
 //! the router backend's: the choice is made where an accepted session would start its router
