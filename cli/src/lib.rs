@@ -15,6 +15,5 @@ pub mod listener;
 pub mod operate;
 pub mod query;
 pub mod serve;
-pub mod stdio_server;
 pub mod watch;
 pub mod ws_io;

@@ -1,5 +1,6 @@
-//! The accept side both of the command's own listeners share (`serve --stdio` and `inspect`;
-//! the demo server uses the library's `Listening::run`, which does the same): a failing
+//! The accept side the command's own listeners share (`inspect` and the `--metrics-listen`
+//! listener; `serve`, `serve --upstream` and `serve --stdio` use the library's
+//! `Listening::run`, which does the same; this module goes once those two move there): a failing
 //! `accept` backs off instead of spinning, and every accepted connection passes the
 //! connection gate, so that over the cap it gets 503 with `Retry-After` (or, with too many
 //! refusals under way, is closed unanswered) and never a process or a relay.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mcp_ws_cli::args::{Cli, Command, LogFormat};
-use mcp_ws_cli::{bridge, explore, inspect, query, serve, stdio_server, watch};
+use mcp_ws_cli::{bridge, explore, inspect, query, serve, watch};
 
 /// mimalloc instead of glibc's malloc: after a burst of large messages glibc keeps the freed
 /// buffers (its mmap threshold rises to the size of the first large buffer freed, so later
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => match (args.stdio, args.command.is_empty()) {
-                (true, false) => stdio_server::run(&args, &args.command).await,
+                (true, false) => serve::run_stdio(&args, &args.command).await,
                 (false, true) if args.upstream.is_some() => serve::run_gateway(&args).await,
                 (false, true) => serve::run(&args).await,
                 (true, true) => Err("--stdio needs the server's command after --".into()),

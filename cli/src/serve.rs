@@ -2,13 +2,15 @@
 //! drains: `/healthz` turns 503, new upgrades get 503 with `Retry-After`, in-flight calls
 //! finish within `--shutdown-grace`, every client gets 1001, and the process exits 0; a
 //! second signal exits at once with status 1). With `--upstream URL` it is a gateway to that
-//! server instead (see [`run_gateway`]).
+//! server instead (see [`run_gateway`]); with `--stdio -- CMD ARGS` every session gets a child
+//! process running that stdio MCP server (see [`run_stdio`]).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
 use mcp_ws_driver::server::limits::ConnectionLimits;
+use mcp_ws_driver::server::stdio::StdioServer;
 use mcp_ws_driver::{
     AuthCheck, Drain, HostPolicy, OriginPolicy, PlainHttp, Router, Server, ServerConfig, ServerTls,
     StaticToken,
@@ -29,6 +31,19 @@ pub fn server_config(
     config.path = args.path.clone();
     config.session.ping_interval = args.ping();
     config.session.idle_timeout = args.idle();
+    if let (Some(ping), Some(idle)) = (args.ping(), args.idle()) {
+        if ping >= idle {
+            // A client is pinged before it can be declared dead (the session refuses a ping
+            // interval not shorter than the idle timeout): `--idle-timeout 2` alone works.
+            config.session.ping_interval = Some(idle / 2);
+            tracing::info!(
+                "--ping-interval {}s is not shorter than --idle-timeout {}s: pinging every {:?}",
+                ping.as_secs(),
+                idle.as_secs(),
+                idle / 2
+            );
+        }
+    }
     config.session.lifecycle_timeout =
         (args.lifecycle_timeout > 0).then(|| Duration::from_secs(args.lifecycle_timeout));
     config.session.limits.max_message_bytes = args.max_message_bytes;
@@ -228,6 +243,32 @@ pub async fn run_gateway(args: &ServeArgs) -> Result<ExitCode, String> {
     handle_hangup(config.tls.clone());
     let server = Server::new(net, Router::new(), config);
     serve_until_signal(args, &server, signals, "serving a gateway").await
+}
+
+/// Runs `serve --stdio -- CMD ARGS`: the same listener, checks, caps, drain and metrics as the
+/// demo server, WebSocket and Streamable HTTP alike, with every session relayed to a child
+/// process of its own running `command` (the library's stdio backend). The connection cap
+/// (`--max-connections`) is the process cap: 64 by default, lowered to fit the descriptor limit
+/// (a session holds its socket and the child's three pipes).
+pub async fn run_stdio(args: &ServeArgs, command: &[String]) -> Result<ExitCode, String> {
+    let (program, arguments) =
+        command.split_first().ok_or("--stdio needs the server's command after --")?;
+    let net = Tokio::new();
+    let signals = crate::operate::StopSignals::new();
+    let identity =
+        mcp_ws_driver::core::mcp::Implementation::new("mcp-ws", env!("CARGO_PKG_VERSION"));
+    let mut config = server_config(args, identity)?;
+    config.limits = connection_limits(args, 64, 5);
+    let mut stdio = StdioServer::new(program.as_str(), arguments.iter().map(String::as_str));
+    stdio.kill_grace = Duration::from_secs(args.kill_grace);
+    stdio.input_queue_bytes = args.stdio_queue_bytes.max(1);
+    config.backend = SessionBackend::Stdio(std::sync::Arc::new(stdio));
+    tracing::info!(command = ?command, "one child process per session");
+    log_security(&config);
+    start_metrics_listener(args, &config).await?;
+    handle_hangup(config.tls.clone());
+    let server = Server::new(net, Router::new(), config);
+    serve_until_signal(args, &server, signals, "serving a stdio MCP server").await
 }
 
 /// The upstream of `--upstream URL` with its flags.

@@ -161,3 +161,30 @@ async fn a_client_that_closes_gets_the_close_answered_not_a_reset() {
         other => panic!("expected the close to be answered, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_client_is_read_again_as_soon_as_the_childs_input_queue_empties() {
+    // A queue of one byte is full after every message; the child answers only `echo` lines,
+    // so nothing from its stdout wakes the relay after the first (quiet) message: the queue
+    // emptying must.
+    let served = support::serve(&[
+        "--stdio-queue-bytes",
+        "1",
+        "--stdio",
+        "--",
+        "grep",
+        "--line-buffered",
+        "echo",
+    ]);
+    let (mut ws, _) = connect_async(served.url.as_str()).await.expect("connect");
+    for id in 0..3 {
+        ws.send(Message::text(r#"{"jsonrpc":"2.0","method":"notifications/quiet"}"#))
+            .await
+            .expect("send");
+        let echo = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"echo"}}"#);
+        ws.send(Message::text(echo.clone())).await.expect("send");
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(10), next_text(&mut ws)).await;
+        assert_eq!(answer.expect("the echo in time (the client was not read)"), echo);
+    }
+}

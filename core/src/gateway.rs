@@ -1,9 +1,10 @@
 //! The gateway: one MCP client session (the downstream side: a WebSocket, or a Streamable HTTP
 //! session's message pipe) carried message for message to one upstream MCP server (a WebSocket
-//! it dialled, or a Streamable HTTP client pipe), for `mcp-ws serve --upstream URL`. Like the
-//! stdio relay ([`crate::relay`]) it runs no MCP session of its own: messages pass with ids
-//! untouched and the upstream runs the lifecycle. When each side lives, is pinged and how one
-//! side's end closes the other is the transparent [`Pipe`]'s; what the gateway adds:
+//! it dialled, a Streamable HTTP client pipe, or a stdio child process started for the session),
+//! for `mcp-ws serve --upstream URL` and `mcp-ws serve --stdio -- CMD`. It runs no MCP session
+//! of its own: messages pass with ids untouched and the upstream runs the lifecycle. When each
+//! side lives, is pinged and how one side's end closes the other is the transparent [`Pipe`]'s;
+//! what the gateway adds:
 //!
 //! - **Frames from the client are checked** by the core codec as on every endpoint: a valid
 //!   message (or the valid members of a batch) goes upstream as compact text
@@ -16,6 +17,11 @@
 //! - **Draining** ([`Gateway::drain`]): new requests are answered with the refusal given; the
 //!   client is closed with the drained reason once none of its requests is in flight, or at the
 //!   deadline with 1001.
+//! - **A stdio upstream** (a child process; [`PipeConfig::watch_upstream`] off: it is never
+//!   pinged): its stdout lines are its frames, checked as above (a stray log line is dropped
+//!   and reported); a line over the message limit closes the client with 1009
+//!   ([`Gateway::handle_upstream_oversized`]); the child exiting closes the client with 1011
+//!   and a reason saying how it exited ([`Gateway::handle_upstream_ended`]).
 //! - **An unreachable upstream** ([`Gateway::unreachable`]): the client's requests are answered
 //!   -32000 with the reason, then the client is closed with 1011 and the same reason; a client
 //!   that sends nothing is closed after `refusal_wait`.
@@ -111,6 +117,9 @@ struct Draining {
 #[derive(Debug)]
 pub struct Gateway {
     pipe: Pipe,
+    /// [`PipeConfig::watch_upstream`]: false for a stdio child, whose oversized messages close
+    /// the client with 1009 (nothing upstream is a WebSocket to close with it).
+    upstream_watched: bool,
     limits: Limits,
     malformed: MalformedBudget,
     max_in_flight: usize,
@@ -126,6 +135,7 @@ impl Gateway {
     /// A gateway whose two sides opened at `now`.
     pub fn new(config: GatewayConfig, now: Instant) -> Gateway {
         Gateway {
+            upstream_watched: config.pipe.watch_upstream,
             pipe: Pipe::new(config.pipe, now),
             limits: config.limits,
             malformed: MalformedBudget::new(config.malformed_budget)
@@ -211,6 +221,24 @@ impl Gateway {
         self.pipe.handle_lost(side, why);
     }
 
+    /// The upstream ended by itself with nothing left to close (a stdio child that exited;
+    /// `why` says how): the client is closed with [`PipeConfig::upstream_failed`] (1011) and
+    /// `why` as the reason.
+    pub fn handle_upstream_ended(&mut self, why: &str) {
+        self.pipe.handle_ended(Side::Upstream, why);
+    }
+
+    /// The upstream sent a message over the limit, which the driver discarded while reading it
+    /// (a stdio child's stdout line): no client would accept it, so the client is closed with
+    /// 1009 saying so, and the upstream with 1001.
+    pub fn handle_upstream_oversized(&mut self) {
+        let why = format!(
+            "the upstream server sent a message over the limit of {} bytes",
+            self.limits.max_message_bytes
+        );
+        self.pipe.close(CloseReason::new(CloseCode::MESSAGE_TOO_BIG, why));
+    }
+
     /// A write to `side` failed or stalled past its deadline.
     pub fn handle_write_failed(&mut self, side: Side) {
         self.pipe.handle_write_failed(side);
@@ -284,6 +312,9 @@ impl Gateway {
             (false, [message]) => codec::encode(message),
             _ => codec::encode_batch(&forward),
         };
+        // One line: raw params keep the client's whitespace, and a stdio upstream reads one
+        // message per line.
+        let text = codec::single_line(&text).into_owned();
         self.push(GatewayAction::Send(Side::Upstream, text));
     }
 
@@ -349,6 +380,11 @@ impl Gateway {
                 let text = String::from_utf8_lossy(text).into_owned();
                 self.push(GatewayAction::Send(Side::Downstream, text));
                 self.close_if_drained();
+            }
+            Err(FrameError::Close(reason))
+                if reason.code == CloseCode::MESSAGE_TOO_BIG && !self.upstream_watched =>
+            {
+                self.handle_upstream_oversized();
             }
             Err(FrameError::Close(reason)) if reason.code == CloseCode::MESSAGE_TOO_BIG => {
                 let why = format!("the upstream sent a message over the limit: {}", reason.reason);
@@ -590,5 +626,89 @@ mod tests {
         let done = actions(&mut gateway);
         assert_eq!(done[0], GatewayAction::Answer(Side::Upstream));
         assert_eq!(close_code(&done[1]), Some((Side::Downstream, 4000)));
+    }
+
+    // What the retired stdio relay machine (`relay::StdioRelay`) asserted, on the gateway
+    // with a stdio upstream.
+
+    fn stdio_config() -> GatewayConfig {
+        let mut config = config();
+        config.pipe.watch_upstream = false;
+        config
+    }
+
+    #[test]
+    fn a_pretty_printed_client_frame_reaches_a_stdio_child_as_one_line() {
+        let mut gateway = Gateway::new(stdio_config(), at(0));
+        let frame = "{\"jsonrpc\":\"2.0\",\n \"id\":1,\n \"method\":\"tools/call\",\n \"params\": {\n  \"n\": 123456789012345678901234567890\n }}";
+        assert_eq!(
+            client(&mut gateway, frame),
+            vec![GatewayAction::Send(
+                Side::Upstream,
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n":123456789012345678901234567890}}"#.into()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_stray_log_line_from_a_stdio_child_never_reaches_the_client() {
+        let mut gateway = Gateway::new(stdio_config(), at(0));
+        let dropped = upstream(&mut gateway, "starting server on stdio...");
+        assert!(matches!(&dropped[..], [GatewayAction::Dropped(_)]), "{dropped:?}");
+        let answer = r#"{"jsonrpc":"2.0","id":1,"result":{}}"#;
+        assert_eq!(
+            upstream(&mut gateway, answer),
+            vec![GatewayAction::Send(Side::Downstream, answer.into())]
+        );
+    }
+
+    #[test]
+    fn a_stdio_childs_line_over_the_limit_closes_the_client_with_1009() {
+        let mut config = stdio_config();
+        config.limits.max_message_bytes = 64;
+        let mut gateway = Gateway::new(config.clone(), at(0));
+        let line = format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"x":"{}"}}}}"#, "a".repeat(100));
+        let done = upstream(&mut gateway, &line);
+        assert_eq!(close_code(&done[0]), Some((Side::Downstream, 1009)), "{done:?}");
+        assert!(gateway.is_closed());
+
+        // One the driver discarded while reading it (longer than the limit).
+        let mut gateway = Gateway::new(config, at(0));
+        gateway.handle_upstream_oversized();
+        let done = actions(&mut gateway);
+        assert_eq!(close_code(&done[0]), Some((Side::Downstream, 1009)), "{done:?}");
+        assert!(
+            matches!(&done[0], GatewayAction::Close(_, Some(r)) if r.reason.contains("64 bytes"))
+        );
+        assert_eq!(close_code(&done[1]), Some((Side::Upstream, 1001)));
+    }
+
+    #[test]
+    fn a_stdio_child_is_never_pinged_while_a_quiet_client_is_pinged_then_closed_with_1001() {
+        let mut gateway = Gateway::new(stdio_config(), at(0));
+        assert_eq!(gateway.poll_timeout(), Some(at(1000)));
+        gateway.handle_timeout(at(1000));
+        assert_eq!(actions(&mut gateway), vec![GatewayAction::Ping(Side::Downstream)]);
+        gateway.handle_activity(Side::Downstream, at(1500));
+        gateway.handle_timeout(at(2499));
+        assert_eq!(actions(&mut gateway), vec![]);
+        gateway.handle_timeout(at(4500));
+        let done = actions(&mut gateway);
+        assert!(done.iter().any(|a| close_code(a) == Some((Side::Downstream, 1001))), "{done:?}");
+        assert!(!done.contains(&GatewayAction::Ping(Side::Upstream)));
+        assert_eq!(gateway.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_stdio_child_that_exits_closes_the_client_with_1011_once_saying_how() {
+        let mut gateway = Gateway::new(stdio_config(), at(0));
+        gateway.handle_upstream_ended("the stdio server exited (exit status: 3)");
+        gateway.close(CloseReason::new(CloseCode::GOING_AWAY, "shutting down"));
+        let done = actions(&mut gateway);
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert!(
+            matches!(&done[0], GatewayAction::Close(Side::Downstream, Some(r)) if r.code == CloseCode::INTERNAL_ERROR && r.reason.contains("exit status: 3")),
+            "{done:?}"
+        );
     }
 }

@@ -20,11 +20,10 @@
 //! - [`close`]: WebSocket close codes the core asks the adapters to send.
 //! - [`bridge`]: the connect bridge: a stdio client carried over reconnecting WebSocket
 //!   connections, exactly one answer per request.
-//! - [`relay`]: the stdio relay: one WebSocket client carried to one stdio server process.
 //! - [`pipe`]: the transparent pipe: one WebSocket client carried frame for frame to one
 //!   WebSocket server (the inspector's relay), with keepalive on both sides.
-//! - [`gateway`]: `serve --upstream`: one client session carried to one upstream MCP server,
-//!   the client's frames checked, its requests in flight bounded, a drain and an unreachable
+//! - [`gateway`]: `serve --upstream` and `serve --stdio`: one client session carried to one
+//!   upstream MCP server (or stdio child process), the client's frames checked, its requests in flight bounded, a drain and an unreachable
 //!   upstream answered.
 //! - [`mrtr`]: `input_required` round trips (2026-07-28): the sealed request state, the
 //!   server's round, the client's round machine.
@@ -52,7 +51,6 @@ pub mod param_headers;
 pub mod pipe;
 pub mod raw;
 pub mod reconnect;
-pub mod relay;
 mod rng;
 mod scan;
 pub mod session;

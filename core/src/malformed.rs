@@ -1,5 +1,5 @@
 //! The malformed-input policy of the wire binding, shared by every machine that reads frames
-//! from a peer (the session, the stdio relay, the connect bridge).
+//! from a peer (the session, the gateway, the connect bridge).
 //!
 //! A frame that deserves a JSON-RPC error reply gets it, and counts against a budget; once the
 //! peer has sent more than `budget` such frames, the connection closes with 1008. A frame that

@@ -1,6 +1,6 @@
 //! The transparent pipe: one WebSocket client (the downstream side, such as the browser
 //! inspector's page) carried frame for frame to one WebSocket server (the upstream side, the
-//! target of `mcp-ws inspect`). Unlike [`crate::relay`] and [`crate::bridge`] it decodes
+//! target of `mcp-ws inspect`). Unlike [`crate::gateway`] and [`crate::bridge`] it decodes
 //! nothing: data frames pass through untouched and the machine only decides when each side
 //! lives, is pinged, and how each side's end closes the other.
 //!
@@ -73,6 +73,10 @@ pub struct PipeConfig {
     /// rules, stops reading, goes quiet): 1014 (bad gateway) by default, which browsers take;
     /// tungstenite-based clients refuse to receive 1014, so a gateway serving them sets 1011.
     pub upstream_failed: CloseCode,
+    /// Whether the upstream has a keepalive of its own (pinged after `ping_interval`, dead after
+    /// `idle_timeout`): true by default; false for an upstream that cannot be pinged and whose
+    /// end the driver sees directly (a stdio child process: [`Pipe::handle_ended`]).
+    pub watch_upstream: bool,
 }
 
 impl Default for PipeConfig {
@@ -82,6 +86,7 @@ impl Default for PipeConfig {
             ping_interval: Some(Duration::from_secs(20)),
             idle_timeout: Some(Duration::from_secs(60)),
             upstream_failed: CloseCode::BAD_GATEWAY,
+            watch_upstream: true,
         }
     }
 }
@@ -113,10 +118,12 @@ impl Pipe {
     /// A pipe whose two sides opened at `now`.
     pub fn new(config: PipeConfig, now: Instant) -> Pipe {
         let heartbeat = Heartbeat::new(config.ping_interval, config.idle_timeout, now);
+        let upstream =
+            if config.watch_upstream { heartbeat.clone() } else { Heartbeat::new(None, None, now) };
         Pipe {
             upstream_failed: config.upstream_failed,
-            downstream: heartbeat.clone(),
-            upstream: heartbeat,
+            downstream: heartbeat,
+            upstream,
             closed: false,
             actions: VecDeque::new(),
         }
@@ -186,6 +193,14 @@ impl Pipe {
     pub fn handle_lost(&mut self, side: Side, why: &str) {
         let other =
             self.closing_other(side, format!("the connection to {} was lost: {why}", side.name()));
+        self.close_one(other);
+    }
+
+    /// `side` ended by itself, with nothing left to close (a stdio child that exited): the other
+    /// side is closed with `why` as the reason (the downstream with
+    /// [`PipeConfig::upstream_failed`], the upstream with 1001).
+    pub fn handle_ended(&mut self, side: Side, why: &str) {
+        let other = self.closing_other(side, why.to_string());
         self.close_one(other);
     }
 
@@ -398,5 +413,35 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert!(matches!(done[0], PipeAction::Close(Side::Upstream, _)));
         assert_eq!(code(&done[0]), Some(1001));
+    }
+
+    #[test]
+    fn an_unwatched_upstream_is_never_pinged_nor_declared_dead_and_its_end_closes_the_client() {
+        let config = PipeConfig {
+            ping_interval: Some(Duration::from_secs(1)),
+            idle_timeout: Some(Duration::from_secs(3)),
+            watch_upstream: false,
+            ..PipeConfig::default()
+        };
+        let mut pipe = Pipe::new(config, at(0));
+        // Only the downstream is watched: its ping at 1 s, then (kept alive) nothing upstream.
+        pipe.handle_timeout(at(1));
+        assert_eq!(actions(&mut pipe), vec![PipeAction::Ping(Side::Downstream)]);
+        pipe.handle_activity(Side::Downstream, at(2));
+        pipe.handle_timeout(at(2));
+        pipe.handle_activity(Side::Downstream, at(3));
+        pipe.handle_timeout(at(4));
+        assert!(!pipe.is_closed());
+        assert!(!actions(&mut pipe).contains(&PipeAction::Ping(Side::Upstream)));
+        pipe.handle_ended(Side::Upstream, "the child exited (exit status: 3)");
+        let done = actions(&mut pipe);
+        assert_eq!(
+            done,
+            vec![PipeAction::Close(
+                Side::Downstream,
+                Some(CloseReason::new(CloseCode::BAD_GATEWAY, "the child exited (exit status: 3)"))
+            )]
+        );
+        assert!(pipe.is_closed());
     }
 }

@@ -4,7 +4,8 @@
 //! driver loop, written once, generic over a `Stream + Sink` of WebSocket messages and a small
 //! [`Runtime`] trait. The tokio and smol adapters supply only connect, listen, sleep and spawn.
 //!
-//! - [`runtime`]: the runtime seam (now, sleep until, spawn; TCP connect, bind, accept).
+//! - [`runtime`]: the runtime seam (now, sleep until, spawn, start a child process; TCP
+//!   connect, bind, accept).
 //! - [`connection`]: the driver loop of one connection.
 //! - [`handle`]: the application's handle to a connection and the future of one request.
 //! - [`tasks`]: abortable handler tasks for the peer's requests.
@@ -13,7 +14,8 @@
 //!   one API for both eras (requests in legacy, `input_required` rounds in 2026-07-28).
 //! - [`client`]: the client with reconnect supervision and typed calls.
 //! - [`server`]: the server with its router, accept loop, embedding and shutdown, and the
-//!   change notifications it fans out to subscribed sessions on every node.
+//!   change notifications it fans out to subscribed sessions on every node; or, instead of the
+//!   router, a gateway to an upstream server or to a stdio child per session.
 //! - [`bridge`]: a stdio client's lines bridged to a server, with keepalive and reconnect
 //!   (`mcp-ws connect`).
 //! - [`lines`]: newline-delimited messages on byte pipes, bounded in size and time.

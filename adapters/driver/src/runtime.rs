@@ -30,6 +30,47 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn spawn<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static;
+
+    /// Starts `command` with its stdin, stdout and stderr piped (the runtime pipes them: a
+    /// converted `std` command may not keep its own stdio settings) as a child process whose
+    /// pipes
+    /// and exit this runtime drives: what a stdio session backend
+    /// ([`crate::server::stdio`]) runs its server in. By default a runtime starts none
+    /// (`Unsupported`); the tokio and smol seams do.
+    fn spawn_process(&self, command: std::process::Command) -> io::Result<ChildProcess> {
+        let _ = command;
+        Err(io::Error::new(io::ErrorKind::Unsupported, "this runtime does not start processes"))
+    }
+}
+
+/// A child process a runtime started ([`Runtime::spawn_process`]): its three pipes as
+/// `futures-io` streams and the future of its exit.
+pub struct ChildProcess {
+    pub(crate) pid: u32,
+    pub(crate) stdin: Pin<Box<dyn AsyncWrite + Send>>,
+    pub(crate) stdout: Pin<Box<dyn AsyncRead + Send>>,
+    pub(crate) stderr: Pin<Box<dyn AsyncRead + Send>>,
+    pub(crate) exit: BoxFuture<'static, io::Result<std::process::ExitStatus>>,
+}
+
+impl ChildProcess {
+    /// The process `pid` with its pipes; `exit` completes when it has exited, and dropping
+    /// it before kills the process (the runtime's kill-on-drop).
+    pub fn new(
+        pid: u32,
+        stdin: Pin<Box<dyn AsyncWrite + Send>>,
+        stdout: Pin<Box<dyn AsyncRead + Send>>,
+        stderr: Pin<Box<dyn AsyncRead + Send>>,
+        exit: BoxFuture<'static, io::Result<std::process::ExitStatus>>,
+    ) -> Self {
+        ChildProcess { pid, stdin, stdout, stderr, exit }
+    }
+}
+
+impl std::fmt::Debug for ChildProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildProcess").field("pid", &self.pid).finish_non_exhaustive()
+    }
 }
 
 /// A boxed, sendable future, as the [`Network`] methods return.

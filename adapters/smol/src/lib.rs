@@ -1,7 +1,7 @@
 //! # mcp-ws-smol
 //!
 //! MCP over WebSocket on smol. This crate supplies only what is smol-specific: the clock,
-//! timers, spawning and TCP ([`Smol`]). Everything else (sessions, the client with reconnect,
+//! timers, spawning, child processes and TCP ([`Smol`]). Everything else (sessions, the client with reconnect,
 //! the server with its router) comes from `mcp-ws-driver`, re-exported here.
 //!
 //! Tasks are spawned on smol's global executor (`smol::spawn`), so they run whether or not the
@@ -84,6 +84,29 @@ impl Runtime for Smol {
         F: Future<Output = ()> + Send + 'static,
     {
         smol::spawn(task).detach();
+    }
+
+    /// Starts `command` with smol's `async-process` (killed if its exit future is dropped
+    /// first).
+    fn spawn_process(&self, command: std::process::Command) -> io::Result<runtime::ChildProcess> {
+        let mut command = smol::process::Command::from(command);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let piped = || io::Error::other("the child's stdin, stdout and stderr must be piped");
+        let stdin = child.stdin.take().ok_or_else(piped)?;
+        let stdout = child.stdout.take().ok_or_else(piped)?;
+        let stderr = child.stderr.take().ok_or_else(piped)?;
+        Ok(runtime::ChildProcess::new(
+            child.id(),
+            Box::pin(stdin),
+            Box::pin(stdout),
+            Box::pin(stderr),
+            Box::pin(async move { child.status().await }),
+        ))
     }
 }
 

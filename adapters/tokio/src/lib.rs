@@ -78,6 +78,29 @@ impl Runtime for Tokio {
     {
         tokio::spawn(task);
     }
+
+    /// Starts `command` on tokio's process driver (killed if its exit future is dropped first).
+    fn spawn_process(&self, command: std::process::Command) -> io::Result<runtime::ChildProcess> {
+        let mut command = tokio::process::Command::from(command);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let pid = child.id().unwrap_or(0);
+        let piped = || io::Error::other("the child's stdin, stdout and stderr must be piped");
+        let stdin = child.stdin.take().ok_or_else(piped)?;
+        let stdout = child.stdout.take().ok_or_else(piped)?;
+        let stderr = child.stderr.take().ok_or_else(piped)?;
+        Ok(runtime::ChildProcess::new(
+            pid,
+            Box::pin(TokioAdapter::new(stdin)),
+            Box::pin(TokioAdapter::new(stdout)),
+            Box::pin(TokioAdapter::new(stderr)),
+            Box::pin(async move { child.wait().await }),
+        ))
+    }
 }
 
 impl Network for Tokio {

@@ -1,6 +1,8 @@
 //! The gateway backend (`mcp-ws serve --upstream URL`): a session the server accepted (a
 //! WebSocket, or a Streamable HTTP session's message pipe) is relayed to an upstream MCP server
-//! opened for it, instead of being answered by the router.
+//! opened for it, instead of being answered by the router. The stdio backend (`mcp-ws serve
+//! --stdio -- CMD`) is the same loop and machine with a child process started for the session
+//! as the upstream ([`super::stdio`]: its stdin queue, stdout lines and stop).
 //!
 //! The server's accept path, admission, caps, Origin/Host/token checks, drain and metrics are
 //! the router backend's: the choice is made where an accepted session would start its router
@@ -28,6 +30,7 @@ use crate::dial::{DialError, Endpoint, SubprotocolMemory};
 use crate::handle::Command;
 use crate::metrics::{self, ConnectionMetrics};
 use crate::runtime::{Alarm, Network};
+use crate::server::stdio::{Child, Output, StdioServer};
 use crate::tls::ClientTls;
 use crate::ws_io::{Inbound, WebSocketIo, classify, close_handshake, write_by};
 
@@ -50,6 +53,18 @@ pub enum SessionBackend {
     /// Every session is relayed to its own connection to this upstream MCP server; the
     /// router is not used.
     Gateway(Arc<Upstream>),
+    /// Every session is relayed to its own child process running this stdio MCP server
+    /// ([`super::stdio`]); the router is not used. A 2026-07-28 sessionless `POST` is
+    /// answered -32022 (a stdio server is served in sessions: WebSocket or legacy HTTP).
+    Stdio(Arc<StdioServer>),
+}
+
+/// Where a gateway session's upstream is.
+pub(crate) enum Target {
+    /// A server at a URL.
+    Remote(Arc<Upstream>),
+    /// A child process started for the session.
+    Stdio(Arc<StdioServer>),
 }
 
 /// The upstream MCP server a gateway relays every session to.
@@ -113,32 +128,99 @@ impl Upstream {
 
     /// The machine's settings for a server whose sessions run with `session`.
     fn gateway_config(&self, session: &SessionConfig) -> GatewayConfig {
-        let mut config = GatewayConfig::default();
-        config.pipe.ping_interval = session.ping_interval;
-        config.pipe.idle_timeout = session.idle_timeout;
-        config.limits = session.limits;
-        config.malformed_budget = session.malformed_budget;
-        config.malformed_decay = session.malformed_decay;
-        config.max_in_flight = self.max_in_flight.max(1);
+        let mut config = session_gateway_config(session, self.max_in_flight);
         config.pipe.upstream_failed = self.upstream_failed;
         config
     }
 }
 
+/// The gateway machine's settings for a server whose sessions run with `session`: the
+/// session's keepalive, limits and malformed budget, at most `max_in_flight` requests.
+pub(super) fn session_gateway_config(
+    session: &SessionConfig,
+    max_in_flight: usize,
+) -> GatewayConfig {
+    let mut config = GatewayConfig::default();
+    config.pipe.ping_interval = session.ping_interval;
+    config.pipe.idle_timeout = session.idle_timeout;
+    config.limits = session.limits;
+    config.malformed_budget = session.malformed_budget;
+    config.malformed_decay = session.malformed_decay;
+    config.max_in_flight = max_in_flight.max(1);
+    config
+}
+
+/// The upstream side of a gateway loop.
+enum Up<U> {
+    /// A WebSocket or Streamable HTTP client pipe to a server at a URL.
+    Remote(U),
+    /// A stdio child process.
+    Child(Box<Child>),
+    /// The upstream could not be opened.
+    Missing,
+}
+
 /// The two sides a gateway loop holds.
 struct Sides<D, U> {
     down: D,
-    /// `None` when the upstream could not be opened.
-    up: Option<U>,
+    up: Up<U>,
 }
 
-/// Relays one accepted session (`down`) to a fresh connection to `upstream` until either side
-/// ends; `commands` carry the server's drain and close. Counts the client's messages in
-/// `counters` and its close code in the close metrics.
+/// Opens `target` for one session: the machine for it and the upstream side.
+async fn open<N: Network>(
+    net: &N,
+    target: &Target,
+    session: &SessionConfig,
+    write_timeout: Duration,
+) -> (Gateway, Up<crate::client::ClientIo<N::Stream>>) {
+    match target {
+        Target::Remote(upstream) => {
+            let config = upstream.gateway_config(session);
+            let how = IoSettings {
+                preferred: ProtocolVersion::LATEST,
+                max_message_bytes: session.limits.max_message_bytes,
+                connect_timeout: upstream.connect_timeout,
+                max_concurrent_requests: upstream.max_concurrent_requests.max(1),
+            };
+            let endpoint = upstream.endpoint.clone();
+            match open_endpoint(net.clone(), endpoint, upstream.memory.clone(), how).await {
+                Ok(io) => {
+                    tracing::debug!(upstream = upstream.url(), "upstream opened");
+                    (Gateway::new(config, net.now()), Up::Remote(io))
+                }
+                Err(error) => {
+                    let why = format!(
+                        "the upstream server {} cannot be reached: {error}",
+                        upstream.url()
+                    );
+                    tracing::warn!("{why}");
+                    (Gateway::unreachable(config, net.now(), &why), Up::Missing)
+                }
+            }
+        }
+        Target::Stdio(server) => {
+            let config = server.gateway_config(session);
+            match server.start(net, session.limits.max_message_bytes, write_timeout) {
+                Ok(child) => (Gateway::new(config, net.now()), Up::Child(Box::new(child))),
+                Err(error) => {
+                    let why =
+                        format!("could not start the stdio server {}: {error}", server.program);
+                    tracing::warn!("{why}");
+                    (Gateway::unreachable(config, net.now(), &why), Up::Missing)
+                }
+            }
+        }
+    }
+}
+
+/// Relays one accepted session (`down`) to a fresh upstream for it (`target`) until either
+/// side ends; `commands` carry the server's drain and close. Counts the client's messages in
+/// `counters` and its close code in the close metrics. A child process is stopped before this
+/// returns.
 pub(crate) async fn relay<N, D>(
     net: N,
     down: D,
-    upstream: Arc<Upstream>,
+    target: Target,
     session: Arc<SessionConfig>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut counters: ConnectionMetrics,
@@ -146,27 +228,8 @@ pub(crate) async fn relay<N, D>(
     N: Network,
     D: WebSocketIo + Send + 'static,
 {
-    let config = upstream.gateway_config(&session);
     let write_timeout = session.idle_timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT);
-    let how = IoSettings {
-        preferred: ProtocolVersion::LATEST,
-        max_message_bytes: session.limits.max_message_bytes,
-        connect_timeout: upstream.connect_timeout,
-        max_concurrent_requests: upstream.max_concurrent_requests.max(1),
-    };
-    let opened =
-        open_endpoint(net.clone(), upstream.endpoint.clone(), upstream.memory.clone(), how).await;
-    let (mut machine, up) = match opened {
-        Ok(io) => {
-            tracing::debug!(upstream = upstream.url(), "upstream opened");
-            (Gateway::new(config, net.now()), Some(io))
-        }
-        Err(error) => {
-            let why = format!("the upstream server {} cannot be reached: {error}", upstream.url());
-            tracing::warn!("{why}");
-            (Gateway::unreachable(config, net.now(), &why), None)
-        }
-    };
+    let (mut machine, up) = open(&net, &target, &session, write_timeout).await;
     let mut sides = Sides { down, up };
     let mut alarm = Alarm::<N>::new();
     let mut commands_open = true;
@@ -182,7 +245,11 @@ pub(crate) async fn relay<N, D>(
         if machine.is_closed() {
             break;
         }
-        alarm.arm(&net, machine.poll_timeout());
+        let input_deadline = match &sides.up {
+            Up::Child(child) => child.input_deadline(),
+            _ => None,
+        };
+        alarm.arm(&net, [machine.poll_timeout(), input_deadline].into_iter().flatten().min());
         turn = turn.wrapping_add(1);
         let woke = std::future::poll_fn(|cx| {
             if alarm.poll_woken(cx) {
@@ -194,21 +261,32 @@ pub(crate) async fn relay<N, D>(
                 }
             }
             // Alternate which side is read first, so neither starves the other.
+            // While a child's input queue is full, its client is not read (backpressure); the
+            // child's output still is. Its input is written first, so that a queue emptied now
+            // lets the client be read in this same poll (nothing else would wake it).
+            if let Up::Child(child) = &mut sides.up {
+                child.poll_input(cx, net.now());
+            }
+            let read_down = !matches!(&sides.up, Up::Child(child) if child.input_full());
             for side in [Side::Downstream, Side::Upstream]
                 .into_iter()
                 .cycle()
                 .skip(turn as usize % 2)
                 .take(2)
             {
-                let read = match side {
-                    Side::Downstream => sides.down.poll_next_unpin(cx),
-                    Side::Upstream => match sides.up.as_mut() {
-                        Some(up) => up.poll_next_unpin(cx),
-                        None => Poll::Pending,
+                let woke = match side {
+                    Side::Downstream if read_down => {
+                        sides.down.poll_next_unpin(cx).map(|read| Woke::Read(side, read))
+                    }
+                    Side::Downstream => Poll::Pending,
+                    Side::Upstream => match &mut sides.up {
+                        Up::Remote(up) => up.poll_next_unpin(cx).map(|read| Woke::Read(side, read)),
+                        Up::Child(child) => child.poll_output(cx).map(Woke::Child),
+                        Up::Missing => Poll::Pending,
                     },
                 };
-                if let Poll::Ready(read) = read {
-                    return Poll::Ready(Woke::Read(side, read));
+                if woke.is_ready() {
+                    return woke;
                 }
             }
             Poll::Pending
@@ -218,8 +296,32 @@ pub(crate) async fn relay<N, D>(
         match woke {
             Woke::Timer => {
                 if alarm.take_due(now) {
+                    if let Up::Child(child) = &sides.up {
+                        if child.input_deadline().is_some_and(|at| now >= at) {
+                            let why = format!(
+                                "the stdio server cannot take input: it read none for {} ms",
+                                write_timeout.as_millis()
+                            );
+                            tracing::warn!("{why}");
+                            machine.handle_upstream_ended(&why);
+                        }
+                    }
                     machine.handle_timeout(now);
                 }
+            }
+            Woke::Child(Output::Line(line)) => {
+                // Blank lines are no messages (and no log lines worth reporting).
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    machine.handle_payload(Side::Upstream, now, mcp_ws_core::Payload::Text(&line));
+                }
+            }
+            Woke::Child(Output::TooLong) => machine.handle_upstream_oversized(),
+            Woke::Child(Output::Closed) => {
+                let why = match &mut sides.up {
+                    Up::Child(child) => child.exit_reason(&net).await,
+                    _ => "the stdio server closed its stdout".to_string(),
+                };
+                machine.handle_upstream_ended(&why);
             }
             Woke::Command(Some(Command::Drain { deadline })) => machine.drain(
                 deadline,
@@ -258,6 +360,9 @@ pub(crate) async fn relay<N, D>(
     }
     counters.publish();
     metrics::count_close(client_close.unwrap_or(1006));
+    if let Up::Child(child) = &mut sides.up {
+        child.stop(&net).await;
+    }
 }
 
 /// What woke the gateway loop.
@@ -265,6 +370,7 @@ enum Woke {
     Timer,
     Command(Option<Command>),
     Read(Side, Option<Result<WsMessage, WsError>>),
+    Child(Output),
 }
 
 /// Performs one action; gives the close code sent to the client when it closes the client.
@@ -281,6 +387,21 @@ where
     D: WebSocketIo,
     U: WebSocketIo,
 {
+    // A child's stdin takes lines, queued; it has no pings nor close handshake (it is stopped
+    // when the loop ends).
+    let action = match (action, &mut sides.up) {
+        (GatewayAction::Send(Side::Upstream, text), Up::Child(child)) => {
+            child.push(text, net.now());
+            return None;
+        }
+        (
+            GatewayAction::Ping(Side::Upstream)
+            | GatewayAction::Answer(Side::Upstream)
+            | GatewayAction::Close(Side::Upstream, _),
+            Up::Child(_),
+        ) => return None,
+        (action, _) => action,
+    };
     let (side, message) = match action {
         GatewayAction::Send(side, text) => {
             if side == Side::Downstream {
@@ -298,9 +419,9 @@ where
             let deadline = net.now() + write_timeout.min(CLOSE_TIMEOUT);
             let _ = match side {
                 Side::Downstream => write_by(net, deadline, sides.down.close()).await,
-                Side::Upstream => match sides.up.as_mut() {
-                    Some(up) => write_by(net, deadline, up.close()).await,
-                    None => Ok(()),
+                Side::Upstream => match &mut sides.up {
+                    Up::Remote(up) => write_by(net, deadline, up.close()).await,
+                    Up::Child(_) | Up::Missing => Ok(()),
                 },
             };
             return None;
@@ -311,11 +432,21 @@ where
             match side {
                 Side::Downstream => {
                     tracing::info!(code, reason = ?reason.as_ref().map(|r| r.reason.to_string()), "closing the gateway's client");
-                    close_handshake(net, &mut sides.down, reason, deadline).await;
+                    let closing = close_handshake(net, &mut sides.down, reason, deadline);
+                    match &mut sides.up {
+                        // A child is stopped meanwhile: a client slow to answer the close does
+                        // not keep it running (nor its place under the cap held longer).
+                        Up::Child(child) => {
+                            futures_util::future::join(closing, child.stop(net)).await;
+                        }
+                        _ => {
+                            closing.await;
+                        }
+                    }
                     return Some(code);
                 }
                 Side::Upstream => {
-                    if let Some(up) = sides.up.as_mut() {
+                    if let Up::Remote(up) = &mut sides.up {
                         close_handshake(net, up, reason, deadline).await;
                     }
                     return None;
@@ -326,9 +457,9 @@ where
     let deadline = net.now() + write_timeout;
     let sent = match side {
         Side::Downstream => send(net, deadline, &mut sides.down, message).await,
-        Side::Upstream => match sides.up.as_mut() {
-            Some(up) => send(net, deadline, up, message).await,
-            None => Ok(()),
+        Side::Upstream => match &mut sides.up {
+            Up::Remote(up) => send(net, deadline, up, message).await,
+            Up::Child(_) | Up::Missing => Ok(()),
         },
     };
     if sent.is_err() {

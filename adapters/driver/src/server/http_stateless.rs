@@ -73,6 +73,9 @@ pub(super) async fn post<N: Network>(
             return plain(400, "2026-07-28 clients post requests and notifications, not answers");
         }
     };
+    if matches!(server.config.backend, super::gateway::SessionBackend::Stdio(_)) {
+        return json_response(error_text(&request.id, stdio_refusal(&server)));
+    }
     let params = request.params.as_ref();
     let stamped = params.and_then(meta_protocol_version);
     let checked = check_standard_headers(
@@ -197,6 +200,29 @@ fn classify(text: &str, id: &RequestId) -> StatelessOutput {
         Ok(Frame::Single(message)) => stateless_output(&message, id),
         _ => StatelessOutput::Unrelated,
     }
+}
+
+/// The answer to a 2026-07-28 `POST` on a server whose sessions each run a stdio child
+/// ([`super::gateway::SessionBackend::Stdio`]): a stdio server keeps a session's state in its
+/// process, which a sessionless request has none of (a child started for one request would
+/// first need its own `initialize`, and be stopped at once). -32022 (400) names the versions
+/// served in sessions, so a dual-era client falls back to `initialize`.
+fn stdio_refusal<N: Network>(server: &Server<N>) -> ErrorObject {
+    let supported: Vec<&str> = server
+        .config
+        .session
+        .versions
+        .iter()
+        .filter(|version| version.era() == Era::Legacy)
+        .map(|version| version.as_str())
+        .collect();
+    let data = serde_json::json!({ "supported": supported });
+    ErrorObject::new(
+        ErrorCode::UnsupportedProtocolVersion,
+        "this server runs a stdio MCP server per session: use a WebSocket or a legacy \
+         Streamable HTTP session (initialize, then Mcp-Session-Id)",
+    )
+    .with_data(mcp_ws_core::RawJson::from_serialize(&data).expect("json serializes"))
 }
 
 fn error_text(id: &RequestId, error: ErrorObject) -> String {

@@ -11,6 +11,9 @@
 //!
 //! What the server counts goes to the [`metrics`] facade.
 //!
+//! What answers a session is [`ServerConfig::backend`]: the [`Router`], or the [`gateway`]
+//! relaying it to an upstream MCP server or to a child process running a [`stdio`] server.
+//!
 //! - [`Server::notify_resource_updated`] and [`Server::notify_list_changed`] (or a
 //!   [`Notifier`], which handlers reach through their context) tell every subscribed session
 //!   of a change, on this node at once and on the other nodes through the [`fanout::Fanout`]
@@ -34,6 +37,7 @@ pub mod limits;
 pub mod message_pipe;
 pub mod proxy;
 pub mod router;
+pub mod stdio;
 pub mod subscriptions;
 pub mod typed;
 pub mod upgrade;
@@ -160,8 +164,9 @@ pub struct ServerConfig {
     /// request of a session to the node that holds it (a `map` on `$http_mcp_session_id` in
     /// nginx; see the README's "Running several nodes"). `None` (the default): bare ids.
     pub node_id: Option<NodeId>,
-    /// What answers each accepted session: the router (the default), or a gateway relaying it
-    /// to an upstream MCP server ([`gateway::SessionBackend::Gateway`]). Everything before that
+    /// What answers each accepted session: the router (the default), a gateway relaying it
+    /// to an upstream MCP server ([`gateway::SessionBackend::Gateway`]), or a child process of
+    /// a stdio MCP server of its own ([`gateway::SessionBackend::Stdio`]). Everything before that
     /// (admission, caps, the checks, drain, metrics) is the same for both.
     pub backend: gateway::SessionBackend,
 }
@@ -521,8 +526,14 @@ impl<N: Network> Server<N> {
     where
         S: WebSocketIo + Send + 'static,
     {
-        if let gateway::SessionBackend::Gateway(upstream) = &self.config.backend {
-            return self.gateway_session(ws, upstream.clone());
+        match &self.config.backend {
+            gateway::SessionBackend::Gateway(upstream) => {
+                return self.gateway_session(ws, gateway::Target::Remote(upstream.clone()));
+            }
+            gateway::SessionBackend::Stdio(server) => {
+                return self.gateway_session(ws, gateway::Target::Stdio(server.clone()));
+            }
+            gateway::SessionBackend::Router => {}
         }
         let session = match Session::new(self.config.session.clone(), self.net.now()) {
             Ok(session) => session,
@@ -591,13 +602,13 @@ impl<N: Network> Server<N> {
         Box::pin(driver.map(move |()| drop(untrack)))
     }
 
-    /// The future that relays one accepted session to `upstream` (the gateway backend),
-    /// tracked like a router session: counted, drained by [`Server::shutdown`], untracked when
-    /// it ends.
+    /// The future that relays one accepted session to `target` (the gateway and stdio
+    /// backends), tracked like a router session: counted, drained by [`Server::shutdown`],
+    /// untracked when it ends.
     fn gateway_session<S>(
         &self,
         ws: S,
-        upstream: Arc<gateway::Upstream>,
+        target: gateway::Target,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>>
     where
         S: WebSocketIo + Send + 'static,
@@ -622,7 +633,7 @@ impl<N: Network> Server<N> {
         let untrack = Untrack { state: self.state.clone(), id };
         let session = Arc::new(self.config.session.clone());
         let counters = ConnectionMetrics::registered();
-        let relay = gateway::relay(self.net.clone(), ws, upstream, session, receiver, counters);
+        let relay = gateway::relay(self.net.clone(), ws, target, session, receiver, counters);
         Box::pin(relay.map(move |()| drop(untrack)))
     }
 
