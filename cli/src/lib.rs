@@ -16,4 +16,3 @@ pub mod operate;
 pub mod query;
 pub mod serve;
 pub mod watch;
-pub mod ws_io;
