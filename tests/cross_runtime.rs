@@ -410,15 +410,17 @@ fn a_dual_era_client_settles_on_the_modern_era_with_our_server() {
 /// - a client allowing one round fails a two-round call with `InputRounds`;
 /// - a client with no elicitation handler (so no elicitation capability) gets -32021.
 async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, server: &TestServer) {
-    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
     use std::sync::{Arc, Mutex};
     let connections: Arc<Mutex<Vec<mcp_ws_driver::ConnectionHandle>>> = Arc::default();
     let cut_once = Arc::new(AtomicBool::new(false));
-    let (to_cut, cut) = (connections.clone(), cut_once.clone());
+    let cut_connections = Arc::new(AtomicUsize::new(0));
+    let (to_cut, cut, counted) = (connections.clone(), cut_once.clone(), cut_connections.clone());
     let peer_requests = PeerRequests::default().elicitation(move |params: ElicitParams, _| {
         // Cut the connection the first time the user is asked, before answering.
         if !cut.swap(true, Ordering::SeqCst) {
             for connection in to_cut.lock().unwrap().iter() {
+                counted.fetch_add(1, Ordering::SeqCst);
                 connection.close(mcp_ws_driver::core::CloseReason::new(
                     mcp_ws_driver::core::CloseCode::GOING_AWAY,
                     "cut by the test",
@@ -445,6 +447,12 @@ async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, serve
         .await
         .expect("connect in time")
         .expect("connect");
+    // A 2026-07-28 client is ready without a round trip, so the server may not have
+    // registered the connection yet when `connect` returns: wait until it has.
+    assert!(
+        eventually(&net, LIMIT, || !server.connections().is_empty()).await,
+        "the server registers the connection"
+    );
     *connections.lock().unwrap() = server.connections();
     let mut events = client.events();
     let twice = within(
@@ -457,6 +465,7 @@ async fn rounds_across_a_reconnect_and_at_their_bounds<N: Network>(net: N, serve
     .expect("ask_twice across a reconnect");
     assert_eq!(text_of(&twice), "Ada: accept");
     assert!(cut_once.load(Ordering::SeqCst));
+    assert_eq!(cut_connections.load(Ordering::SeqCst), 1, "the cut closed the client's connection");
     let reconnected = next_event(&net, LIMIT, &mut events, |event| match event {
         ClientEvent::Ready(_) => Some(()),
         _ => None,
