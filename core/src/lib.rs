@@ -47,6 +47,7 @@ pub mod malformed;
 pub mod mcp;
 pub mod message;
 pub mod mrtr;
+pub mod oauth;
 pub mod pagination;
 pub mod param_headers;
 pub mod pipe;
