@@ -549,6 +549,11 @@ impl OAuthFlow {
         let phase = std::mem::replace(&mut self.phase, Phase::Done);
         self.phase = match phase {
             Phase::Authorize => {
+                // The scopes were asked for, whatever the answer: a step-up that asks for
+                // nothing new cannot help (the retry bound of scope challenges).
+                if let Some(scope) = self.requested_scope() {
+                    self.memory.requested_scopes = split_scopes(Some(&scope));
+                }
                 match self.on_redirect(redirect) {
                     Ok(code) => {
                         self.code = Some(code);

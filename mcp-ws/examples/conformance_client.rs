@@ -18,6 +18,7 @@ use mcp_ws::mcp::{
     ContentBlock, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult, Implementation,
     Role, Root, SamplingContent, Tool,
 };
+use mcp_ws::driver::{Authorizer, OAuthConfig};
 use mcp_ws::{Client, ClientConfig, PeerRequests};
 use serde_json::{Map, Value, json};
 
@@ -70,11 +71,29 @@ async fn run(
     };
     let config = ClientConfig::new(Implementation::new("mcp-ws-conformance-client", "1.0.0"))
         .era(era)
-        .peer_requests(peer_requests());
+        .peer_requests(peer_requests())
+        .oauth(oauth(context));
     let client = mcp_ws::connect(url, config).await?;
     let outcome = scenario_steps(&client, scenario, context).await;
     client.close().await;
     outcome
+}
+
+/// The URL of this client's Client ID Metadata Document (the suite's authorization servers
+/// take it as the client id without fetching it).
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// OAuth as a headless agent does it: the client follows the authorization URL itself and
+/// takes the code from the redirect (the suite's authorization servers grant at once). The
+/// `auth/pre-registration` context names a client registered in advance.
+fn oauth(context: &Value) -> OAuthConfig {
+    let oauth = OAuthConfig::new("http://127.0.0.1:3000/callback", "mcp-ws-conformance-client")
+        .client_metadata_url(CLIENT_METADATA_URL)
+        .authorizer(Authorizer::FollowRedirect);
+    match context.get("client_id").and_then(Value::as_str) {
+        Some(id) => oauth.pre_registered(id, context.get("client_secret").and_then(Value::as_str)),
+        None => oauth,
+    }
 }
 
 /// What the client answers when the server asks: roots, a canned sampling answer, and

@@ -18,6 +18,7 @@
 pub mod api;
 pub mod config;
 mod input_rounds;
+pub mod oauth;
 pub mod peer_requests;
 mod supervisor;
 
@@ -239,7 +240,8 @@ pub(super) fn open_io<N: Network>(
         connect_timeout: config.connect_timeout,
         max_concurrent_requests: config.http_max_concurrent_requests,
     };
-    Box::pin(open_endpoint(net.clone(), endpoint.clone(), memory.clone(), how))
+    let oauth = config.oauth.clone().map(|oauth| Arc::new(oauth::OAuthAgent::new(oauth)));
+    Box::pin(open_endpoint_with(net.clone(), endpoint.clone(), memory.clone(), how, oauth))
 }
 
 /// How [`open_endpoint`] opens an endpoint. Start from `default()` and set the fields.
@@ -279,11 +281,23 @@ pub async fn open_endpoint<N: Network>(
     memory: Arc<SubprotocolMemory>,
     how: IoSettings,
 ) -> Result<ClientIo<N::Stream>, DialError> {
+    open_endpoint_with(net, endpoint, memory, how, None).await
+}
+
+/// [`open_endpoint`], with OAuth for an HTTP endpoint.
+async fn open_endpoint_with<N: Network>(
+    net: N,
+    endpoint: crate::dial::Endpoint,
+    memory: Arc<SubprotocolMemory>,
+    how: IoSettings,
+    oauth: Option<Arc<oauth::OAuthAgent>>,
+) -> Result<ClientIo<N::Stream>, DialError> {
     if endpoint.is_http() {
         let settings = HttpSettings {
             max_concurrent_requests: how.max_concurrent_requests,
             max_message_bytes: how.max_message_bytes,
             connect_timeout: how.connect_timeout,
+            oauth,
         };
         return Ok(ClientIo::Http(crate::http_client::open(&net, &endpoint, settings)));
     }
