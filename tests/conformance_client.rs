@@ -2,9 +2,11 @@
 //! installed by `tests/interop/install.sh`): `conformance client --requirements 2025-11-25`
 //! and `--requirements 2026-07-28` run `mcp-ws/examples/conformance_client.rs` (built by
 //! `cargo test --workspace` beside this test) against each scenario's mock server, with the
-//! committed expected failures of `tests/conformance/client-<revision>.yaml` (the OAuth
-//! scenarios: our client has no OAuth flow). The suite's exit status must be 0 (no failure
-//! outside the list, no stale entry) and its `Total: X passed, Y failed` line is printed.
+//! committed expected failures of `tests/conformance/client-<revision>.yaml` (empty: the
+//! `auth/*` scenarios pass through the client's OAuth flow). The suite's exit status must be 0
+//! (no failure outside the list, no stale entry), every check of a scored scenario must pass,
+//! and its `Total: X passed, Y failed` line is printed (it counts the unscored extension
+//! scenarios too, which the suite lists after `Not scored for`).
 //!
 //! Beside it, what the suite showed our client library did wrong, checked against our own
 //! server: a tool whose `x-mcp-header` annotations are invalid is left out of `tools/list`.
@@ -104,11 +106,16 @@ fn judge(revision: &str) {
     let Some((passed, failed)) = conformance_totals(&output) else {
         panic!("no `Total:` line in the {revision} suite's output:\n{output}");
     };
-    let (ours, ours_failed) = scenario_totals(&output, |name| !name.starts_with("auth/"));
+    let unscored = unscored_scenarios(&output);
+    let (ours, ours_failed) = scenario_totals(&output, |name| !unscored.contains(&name));
+    let (auth, auth_failed) = scenario_totals(&output, |name| {
+        name.starts_with("auth/") && !unscored.contains(&name)
+    });
     println!(
-        "MCP conformance {revision}, client: {passed} passed, {failed} failed; without the \
-         OAuth scenarios: {ours}/{} passed",
-        ours + ours_failed
+        "MCP conformance {revision}, client: {passed} passed, {failed} failed; scored \
+         scenarios: {ours}/{} passed ({auth}/{} in auth/*); unscored: {unscored:?}",
+        ours + ours_failed,
+        auth + auth_failed
     );
     assert!(
         success,
@@ -116,7 +123,20 @@ fn judge(revision: &str) {
          (or an entry there is stale):\n{output}"
     );
     assert!(ours > 0, "{output}");
-    assert_eq!(ours_failed, 0, "a check outside the OAuth scenarios failed:\n{output}");
+    assert!(auth > 0, "no scored auth/* scenario ran:\n{output}");
+    assert_eq!(ours_failed, 0, "a check of a scored scenario failed:\n{output}");
+}
+
+/// The scenarios the summary lists under `Not scored for <revision>:` (`  ✗ name (extension)`).
+fn unscored_scenarios(output: &str) -> Vec<&str> {
+    let Some(section) = output.split("Not scored for").nth(1) else { return Vec::new() };
+    section
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .take_while(|line| line.starts_with(['✓', '✗']))
+        .filter_map(|line| line.trim_start_matches(['✓', '✗', ' ']).split(' ').next())
+        .collect()
 }
 
 #[test]
@@ -137,6 +157,11 @@ fn totals_are_read_from_the_summary_line() {
         ✗ auth/dpop: 0 passed, 3 failed\n✗ sse-retry: 2 passed, 1 failed\n\nTotal: 3 passed, 4 failed";
     assert_eq!(scenario_totals(summary, |name| !name.starts_with("auth/")), (3, 1));
     assert_eq!(scenario_totals(summary, |name| name.starts_with("auth/")), (0, 3));
+    let tail = "Total: 3 passed, 4 failed\n\nNot scored for 2025-11-25: 2 scenario(s) run, 1 \
+        failing. These do not affect conformance.\n  ✗ auth/dpop (extension)\n  ✓ \
+        json-schema-2020-12-preservation (extension)\n\nsomething else\n";
+    assert_eq!(unscored_scenarios(tail), ["auth/dpop", "json-schema-2020-12-preservation"]);
+    assert!(unscored_scenarios(summary).is_empty());
 }
 
 /// A tool whose `inputSchema` is `properties` alone.
