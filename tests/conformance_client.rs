@@ -4,16 +4,17 @@
 //! `cargo test --workspace` beside this test) against each scenario's mock server, with the
 //! committed expected failures of `tests/conformance/client-<revision>.yaml` (empty: the
 //! `auth/*` scenarios pass through the client's OAuth flow). The suite's exit status must be 0
-//! (no failure outside the list, no stale entry), every check of a scored scenario must pass,
-//! and its `Total: X passed, Y failed` line is printed (it counts the unscored extension
-//! scenarios too, which the suite lists after `Not scored for`).
+//! (no failure outside the list, no stale entry), every check of a scenario the revision scores
+//! (`conformance list --requirements`) must pass, and its `Total: X passed, Y failed` line is
+//! printed (it also counts the extension scenarios it runs but never scores: client
+//! credentials, DPoP, enterprise-managed authorization, workload identity).
 //!
 //! Beside it, what the suite showed our client library did wrong, checked against our own
 //! server: a tool whose `x-mcp-header` annotations are invalid is left out of `tools/list`.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use mcp_ws::mcp::{Implementation, Tool};
@@ -79,6 +80,16 @@ fn run_suite(revision: &str) -> (bool, String) {
         .process_group(0)
         .spawn()
         .expect("cannot start the conformance suite (run bash tests/interop/install.sh)");
+    let (status, output) = wait_bounded(child, SUITE_LIMIT);
+    let Some(status) = status else {
+        panic!("the {revision} suite ran longer than {SUITE_LIMIT:?}:\n{output}");
+    };
+    (status.success(), output)
+}
+
+/// Waits at most `limit` for a child started in its own process group (killing the group
+/// after that); returns its exit status (`None`: killed) and its stdout then stderr.
+fn wait_bounded(mut child: Child, limit: Duration) -> (Option<ExitStatus>, String) {
     let out = read_all(child.stdout.take().expect("stdout"));
     let err = read_all(child.stderr.take().expect("stderr"));
     let started = Instant::now();
@@ -86,7 +97,7 @@ fn run_suite(revision: &str) -> (bool, String) {
         if let Some(status) = child.try_wait().expect("wait") {
             break Some(status);
         }
-        if started.elapsed() > SUITE_LIMIT {
+        if started.elapsed() > limit {
             // The whole process group this test started: the suite and its clients.
             let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
             let _ = child.wait();
@@ -94,11 +105,36 @@ fn run_suite(revision: &str) -> (bool, String) {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let output = format!("{}{}", out.join().unwrap_or_default(), err.join().unwrap_or_default());
-    let Some(status) = status else {
-        panic!("the {revision} suite ran longer than {SUITE_LIMIT:?}:\n{output}");
-    };
-    (status.success(), output)
+    (status, format!("{}{}", out.join().unwrap_or_default(), err.join().unwrap_or_default()))
+}
+
+/// The client scenarios the suite scores for `revision` (`conformance list --requirements`;
+/// the extension scenarios it also runs are listed apart, as never scored).
+fn scored_client_scenarios(revision: &str) -> Vec<String> {
+    let child = conformance(&["list", "--requirements", revision])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("cannot start the conformance suite (run bash tests/interop/install.sh)");
+    let (status, output) = wait_bounded(child, LIMIT);
+    assert!(status.is_some_and(|s| s.success()), "conformance list failed:\n{output}");
+    let scored = client_section(&output);
+    assert!(!scored.is_empty(), "no client scenarios in:\n{output}");
+    scored
+}
+
+/// The `  - name` lines of the `Client scenarios` section of `conformance list`.
+fn client_section(listing: &str) -> Vec<String> {
+    let Some(section) = listing.split("Client scenarios").nth(1) else { return Vec::new() };
+    section
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .filter_map(|line| line.trim().strip_prefix("- "))
+        .map(str::to_string)
+        .collect()
 }
 
 fn judge(revision: &str) {
@@ -106,14 +142,15 @@ fn judge(revision: &str) {
     let Some((passed, failed)) = conformance_totals(&output) else {
         panic!("no `Total:` line in the {revision} suite's output:\n{output}");
     };
-    let unscored = unscored_scenarios(&output);
-    let (ours, ours_failed) = scenario_totals(&output, |name| !unscored.contains(&name));
-    let (auth, auth_failed) = scenario_totals(&output, |name| {
-        name.starts_with("auth/") && !unscored.contains(&name)
-    });
+    let scored = scored_client_scenarios(revision);
+    let is_scored = |name: &str| scored.iter().any(|s| s == name);
+    let (ours, ours_failed) = scenario_totals(&output, is_scored);
+    let (auth, auth_failed) =
+        scenario_totals(&output, |name| name.starts_with("auth/") && is_scored(name));
     println!(
-        "MCP conformance {revision}, client: {passed} passed, {failed} failed; scored \
-         scenarios: {ours}/{} passed ({auth}/{} in auth/*); unscored: {unscored:?}",
+        "MCP conformance {revision}, client: {passed} passed, {failed} failed; the {} scored \
+         scenarios: {ours}/{} checks passed ({auth}/{} in auth/*)",
+        scored.len(),
         ours + ours_failed,
         auth + auth_failed
     );
@@ -125,18 +162,6 @@ fn judge(revision: &str) {
     assert!(ours > 0, "{output}");
     assert!(auth > 0, "no scored auth/* scenario ran:\n{output}");
     assert_eq!(ours_failed, 0, "a check of a scored scenario failed:\n{output}");
-}
-
-/// The scenarios the summary lists under `Not scored for <revision>:` (`  ✗ name (extension)`).
-fn unscored_scenarios(output: &str) -> Vec<&str> {
-    let Some(section) = output.split("Not scored for").nth(1) else { return Vec::new() };
-    section
-        .lines()
-        .skip(1)
-        .map(str::trim)
-        .take_while(|line| line.starts_with(['✓', '✗']))
-        .filter_map(|line| line.trim_start_matches(['✓', '✗', ' ']).split(' ').next())
-        .collect()
 }
 
 #[test]
@@ -157,11 +182,11 @@ fn totals_are_read_from_the_summary_line() {
         ✗ auth/dpop: 0 passed, 3 failed\n✗ sse-retry: 2 passed, 1 failed\n\nTotal: 3 passed, 4 failed";
     assert_eq!(scenario_totals(summary, |name| !name.starts_with("auth/")), (3, 1));
     assert_eq!(scenario_totals(summary, |name| name.starts_with("auth/")), (0, 3));
-    let tail = "Total: 3 passed, 4 failed\n\nNot scored for 2025-11-25: 2 scenario(s) run, 1 \
-        failing. These do not affect conformance.\n  ✗ auth/dpop (extension)\n  ✓ \
-        json-schema-2020-12-preservation (extension)\n\nsomething else\n";
-    assert_eq!(unscored_scenarios(tail), ["auth/dpop", "json-schema-2020-12-preservation"]);
-    assert!(unscored_scenarios(summary).is_empty());
+    let listing = "Server scenarios (test against a server):\n  - ping\n\nClient scenarios \
+        (test against a client):\n  - initialize\n  - auth/metadata-default\n\nRun and \
+        reported, but never scored:\n  extension (1):\n    - auth/dpop [client]\n";
+    assert_eq!(client_section(listing), ["initialize", "auth/metadata-default"]);
+    assert!(client_section("nothing").is_empty());
 }
 
 /// A tool whose `inputSchema` is `properties` alone.
