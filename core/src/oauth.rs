@@ -566,7 +566,12 @@ impl OAuthFlow {
         };
     }
 
-    fn on_resource_metadata(&mut self, urls: Vec<String>, at: usize, answer: HttpAnswer<'_>) -> Phase {
+    fn on_resource_metadata(
+        &mut self,
+        urls: Vec<String>,
+        at: usize,
+        answer: HttpAnswer<'_>,
+    ) -> Phase {
         if !(200..300).contains(&answer.status) {
             if at + 1 < urls.len() {
                 return Phase::ResourceMetadata { urls, at: at + 1 };
@@ -615,7 +620,12 @@ impl OAuthFlow {
         }
     }
 
-    fn on_server_metadata(&mut self, urls: Vec<String>, at: usize, answer: HttpAnswer<'_>) -> Phase {
+    fn on_server_metadata(
+        &mut self,
+        urls: Vec<String>,
+        at: usize,
+        answer: HttpAnswer<'_>,
+    ) -> Phase {
         if !(200..300).contains(&answer.status) {
             if at + 1 < urls.len() {
                 return Phase::ServerMetadata { urls, at: at + 1 };
@@ -761,8 +771,9 @@ impl OAuthFlow {
     }
 
     fn on_redirect(&mut self, redirect: &str) -> Result<String, OAuthError> {
-        let base = Url::parse(&self.server.authorization_endpoint)
-            .map_err(|_| OAuthError::InvalidUrl { url: self.server.authorization_endpoint.clone() })?;
+        let base = Url::parse(&self.server.authorization_endpoint).map_err(|_| {
+            OAuthError::InvalidUrl { url: self.server.authorization_endpoint.clone() }
+        })?;
         let url = base
             .join(redirect)
             .map_err(|_| OAuthError::InvalidUrl { url: redirect.to_string() })?;
@@ -864,13 +875,10 @@ impl OAuthFlow {
     }
 
     fn refresh_request(&self) -> HttpRequest {
-        let refresh = self
-            .memory
-            .tokens
-            .as_ref()
-            .and_then(|t| t.refresh_token.clone())
-            .unwrap_or_default();
-        let mut form = vec![("grant_type", "refresh_token".to_string()), ("refresh_token", refresh)];
+        let refresh =
+            self.memory.tokens.as_ref().and_then(|t| t.refresh_token.clone()).unwrap_or_default();
+        let mut form =
+            vec![("grant_type", "refresh_token".to_string()), ("refresh_token", refresh)];
         if let Some(resource) = &self.resource {
             form.push(("resource", resource.clone()));
         }
@@ -886,10 +894,15 @@ impl OAuthFlow {
             ("accept".to_string(), "application/json".to_string()),
         ];
         if let Some(client) = &self.memory.client {
-            match (token_auth_method(client, self.server.auth_methods.as_deref()), &client.client_secret) {
+            match (
+                token_auth_method(client, self.server.auth_methods.as_deref()),
+                &client.client_secret,
+            ) {
                 (TokenAuth::Basic, Some(secret)) => {
-                    let pair = format!("{}:{}", form_escape(&client.client_id), form_escape(secret));
-                    headers.push(("authorization".into(), format!("Basic {}", STANDARD.encode(pair))));
+                    let pair =
+                        format!("{}:{}", form_escape(&client.client_id), form_escape(secret));
+                    headers
+                        .push(("authorization".into(), format!("Basic {}", STANDARD.encode(pair))));
                 }
                 (TokenAuth::Post, Some(secret)) => {
                     form.push(("client_id", client.client_id.clone()));
@@ -931,7 +944,8 @@ fn token_auth_method(client: &ClientCredentials, supported: Option<&[String]>) -
     if client.client_secret.is_none() {
         return TokenAuth::None;
     }
-    let supported = supported.map(<[String]>::to_vec).unwrap_or_else(|| vec!["client_secret_basic".into()]);
+    let supported =
+        supported.map(<[String]>::to_vec).unwrap_or_else(|| vec!["client_secret_basic".into()]);
     for preferred in ["client_secret_basic", "client_secret_post"] {
         if supported.iter().any(|m| m == preferred) {
             return named(preferred);
@@ -977,7 +991,8 @@ pub fn pkce_challenge(verifier: &str) -> String {
 /// The Protected Resource Metadata URLs of `server_url` in RFC 9728 order: the path-aware
 /// well-known URL (when the URL has a path), then the root one.
 pub fn resource_metadata_urls(server_url: &str) -> Result<Vec<String>, OAuthError> {
-    let url = Url::parse(server_url).map_err(|_| OAuthError::InvalidUrl { url: server_url.into() })?;
+    let url =
+        Url::parse(server_url).map_err(|_| OAuthError::InvalidUrl { url: server_url.into() })?;
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
     let mut urls = Vec::new();
@@ -1021,4 +1036,551 @@ pub fn resource_matches(resource: &str, server_url: &str) -> bool {
     let prefix = resource.path().trim_end_matches('/');
     let path = server.path().trim_end_matches('/');
     path == prefix || path.starts_with(&format!("{prefix}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER: &str = "http://localhost:3000/mcp";
+    const PRM_URL: &str = "http://localhost:3000/.well-known/oauth-protected-resource/mcp";
+    const ISSUER: &str = "http://localhost:4000";
+
+    fn settings() -> OAuthClientSettings {
+        OAuthClientSettings::new("http://127.0.0.1:3000/callback", "test-client")
+    }
+
+    fn prm(resource: &str, scopes: Option<&[&str]>) -> Vec<u8> {
+        let mut doc = json!({ "resource": resource, "authorization_servers": [ISSUER] });
+        if let Some(scopes) = scopes {
+            doc["scopes_supported"] = json!(scopes);
+        }
+        doc.to_string().into_bytes()
+    }
+
+    fn as_metadata(extra: Value) -> Vec<u8> {
+        let mut doc = json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": format!("{ISSUER}/authorize"),
+            "token_endpoint": format!("{ISSUER}/token"),
+            "registration_endpoint": format!("{ISSUER}/register"),
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        });
+        for (key, value) in extra.as_object().cloned().unwrap_or_default() {
+            doc[key] = value;
+        }
+        doc.to_string().into_bytes()
+    }
+
+    fn fetch(flow: &OAuthFlow) -> HttpRequest {
+        match flow.step() {
+            FlowStep::Fetch(request) => request,
+            other => panic!("expected a fetch, got {other:?}"),
+        }
+    }
+
+    fn answer(flow: &mut OAuthFlow, status: u16, body: &[u8]) {
+        flow.handle_response(HttpAnswer::new(status, body));
+    }
+
+    fn query(url: &str) -> Vec<(String, String)> {
+        Url::parse(url).unwrap().query_pairs().map(|(k, v)| (k.into(), v.into())).collect()
+    }
+
+    fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
+        pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn form(request: &HttpRequest) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&request.body).map(|(k, v)| (k.into(), v.into())).collect()
+    }
+
+    /// Drives a flow through discovery (path-aware PRM, RFC 8414 metadata) to the
+    /// authorization URL; returns that URL.
+    fn to_authorization(flow: &mut OAuthFlow, metadata: Vec<u8>, register: bool) -> String {
+        assert_eq!(fetch(flow).url, PRM_URL);
+        answer(flow, 200, &prm(SERVER, None));
+        assert_eq!(fetch(flow).url, format!("{ISSUER}/.well-known/oauth-authorization-server"));
+        answer(flow, 200, &metadata);
+        if register {
+            let request = fetch(flow);
+            assert_eq!(request.url, format!("{ISSUER}/register"));
+            answer(flow, 201, br#"{"client_id":"c-1"}"#);
+        }
+        match flow.step() {
+            FlowStep::Authorize(url) => url,
+            other => panic!("expected the authorization step, got {other:?}"),
+        }
+    }
+
+    fn redirect_for(flow: &OAuthFlow, authorization: &str, iss: Option<&str>) -> String {
+        let state = param(&query(authorization), "state").unwrap();
+        let _ = flow;
+        let mut url = Url::parse("http://127.0.0.1:3000/callback").unwrap();
+        url.query_pairs_mut().append_pair("code", "the-code").append_pair("state", &state);
+        if let Some(iss) = iss {
+            url.query_pairs_mut().append_pair("iss", iss);
+        }
+        url.to_string()
+    }
+
+    #[test]
+    fn bearer_challenges_are_read_with_quoted_and_bare_parameters() {
+        let c = Challenge::parse(
+            r#"Bearer error="insufficient_scope", scope="mcp:basic mcp:write", resource_metadata="http://h/.well-known/oauth-protected-resource/mcp""#,
+        );
+        assert_eq!(c.error.as_deref(), Some("insufficient_scope"));
+        assert_eq!(c.scopes(), ["mcp:basic", "mcp:write"]);
+        assert_eq!(
+            c.resource_metadata.as_deref(),
+            Some("http://h/.well-known/oauth-protected-resource/mcp")
+        );
+        assert!(c.is_insufficient_scope());
+        let bare = Challenge::parse("Bearer error=invalid_token, scope=a");
+        assert_eq!(bare.error.as_deref(), Some("invalid_token"));
+        assert_eq!(bare.scope.as_deref(), Some("a"));
+        let second = Challenge::parse(r#"Basic realm="x", Bearer scope="s\"q""#);
+        assert_eq!(second.scope.as_deref(), Some("s\"q"));
+        assert_eq!(Challenge::parse(r#"Basic realm="x""#), Challenge::default());
+        assert_eq!(Challenge::parse(""), Challenge::default());
+        // A token that merely contains the scheme name is not the scheme.
+        assert_eq!(Challenge::parse("NotBearer scope=x"), Challenge::default());
+        // Hostile input ends without panicking.
+        let _ = Challenge::parse("Bearer scope=\"unterminated");
+        let _ = Challenge::parse("Bearer =,,=\"\\");
+    }
+
+    #[test]
+    fn discovery_urls_follow_the_specification_order() {
+        assert_eq!(
+            resource_metadata_urls("http://localhost:3000/mcp").unwrap(),
+            [PRM_URL, "http://localhost:3000/.well-known/oauth-protected-resource"]
+        );
+        assert_eq!(
+            resource_metadata_urls("https://h/").unwrap(),
+            ["https://h/.well-known/oauth-protected-resource"]
+        );
+        assert_eq!(
+            server_metadata_urls("http://a:4000").unwrap(),
+            [
+                "http://a:4000/.well-known/oauth-authorization-server",
+                "http://a:4000/.well-known/openid-configuration"
+            ]
+        );
+        assert_eq!(
+            server_metadata_urls("http://a:4000/tenant1/").unwrap(),
+            [
+                "http://a:4000/.well-known/oauth-authorization-server/tenant1",
+                "http://a:4000/.well-known/openid-configuration/tenant1",
+                "http://a:4000/tenant1/.well-known/openid-configuration"
+            ]
+        );
+        assert!(matches!(server_metadata_urls("not a url"), Err(OAuthError::InvalidUrl { .. })));
+    }
+
+    #[test]
+    fn a_resource_covers_its_own_origin_and_whole_path_segments_only() {
+        assert!(resource_matches("http://localhost:3000/mcp", SERVER));
+        assert!(resource_matches("http://localhost:3000", SERVER));
+        assert!(resource_matches("http://localhost:3000/", SERVER));
+        assert!(!resource_matches("http://localhost:3000/mc", SERVER));
+        assert!(!resource_matches("http://localhost:3000/mcp/deeper", SERVER));
+        assert!(!resource_matches("https://evil.example.com/mcp", SERVER));
+        assert!(!resource_matches("http://localhost:3001/mcp", SERVER));
+        assert!(!resource_matches("https://localhost:3000/mcp", SERVER));
+        assert!(!resource_matches("http://localhost:3000/mcp#x", SERVER));
+    }
+
+    #[test]
+    fn the_pkce_challenge_is_rfc_7636s_example() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn a_401_is_answered_with_discovery_registration_and_the_code_flow() {
+        let challenge = Challenge::parse(r#"Bearer scope="mcp:basic""#);
+        let mut flow =
+            OAuthFlow::new(settings(), SERVER, challenge, OAuthMemory::default(), [7; 48]);
+        // The path-aware PRM is missing: the root one is next.
+        assert_eq!(fetch(&flow).url, PRM_URL);
+        answer(&mut flow, 404, b"");
+        assert_eq!(fetch(&flow).url, "http://localhost:3000/.well-known/oauth-protected-resource");
+        answer(&mut flow, 200, &prm("http://localhost:3000", Some(&["mcp:other"])));
+        // RFC 8414 missing: OpenID next.
+        answer(&mut flow, 404, b"");
+        assert_eq!(fetch(&flow).url, format!("{ISSUER}/.well-known/openid-configuration"));
+        answer(&mut flow, 200, &as_metadata(json!({})));
+        let register = fetch(&flow);
+        assert_eq!(register.method, HttpMethod::Post);
+        let body: Value = serde_json::from_slice(&register.body).unwrap();
+        assert_eq!(body["redirect_uris"], json!(["http://127.0.0.1:3000/callback"]));
+        assert_eq!(body["application_type"], "native");
+        assert_eq!(body["token_endpoint_auth_method"], "none");
+        assert_eq!(body["grant_types"], json!(["authorization_code", "refresh_token"]));
+        answer(&mut flow, 201, br#"{"client_id":"c-1","client_secret":"s-1"}"#);
+        let FlowStep::Authorize(url) = flow.step() else { panic!("no authorization step") };
+        assert!(url.starts_with(&format!("{ISSUER}/authorize?")));
+        let pairs = query(&url);
+        assert_eq!(param(&pairs, "response_type").as_deref(), Some("code"));
+        assert_eq!(param(&pairs, "client_id").as_deref(), Some("c-1"));
+        assert_eq!(param(&pairs, "code_challenge_method").as_deref(), Some("S256"));
+        // The challenge's scope wins over scopes_supported; the resource is the PRM's, as is.
+        assert_eq!(param(&pairs, "scope").as_deref(), Some("mcp:basic"));
+        assert_eq!(param(&pairs, "resource").as_deref(), Some("http://localhost:3000"));
+        let verifier = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        assert_eq!(param(&pairs, "code_challenge"), Some(pkce_challenge(&verifier)));
+        assert_eq!(param(&pairs, "state"), Some(URL_SAFE_NO_PAD.encode([7u8; 16])));
+        flow.handle_redirect(&redirect_for(&flow, &url, Some(ISSUER)));
+        let token = fetch(&flow);
+        assert_eq!(token.url, format!("{ISSUER}/token"));
+        let fields = form(&token);
+        assert_eq!(param(&fields, "grant_type").as_deref(), Some("authorization_code"));
+        assert_eq!(param(&fields, "code").as_deref(), Some("the-code"));
+        assert_eq!(param(&fields, "code_verifier"), Some(verifier));
+        assert_eq!(param(&fields, "resource").as_deref(), Some("http://localhost:3000"));
+        // A secret, no method named, the server supports only `none`: the bare client id.
+        assert_eq!(param(&fields, "client_id").as_deref(), Some("c-1"));
+        assert!(!token.headers.iter().any(|(name, _)| name == "authorization"));
+        answer(&mut flow, 200, br#"{"access_token":"at-1","token_type":"Bearer"}"#);
+        assert_eq!(flow.step(), FlowStep::Done);
+        let memory = flow.into_memory();
+        assert_eq!(memory.access_token(), Some("at-1"));
+        assert_eq!(memory.requested_scopes, ["mcp:basic"]);
+        assert_eq!(memory.client.unwrap().issuer, ISSUER);
+    }
+
+    #[test]
+    fn the_token_endpoint_sees_the_authentication_the_client_was_registered_with() {
+        for (registered, basic, post) in [
+            (
+                r#"{"client_id":"c","client_secret":"s","token_endpoint_auth_method":"client_secret_basic"}"#,
+                true,
+                false,
+            ),
+            (
+                r#"{"client_id":"c","client_secret":"s","token_endpoint_auth_method":"client_secret_post"}"#,
+                false,
+                true,
+            ),
+            (r#"{"client_id":"c","token_endpoint_auth_method":"none"}"#, false, false),
+        ] {
+            let mut flow = OAuthFlow::new(
+                settings(),
+                SERVER,
+                Challenge::default(),
+                OAuthMemory::default(),
+                [1; 48],
+            );
+            assert_eq!(fetch(&flow).url, PRM_URL);
+            answer(&mut flow, 200, &prm(SERVER, None));
+            answer(&mut flow, 200, &as_metadata(json!({})));
+            answer(&mut flow, 201, registered.as_bytes());
+            let FlowStep::Authorize(url) = flow.step() else { panic!("no authorization") };
+            assert_eq!(param(&query(&url), "scope"), None, "no scope anywhere: none asked");
+            flow.handle_redirect(&redirect_for(&flow, &url, None));
+            let token = fetch(&flow);
+            let header = token.headers.iter().find(|(n, _)| n == "authorization");
+            assert_eq!(
+                header.map(|(_, v)| v.as_str()),
+                basic.then_some("Basic Yzpz"),
+                "{registered}"
+            );
+            let fields = form(&token);
+            assert_eq!(param(&fields, "client_secret").is_some(), post, "{registered}");
+            assert_eq!(param(&fields, "client_id").is_some(), !basic, "{registered}");
+        }
+    }
+
+    #[test]
+    fn a_pre_registered_client_and_a_metadata_document_url_skip_registration() {
+        let mut pre = settings();
+        pre.pre_registered = Some(PreRegisteredClient::new("pre", Some("secret".into())));
+        let mut flow =
+            OAuthFlow::new(pre, SERVER, Challenge::default(), OAuthMemory::default(), [1; 48]);
+        let metadata = as_metadata(
+            json!({ "token_endpoint_auth_methods_supported": ["client_secret_basic"] }),
+        );
+        let url = to_authorization(&mut flow, metadata, false);
+        assert_eq!(param(&query(&url), "client_id").as_deref(), Some("pre"));
+        flow.handle_redirect(&redirect_for(&flow, &url, Some(ISSUER)));
+        let token = fetch(&flow);
+        let expected = format!("Basic {}", STANDARD.encode("pre:secret"));
+        assert!(token.headers.contains(&("authorization".into(), expected)));
+
+        let mut cimd = settings();
+        cimd.client_metadata_url = Some("https://client.example/meta.json".into());
+        let mut flow = OAuthFlow::new(
+            cimd.clone(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [1; 48],
+        );
+        let metadata = as_metadata(json!({ "client_id_metadata_document_supported": true }));
+        let url = to_authorization(&mut flow, metadata, false);
+        assert_eq!(
+            param(&query(&url), "client_id").as_deref(),
+            Some("https://client.example/meta.json")
+        );
+        // Not advertised: dynamic registration instead.
+        let mut flow =
+            OAuthFlow::new(cimd, SERVER, Challenge::default(), OAuthMemory::default(), [1; 48]);
+        let url = to_authorization(&mut flow, as_metadata(json!({})), true);
+        assert_eq!(param(&query(&url), "client_id").as_deref(), Some("c-1"));
+    }
+
+    #[test]
+    fn the_authorization_response_issuer_is_compared_as_a_plain_string() {
+        // (advertised, iss sent, accepted)
+        let cases = [
+            (true, Some(ISSUER.to_string()), true),
+            (true, None, false),
+            (true, Some(format!("{ISSUER}/")), false),
+            (false, None, true),
+            (false, Some("https://evil.example.com".to_string()), false),
+            (false, Some(ISSUER.to_string()), true),
+        ];
+        for (advertised, iss, accepted) in cases {
+            let mut flow = OAuthFlow::new(
+                settings(),
+                SERVER,
+                Challenge::default(),
+                OAuthMemory::default(),
+                [2; 48],
+            );
+            let metadata = as_metadata(
+                json!({ "authorization_response_iss_parameter_supported": advertised }),
+            );
+            let url = to_authorization(&mut flow, metadata, true);
+            flow.handle_redirect(&redirect_for(&flow, &url, iss.as_deref()));
+            match flow.step() {
+                FlowStep::Fetch(token) if accepted => assert!(token.url.ends_with("/token")),
+                FlowStep::Failed(OAuthError::IssuerParameterMismatch { .. }) if !accepted => {}
+                other => panic!("advertised {advertised}, iss {iss:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_redirect_with_another_state_or_an_error_is_refused() {
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [3; 48],
+        );
+        let _ = to_authorization(&mut flow, as_metadata(json!({})), true);
+        flow.handle_redirect("http://127.0.0.1:3000/callback?code=x&state=forged");
+        assert!(matches!(
+            flow.step(),
+            FlowStep::Failed(OAuthError::InvalidAuthorizationResponse { .. })
+        ));
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [3; 48],
+        );
+        let url = to_authorization(&mut flow, as_metadata(json!({})), true);
+        let state = param(&query(&url), "state").unwrap();
+        flow.handle_redirect(&format!("/callback?error=access_denied&state={state}"));
+        assert_eq!(
+            flow.step(),
+            FlowStep::Failed(OAuthError::Denied { error: "access_denied".into() })
+        );
+    }
+
+    #[test]
+    fn metadata_for_another_resource_or_issuer_stops_the_flow_before_any_endpoint_is_used() {
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [4; 48],
+        );
+        answer(&mut flow, 200, &prm("https://evil.example.com/mcp", None));
+        assert!(matches!(flow.step(), FlowStep::Failed(OAuthError::ResourceMismatch { .. })));
+
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [4; 48],
+        );
+        answer(&mut flow, 200, &prm(SERVER, None));
+        answer(&mut flow, 200, &as_metadata(json!({ "issuer": "https://attacker.example.com" })));
+        assert!(matches!(flow.step(), FlowStep::Failed(OAuthError::IssuerMismatch { .. })));
+
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [4; 48],
+        );
+        answer(&mut flow, 200, &prm(SERVER, None));
+        answer(
+            &mut flow,
+            200,
+            &as_metadata(json!({ "code_challenge_methods_supported": ["plain"] })),
+        );
+        assert_eq!(flow.step(), FlowStep::Failed(OAuthError::NoPkce));
+
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [4; 48],
+        );
+        answer(&mut flow, 404, b"");
+        answer(&mut flow, 404, b"");
+        assert!(matches!(flow.step(), FlowStep::Failed(OAuthError::NoResourceMetadata { .. })));
+        flow.handle_response(HttpAnswer::new(200, b"{}"));
+        assert_eq!(flow.step(), FlowStep::Failed(OAuthError::OutOfOrder));
+    }
+
+    #[test]
+    fn a_step_up_asks_for_the_union_and_only_when_it_widens() {
+        let challenge = Challenge::parse(r#"Bearer scope="mcp:basic""#);
+        let mut flow =
+            OAuthFlow::new(settings(), SERVER, challenge, OAuthMemory::default(), [5; 48]);
+        let url = to_authorization(&mut flow, as_metadata(json!({})), true);
+        flow.handle_redirect(&redirect_for(&flow, &url, Some(ISSUER)));
+        answer(&mut flow, 200, br#"{"access_token":"at","token_type":"bearer"}"#);
+        let memory = flow.into_memory();
+        let step_up = Challenge::parse(r#"Bearer error="insufficient_scope", scope="mcp:write""#);
+        assert!(memory.step_up_would_widen(&step_up));
+        let same = Challenge::parse(r#"Bearer error="insufficient_scope", scope="mcp:basic""#);
+        assert!(!memory.step_up_would_widen(&same));
+        let mut flow = OAuthFlow::new(settings(), SERVER, step_up, memory, [6; 48]);
+        // The client registered at this issuer is reused.
+        let url = to_authorization(&mut flow, as_metadata(json!({})), false);
+        assert_eq!(param(&query(&url), "scope").as_deref(), Some("mcp:basic mcp:write"));
+    }
+
+    #[test]
+    fn offline_access_is_asked_for_only_where_the_server_offers_it() {
+        for (offered, expected) in [
+            (json!(["mcp:basic", "offline_access"]), "mcp:basic offline_access"),
+            (json!(["mcp:basic"]), "mcp:basic"),
+        ] {
+            let challenge = Challenge::parse(r#"Bearer scope="mcp:basic""#);
+            let mut flow =
+                OAuthFlow::new(settings(), SERVER, challenge, OAuthMemory::default(), [5; 48]);
+            let url = to_authorization(
+                &mut flow,
+                as_metadata(json!({ "scopes_supported": offered })),
+                true,
+            );
+            assert_eq!(param(&query(&url), "scope").as_deref(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn credentials_from_another_issuer_are_dropped_and_a_refresh_token_is_used_first() {
+        let other = OAuthMemory {
+            tokens: Some(Tokens {
+                issuer: "http://old:1".into(),
+                access_token: "old".into(),
+                refresh_token: Some("old-refresh".into()),
+            }),
+            client: Some(ClientCredentials {
+                issuer: "http://old:1".into(),
+                client_id: "old-client".into(),
+                client_secret: None,
+                auth_method: None,
+            }),
+            requested_scopes: Vec::new(),
+        };
+        let mut flow = OAuthFlow::new(settings(), SERVER, Challenge::default(), other, [8; 48]);
+        // Registers anew at the new issuer; never presents the old client id.
+        let url = to_authorization(&mut flow, as_metadata(json!({})), true);
+        assert_eq!(param(&query(&url), "client_id").as_deref(), Some("c-1"));
+
+        let same = OAuthMemory {
+            tokens: Some(Tokens {
+                issuer: ISSUER.into(),
+                access_token: "expired".into(),
+                refresh_token: Some("r-1".into()),
+            }),
+            client: Some(ClientCredentials {
+                issuer: ISSUER.into(),
+                client_id: "c-1".into(),
+                client_secret: None,
+                auth_method: None,
+            }),
+            requested_scopes: Vec::new(),
+        };
+        let mut flow =
+            OAuthFlow::new(settings(), SERVER, Challenge::default(), same.clone(), [8; 48]);
+        answer(&mut flow, 200, &prm(SERVER, None));
+        answer(&mut flow, 200, &as_metadata(json!({})));
+        let refresh = fetch(&flow);
+        let fields = form(&refresh);
+        assert_eq!(param(&fields, "grant_type").as_deref(), Some("refresh_token"));
+        assert_eq!(param(&fields, "refresh_token").as_deref(), Some("r-1"));
+        answer(&mut flow, 200, br#"{"access_token":"at-2","token_type":"Bearer"}"#);
+        assert_eq!(flow.step(), FlowStep::Done);
+        let memory = flow.into_memory();
+        assert_eq!(memory.access_token(), Some("at-2"));
+        assert_eq!(memory.tokens.unwrap().refresh_token.as_deref(), Some("r-1"));
+        // A refused refresh falls back to a new authorization with the same client.
+        let mut flow = OAuthFlow::new(settings(), SERVER, Challenge::default(), same, [8; 48]);
+        answer(&mut flow, 200, &prm(SERVER, None));
+        answer(&mut flow, 200, &as_metadata(json!({})));
+        answer(&mut flow, 400, br#"{"error":"invalid_grant"}"#);
+        assert!(matches!(flow.step(), FlowStep::Authorize(_)));
+        assert_eq!(flow.memory().tokens, None);
+    }
+
+    #[test]
+    fn refusals_and_malformed_answers_are_errors_not_panics() {
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [9; 48],
+        );
+        answer(&mut flow, 200, b"[1,2]");
+        assert!(matches!(flow.step(), FlowStep::Failed(OAuthError::Malformed { .. })));
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [9; 48],
+        );
+        answer(&mut flow, 200, &prm(SERVER, None));
+        answer(&mut flow, 200, &as_metadata(json!({})));
+        answer(&mut flow, 400, br#"{"error":"invalid_client_metadata"}"#);
+        assert_eq!(
+            flow.step(),
+            FlowStep::Failed(OAuthError::Refused {
+                endpoint: "registration",
+                status: 400,
+                error: "invalid_client_metadata".into()
+            })
+        );
+        let mut flow = OAuthFlow::new(
+            settings(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [9; 48],
+        );
+        let url = to_authorization(&mut flow, as_metadata(json!({})), true);
+        flow.handle_redirect(&redirect_for(&flow, &url, None));
+        answer(&mut flow, 200, br#"{"access_token":"x","token_type":"mac"}"#);
+        assert!(matches!(flow.step(), FlowStep::Failed(OAuthError::Malformed { .. })));
+    }
 }

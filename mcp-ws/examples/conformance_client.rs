@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use mcp_ws::core::ProtocolVersion;
 use mcp_ws::core::session::EraPolicy;
+use mcp_ws::driver::{Authorizer, OAuthConfig};
 use mcp_ws::mcp::{
     ContentBlock, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult, Implementation,
     Role, Root, SamplingContent, Tool,
 };
-use mcp_ws::driver::{Authorizer, OAuthConfig};
 use mcp_ws::{Client, ClientConfig, PeerRequests};
 use serde_json::{Map, Value, json};
 
