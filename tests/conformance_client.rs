@@ -69,7 +69,7 @@ fn run_suite(revision: &str) -> (bool, String) {
         .join("conformance")
         .join(format!("client-{revision}.yaml"));
     assert!(expected.exists(), "{} is missing", expected.display());
-    let mut child = conformance(&["client", "--command"])
+    let child = conformance(&["client", "--command"])
         .arg(conformance_client())
         .args(["--requirements", revision, "--expected-failures"])
         .arg(&expected)
