@@ -47,7 +47,7 @@ impl std::fmt::Debug for Authorizer {
 /// OAuth for a client whose server requires MCP authorization (Streamable HTTP endpoints).
 ///
 /// ```
-/// use mcp_ws_driver::client::{Authorizer, OAuthConfig};
+/// use mcp_ws_driver::{Authorizer, OAuthConfig};
 ///
 /// let oauth = OAuthConfig::new("http://127.0.0.1:8765/callback", "my-agent")
 ///     .client_metadata_url("https://agent.example.com/client.json")
