@@ -155,6 +155,20 @@ pub struct OAuthClientSettings {
     pub offline_access: bool,
     /// The largest metadata, registration or token answer accepted, in bytes.
     pub max_document_bytes: usize,
+    /// How tokens are obtained.
+    pub grant: Grant,
+}
+
+/// How a client obtains tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Grant {
+    /// The authorization-code grant with PKCE: a user (or an agent acting for one) authorizes.
+    #[default]
+    AuthorizationCode,
+    /// The client-credentials grant (the MCP `oauth-client-credentials` extension): a
+    /// machine client authenticates with its own pre-registered credentials, no user.
+    ClientCredentials,
 }
 
 /// The default [`OAuthClientSettings::max_document_bytes`].
@@ -171,6 +185,7 @@ impl OAuthClientSettings {
             pre_registered: None,
             offline_access: true,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            grant: Grant::AuthorizationCode,
         }
     }
 }
@@ -410,6 +425,7 @@ enum Phase {
     Refresh,
     Authorize,
     Token,
+    ClientCredentials,
     Done,
     Failed(OAuthError),
 }
@@ -477,6 +493,7 @@ impl OAuthFlow {
             Phase::Refresh => FlowStep::Fetch(self.refresh_request()),
             Phase::Authorize => FlowStep::Authorize(self.authorization_url()),
             Phase::Token => FlowStep::Fetch(self.token_request()),
+            Phase::ClientCredentials => FlowStep::Fetch(self.client_credentials_request()),
             Phase::Done => FlowStep::Done,
             Phase::Failed(e) => FlowStep::Failed(e.clone()),
         }
@@ -534,7 +551,7 @@ impl OAuthFlow {
                     self.identify_client()
                 }
             },
-            Phase::Token => match self.on_tokens(answer) {
+            Phase::Token | Phase::ClientCredentials => match self.on_tokens(answer) {
                 Ok(()) => Phase::Done,
                 Err(e) => Phase::Failed(e),
             },
@@ -685,6 +702,24 @@ impl OAuthFlow {
     /// Picks the client id: the one registered here before, a pre-registered one, a Client
     /// ID Metadata Document URL, or a new dynamic registration.
     fn identify_client(&mut self) -> Phase {
+        if self.settings.grant == Grant::ClientCredentials {
+            // Only a client registered in advance has credentials of its own.
+            let Some(pre) = &self.settings.pre_registered else {
+                return Phase::Failed(OAuthError::NoClientRegistration {
+                    issuer: self.issuer.clone(),
+                });
+            };
+            self.memory.client = Some(ClientCredentials {
+                issuer: self.issuer.clone(),
+                client_id: pre.client_id.clone(),
+                client_secret: pre.client_secret.clone(),
+                auth_method: None,
+            });
+            if let Some(scope) = self.requested_scope() {
+                self.memory.requested_scopes = split_scopes(Some(&scope));
+            }
+            return Phase::ClientCredentials;
+        }
         if self.memory.client.as_ref().is_some_and(|c| c.issuer == self.issuer) {
             return Phase::Authorize;
         }
@@ -868,6 +903,17 @@ impl OAuthFlow {
             ("redirect_uri", self.settings.redirect_uri.clone()),
             ("code_verifier", self.verifier.clone()),
         ];
+        if let Some(resource) = &self.resource {
+            form.push(("resource", resource.clone()));
+        }
+        self.token_endpoint_request(form)
+    }
+
+    fn client_credentials_request(&self) -> HttpRequest {
+        let mut form = vec![("grant_type", "client_credentials".to_string())];
+        if let Some(scope) = self.requested_scope() {
+            form.push(("scope", scope));
+        }
         if let Some(resource) = &self.resource {
             form.push(("resource", resource.clone()));
         }
@@ -1540,6 +1586,42 @@ mod tests {
         answer(&mut flow, 400, br#"{"error":"invalid_grant"}"#);
         assert!(matches!(flow.step(), FlowStep::Authorize(_)));
         assert_eq!(flow.memory().tokens, None);
+    }
+
+    #[test]
+    fn the_client_credentials_grant_skips_the_user_and_needs_a_pre_registered_client() {
+        let mut machine = settings();
+        machine.grant = Grant::ClientCredentials;
+        let mut flow = OAuthFlow::new(
+            machine.clone(),
+            SERVER,
+            Challenge::default(),
+            OAuthMemory::default(),
+            [1; 48],
+        );
+        answer(&mut flow, 200, &prm(SERVER, None));
+        answer(&mut flow, 200, &as_metadata(json!({})));
+        assert!(matches!(flow.step(), FlowStep::Failed(OAuthError::NoClientRegistration { .. })));
+        machine.pre_registered = Some(PreRegisteredClient::new("m", Some("k".into())));
+        let mut flow =
+            OAuthFlow::new(machine, SERVER, Challenge::default(), OAuthMemory::default(), [1; 48]);
+        answer(&mut flow, 200, &prm(SERVER, Some(&["mcp:read"])));
+        let metadata = as_metadata(
+            json!({ "token_endpoint_auth_methods_supported": ["client_secret_basic"] }),
+        );
+        answer(&mut flow, 200, &metadata);
+        let token = fetch(&flow);
+        assert_eq!(token.url, format!("{ISSUER}/token"));
+        let fields = form(&token);
+        assert_eq!(param(&fields, "grant_type").as_deref(), Some("client_credentials"));
+        assert_eq!(param(&fields, "scope").as_deref(), Some("mcp:read"));
+        assert_eq!(param(&fields, "resource").as_deref(), Some(SERVER));
+        assert_eq!(param(&fields, "code_verifier"), None);
+        let basic = format!("Basic {}", STANDARD.encode("m:k"));
+        assert!(token.headers.contains(&("authorization".into(), basic)));
+        answer(&mut flow, 200, br#"{"access_token":"cc","token_type":"Bearer"}"#);
+        assert_eq!(flow.step(), FlowStep::Done);
+        assert_eq!(flow.memory().access_token(), Some("cc"));
     }
 
     #[test]

@@ -72,7 +72,7 @@ async fn run(
     let config = ClientConfig::new(Implementation::new("mcp-ws-conformance-client", "1.0.0"))
         .era(era)
         .peer_requests(peer_requests())
-        .oauth(oauth(context));
+        .oauth(oauth(scenario, context));
     let client = mcp_ws::connect(url, config).await?;
     let outcome = scenario_steps(&client, scenario, context).await;
     client.close().await;
@@ -85,11 +85,17 @@ const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadat
 
 /// OAuth as a headless agent does it: the client follows the authorization URL itself and
 /// takes the code from the redirect (the suite's authorization servers grant at once). The
-/// `auth/pre-registration` context names a client registered in advance.
-fn oauth(context: &Value) -> OAuthConfig {
-    let oauth = OAuthConfig::new("http://127.0.0.1:3000/callback", "mcp-ws-conformance-client")
+/// `auth/pre-registration` and `auth/client-credentials-basic` contexts name a client
+/// registered in advance.
+fn oauth(scenario: &str, context: &Value) -> OAuthConfig {
+    let mut oauth = OAuthConfig::new("http://127.0.0.1:3000/callback", "mcp-ws-conformance-client")
         .client_metadata_url(CLIENT_METADATA_URL)
         .authorizer(Authorizer::FollowRedirect);
+    // A machine client with a secret (the client-credentials extension; its JWT variant,
+    // `private_key_jwt`, is not built).
+    if scenario == "auth/client-credentials-basic" {
+        oauth = oauth.client_credentials();
+    }
     match context.get("client_id").and_then(Value::as_str) {
         Some(id) => oauth.pre_registered(id, context.get("client_secret").and_then(Value::as_str)),
         None => oauth,

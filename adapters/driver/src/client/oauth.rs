@@ -115,6 +115,13 @@ impl OAuthConfig {
         self
     }
 
+    /// Obtains tokens with the client-credentials grant (a machine client, no user), as the
+    /// [pre-registered](OAuthConfig::pre_registered) client.
+    pub fn client_credentials(mut self) -> Self {
+        self.client.grant = mcp_ws_core::oauth::Grant::ClientCredentials;
+        self
+    }
+
     /// Whether to ask for `offline_access` (refresh tokens) when a server offers it.
     pub fn offline_access(mut self, wanted: bool) -> Self {
         self.client.offline_access = wanted;
