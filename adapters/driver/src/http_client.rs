@@ -76,6 +76,17 @@ pub struct HttpSettings {
     pub(crate) oauth: Option<Arc<OAuthAgent>>,
 }
 
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("oauth", &self.oauth.is_some())
+            .finish()
+    }
+}
+
 /// The in-memory WebSocket the connection loop holds for an `http://` or `https://` endpoint.
 pub struct HttpPipe {
     inbound: mpsc::Receiver<Result<WsMessage, WsError>>,
