@@ -17,6 +17,10 @@
 //!   hint, a bounded number of times.
 //! - 404 on a request that carried a session id means the session is gone: the pipe ends as a
 //!   lost connection, and the client's reconnect machinery initializes a new session.
+//! - With OAuth configured ([`crate::client::oauth`]), a `401` (or a `403
+//!   insufficient_scope` asking for a new scope) runs the authorization flow, whose requests
+//!   go out through `fetch_once` on fresh connections, and the POST is sent again with the
+//!   token, a bounded number of times; every later request carries the token.
 //! - POSTs run concurrently up to [`HttpSettings::max_concurrent_requests`]; each holds one
 //!   keep-alive HTTP/1.1 connection (hyper's client over the runtime's [`Network`]), and idle
 //!   connections are kept for reuse up to the same bound.

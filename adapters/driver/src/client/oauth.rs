@@ -171,7 +171,7 @@ pub(crate) struct Fetched {
 }
 
 /// What makes the flow's requests: the driver's HTTP client (see
-/// [`crate::http_client::fetch_once`]).
+/// `crate::http_client::fetch_once`).
 pub(crate) struct FetchSettings {
     pub tls: Option<ClientTls>,
     pub connect_timeout: Duration,
