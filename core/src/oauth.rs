@@ -25,6 +25,10 @@ use url::Url;
 /// client wants refresh tokens).
 pub const OFFLINE_ACCESS: &str = "offline_access";
 
+/// The most scopes one authorization asks for: scopes accumulate across step-ups, and a
+/// server's challenges must not grow them without end.
+pub const MAX_SCOPES: usize = 64;
+
 /// How many random bytes [`OAuthFlow::new`] takes: 32 for the PKCE verifier, 16 for `state`.
 pub const RANDOM_BYTES: usize = 48;
 
@@ -521,6 +525,7 @@ impl OAuthFlow {
                 scopes.push(scope);
             }
         }
+        scopes.truncate(MAX_SCOPES - 1);
         let offered = self
             .server
             .scopes_supported
@@ -1511,6 +1516,21 @@ mod tests {
         // The client registered at this issuer is reused.
         let url = to_authorization(&mut flow, as_metadata(json!({})), false);
         assert_eq!(param(&query(&url), "scope").as_deref(), Some("mcp:basic mcp:write"));
+    }
+
+    #[test]
+    fn the_scopes_asked_for_are_bounded() {
+        let many: Vec<String> = (0..200).map(|i| format!("s{i}")).collect();
+        let challenge = Challenge::parse(&format!(r#"Bearer scope="{}""#, many.join(" ")));
+        let mut flow =
+            OAuthFlow::new(settings(), SERVER, challenge, OAuthMemory::default(), [5; 48]);
+        let metadata = as_metadata(json!({ "scopes_supported": ["offline_access"] }));
+        let url = to_authorization(&mut flow, metadata, true);
+        let scope = param(&query(&url), "scope").unwrap();
+        let asked: Vec<&str> = scope.split(' ').collect();
+        assert_eq!(asked.len(), MAX_SCOPES);
+        assert_eq!(asked[0], "s0");
+        assert_eq!(asked[MAX_SCOPES - 1], OFFLINE_ACCESS);
     }
 
     #[test]
