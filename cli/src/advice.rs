@@ -147,6 +147,7 @@ mod tests {
             status: 401,
             retry_after: None,
             reason: "unauthorized".into(),
+            challenge: None,
         });
         let without = connect_error("ws://h/mcp", &error, false);
         assert!(without.contains("--auth-token TOKEN"), "{without}");

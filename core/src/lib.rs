@@ -32,6 +32,8 @@
 //!   and the SSE replay buffer behind `Last-Event-ID`.
 //! - [`sse`]: Server-Sent Events for Streamable HTTP: the encoder and a bounded incremental
 //!   decoder.
+//! - [`oauth`]: the client side of MCP authorization: the flow after a `401`/`403` (discovery,
+//!   registration, the PKCE code grant, refresh) as requests to make and answers to read.
 #![deny(missing_docs, unused_must_use)]
 #![forbid(unsafe_code)]
 
@@ -46,6 +48,7 @@ pub mod malformed;
 pub mod mcp;
 pub mod message;
 pub mod mrtr;
+pub mod oauth;
 pub mod pagination;
 pub mod param_headers;
 pub mod pipe;

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use mcp_ws::core::ProtocolVersion;
 use mcp_ws::core::session::EraPolicy;
+use mcp_ws::driver::{Authorizer, OAuthConfig};
 use mcp_ws::mcp::{
     ContentBlock, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult, Implementation,
     Role, Root, SamplingContent, Tool,
@@ -70,11 +71,35 @@ async fn run(
     };
     let config = ClientConfig::new(Implementation::new("mcp-ws-conformance-client", "1.0.0"))
         .era(era)
-        .peer_requests(peer_requests());
+        .peer_requests(peer_requests())
+        .oauth(oauth(scenario, context));
     let client = mcp_ws::connect(url, config).await?;
     let outcome = scenario_steps(&client, scenario, context).await;
     client.close().await;
     outcome
+}
+
+/// The URL of this client's Client ID Metadata Document (the suite's authorization servers
+/// take it as the client id without fetching it).
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// OAuth as a headless agent does it: the client follows the authorization URL itself and
+/// takes the code from the redirect (the suite's authorization servers grant at once). The
+/// `auth/pre-registration` and `auth/client-credentials-basic` contexts name a client
+/// registered in advance.
+fn oauth(scenario: &str, context: &Value) -> OAuthConfig {
+    let mut oauth = OAuthConfig::new("http://127.0.0.1:3000/callback", "mcp-ws-conformance-client")
+        .client_metadata_url(CLIENT_METADATA_URL)
+        .authorizer(Authorizer::FollowRedirect);
+    // A machine client with a secret (the client-credentials extension; its JWT variant,
+    // `private_key_jwt`, is not built).
+    if scenario == "auth/client-credentials-basic" {
+        oauth = oauth.client_credentials();
+    }
+    match context.get("client_id").and_then(Value::as_str) {
+        Some(id) => oauth.pre_registered(id, context.get("client_secret").and_then(Value::as_str)),
+        None => oauth,
+    }
 }
 
 /// What the client answers when the server asks: roots, a canned sampling answer, and

@@ -79,6 +79,8 @@ pub use mcp_ws_driver::{
     CallError, CallOptions, Client, ClientConfig, ClientEvent, ConnectError, Listen, PeerRequests,
     ProgressStream,
 };
+// Calling a server that requires MCP authorization (OAuth).
+pub use mcp_ws_driver::{AuthorizeError, Authorizer, OAuthConfig};
 // Deploying: TLS, authentication, the handshake's checks, draining.
 pub use mcp_ws_driver::{
     AuthCheck, AuthDecision, AuthRequest, Authenticator, ClientTls, Drain, HostPolicy,

@@ -222,6 +222,8 @@ pub enum DialError {
         retry_after: Option<Duration>,
         /// The server's reason: the start of the response body, as text.
         reason: String,
+        /// Its `WWW-Authenticate` (a `401`'s challenge, which an OAuth client answers).
+        challenge: Option<String>,
     },
     /// The upgrade failed for a protocol reason (bad answer, refused subprotocol...).
     #[error("WebSocket handshake failed: {0}")]
@@ -413,10 +415,16 @@ async fn dial_once<N: Network>(
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| retry_after_value(v, SystemTime::now()));
+            let challenge = response
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             Err(DialError::Status {
                 status: response.status().as_u16(),
                 retry_after,
                 reason: reason_text(response.body().as_deref()),
+                challenge,
             })
         }
         Err(WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
@@ -437,6 +445,7 @@ mod tests {
             status: 404,
             retry_after: None,
             reason: reason_text(Some(b"no MCP endpoint at this path; try /mcp\n")),
+            challenge: None,
         };
         assert_eq!(
             e.to_string(),

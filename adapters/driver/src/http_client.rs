@@ -17,6 +17,10 @@
 //!   hint, a bounded number of times.
 //! - 404 on a request that carried a session id means the session is gone: the pipe ends as a
 //!   lost connection, and the client's reconnect machinery initializes a new session.
+//! - With OAuth configured ([`crate::client::oauth`]), a `401` (or a `403
+//!   insufficient_scope` asking for a new scope) runs the authorization flow, whose requests
+//!   go out through `fetch_once` on fresh connections, and the POST is sent again with the
+//!   token, a bounded number of times; every later request carries the token.
 //! - POSTs run concurrently up to [`HttpSettings::max_concurrent_requests`]; each holds one
 //!   keep-alive HTTP/1.1 connection (hyper's client over the runtime's [`Network`]), and idle
 //!   connections are kept for reuse up to the same bound.
@@ -38,11 +42,13 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
+use mcp_ws_core::oauth::Challenge;
 use mcp_ws_core::param_headers::{ParamHeaders, encode_header_value};
 use mcp_ws_core::sse::{SseDecoder, SseLimits};
 use rustls::pki_types::ServerName;
 use serde_json::Value;
 
+use crate::client::oauth::{FetchSettings, Fetched, OAuthAgent};
 use crate::dial::{DialError, Endpoint};
 use crate::runtime::Network;
 use crate::transport::Transport;
@@ -60,7 +66,8 @@ const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
 /// The settings of one Streamable HTTP exchanger.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct HttpSettings {
     /// How many POSTs may be in flight at once (each holds one HTTP/1.1 connection).
     pub max_concurrent_requests: usize,
@@ -68,6 +75,20 @@ pub struct HttpSettings {
     pub max_message_bytes: usize,
     /// How long one TCP connect (plus TLS) may take.
     pub connect_timeout: Duration,
+    /// OAuth for a server that answers `401`: the flow runs and the request is sent again
+    /// with the token (`None`: a `401` fails the request).
+    pub(crate) oauth: Option<Arc<OAuthAgent>>,
+}
+
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("oauth", &self.oauth.is_some())
+            .finish()
+    }
 }
 
 /// The in-memory WebSocket the connection loop holds for an `http://` or `https://` endpoint.
@@ -350,19 +371,47 @@ impl<N: Network> Exchanger<N> {
             let headers = post_headers(&message, &state);
             (headers.iter().any(|(name, _)| name == "mcp-session-id"), headers)
         };
-        let response = match self.request("POST", headers, Bytes::from(text)).await {
-            Ok(response) => response,
-            Err(why) => {
-                tracing::debug!(%why, "a Streamable HTTP POST failed");
-                if let Some(id) = id {
-                    feed(
-                        &to_loop,
-                        error_response(&id, -32603, &format!("the HTTP request failed: {why}")),
-                    )
-                    .await?;
-                    return Ok(false);
+        let body = Bytes::from(text);
+        let mut authorizations = 0;
+        let response = loop {
+            let mut headers = headers.clone();
+            let sent_token = self.add_token(&mut headers);
+            let response = match self.request("POST", headers, body.clone()).await {
+                Ok(response) => response,
+                Err(why) => {
+                    tracing::debug!(%why, "a Streamable HTTP POST failed");
+                    if let Some(id) = id {
+                        let message = format!("the HTTP request failed: {why}");
+                        feed(&to_loop, error_response(&id, -32603, &message)).await?;
+                        return Ok(false);
+                    }
+                    return Err(Stop::SessionGone);
                 }
-                return Err(Stop::SessionGone);
+            };
+            let status = response.status().as_u16();
+            let Some(agent) = &self.settings.oauth else { break response };
+            let challenge =
+                Challenge::parse(&header_text(&response, "www-authenticate").unwrap_or_default());
+            if authorizations >= agent.max_authorizations_per_request()
+                || !agent.wants(status, &challenge)
+            {
+                break response;
+            }
+            authorizations += 1;
+            let _ = self.read_body(response.into_body()).await;
+            let fetch = FetchSettings {
+                tls: self.endpoint.tls().cloned(),
+                connect_timeout: self.settings.connect_timeout,
+            };
+            let url = self.endpoint.url().to_string();
+            if let Err(why) =
+                agent.authorize(&self.net, &url, status, challenge, sent_token, &fetch).await
+            {
+                tracing::debug!(%why, "OAuth authorization failed");
+                if let Some(id) = id {
+                    feed(&to_loop, error_response(&id, -32001, &why.to_string())).await?;
+                }
+                return Ok(false);
             }
         };
         let status = response.status().as_u16();
@@ -531,7 +580,15 @@ impl<N: Network> Exchanger<N> {
         if response.status().is_success() { Some(response.into_body()) } else { None }
     }
 
+    /// Adds the OAuth access token, if there is one; returns it.
+    fn add_token(&self, headers: &mut Headers) -> Option<String> {
+        let token = self.settings.oauth.as_ref().and_then(|agent| agent.access_token())?;
+        headers.push(("authorization".into(), format!("Bearer {token}")));
+        Some(token)
+    }
+
     fn add_session_headers(&self, headers: &mut Headers) {
+        self.add_token(headers);
         let state = self.state.lock().expect("lock");
         if let Some(session) = &state.session_id {
             headers.push(("mcp-session-id".into(), session.clone()));
@@ -604,7 +661,11 @@ impl<N: Network> Exchanger<N> {
             .method(method)
             .uri(self.endpoint.target())
             .header("host", self.endpoint.authority());
+        let own_authorization = headers.iter().any(|(name, _)| name == "authorization");
         for (name, value) in self.endpoint.headers() {
+            if own_authorization && name == hyper::header::AUTHORIZATION {
+                continue;
+            }
             builder = builder.header(name, value);
         }
         for (name, value) in headers {
@@ -636,17 +697,28 @@ impl<N: Network> Exchanger<N> {
     }
 
     async fn open_connection(&self) -> Result<SendRequest<Full<Bytes>>, DialError> {
-        let connect = self.net.connect(self.endpoint.host().to_string(), self.endpoint.port());
-        let deadline = self.net.now() + self.settings.connect_timeout;
-        let stream = match select(connect, Box::pin(self.net.sleep_until(deadline))).await {
+        connect_http(&self.net, &self.endpoint, self.settings.connect_timeout).await
+    }
+}
+
+/// Opens one HTTP/1.1 connection (TCP, TLS for `https://`) to `endpoint`'s host.
+async fn connect_http<N: Network>(
+    net: &N,
+    endpoint: &Endpoint,
+    connect_timeout: Duration,
+) -> Result<SendRequest<Full<Bytes>>, DialError> {
+    {
+        let connect = net.connect(endpoint.host().to_string(), endpoint.port());
+        let deadline = net.now() + connect_timeout;
+        let stream = match select(connect, Box::pin(net.sleep_until(deadline))).await {
             Either::Left((Ok(stream), _)) => stream,
             Either::Left((Err(e), _)) => return Err(DialError::Transport(e.to_string())),
             Either::Right(_) => return Err(DialError::TimedOut),
         };
-        let transport = match self.endpoint.tls() {
+        let transport = match endpoint.tls() {
             None => Transport::plain(stream),
             Some(tls) => {
-                let name = ServerName::try_from(self.endpoint.host().to_string())
+                let name = ServerName::try_from(endpoint.host().to_string())
                     .map_err(|e| DialError::Transport(e.to_string()))?;
                 let tls_stream = tls
                     .connector()
@@ -659,11 +731,51 @@ impl<N: Network> Exchanger<N> {
         let (sender, connection) = hyper::client::conn::http1::handshake(HyperIo(transport))
             .await
             .map_err(|e| DialError::Transport(e.to_string()))?;
-        self.net.spawn(async move {
+        net.spawn(async move {
             let _ = connection.await;
         });
         Ok(sender)
     }
+}
+
+/// One request on a fresh connection, for the OAuth flow (metadata, registration, token,
+/// authorization URLs on any host): redirects are not followed, the body is read up to
+/// `max_bytes`.
+pub(crate) async fn fetch_once<N: Network>(
+    net: &N,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    settings: &FetchSettings,
+    max_bytes: usize,
+) -> Result<Fetched, String> {
+    let mut endpoint = Endpoint::parse(url).map_err(|e| e.to_string())?;
+    if !endpoint.is_http() {
+        return Err(format!("{url} is not an http(s) URL"));
+    }
+    if let Some(tls) = &settings.tls {
+        endpoint = endpoint.with_tls(tls);
+    }
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(endpoint.target())
+        .header("host", endpoint.authority());
+    for (name, value) in headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let request = builder.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+    let mut sender =
+        connect_http(net, &endpoint, settings.connect_timeout).await.map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let location = header_text(&response, "location");
+    let body = http_body_util::Limited::new(response.into_body(), max_bytes)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(Fetched { status, location, body })
 }
 
 /// The headers of one HTTP request, by (lower-case) name.

@@ -54,6 +54,7 @@ pub mod ws_config;
 pub mod ws_io;
 
 pub use async_tungstenite;
+pub use client::oauth::{AuthorizeError, Authorizer, OAuthConfig};
 pub use client::{
     Client, ClientConfig, ClientConfigError, ClientEvent, ConnectError, Listen, PeerRequests,
     connect,

@@ -50,6 +50,9 @@ pub struct ClientConfig {
     /// For `http://` and `https://` endpoints: how many POSTs may be in flight at once (each
     /// holds one keep-alive HTTP/1.1 connection; as many idle ones are kept for reuse).
     pub http_max_concurrent_requests: usize,
+    /// OAuth (MCP authorization) for `http://` and `https://` endpoints that answer `401`:
+    /// discovery, registration, the authorization-code flow, step-up, refresh.
+    pub oauth: Option<super::oauth::OAuthConfig>,
 }
 
 /// The default [`ClientConfig::input_rounds`].
@@ -70,6 +73,7 @@ impl ClientConfig {
             headers: Vec::new(),
             input_rounds: DEFAULT_INPUT_ROUNDS,
             http_max_concurrent_requests: crate::http_client::DEFAULT_MAX_CONCURRENT_REQUESTS,
+            oauth: None,
         }
     }
 
@@ -88,6 +92,12 @@ impl ClientConfig {
     /// Presents `token` as `Authorization: Bearer <token>` on every handshake.
     pub fn bearer_token(self, token: &str) -> Self {
         self.header("Authorization", format!("Bearer {token}"))
+    }
+
+    /// Authorizes with OAuth when an HTTP server answers `401` (see [`super::oauth`]).
+    pub fn oauth(mut self, oauth: super::oauth::OAuthConfig) -> Self {
+        self.oauth = Some(oauth);
+        self
     }
 
     /// The endpoint `url` dialed with this configuration's TLS roots and headers.

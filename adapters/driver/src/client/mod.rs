@@ -18,6 +18,7 @@
 pub mod api;
 pub mod config;
 mod input_rounds;
+pub mod oauth;
 pub mod peer_requests;
 mod supervisor;
 
@@ -239,7 +240,62 @@ pub(super) fn open_io<N: Network>(
         connect_timeout: config.connect_timeout,
         max_concurrent_requests: config.http_max_concurrent_requests,
     };
-    Box::pin(open_endpoint(net.clone(), endpoint.clone(), memory.clone(), how))
+    let oauth = config.oauth.clone().map(|oauth| Arc::new(oauth::OAuthAgent::new(oauth)));
+    match oauth {
+        Some(agent) if !endpoint.is_http() => {
+            Box::pin(dial_with_oauth(net.clone(), endpoint.clone(), memory.clone(), how, agent))
+        }
+        oauth => {
+            Box::pin(open_endpoint_with(net.clone(), endpoint.clone(), memory.clone(), how, oauth))
+        }
+    }
+}
+
+/// Dials a `ws://`/`wss://` endpoint with the OAuth token, if there is one; an upgrade refused
+/// with `401` (or a widening `403 insufficient_scope`) runs the OAuth flow for the endpoint's
+/// `http(s)://` twin, then dials again, at most `max_authorizations_per_request` times.
+async fn dial_with_oauth<N: Network>(
+    net: N,
+    endpoint: crate::dial::Endpoint,
+    memory: Arc<SubprotocolMemory>,
+    how: IoSettings,
+    agent: Arc<oauth::OAuthAgent>,
+) -> Result<ClientIo<N::Stream>, DialError> {
+    let mut authorizations = 0;
+    loop {
+        let token = agent.access_token();
+        let mut dialed = endpoint.clone();
+        if let Some(token) = &token {
+            dialed = dialed.with_headers(&[("Authorization".into(), format!("Bearer {token}"))])?;
+        }
+        let (status, retry_after, reason, challenge) =
+            match open_endpoint(net.clone(), dialed, memory.clone(), how).await {
+                Err(DialError::Status { status, retry_after, reason, challenge }) => {
+                    (status, retry_after, reason, challenge)
+                }
+                other => return other,
+            };
+        let parsed = mcp_ws_core::oauth::Challenge::parse(challenge.as_deref().unwrap_or(""));
+        if authorizations >= agent.max_authorizations_per_request() || !agent.wants(status, &parsed)
+        {
+            return Err(DialError::Status { status, retry_after, reason, challenge });
+        }
+        authorizations += 1;
+        let fetch = oauth::FetchSettings {
+            tls: endpoint.tls().cloned(),
+            connect_timeout: how.connect_timeout,
+        };
+        // `ws://` and `wss://` are the only other schemes an endpoint has.
+        let http_url = format!("http{}", endpoint.url().get(2..).unwrap_or_default());
+        if let Err(why) = agent.authorize(&net, &http_url, status, parsed, token, &fetch).await {
+            return Err(DialError::Status {
+                status,
+                retry_after: None,
+                reason: why.to_string(),
+                challenge,
+            });
+        }
+    }
 }
 
 /// How [`open_endpoint`] opens an endpoint. Start from `default()` and set the fields.
@@ -279,11 +335,23 @@ pub async fn open_endpoint<N: Network>(
     memory: Arc<SubprotocolMemory>,
     how: IoSettings,
 ) -> Result<ClientIo<N::Stream>, DialError> {
+    open_endpoint_with(net, endpoint, memory, how, None).await
+}
+
+/// [`open_endpoint`], with OAuth for an HTTP endpoint.
+async fn open_endpoint_with<N: Network>(
+    net: N,
+    endpoint: crate::dial::Endpoint,
+    memory: Arc<SubprotocolMemory>,
+    how: IoSettings,
+    oauth: Option<Arc<oauth::OAuthAgent>>,
+) -> Result<ClientIo<N::Stream>, DialError> {
     if endpoint.is_http() {
         let settings = HttpSettings {
             max_concurrent_requests: how.max_concurrent_requests,
             max_message_bytes: how.max_message_bytes,
             connect_timeout: how.connect_timeout,
+            oauth,
         };
         return Ok(ClientIo::Http(crate::http_client::open(&net, &endpoint, settings)));
     }
