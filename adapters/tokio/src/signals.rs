@@ -2,24 +2,32 @@
 //! `kill`, systemd and container runtimes send). One listener for the `mcp-ws` command and the
 //! facade's `mcp_ws::serve`, so both drain the same way.
 
-/// Ctrl-C (SIGINT) and SIGTERM, listened for from [`StopSignals::new`] on.
+/// Ctrl-C (SIGINT) and SIGTERM, listened for from [`StopSignals::new`] on: both handlers are
+/// installed there, not when [`StopSignals::next`] is first polled, so a signal that arrives
+/// before the server's task gets to wait for it (right after it printed its URL, on a busy
+/// machine) is held for it instead of killing the process undrained.
 #[derive(Debug)]
 pub struct StopSignals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     terminate: Option<tokio::signal::unix::Signal>,
 }
 
 impl StopSignals {
-    /// Listens for them from now on (a SIGTERM no longer kills the process outright). Must be
+    /// Listens for them from now on (neither kills the process outright any more). Must be
     /// called inside a tokio runtime with its I/O driver enabled (`#[tokio::main]` has it).
     pub fn new() -> Self {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
+            let interrupt = signal(SignalKind::interrupt())
+                .inspect_err(|e| tracing::warn!("SIGINT is not handled: {e}"))
+                .ok();
             let terminate = signal(SignalKind::terminate())
                 .inspect_err(|e| tracing::warn!("SIGTERM is not handled: {e}"))
                 .ok();
-            StopSignals { terminate }
+            StopSignals { interrupt, terminate }
         }
         #[cfg(not(unix))]
         StopSignals {}
@@ -30,15 +38,17 @@ impl StopSignals {
     pub async fn next(&mut self) -> &'static str {
         #[cfg(unix)]
         {
-            let terminate = async {
-                match &mut self.terminate {
-                    Some(signal) => signal.recv().await,
+            async fn received(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
                     None => std::future::pending().await,
                 }
-            };
+            }
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = terminate => "SIGTERM",
+                () = received(&mut self.interrupt) => "SIGINT",
+                () = received(&mut self.terminate) => "SIGTERM",
             }
         }
         #[cfg(not(unix))]
