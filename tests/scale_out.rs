@@ -699,15 +699,11 @@ fn sigterm_to_one_node_sends_its_legacy_http_clients_to_new_sessions_on_the_othe
         }
     }
     assert_eq!(drained.len(), 2, "nginx put two of the six sessions on each node");
-    // What can fail: a non-retryable call a client of the drained node issued on its session
-    // as it ended fails as disconnected (it never ran: checked above; see the README); at most
-    // one per such client, none elsewhere. A retryable one is issued again on the new session.
-    for (caller, retryable, error) in errors.iter() {
-        assert!(drained.contains(caller), "caller {caller} on a live node failed: {error:?}");
-        assert!(!retryable, "retryable caller {caller} failed: {error:?}");
-        assert_eq!(*error, CallError::Disconnected, "caller {caller}");
-    }
-    assert!(errors.len() <= 2, "more calls failed than callers on the drained node: {:?}", *errors);
+    // No call fails: one a client of the drained node issued on its session as it ended gets
+    // that node's 503, passed on by nginx to another node, whose 404 says the request was not
+    // processed, so it goes back to the client, retryable or not, and is issued again on the
+    // client's new session (it ran once: checked above).
+    assert!(errors.is_empty(), "calls failed: {:?}", *errors);
     assert!(calls.ok_after_stop.load(Ordering::Relaxed) > 0, "nobody called after the drain");
     // And every client goes on, on a live node.
     rt.block_on(async {

@@ -416,6 +416,13 @@ impl<N: Network> Exchanger<N> {
         };
         let status = response.status().as_u16();
         if status == 404 && had_session {
+            // The server does not know the session (it ended, or this node never held it):
+            // the request was not processed, so it goes back to the client, which issues it
+            // again on its next session, retryable or not (as for a draining server's refusal).
+            if let Some(id) = &id {
+                let refused = crate::error::not_processed("the HTTP session ended (404)");
+                feed(&to_loop, not_processed_response(id, &refused)).await?;
+            }
             return Err(Stop::SessionGone);
         }
         // A session id counts only on the answer to `initialize` (a server may set one on a
@@ -840,6 +847,17 @@ fn error_response(id: &Value, code: i64, message: &str) -> String {
         "jsonrpc": "2.0",
         "id": id,
         "error": { "code": code, "message": message },
+    })
+    .to_string()
+}
+
+/// The error response for a request the server refused unprocessed ([`crate::error::not_processed`]).
+fn not_processed_response(id: &Value, error: &mcp_ws_core::message::ErrorObject) -> String {
+    let data = error.data.as_ref().and_then(|data| data.parse::<Value>().ok());
+    serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": error.code, "message": error.message, "data": data },
     })
     .to_string()
 }
