@@ -300,12 +300,40 @@ async fn ready(
 
 #[test]
 fn five_percent_loss_each_way_loses_no_call_and_runs_none_twice() {
-    let Some(lab) = lab("loss", &["client", "server"]) else { return };
+    loss_for_a_whole_run("5% loss each way", Scheme::WebSocket);
+}
+
+#[test]
+fn streamable_http_under_five_percent_loss_each_way_loses_no_call_and_runs_none_twice() {
+    loss_for_a_whole_run("Streamable HTTP, 5% loss each way", Scheme::Http);
+}
+
+/// The transport our client speaks to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    WebSocket,
+    /// Streamable HTTP, at the same URL with `http://`.
+    Http,
+}
+
+impl Scheme {
+    fn url(self, node_url: &str) -> String {
+        match self {
+            Scheme::WebSocket => node_url.to_string(),
+            Scheme::Http => node_url.replacen("ws://", "http://", 1),
+        }
+    }
+}
+
+/// Two clients, four callers, 100 calls each, 5 % loss each way on the server's link for the
+/// whole run (the connections are made through it too).
+fn loss_for_a_whole_run(scenario: &str, scheme: Scheme) {
+    let Some(lab) = lab(scenario, &["client", "server"]) else { return };
     let dir = TempDir::new("netfaults-loss");
     let file = dir.0.join("executions");
-    // Loss from the start: the connections are made through it too.
     lab.loss("server", 0.05, true);
     let node = start_node(&lab, "server", &file, &[]);
+    let url = scheme.url(&node.url);
     let (calls_per_caller, callers) = (100, 4);
     let ledger = Arc::new(Ledger::default());
     let started = Instant::now();
@@ -314,7 +342,7 @@ fn five_percent_loss_each_way_loses_no_call_and_runs_none_twice() {
             let net = Tokio::new();
             let mut clients = Vec::new();
             for _ in 0..2 {
-                clients.push(connect(&net, &node.url, client_config(None)).await);
+                clients.push(connect(&net, &url, client_config(None)).await);
             }
             let stop = Arc::new(AtomicBool::new(false));
             join(start_callers(&clients, callers, calls_per_caller, &stop, &ledger)).await;
@@ -324,9 +352,12 @@ fn five_percent_loss_each_way_loses_no_call_and_runs_none_twice() {
         })
     });
     let dropped = lab.caught("server");
-    eprintln!("[netfaults] loss: {:?} for the run, {dropped} packets dropped", started.elapsed());
+    eprintln!(
+        "[netfaults] {scenario}: {:?} for the run, {dropped} packets dropped",
+        started.elapsed()
+    );
     assert!(dropped > 0, "the loss rules dropped nothing");
-    let t = tally("5% loss each way", &ledger, &file, 0);
+    let t = tally(scenario, &ledger, &file, 0);
     assert_eq!(t.calls, calls_per_caller * callers);
     assert_exactly_once_where_promised(&t);
     // TCP retransmits: no connection is lost, so every call succeeds, exactly once.
@@ -449,6 +480,404 @@ fn tcp_resets_end_each_call_once_and_the_client_reconnects() {
     assert!(run.reconnected_after <= Duration::from_secs(10), "{:?}", run.reconnected_after);
     assert_exactly_once_where_promised(&t);
     assert_only_calls_in_flight_failed(&t);
+}
+
+/// Two hosts, a node, one Streamable HTTP client with four callers; `fault(on)` is applied
+/// for `length` while they call, after which the calls must go on. The counts, and whether
+/// the calls went on.
+fn http_fault_between_client_and_server(
+    scenario: &str,
+    length: Duration,
+    fault: impl Fn(&Lab, bool) + Sync,
+) -> Option<Tally> {
+    let lab = lab(scenario, &["client", "server"])?;
+    let dir = TempDir::new("netfaults-http-fault");
+    let file = dir.0.join("executions");
+    let node = start_node(&lab, "server", &file, &[]);
+    let url = Scheme::Http.url(&node.url);
+    let ledger = Arc::new(Ledger::default());
+    lab.enter("client", || {
+        mcp_ws_tests::multi_thread_runtime(2).block_on(async {
+            let net = Tokio::new();
+            let client = connect(&net, &url, client_config(None)).await;
+            let stop = Arc::new(AtomicBool::new(false));
+            let callers = start_callers(std::slice::from_ref(&client), 4, 100_000, &stop, &ledger);
+            let ok = eventually(&net, LIMIT, || ledger.ok() >= 20).await;
+            assert!(ok, "the callers did not get going");
+            let ok_before = ledger.ok();
+            fault(&lab, true);
+            tokio::time::sleep(length).await;
+            let caught = lab.caught("server") + lab.caught("client");
+            eprintln!("[netfaults] {scenario}: {caught} packets dropped or reset by the fault");
+            assert!(caught > 0, "the fault caught no packet");
+            fault(&lab, false);
+            let during = ledger.ok() - ok_before;
+            eprintln!("[netfaults] {scenario}: {during} calls answered during the fault");
+            let ok_before = ledger.ok();
+            let going_on = eventually(&net, LIMIT, || ledger.ok() >= ok_before + 20).await;
+            assert!(going_on, "the calls did not go on after the fault");
+            stop.store(true, Ordering::SeqCst);
+            join(callers).await;
+            client.close().await;
+        })
+    });
+    // No connection is declared lost over HTTP (each call is its own POST): a retryable call
+    // is never issued twice.
+    Some(tally(scenario, &ledger, &file, 0))
+}
+
+#[test]
+fn streamable_http_across_a_black_hole_answers_every_call_once_after_it() {
+    // Shorter than the calls' 30 s timeout: TCP retransmits across it.
+    let hole = Duration::from_secs(4);
+    let t = http_fault_between_client_and_server("Streamable HTTP, black hole", hole, |lab, on| {
+        lab.black_hole("server", "client", on)
+    });
+    let Some(t) = t else { return };
+    assert_exactly_once_where_promised(&t);
+    assert!(t.disconnected == 0 && t.other_errors.is_empty(), "calls failed: {t:?}");
+    assert_eq!(t.executions, t.calls, "{t:?}");
+}
+
+#[test]
+fn streamable_http_tcp_resets_fail_calls_once_each_and_the_calls_go_on() {
+    let length = Duration::from_secs(1);
+    let t =
+        http_fault_between_client_and_server("Streamable HTTP, tcp resets", length, |lab, on| {
+            lab.resets("server", "client", on)
+        });
+    let Some(t) = t else { return };
+    assert_exactly_once_where_promised(&t);
+    // A reset POST fails its call at once with the transport's error (the client does not
+    // re-issue it: the server may have run it).
+    for error in &t.other_errors {
+        assert!(error.contains("HTTP request failed"), "unexpected error: {error}");
+    }
+    assert_eq!(t.ok + t.disconnected + t.other_errors.len(), t.calls, "{t:?}");
+    assert!(t.ok > 0 && t.executions >= t.ok, "{t:?}");
+}
+
+/// `mcp-ws connect URL` on host `client`, as a stdio MCP client runs it: its stdin, and the
+/// lines of its stdout.
+struct StdioBridge {
+    process: Guarded,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl StdioBridge {
+    fn start(lab: &Lab, url: &str, flags: &[&str]) -> StdioBridge {
+        let child = lab
+            .command("client", mcp_ws_tests::peers::mcp_ws())
+            .arg("connect")
+            .arg(url)
+            .args(flags)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mcp-ws connect starts");
+        let mut process = Guarded { child, graceful: false };
+        let stdin = process.child.stdin.take().expect("stdin");
+        let lines = lines_of(process.child.stdout.take().expect("stdout"));
+        let mut bridge = StdioBridge { process, stdin, lines };
+        bridge.send(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "netfaults-stdio", "version": "0.0.1"}}}));
+        let answer = bridge.answer(LIMIT).expect("the bridge answers initialize");
+        assert!(answer.get("result").is_some(), "initialize failed: {answer}");
+        bridge.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        bridge
+    }
+
+    fn send(&mut self, message: &serde_json::Value) {
+        writeln!(self.stdin, "{message}").expect("the bridge reads stdin");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// The next answer (a line with an `id`) within `limit`; notifications are skipped.
+    fn answer(&self, limit: Duration) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = self.lines.recv_timeout(left).ok()?;
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                panic!("the bridge wrote a line that is not JSON ({e}): {line}")
+            });
+            if value.get("id").is_some() {
+                return Some(value);
+            }
+        }
+    }
+}
+
+/// Calls `count` through `bridge`, four at a time, until `stop` or `max_calls`: each answer
+/// is recorded as its call's outcome (an error answer as `CallError::Rpc`); an answer for an
+/// id that has one already, or for none we sent, is recorded as a second outcome.
+fn call_through_bridge(
+    bridge: &mut StdioBridge,
+    max_calls: usize,
+    stop: &AtomicBool,
+    ledger: &Ledger,
+) {
+    let mut open: HashMap<u64, String> = HashMap::new();
+    let mut next = 1u64;
+    while !(stop.load(Ordering::SeqCst) || next > max_calls as u64) || !open.is_empty() {
+        while open.len() < 4 && !stop.load(Ordering::SeqCst) && next <= max_calls as u64 {
+            let id = format!("b-{next}");
+            ledger.issued.fetch_add(1, Ordering::SeqCst);
+            bridge.send(&json!({"jsonrpc": "2.0", "id": next, "method": "tools/call",
+                "params": {"name": "count", "arguments": {"id": id}}}));
+            open.insert(next, id);
+            next += 1;
+        }
+        // Longer than a call's wait across a hole: an answer owed is an answer given.
+        let Some(answer) = bridge.answer(CALL_TIMEOUT + LIMIT) else {
+            panic!("the bridge owes {} answers and gave none in time", open.len());
+        };
+        let number = answer["id"].as_u64().unwrap_or(0);
+        let id = open.remove(&number).unwrap_or_else(|| format!("b-{number}"));
+        let error = match (answer.get("result"), answer.get("error")) {
+            (Some(result), None) => {
+                assert_eq!(result["content"][0]["text"], format!("counted {id}"), "{answer}");
+                None
+            }
+            _ => Some(CallError::Rpc(mcp_ws_driver::core::ErrorObject {
+                code: answer["error"]["code"].as_i64().unwrap_or(0),
+                message: answer["error"]["message"].as_str().unwrap_or("").to_string(),
+                data: None,
+            })),
+        };
+        ledger.outcomes.lock().unwrap().push(Outcome { caller: 0, id, retryable: false, error });
+    }
+}
+
+/// The bridge between a stdio client and a node across `fault`; the counts, the bridge's
+/// peak RSS growth in KiB, and the calls answered after the fault.
+fn bridge_across_a_fault(
+    scenario: &str,
+    scheme: Scheme,
+    length: Duration,
+    fault: impl Fn(&Lab, bool) + Sync,
+    fault_from_start: bool,
+) -> Option<(Tally, u64, usize)> {
+    let lab = lab(scenario, &["client", "server"])?;
+    let dir = TempDir::new("netfaults-bridge");
+    let file = dir.0.join("executions");
+    if fault_from_start {
+        fault(&lab, true);
+    }
+    let node = start_node(&lab, "server", &file, &["--ping-interval", "1", "--idle-timeout", "3"]);
+    let url = scheme.url(&node.url);
+    let flags = ["--ping-interval", "1", "--idle-timeout", "3"];
+    let mut bridge = StdioBridge::start(&lab, &url, &flags);
+    let pid = bridge.process.child.id();
+    let baseline = rss_kib(pid);
+    let ledger = Arc::new(Ledger::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (peak, after) = std::thread::scope(|scope| {
+        let caller = scope.spawn(|| call_through_bridge(&mut bridge, 100_000, &stop, &ledger));
+        let mut peak = baseline;
+        let mut sample_until = |done: &dyn Fn() -> bool, limit: Duration| {
+            let deadline = Instant::now() + limit;
+            while !done() && Instant::now() < deadline && !caller.is_finished() {
+                peak = peak.max(rss_kib(pid));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            done()
+        };
+        assert!(sample_until(&|| ledger.ok() >= 20, LIMIT), "the bridge's calls did not get going");
+        if !fault_from_start {
+            fault(&lab, true);
+        }
+        sample_until(&|| false, length);
+        // Read before the rules go (their counters go with them).
+        let caught = lab.caught("server") + lab.caught("client");
+        eprintln!("[netfaults] {scenario}: {caught} packets caught by the fault");
+        assert!(caught > 0, "the fault caught no packet");
+        fault(&lab, false);
+        let ok_before = ledger.ok();
+        let going_on = sample_until(&|| ledger.ok() >= ok_before + 20, CALL_TIMEOUT + LIMIT);
+        stop.store(true, Ordering::SeqCst);
+        caller.join().expect("the bridge caller panicked");
+        assert!(going_on, "the calls did not go on after the fault");
+        (peak, ledger.ok() - ok_before)
+    });
+    drop(bridge.stdin);
+    let exit = bridge.process.wait(LIMIT);
+    assert!(exit.success(), "the bridge exited with {exit} when stdin closed");
+    let grown = peak.saturating_sub(baseline);
+    eprintln!("[netfaults] {scenario}: bridge RSS {baseline} KiB, peak +{grown} KiB");
+    Some((tally(scenario, &ledger, &file, 0), grown, after))
+}
+
+/// What holds for the bridge in every fault: one answer per request, none lost, none run
+/// twice (the bridge marks nothing retryable), and its memory bounded.
+fn assert_bridge_answered_each_call_once(t: &Tally, grown_kib: u64) {
+    assert_exactly_once_where_promised(t);
+    assert_eq!(t.ok + t.other_errors.len(), t.calls, "{t:?}");
+    assert!(grown_kib < 16 * 1024, "the bridge grew by {grown_kib} KiB");
+}
+
+#[test]
+fn the_stdio_bridge_under_five_percent_loss_answers_every_call_once() {
+    for scheme in [Scheme::WebSocket, Scheme::Http] {
+        let scenario = format!("bridge over {scheme:?}, 5% loss each way");
+        let loss = |lab: &Lab, on: bool| {
+            if on {
+                lab.loss("server", 0.05, true)
+            }
+        };
+        let run = bridge_across_a_fault(&scenario, scheme, Duration::from_secs(5), loss, true);
+        let Some((t, grown, _)) = run else { return };
+        assert_bridge_answered_each_call_once(&t, grown);
+        // TCP retransmits: no connection is lost, every call succeeds.
+        assert_eq!(t.ok, t.calls, "calls failed under loss: {:?}", t.other_errors);
+        assert_eq!(t.executions, t.calls, "{t:?}");
+    }
+}
+
+#[test]
+fn the_stdio_bridge_across_a_black_hole_answers_every_call_once_and_goes_on() {
+    let hole = Duration::from_secs(5);
+    let scenario = "bridge over WebSocket, black hole";
+    let run = bridge_across_a_fault(
+        scenario,
+        Scheme::WebSocket,
+        hole,
+        |lab, on| lab.black_hole("server", "client", on),
+        false,
+    );
+    let Some((t, grown, after)) = run else { return };
+    assert_bridge_answered_each_call_once(&t, grown);
+    assert!(after >= 20, "{after} calls after the hole");
+    // Only the calls in flight when the heartbeat gave up (four at most) may fail.
+    assert!(t.other_errors.len() <= 4, "{t:?}");
+}
+
+/// A TCP relay that holds each chunk for `base` plus up to `jitter` either way before passing
+/// it on (in order: a chunk never overtakes the one before it), both directions, on the
+/// runtime it is spawned on. Each chunk waits in a channel of at most 1024 chunks.
+async fn delaying_relay(
+    listener: tokio::net::TcpListener,
+    upstream: SocketAddr,
+    base: Duration,
+    jitter: Duration,
+) {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    loop {
+        let Ok((down, _)) = listener.accept().await else { return };
+        let Ok(up) = tokio::net::TcpStream::connect(upstream).await else { continue };
+        let (down_read, down_write) = down.into_split();
+        let (up_read, up_write) = up.into_split();
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        tokio::spawn(delayed_copy(down_read, up_write, base, jitter, seed));
+        tokio::spawn(delayed_copy(up_read, down_write, base, jitter, seed ^ 0xA5A5));
+    }
+}
+
+async fn delayed_copy(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    base: Duration,
+    jitter: Duration,
+    mut seed: u64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (chunks, mut due_chunks) =
+        tokio::sync::mpsc::channel::<(tokio::time::Instant, Vec<u8>)>(1024);
+    let writer = tokio::spawn(async move {
+        while let Some((due, chunk)) = due_chunks.recv().await {
+            tokio::time::sleep_until(due).await;
+            if to.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        let _ = to.shutdown().await;
+    });
+    let mut last = tokio::time::Instant::now();
+    let mut buffer = vec![0u8; 16 * 1024];
+    let spread = jitter.as_micros() as u64 * 2 + 1;
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = base - jitter + Duration::from_micros(seed % spread);
+        last = last.max(tokio::time::Instant::now() + delay);
+        if chunks.send((last, buffer[..n].to_vec())).await.is_err() {
+            break;
+        }
+    }
+    drop(chunks);
+    let _ = writer.await;
+}
+
+#[test]
+fn both_transports_through_a_relay_adding_50_ms_and_jitter_answer_every_call_once() {
+    let Some(lab) = lab("delaying relay", &["client", "server"]) else { return };
+    let dir = TempDir::new("netfaults-relay");
+    let file = dir.0.join("executions");
+    let node = start_node(&lab, "server", &file, &[]);
+    let upstream = SocketAddr::from((lab.host("server").ip, NODE_PORT));
+    let (base, jitter) = (Duration::from_millis(50), Duration::from_millis(20));
+    let ledger = Arc::new(Ledger::default());
+    let latencies = lab.enter("client", || {
+        mcp_ws_tests::multi_thread_runtime(2).block_on(async {
+            let net = Tokio::new();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let relay = listener.local_addr().expect("address");
+            let relaying = tokio::spawn(delaying_relay(listener, upstream, base, jitter));
+            let mut latencies = Vec::new();
+            for scheme in [Scheme::WebSocket, Scheme::Http] {
+                let url = scheme.url(&format!("ws://{relay}/mcp"));
+                let client = connect(&net, &url, client_config(None)).await;
+                for n in 0..40 {
+                    let id = format!("{scheme:?}-{n}");
+                    ledger.issued.fetch_add(1, Ordering::SeqCst);
+                    let started = Instant::now();
+                    let answer = client
+                        .call_tool_with(
+                            "count",
+                            json!({ "id": id }),
+                            CallOptions::timeout(CALL_TIMEOUT),
+                        )
+                        .await;
+                    latencies.push((scheme, started.elapsed()));
+                    let error = answer.err();
+                    ledger.outcomes.lock().unwrap().push(Outcome {
+                        caller: 0,
+                        id,
+                        retryable: false,
+                        error,
+                    });
+                }
+                client.close().await;
+            }
+            relaying.abort();
+            latencies
+        })
+    });
+    drop(node);
+    let t = tally("through a 50 ms +- 20 ms relay", &ledger, &file, 0);
+    assert_exactly_once_where_promised(&t);
+    assert_eq!(t.ok, t.calls, "calls failed through the relay: {:?}", t.other_errors);
+    assert_eq!(t.executions, t.calls, "{t:?}");
+    for scheme in [Scheme::WebSocket, Scheme::Http] {
+        let mut times: Vec<Duration> =
+            latencies.iter().filter(|(s, _)| *s == scheme).map(|(_, d)| *d).collect();
+        times.sort();
+        let (min, median, max) = (times[0], times[times.len() / 2], times[times.len() - 1]);
+        eprintln!(
+            "[netfaults] relay, {scheme:?}: call latency min {min:?}, median {median:?}, max {max:?}"
+        );
+        // A call crosses the relay at least twice (the request, the answer), each time held
+        // at least base - jitter.
+        assert!(min >= 2 * (base - jitter), "{scheme:?}: a call took only {min:?}");
+    }
 }
 
 /// One inline Redis command over RESP; its raw answer.

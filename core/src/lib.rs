@@ -42,6 +42,7 @@ pub mod close;
 pub mod codec;
 pub mod gateway;
 mod heartbeat;
+pub mod http_head;
 pub mod id;
 mod json_object;
 pub mod malformed;

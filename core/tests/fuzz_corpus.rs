@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use mcp_ws_core::testing::{bridge_ops, decode_frame, reconnect_ops, session_ops, sse_stream};
+use mcp_ws_core::testing::{
+    bridge_ops, decode_frame, http_head, reconnect_ops, session_ops, sse_stream, streamable_route,
+};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
@@ -60,6 +62,24 @@ fn every_bridge_ops_corpus_file_keeps_the_bridge_promises() {
 fn every_sse_stream_corpus_file_reads_the_same_in_any_chunking() {
     for (path, data) in corpus("sse_stream") {
         if let Err(violation) = sse_stream::run(&data) {
+            panic!("{}: {violation}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_http_head_corpus_file_parses_the_same_whole_and_in_chunks() {
+    for (path, data) in corpus("http_head") {
+        if let Err(violation) = http_head::run(&data) {
+            panic!("{}: {violation}", path.display());
+        }
+    }
+}
+
+#[test]
+fn every_streamable_route_corpus_file_is_classified_as_documented() {
+    for (path, data) in corpus("streamable_route") {
+        if let Err(violation) = streamable_route::run(&data) {
             panic!("{}: {violation}", path.display());
         }
     }

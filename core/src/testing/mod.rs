@@ -17,6 +17,8 @@ macro_rules! ensure {
 pub mod bridge_ops;
 pub mod bytes;
 pub mod decode_frame;
+pub mod http_head;
 pub mod reconnect_ops;
 pub mod session_ops;
 pub mod sse_stream;
+pub mod streamable_route;

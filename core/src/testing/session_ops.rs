@@ -320,6 +320,12 @@ impl Harness {
     }
 
     fn record_sent(&mut self, text: &str) {
+        // Only requests are recorded: skip answers and notifications without parsing them
+        // (every frame the session sends passes here, and re-parsing each one was the
+        // harness's own largest cost).
+        if !text.contains("\"method\"") || !text.contains("\"id\"") {
+            return;
+        }
         #[derive(serde::Deserialize)]
         struct Sent {
             id: Option<RequestId>,

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 use async_tungstenite::tungstenite::http::StatusCode;
 use mcp_ws_core::ProtocolVersion;
+use mcp_ws_core::http_head::{self, HeadStatus, RequestHeadReader};
 use mcp_ws_core::subprotocol;
 
 use super::auth::{AuthCheck, AuthDecision, AuthRequest, Principal};
@@ -44,7 +45,7 @@ use super::drain::Drain;
 use super::proxy::TrustedProxies;
 
 /// The most headers a request head may carry.
-pub const MAX_HEADERS: usize = 64;
+pub const MAX_HEADERS: usize = http_head::MAX_HEADERS;
 
 /// A parsed HTTP request head and where it came from. Its `Debug` output hides credentials.
 #[derive(Clone, Default)]
@@ -136,93 +137,63 @@ pub enum HeadParse {
     Invalid(Refusal),
 }
 
-/// Parses an HTTP request head from the start of `bytes`.
+/// Parses an HTTP request head from the start of `bytes` (the core's
+/// [`mcp_ws_core::http_head::parse_request_head`], refusals as [`Refusal`]s).
 pub fn parse_head(bytes: &[u8]) -> HeadParse {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut headers);
-    match request.parse(bytes) {
-        Ok(httparse::Status::Partial) => HeadParse::Partial,
-        Ok(httparse::Status::Complete(len)) => HeadParse::Complete {
-            head: RequestHead {
-                method: request.method.unwrap_or_default().to_string(),
-                target: request.path.unwrap_or_default().to_string(),
-                minor_version: request.version.unwrap_or(1),
-                headers: request
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())
-                    })
-                    .collect(),
-                peer: None,
-                local: None,
+    HeadParse::from(http_head::parse_request_head(bytes))
+}
+
+impl From<HeadStatus> for HeadParse {
+    fn from(status: HeadStatus) -> HeadParse {
+        match status {
+            HeadStatus::Complete { head, len } => HeadParse::Complete {
+                head: RequestHead {
+                    method: head.method,
+                    target: head.target,
+                    minor_version: head.minor_version,
+                    headers: head.headers,
+                    peer: None,
+                    local: None,
+                },
+                len,
             },
-            len,
-        },
-        Err(httparse::Error::TooManyHeaders) => HeadParse::Invalid(Refusal::new(
-            431,
-            format!("too many header fields (at most {MAX_HEADERS})"),
-        )),
-        Err(e) => HeadParse::Invalid(Refusal::new(400, format!("not an HTTP/1.1 request: {e}"))),
+            HeadStatus::Partial => HeadParse::Partial,
+            HeadStatus::Invalid(error) => {
+                HeadParse::Invalid(Refusal::new(error.status(), error.to_string()))
+            }
+        }
     }
 }
 
 /// Reads one request head from bytes as they arrive ([`HeadReader::push`]), within a size
-/// limit (431 beyond).
+/// limit (431 beyond): the core's [`RequestHeadReader`], refusals as [`Refusal`]s.
 #[derive(Debug)]
-pub struct HeadReader {
-    bytes: Vec<u8>,
-    max: usize,
-    parses: usize,
-    scanned: usize,
-}
+pub struct HeadReader(RequestHeadReader);
 
 impl HeadReader {
     /// A reader for a head of at most `max` bytes.
     pub fn new(max: usize) -> Self {
-        HeadReader { bytes: Vec::with_capacity(1024), max, parses: 0, scanned: 0 }
+        HeadReader(RequestHeadReader::new(max))
     }
 
     /// Adds `chunk`; says whether the head is complete.
     pub fn push(&mut self, chunk: &[u8]) -> HeadParse {
-        let first = self.bytes.is_empty();
-        self.bytes.extend_from_slice(chunk);
-        // The head can only have become complete, or newly invalid, where a line ended: parse
-        // on the first bytes (garbage is refused at once) and then only when a chunk ends a
-        // line, so a head trickling in byte by byte costs one parse per line, not per byte.
-        let parsed = if first || chunk.contains(&b'\n') {
-            self.parses += 1;
-            self.scanned += self.bytes.len();
-            parse_head(&self.bytes)
-        } else {
-            HeadParse::Partial
-        };
-        match parsed {
-            HeadParse::Complete { head, len } if len <= self.max => {
-                HeadParse::Complete { head, len }
-            }
-            HeadParse::Invalid(refusal) => HeadParse::Invalid(refusal),
-            HeadParse::Partial if self.bytes.len() < self.max => HeadParse::Partial,
-            _ => HeadParse::Invalid(Refusal::new(
-                431,
-                format!("the request head is larger than {} bytes", self.max),
-            )),
-        }
+        HeadParse::from(self.0.push(chunk))
     }
 
     /// Every byte received so far (the head and what followed it).
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        self.0.into_bytes()
     }
 
     /// How many times the head parser ran.
     pub fn parses(&self) -> usize {
-        self.parses
+        self.0.parses()
     }
 
     /// How many bytes the head parser was handed, all runs together.
     pub fn scanned(&self) -> usize {
-        self.scanned
+        self.0.scanned()
     }
 }
 
