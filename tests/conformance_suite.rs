@@ -10,6 +10,10 @@
 //! served on its listener, reached only over WebSocket by a second server whose sessions are
 //! relayed upstream (`mcp-ws serve --upstream ws://…`, [`SessionBackend::Gateway`]), and the
 //! suite speaks Streamable HTTP to that gateway.
+//!
+//! Both paths also run every scenario the suite has, scored or not (`--suite all`), against
+//! `tests/conformance/server-all.yaml` (and `server-all-gateway.yaml` through the gateway),
+//! which list only what we have not built, each with its reason.
 
 #[path = "../mcp-ws/examples/conformance_server/fixture.rs"]
 #[allow(dead_code)]
@@ -24,6 +28,9 @@ use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
 use mcp_ws_tests::peers::{conformance, conformance_totals, read_all};
 use mcp_ws_tests::process::Guarded;
 
+/// Every scenario the suite has, scored or not (`--suite all`).
+const ALL: &str = "all";
+
 /// Whole-suite bound: a revision's run takes well under a minute here.
 const SUITE_LIMIT: Duration = Duration::from_secs(600);
 
@@ -36,6 +43,7 @@ enum Path {
     ThroughTheGatewayOverWebSocket,
 }
 
+/// Which scenarios the suite runs: a revision's scored requirement set, or [`ALL`].
 fn judge_server(revision: &str, path: Path) {
     let runtime = mcp_ws_tests::multi_thread_runtime(2);
     let url = runtime.block_on(async {
@@ -60,8 +68,12 @@ fn judge_server(revision: &str, path: Path) {
         tokio::spawn(gateway.run());
         url
     });
+    let baseline = match (revision, path) {
+        (ALL, Path::ThroughTheGatewayOverWebSocket) => "all-gateway".to_string(),
+        _ => revision.to_string(),
+    };
     let expected = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("conformance/server-{revision}.yaml"));
+        .join(format!("conformance/server-{baseline}.yaml"));
     let expected = expected.to_str().expect("utf-8 path").to_string();
     let started = Instant::now();
     let mut suite = Guarded::spawn(
@@ -69,7 +81,7 @@ fn judge_server(revision: &str, path: Path) {
             "server",
             "--url",
             &url,
-            "--requirements",
+            if revision == ALL { "--suite" } else { "--requirements" },
             revision,
             "--expected-failures",
             &expected,
@@ -85,8 +97,9 @@ fn judge_server(revision: &str, path: Path) {
     let (passed, failed) = conformance_totals(&output)
         .unwrap_or_else(|| panic!("no totals printed:\n{output}\n{errors}"));
     println!(
-        "conformance server --requirements {revision}{}: {passed} passed, {failed} failed \
+        "conformance server {} {revision}{}: {passed} passed, {failed} failed \
          (every failure listed in {expected}) in {:.0?}",
+        if revision == ALL { "--suite" } else { "--requirements" },
         if path == Path::Direct { "" } else { " (through the gateway, over WebSocket)" },
         started.elapsed()
     );
@@ -117,4 +130,14 @@ fn server_scenarios_of_2025_11_25_over_websocket_through_the_gateway() {
 #[test]
 fn server_scenarios_of_2026_07_28_over_websocket_through_the_gateway() {
     judge_server("2026-07-28", Path::ThroughTheGatewayOverWebSocket);
+}
+
+#[test]
+fn every_server_scenario_scored_or_not_over_streamable_http() {
+    judge_server(ALL, Path::Direct);
+}
+
+#[test]
+fn every_server_scenario_scored_or_not_over_websocket_through_the_gateway() {
+    judge_server(ALL, Path::ThroughTheGatewayOverWebSocket);
 }
