@@ -21,7 +21,10 @@ use mcp_ws::mcp::{Implementation, Tool};
 use mcp_ws_driver::core::ProtocolVersion;
 use mcp_ws_driver::core::session::EraPolicy;
 use mcp_ws_driver::{Client, ClientConfig};
-use mcp_ws_tests::peers::{conformance, conformance_totals, read_all};
+use mcp_ws_tests::peers::{
+    Side, conformance, conformance_totals, listed_scenarios, read_all, scenario_totals,
+    scored_scenarios,
+};
 use mcp_ws_tokio::Tokio;
 use serde_json::{Value, json};
 
@@ -42,25 +45,6 @@ fn conformance_client() -> PathBuf {
         binary.display()
     );
     binary
-}
-
-/// The summed `X passed, Y failed` of the summary's scenario lines (`✓ name: X passed, Y
-/// failed`) whose scenario `pick` accepts.
-fn scenario_totals(output: &str, pick: impl Fn(&str) -> bool) -> (u32, u32) {
-    let summary = output.split("=== SUITE SUMMARY ===").nth(1).unwrap_or_default();
-    let mut sums = (0, 0);
-    for line in summary.lines().take_while(|line| !line.starts_with("Total: ")) {
-        let Some((name, counts)) = line.split_once(": ") else { continue };
-        let name = name.trim_start_matches(['✓', '✗', ' ']);
-        let Some((passed, failed)) = conformance_totals(&format!("Total: {counts}")) else {
-            continue;
-        };
-        if pick(name) {
-            sums.0 += passed;
-            sums.1 += failed;
-        }
-    }
-    sums
 }
 
 /// Runs one requirement set; returns the exit status's success and the whole output.
@@ -108,41 +92,12 @@ fn wait_bounded(mut child: Child, limit: Duration) -> (Option<ExitStatus>, Strin
     (status, format!("{}{}", out.join().unwrap_or_default(), err.join().unwrap_or_default()))
 }
 
-/// The client scenarios the suite scores for `revision` (`conformance list --requirements`;
-/// the extension scenarios it also runs are listed apart, as never scored).
-fn scored_client_scenarios(revision: &str) -> Vec<String> {
-    let child = conformance(&["list", "--requirements", revision])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("cannot start the conformance suite (run bash tests/interop/install.sh)");
-    let (status, output) = wait_bounded(child, LIMIT);
-    assert!(status.is_some_and(|s| s.success()), "conformance list failed:\n{output}");
-    let scored = client_section(&output);
-    assert!(!scored.is_empty(), "no client scenarios in:\n{output}");
-    scored
-}
-
-/// The `  - name` lines of the `Client scenarios` section of `conformance list`.
-fn client_section(listing: &str) -> Vec<String> {
-    let Some(section) = listing.split("Client scenarios").nth(1) else { return Vec::new() };
-    section
-        .lines()
-        .skip(1)
-        .take_while(|line| !line.trim().is_empty())
-        .filter_map(|line| line.trim().strip_prefix("- "))
-        .map(str::to_string)
-        .collect()
-}
-
 fn judge(revision: &str) {
     let (success, output) = run_suite(revision);
     let Some((passed, failed)) = conformance_totals(&output) else {
         panic!("no `Total:` line in the {revision} suite's output:\n{output}");
     };
-    let scored = scored_client_scenarios(revision);
+    let scored = scored_scenarios(revision, Side::Client);
     let is_scored = |name: &str| scored.iter().any(|s| s == name);
     let (ours, ours_failed) = scenario_totals(&output, is_scored);
     let (auth, auth_failed) =
@@ -185,8 +140,9 @@ fn totals_are_read_from_the_summary_line() {
     let listing = "Server scenarios (test against a server):\n  - ping\n\nClient scenarios \
         (test against a client):\n  - initialize\n  - auth/metadata-default\n\nRun and \
         reported, but never scored:\n  extension (1):\n    - auth/dpop [client]\n";
-    assert_eq!(client_section(listing), ["initialize", "auth/metadata-default"]);
-    assert!(client_section("nothing").is_empty());
+    assert_eq!(listed_scenarios(listing, Side::Client), ["initialize", "auth/metadata-default"]);
+    assert_eq!(listed_scenarios(listing, Side::Server), ["ping"]);
+    assert!(listed_scenarios("nothing", Side::Client).is_empty());
 }
 
 /// A tool whose `inputSchema` is `properties` alone.

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use mcp_ws::mcp::Implementation;
 use mcp_ws::{ServerConfig, server};
 use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
-use mcp_ws_tests::peers::{conformance, conformance_totals, read_all};
+use mcp_ws_tests::peers::{
+    Side, conformance, conformance_totals, read_all, scenario_totals, scored_scenarios,
+};
 use mcp_ws_tests::process::Guarded;
 
 /// Every scenario the suite has, scored or not (`--suite all`).
@@ -96,6 +98,18 @@ fn judge_server(revision: &str, path: Path) {
     let errors = errors.join().expect("stderr reader");
     let (passed, failed) = conformance_totals(&output)
         .unwrap_or_else(|| panic!("no totals printed:\n{output}\n{errors}"));
+    if revision != ALL {
+        let scored = scored_scenarios(revision, Side::Server);
+        let (ours, ours_failed) = scenario_totals(&output, |name| scored.iter().any(|s| s == name));
+        println!(
+            "MCP conformance {revision}, server{}: the {} scored scenarios: {ours}/{} checks passed",
+            if path == Path::Direct { "" } else { " (through the gateway, over WebSocket)" },
+            scored.len(),
+            ours + ours_failed
+        );
+        assert!(ours > 0, "no scored check passed:\n{output}");
+        assert_eq!(ours_failed, 0, "a check of a scored scenario failed:\n{output}");
+    }
     println!(
         "conformance server {} {revision}{}: {passed} passed, {failed} failed \
          (every failure listed in {expected}) in {:.0?}",

@@ -96,6 +96,68 @@ pub fn conformance_totals(output: &str) -> Option<(u32, u32)> {
     }
 }
 
+/// The summed `X passed, Y failed` of the suite summary's scenario lines (`✓ name: X passed, Y
+/// failed`) whose scenario `pick` accepts.
+pub fn scenario_totals(output: &str, pick: impl Fn(&str) -> bool) -> (u32, u32) {
+    // `=== SUMMARY ===` after a server run, `=== SUITE SUMMARY ===` after a client run.
+    let summary = output.rfind("SUMMARY ===").map_or("", |at| &output[at..]);
+    let mut sums = (0, 0);
+    for line in summary.lines().take_while(|line| !line.starts_with("Total: ")) {
+        let Some((name, counts)) = line.split_once(": ") else { continue };
+        let name = name.trim_start_matches(['✓', '✗', ' ']);
+        let Some((passed, failed)) = conformance_totals(&format!("Total: {counts}")) else {
+            continue;
+        };
+        if pick(name) {
+            sums.0 += passed;
+            sums.1 += failed;
+        }
+    }
+    sums
+}
+
+/// Which side's scenarios [`scored_scenarios`] lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Side {
+    /// `Server scenarios`: the suite tests a server.
+    Server,
+    /// `Client scenarios`: the suite tests a client.
+    Client,
+}
+
+/// The scenarios of `side` the suite scores for `revision` (`conformance list --requirements`;
+/// the extension scenarios it also runs are listed apart, as never scored).
+pub fn scored_scenarios(revision: &str, side: Side) -> Vec<String> {
+    let mut listing = crate::process::Guarded::spawn(
+        conformance(&["list", "--requirements", revision])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null()),
+    );
+    let output = read_all(listing.child.stdout.take().expect("stdout"));
+    let status = listing.wait(std::time::Duration::from_secs(60));
+    let output = output.join().expect("stdout reader");
+    assert!(status.success(), "conformance list failed:\n{output}");
+    let scored = listed_scenarios(&output, side);
+    assert!(!scored.is_empty(), "no {side:?} scenarios in:\n{output}");
+    scored
+}
+
+/// The `  - name` lines of `side`'s section of a `conformance list` output.
+pub fn listed_scenarios(listing: &str, side: Side) -> Vec<String> {
+    let heading = match side {
+        Side::Server => "Server scenarios",
+        Side::Client => "Client scenarios",
+    };
+    let Some(section) = listing.split(heading).nth(1) else { return Vec::new() };
+    section
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .filter_map(|line| line.trim().strip_prefix("- "))
+        .map(str::to_string)
+        .collect()
+}
+
 /// An SDK server (Python or TypeScript) on Streamable HTTP, killed when dropped.
 pub struct SdkServer {
     child: Child,
