@@ -156,6 +156,33 @@ async fn serve_echo(net: Tokio, listener: tokio::net::TcpListener, max_message_b
     }
 }
 
+/// A bare async-tungstenite echo server with its default settings but the message limit: what
+/// tungstenite alone does with the 9.* cases.
+async fn serve_bare_echo(listener: tokio::net::TcpListener, max_message_bytes: usize) {
+    use mcp_ws_driver::async_tungstenite::tungstenite::protocol::WebSocketConfig;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { return };
+        tokio::spawn(async move {
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(max_message_bytes))
+                .max_frame_size(Some(max_message_bytes));
+            let Ok(mut ws) = mcp_ws_driver::async_tungstenite::tokio::accept_async_with_config(
+                stream,
+                Some(config),
+            )
+            .await
+            else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
 /// Drives kosoku's fuzzing server at `base` (`ws://host:port`) as a client: asks for the case
 /// count, runs each case as an echo connection dialled with our dial path and the client's
 /// default configuration, then asks for the reports.
@@ -295,13 +322,38 @@ fn check_against_expected(side: &str, dir: &Path) {
 
 /// Runs kosoku's fuzzing client against our echo endpoint; the report directory.
 fn run_server_side(cases: &[&str], max_message_bytes: usize, limit: Duration) -> PathBuf {
-    let dir = report_dir(if cases.is_empty() { "server" } else { "server-selected" });
+    run_echo_server_side(EchoServer::Ours, cases, max_message_bytes, limit)
+}
+
+/// Which echo server kosoku's fuzzing client is run against.
+#[derive(Clone, Copy, PartialEq)]
+enum EchoServer {
+    /// Ours: the driver's accept path and transport.
+    Ours,
+    /// A bare async-tungstenite echo server (the baseline the 9.* timings are compared with).
+    BareTungstenite,
+}
+
+fn run_echo_server_side(
+    server: EchoServer,
+    cases: &[&str],
+    max_message_bytes: usize,
+    limit: Duration,
+) -> PathBuf {
+    let name = match (server, cases.is_empty()) {
+        (EchoServer::Ours, true) => "server",
+        (EchoServer::Ours, false) => "server-selected",
+        (EchoServer::BareTungstenite, _) => "tungstenite-selected",
+    };
+    let dir = report_dir(name);
     let runtime = tokio::runtime::Runtime::new().expect("tokio");
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
     runtime.spawn(async move {
-        let net = Tokio::new();
-        serve_echo(net, listener, max_message_bytes).await;
+        match server {
+            EchoServer::Ours => serve_echo(Tokio::new(), listener, max_message_bytes).await,
+            EchoServer::BareTungstenite => serve_bare_echo(listener, max_message_bytes).await,
+        }
     });
     let mut kosoku = Reaped(
         kosoku_command("fuzzingclient", &format!("ws://{addr}"), cases, &dir)
@@ -375,18 +427,30 @@ fn autobahn_client_side_is_clean() {
 #[ignore = "performance cases: run by hand"]
 fn autobahn_performance_cases() {
     let limit = 64 * 1024 * 1024;
+    let bare = read_index(&run_echo_server_side(
+        EchoServer::BareTungstenite,
+        &["9.*"],
+        limit,
+        Duration::from_secs(1800),
+    ));
     for (side, dir) in [
         ("server", run_server_side(&["9.*"], limit, Duration::from_secs(1800))),
         ("client", run_client_side(&["9.*"], limit, Duration::from_secs(1800))),
     ] {
         let verdicts = read_index(&dir);
         for (id, verdict) in &verdicts {
-            eprintln!("{side} {id}: {} {} ms", verdict.behavior, verdict.duration_ms);
+            let baseline = bare.get(id).map_or(0, |v| v.duration_ms);
+            eprintln!(
+                "{side} {id}: {} {} ms (bare tungstenite server: {baseline} ms)",
+                verdict.behavior, verdict.duration_ms
+            );
         }
         let total: u64 = verdicts.values().map(|v| v.duration_ms).sum();
         eprintln!("{side}: {:?}, {total} ms in all", tally(&verdicts));
         assert!(verdicts.values().all(|v| v.behavior != "FAILED"), "{side}: a 9.* case FAILED");
     }
+    let bare_total: u64 = bare.values().map(|v| v.duration_ms).sum();
+    eprintln!("bare tungstenite server: {:?}, {bare_total} ms in all", tally(&bare));
 }
 
 /// The judge itself: each way a run can go wrong is reported.
