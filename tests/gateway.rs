@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use mcp_ws_driver::core::mcp::{Implementation, Root};
 use mcp_ws_driver::core::{Era, ProtocolVersion};
 use mcp_ws_driver::server::gateway::{SessionBackend, Upstream};
-use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests, ServerConfig};
+use mcp_ws_driver::{ClientConfig, Network, PeerRequests, ServerConfig};
 use mcp_ws_smol::Smol;
 use mcp_ws_tests::peers::{self, SdkServer};
 use mcp_ws_tests::{Rt, TestServer, block_on, server_config, within};
@@ -64,18 +64,9 @@ async fn through_the_gateway<N: Network>(net: N, url: &str, server_name: &str, e
     assert_eq!((sum.joined_text().as_str(), sum.failed()), ("5", false));
     let by_zero = client.call_tool("divide", json!({"a": 1, "b": 0})).await.expect("divide");
     assert!(by_zero.failed());
-    let (call, progress) = client
-        .call_tool_with_progress(
-            "slow_count",
-            json!({"steps": 3, "interval_ms": 20}),
-            CallOptions::default(),
-        )
-        .expect("args");
-    let (result, reports) =
-        futures_util::future::join(call, futures_util::StreamExt::collect::<Vec<_>>(progress))
-            .await;
+    let (result, reports) = peers::count_to_three_with_progress(&client).await;
     assert_eq!(result.expect("slow_count").joined_text(), "counted to 3");
-    assert_eq!(reports.iter().map(|p| p.progress).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
+    assert_eq!(reports, [1.0, 2.0, 3.0]);
     // A server request travels upstream → gateway → client and its answer back.
     let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
     assert!(roots.joined_text().contains("file:///tmp/through-the-gateway"), "{roots:?}");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use mcp_ws_driver::core::mcp::{Implementation, Root};
 use mcp_ws_driver::core::{Era, ProtocolVersion};
-use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests, Runtime};
+use mcp_ws_driver::{ClientConfig, Network, PeerRequests, Runtime};
 use mcp_ws_smol::Smol;
 use mcp_ws_tests::peers::{self, SdkServer};
 use mcp_ws_tests::{Rt, block_on, eventually, within};
@@ -58,20 +58,11 @@ async fn our_client_against_python_http<N: Network>(net: N, url: &str, streaming
     assert!(by_zero.failed());
     assert_eq!(text(&by_zero), "division by zero");
 
-    let (call, progress) = client
-        .call_tool_with_progress(
-            "slow_count",
-            json!({"steps": 3, "interval_ms": 20}),
-            CallOptions::default(),
-        )
-        .expect("args");
-    let (result, reports) =
-        futures_util::future::join(call, futures_util::StreamExt::collect::<Vec<_>>(progress))
-            .await;
+    let (result, reports) = peers::count_to_three_with_progress(&client).await;
     assert_eq!(text(&result.expect("slow_count")), "counted to 3");
     // Progress and server requests travel on SSE streams; a JSON-answering server has none.
     let expected: &[f64] = if streaming { &[1.0, 2.0, 3.0] } else { &[] };
-    assert_eq!(reports.iter().map(|p| p.progress).collect::<Vec<_>>(), expected);
+    assert_eq!(reports, expected);
 
     if streaming {
         let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
@@ -404,14 +395,9 @@ async fn our_client_against_ts_http<N: Network>(net: N, url: &str, stateful: boo
     assert_eq!(names, ["add", "list_roots", "slow_count"]);
     let sum = client.call_tool("add", json!({"a": 2, "b": 3})).await.expect("add");
     assert_eq!(text(&sum), "5");
-    let (call, progress) = client
-        .call_tool_with_progress("slow_count", json!({"steps": 3}), CallOptions::default())
-        .expect("args");
-    let (result, reports) =
-        futures_util::future::join(call, futures_util::StreamExt::collect::<Vec<_>>(progress))
-            .await;
+    let (result, reports) = peers::count_to_three_with_progress(&client).await;
     assert_eq!(text(&result.expect("slow_count")), "counted to 3");
-    assert_eq!(reports.iter().map(|p| p.progress).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
+    assert_eq!(reports, [1.0, 2.0, 3.0]);
     if stateful {
         let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
         assert_eq!(text(&roots), "file:///tmp/ts");

@@ -207,18 +207,9 @@ async fn our_client_against_python<N: Network>(net: N, url: &str) {
     assert!(by_zero.failed());
     assert_eq!(text(&by_zero), "division by zero");
 
-    let (call, progress) = client
-        .call_tool_with_progress(
-            "slow_count",
-            json!({"steps": 3, "interval_ms": 20}),
-            CallOptions::default(),
-        )
-        .expect("args");
-    let (result, reports) =
-        futures_util::future::join(call, futures_util::StreamExt::collect::<Vec<_>>(progress))
-            .await;
+    let (result, reports) = peers::count_to_three_with_progress(&client).await;
     assert_eq!(text(&result.expect("slow_count")), "counted to 3");
-    assert_eq!(reports.iter().map(|p| p.progress).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
+    assert_eq!(reports, [1.0, 2.0, 3.0]);
 
     // The server's own requests, answered by our client.
     let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use mcp_ws_driver::core::mcp::{Implementation, Root};
 use mcp_ws_driver::server::gateway::SessionBackend;
 use mcp_ws_driver::server::stdio::StdioServer;
-use mcp_ws_driver::{CallOptions, ClientConfig, Network, PeerRequests, ServerConfig};
+use mcp_ws_driver::{ClientConfig, Network, PeerRequests, ServerConfig};
 use mcp_ws_smol::Smol;
 use mcp_ws_tests::peers::{self, interop_dir, lines_of, mcp_ws, python};
 use mcp_ws_tests::{Rt, TestServer, block_on, eventually, server_config, within};
@@ -117,18 +117,9 @@ async fn against_the_python_stdio_server<N: Network>(net: N, url: &str) {
     }
     let sum = client.call_tool("add", json!({"a": 2, "b": 3})).await.expect("add");
     assert_eq!((sum.joined_text().as_str(), sum.failed()), ("5", false));
-    let (call, progress) = client
-        .call_tool_with_progress(
-            "slow_count",
-            json!({"steps": 3, "interval_ms": 20}),
-            CallOptions::default(),
-        )
-        .expect("args");
-    let (result, reports) =
-        futures_util::future::join(call, futures_util::StreamExt::collect::<Vec<_>>(progress))
-            .await;
+    let (result, reports) = peers::count_to_three_with_progress(&client).await;
     assert_eq!(result.expect("slow_count").joined_text(), "counted to 3");
-    assert_eq!(reports.iter().map(|p| p.progress).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
+    assert_eq!(reports, [1.0, 2.0, 3.0]);
     let roots = client.call_tool("list_roots", json!({})).await.expect("list_roots");
     assert!(roots.joined_text().contains("file:///tmp/through-stdio"), "{roots:?}");
     client.close().await;
@@ -147,17 +138,8 @@ fn our_http_client_and_the_python_sdks_reach_a_stdio_server_each_with_its_own_ch
         assert!(eventually(&net, Duration::from_secs(15), gone).await, "the child still runs");
     });
 
-    let output = Command::new(python())
-        .arg(interop_dir().join("py_http_client.py"))
-        .arg(&http)
-        .output()
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| {
-            panic!("no report ({e}): {stdout} {}", String::from_utf8_lossy(&output.stderr))
-        });
-    assert!(output.status.success() && report["ok"] == true, "{report}");
+    let (succeeded, report, errors) = peers::python_http_client_report(&http);
+    assert!(succeeded && report["ok"] == true, "{report} {errors}");
     assert_eq!(report["protocol_version"], "2025-11-25");
     assert!(report["session_id"].as_str().is_some_and(|id| !id.is_empty()), "{report}");
     assert_eq!(report["tools"], json!(peers::DEMO_TOOLS));

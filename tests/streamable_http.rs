@@ -88,9 +88,8 @@ fn a_piped_session_answers_and_ends_when_its_sender_is_dropped_on_smol() {
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 
-use mcp_ws_tests::peers::{interop_dir, python};
+use mcp_ws_tests::peers;
 use mcp_ws_tests::{Rt, TestServer, block_on};
 
 struct Answer {
@@ -212,21 +211,8 @@ fn raw_http_statuses_of_a_legacy_session_on_smol() {
 fn the_python_sdk_streamable_http_client_speaks_with_our_server() {
     let server = TestServer::start(Rt::Tokio, server_config());
     let url = format!("http://{}/mcp", server.addr);
-    let output = Command::new(python())
-        .arg(interop_dir().join("py_http_client.py"))
-        .arg(&url)
-        .output()
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| {
-            panic!("no report ({e}): {stdout} {}", String::from_utf8_lossy(&output.stderr))
-        });
-    assert!(
-        output.status.success() && report["ok"] == true,
-        "{report} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (succeeded, report, errors) = peers::python_http_client_report(&url);
+    assert!(succeeded && report["ok"] == true, "{report} {errors}");
     assert_eq!(report["protocol_version"], "2025-11-25");
     assert!(report["tools"].as_array().unwrap().iter().any(|t| t == "slow_count"));
     assert_eq!(report["progress"], json!([1.0, 2.0, 3.0]));

@@ -211,3 +211,37 @@ pub fn read_all(mut output: impl Read + Send + 'static) -> std::thread::JoinHand
         text
     })
 }
+
+/// Calls the demo's `slow_count` with three steps and collects its progress: the call's
+/// result and each report's `progress` value, in order.
+pub async fn count_to_three_with_progress(
+    client: &mcp_ws_driver::Client,
+) -> (Result<mcp_ws_driver::core::mcp::CallToolResult, mcp_ws_driver::CallError>, Vec<f64>) {
+    let (call, progress) = client
+        .call_tool_with_progress(
+            "slow_count",
+            serde_json::json!({"steps": 3, "interval_ms": 20}),
+            mcp_ws_driver::CallOptions::default(),
+        )
+        .expect("args");
+    let (result, reports) =
+        futures_util::future::join(call, futures_util::StreamExt::collect::<Vec<_>>(progress))
+            .await;
+    (result, reports.iter().map(|report| report.progress).collect())
+}
+
+/// Runs `tests/interop/py_http_client.py` (the Python SDK's `streamablehttp_client`) against
+/// `url`: whether it exited 0, the JSON report it printed last, and what it wrote to stderr.
+pub fn python_http_client_report(url: &str) -> (bool, serde_json::Value, String) {
+    let output = std::process::Command::new(python())
+        .arg(interop_dir().join("py_http_client.py"))
+        .arg(url)
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("no report ({e}): {stdout} {}", String::from_utf8_lossy(&output.stderr))
+        });
+    (output.status.success(), report, String::from_utf8_lossy(&output.stderr).into_owned())
+}
