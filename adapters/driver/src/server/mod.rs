@@ -406,15 +406,23 @@ impl<N: Network> Server<N> {
             }
             Admission::Drop(busy) => return Err(accept::AcceptError::Dropped(busy)),
         };
+        // The handshake's and the HTTP server's futures are boxed: this future lives as long
+        // as the connection, and held inline they would size every idle WebSocket session's
+        // task by the largest of them (hyper's connection state), about 1 KiB more each.
         let serving = {
-            let opened =
-                accept::accept_either(&self.net, stream, addrs, &self.handshake, Some(&mut permit))
-                    .await;
+            let opened = Box::pin(accept::accept_either(
+                &self.net,
+                stream,
+                addrs,
+                &self.handshake,
+                Some(&mut permit),
+            ))
+            .await;
             let accepted = match opened {
                 Ok(accept::Opened::WebSocket(accepted)) => *accepted,
                 Ok(accept::Opened::Http(transport)) => {
                     metrics::count_connection_on(metrics::HTTP, "http");
-                    http::serve(self.clone(), transport, addrs).await;
+                    Box::pin(http::serve(self.clone(), transport, addrs)).await;
                     drop(permit);
                     return Ok(());
                 }
