@@ -8,13 +8,10 @@
 //! - neither runs anything (a `tick` tool counts its runs), while the same `fetch` from the
 //!   server's own page (an allowed origin) is answered and runs once.
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use mcp_ws_driver::core::mcp::{CallToolResult, Tool};
 use mcp_ws_driver::{OriginPolicy, PlainHttp, PlainResponse, Router};
-use mcp_ws_tests::peers::interop_dir;
 use mcp_ws_tests::{Rt, TestServer, server_config};
 use serde_json::Value;
 
@@ -52,22 +49,12 @@ fn a_page_of_another_origin_gets_403_on_post_and_nothing_runs() {
     config.plain_http = Some(PlainHttp::routes([("/".to_string(), page)]));
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let server = TestServer::start_with(Rt::Tokio, config, addr, with_tick, None);
-    let mut child = Command::new("node")
-        .arg(interop_dir().join("browser_origin.mjs"))
-        .args([port.to_string(), foreign.to_string()])
-        .current_dir(interop_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node");
-    let stdout = child.stdout.take().expect("stdout");
-    let lines = mcp_ws_tests::peers::lines_of(stdout);
-    let line = lines.recv_timeout(Duration::from_secs(60));
-    let _ = child.kill();
-    let _ = child.wait();
+    let report = mcp_ws_tests::peers::node_script_report(
+        "browser_origin.mjs",
+        &[port.to_string(), foreign.to_string()],
+    );
     server.shutdown();
     elsewhere.shutdown();
-    let report: Value = serde_json::from_str(&line.expect("a report within 60 s")).expect("JSON");
     println!("[browser_origin] {report}");
     assert!(report.get("error").is_none(), "{report}");
     // The preflighted fetch fails in the page: the browser sent no POST.

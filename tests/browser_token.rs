@@ -7,13 +7,8 @@
 //!   option), so the server refuses it with 400 and a reason saying to offer `mcp` too;
 //! - a wrong token gets 401.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use mcp_ws_driver::{AuthCheck, PlainHttp, PlainResponse, StaticToken};
-use mcp_ws_tests::peers::interop_dir;
 use mcp_ws_tests::{Rt, TestServer, server_config};
-use serde_json::Value;
 
 const TOKEN: &str = "browser-s3cr3t";
 
@@ -28,21 +23,11 @@ fn a_browser_presents_its_token_as_a_subprotocol_offer() {
     let page = PlainResponse::ok("text/html", "<!doctype html><title>t</title>");
     config.plain_http = Some(PlainHttp::routes([("/".to_string(), page)]));
     let server = TestServer::start(Rt::Tokio, config);
-    let mut child = Command::new("node")
-        .arg(interop_dir().join("browser_token.mjs"))
-        .args([server.addr.port().to_string(), TOKEN.to_string()])
-        .current_dir(interop_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node");
-    let stdout = child.stdout.take().expect("stdout");
-    let lines = mcp_ws_tests::peers::lines_of(stdout);
-    let line = lines.recv_timeout(Duration::from_secs(60));
-    let _ = child.kill();
-    let _ = child.wait();
+    let report = mcp_ws_tests::peers::node_script_report(
+        "browser_token.mjs",
+        &[server.addr.port().to_string(), TOKEN.to_string()],
+    );
     server.shutdown();
-    let report: Value = serde_json::from_str(&line.expect("a report within 60 s")).expect("JSON");
     let results = report["results"].as_array().unwrap_or_else(|| panic!("{report}"));
     let console = report["console"].to_string();
     // Offering `mcp` beside the token opens, with `mcp`.

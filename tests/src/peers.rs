@@ -245,3 +245,21 @@ pub fn python_http_client_report(url: &str) -> (bool, serde_json::Value, String)
         });
     (output.status.success(), report, String::from_utf8_lossy(&output.stderr).into_owned())
 }
+
+/// Runs a Node script of `tests/interop` that drives headless Chromium and prints one JSON
+/// report line: the report, within 60 s; the script is stopped either way.
+pub fn node_script_report(script: &str, args: &[String]) -> serde_json::Value {
+    let mut child = std::process::Command::new("node")
+        .arg(interop_dir().join(script))
+        .args(args)
+        .current_dir(interop_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node");
+    let lines = lines_of(child.stdout.take().expect("stdout"));
+    let line = lines.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    serde_json::from_str(&line.expect("a report within 60 s")).expect("JSON")
+}
