@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_tungstenite::tokio::{TokioAdapter, client_async};
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
 use futures_util::StreamExt;
 use mcp_ws_driver::core::mcp::{Implementation, Root};
 use mcp_ws_driver::core::{Era, ProtocolVersion};
@@ -186,6 +187,17 @@ async fn next_json(ws: &mut Socket) -> Value {
     }
 }
 
+/// The close frame the peer sends, within [`LIMIT`], skipping what comes before it.
+async fn close_frame(ws: &mut Socket) -> CloseFrame {
+    loop {
+        match tokio::time::timeout(LIMIT, ws.next()).await.expect("closed in time") {
+            Some(Ok(Message::Close(frame))) => return frame.expect("a close frame with a status"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
 async fn initialize(ws: &mut Socket) {
     let initialize = json!({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
         "protocolVersion": ProtocolVersion::V2025_11_25.as_str(), "capabilities": {},
@@ -211,16 +223,7 @@ fn an_upstream_that_dies_mid_session_closes_the_client_with_1011() {
     });
     // The upstream's process dies: its sockets are gone without a close frame.
     upstream.kill();
-    let close = runtime.block_on(async {
-        loop {
-            match tokio::time::timeout(LIMIT, ws.next()).await.expect("closed in time") {
-                Some(Ok(Message::Close(frame))) => break frame,
-                Some(Ok(_)) => continue,
-                other => panic!("expected a close frame, got {other:?}"),
-            }
-        }
-    });
-    let frame = close.expect("a close frame with a status");
+    let frame = runtime.block_on(close_frame(&mut ws));
     assert_eq!(u16::from(frame.code), 1011, "{frame:?}");
     assert!(frame.reason.contains("upstream"), "{frame:?}");
     gateway.shutdown();
@@ -259,16 +262,7 @@ fn a_draining_gateway_closes_its_idle_clients_with_the_drained_1001() {
         ws
     });
     let closing = std::thread::spawn(move || gateway.shutdown());
-    let close = runtime.block_on(async {
-        loop {
-            match tokio::time::timeout(LIMIT, ws.next()).await.expect("closed in time") {
-                Some(Ok(Message::Close(frame))) => break frame,
-                Some(Ok(_)) => continue,
-                other => panic!("expected a close frame, got {other:?}"),
-            }
-        }
-    });
-    let frame = close.expect("a close frame with a status");
+    let frame = runtime.block_on(close_frame(&mut ws));
     assert_eq!(u16::from(frame.code), 1001, "{frame:?}");
     assert_eq!(frame.reason.as_str(), mcp_ws_driver::error::DRAINED_CLOSE_REASON);
     closing.join().expect("shutdown");
